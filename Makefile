@@ -1,0 +1,37 @@
+# The verbs a newcomer types. `make run` and `make test` are the two set-up
+# commands of the README; `.ci/run` calls `make test`.
+
+GO      ?= go
+BIN     := bin/devproxy
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 20s
+
+.PHONY: build run test test-deps test-go test-fuzz bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/devproxy
+
+# run: build, then check and explain the demo workspace.
+run: build
+	./scripts/run-demo.sh
+
+# test: install what the tests need (nginx for the differential tests),
+# then run every suite, including a short fuzzing pass from the seed corpus.
+test: test-deps test-go test-fuzz
+
+test-deps:
+	./scripts/test-deps.sh
+
+test-go: build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
+
+bench: build
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,3 @@
+module github.com/devtunnelproxy/devproxy
+
+go 1.26

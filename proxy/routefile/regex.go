@@ -1,0 +1,99 @@
+package routefile
+
+import (
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+)
+
+// Regex is a compiled location or rewrite regex. nginx uses PCRE; devproxy
+// uses Go's RE2, which runs in time linear in the input, so no regex in a
+// route file can stall the proxy. The PCRE features RE2 lacks (lookaround,
+// backreferences, possessive and atomic groups) are reported as errors.
+type Regex struct {
+	*regexp.Regexp
+	Source   string // as written in the file
+	Caseless bool   // ~* location
+	// Anchored means every match starts at the beginning of the URI, so
+	// Prefix (possibly empty) must be a prefix of any matching URI. The
+	// matcher uses it to skip most regexes without running them.
+	Anchored bool
+	Prefix   string
+}
+
+// CompileRegex compiles an nginx regex for devproxy, or explains in plain
+// words why it cannot.
+func CompileRegex(src string, caseless bool) (*Regex, error) {
+	expr := src
+	if caseless {
+		expr = "(?i)" + src
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, explainRegexError(src, err)
+	}
+	r := &Regex{Regexp: re, Source: src, Caseless: caseless}
+	if parsed, err := syntax.Parse(expr, syntax.Perl); err == nil {
+		if prog, err := syntax.Compile(parsed.Simplify()); err == nil {
+			r.Anchored = prog.StartCond()&syntax.EmptyBeginText != 0
+		}
+	}
+	if r.Anchored {
+		r.Prefix, _ = re.LiteralPrefix()
+	}
+	return r, nil
+}
+
+// MatchString reports whether s matches, with the literal-prefix shortcut.
+func (r *Regex) MatchString(s string) bool {
+	if r.Anchored && !strings.HasPrefix(s, r.Prefix) {
+		return false
+	}
+	return r.Regexp.MatchString(s)
+}
+
+// Captures returns the submatches of s ($0..$n) and the named groups, or
+// ok=false when s does not match.
+func (r *Regex) Captures(s string) (caps []string, named map[string]string, ok bool) {
+	if r.Anchored && !strings.HasPrefix(s, r.Prefix) {
+		return nil, nil, false
+	}
+	m := r.Regexp.FindStringSubmatch(s)
+	if m == nil {
+		return nil, nil, false
+	}
+	for i, name := range r.SubexpNames() {
+		if name != "" && i < len(m) {
+			if named == nil {
+				named = make(map[string]string)
+			}
+			named[strings.ToLower(name)] = m[i]
+		}
+	}
+	return m, named, true
+}
+
+func explainRegexError(src string, err error) error {
+	var se *syntax.Error
+	if e, ok := err.(*syntax.Error); ok {
+		se = e
+	}
+	if se == nil {
+		return fmt.Errorf("invalid regex %q: %v", src, err)
+	}
+	switch se.Code {
+	case syntax.ErrInvalidPerlOp:
+		return fmt.Errorf("regex %q uses %s, a PCRE feature (lookaround, atomic group or similar) that devproxy's linear-time regex engine does not support; write it without", src, se.Expr)
+	case syntax.ErrInvalidEscape:
+		if len(se.Expr) == 2 && se.Expr[1] >= '1' && se.Expr[1] <= '9' {
+			return fmt.Errorf("regex %q uses the backreference %s, which devproxy's linear-time regex engine does not support", src, se.Expr)
+		}
+		return fmt.Errorf("regex %q has an escape %s that devproxy's regex engine does not know", src, se.Expr)
+	case syntax.ErrInvalidRepeatOp:
+		return fmt.Errorf("regex %q has a possessive or doubled quantifier %s, which devproxy's regex engine does not support", src, se.Expr)
+	case syntax.ErrLarge, syntax.ErrInvalidRepeatSize:
+		return fmt.Errorf("regex %q repeats too much (%s); keep counted repetitions under 1000", src, se.Expr)
+	}
+	return fmt.Errorf("invalid regex %q: %s: %s", src, se.Code, se.Expr)
+}

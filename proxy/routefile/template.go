@@ -1,0 +1,165 @@
+package routefile
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Template is a directive value that may hold variables: "http://$u/x/$1",
+// "${scheme}://host". It is compiled once when the file is read and
+// evaluated per request by the routing package.
+type Template struct {
+	Raw   string
+	Parts []TemplatePart
+}
+
+// TemplatePart is either literal text or one variable reference.
+type TemplatePart struct {
+	Lit     string
+	Var     string // variable name without '$', e.g. "host" or "http_upgrade"
+	Capture int    // 0..9 for $0..$9, -1 otherwise
+}
+
+// IsVar reports whether the part is a variable (or capture) reference.
+func (p TemplatePart) IsVar() bool { return p.Var != "" || p.Capture >= 0 }
+
+// HasVars reports whether evaluating t depends on the request.
+func (t Template) HasVars() bool {
+	for _, p := range t.Parts {
+		if p.IsVar() {
+			return true
+		}
+	}
+	return false
+}
+
+// Vars lists the named variables t references (captures excluded).
+func (t Template) Vars() []string {
+	var out []string
+	for _, p := range t.Parts {
+		if p.Var != "" {
+			out = append(out, p.Var)
+		}
+	}
+	return out
+}
+
+// Captures reports whether t references $0..$9.
+func (t Template) Captures() bool {
+	for _, p := range t.Parts {
+		if p.Capture >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Eval renders t, looking variables up with lookup and captures with
+// capture.
+func (t Template) Eval(lookup func(name string) string, capture func(n int) string) string {
+	if len(t.Parts) == 1 && !t.Parts[0].IsVar() {
+		return t.Parts[0].Lit
+	}
+	var b strings.Builder
+	for _, p := range t.Parts {
+		switch {
+		case p.Capture >= 0:
+			b.WriteString(capture(p.Capture))
+		case p.Var != "":
+			b.WriteString(lookup(p.Var))
+		default:
+			b.WriteString(p.Lit)
+		}
+	}
+	return b.String()
+}
+
+func isVarChar(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// ParseTemplate compiles a value the way nginx's script compiler reads it:
+// "$1".."$9" are captures (one digit), "${name}" and "$name" are variables.
+func ParseTemplate(s string) (Template, error) {
+	t := Template{Raw: s}
+	lit := 0
+	flush := func(end int) {
+		if end > lit {
+			t.Parts = append(t.Parts, TemplatePart{Lit: s[lit:end], Capture: -1})
+		}
+	}
+	for i := 0; i < len(s); {
+		if s[i] != '$' {
+			i++
+			continue
+		}
+		flush(i)
+		j := i + 1
+		switch {
+		case j < len(s) && s[j] >= '0' && s[j] <= '9':
+			t.Parts = append(t.Parts, TemplatePart{Capture: int(s[j] - '0')})
+			i = j + 1
+		case j < len(s) && s[j] == '{':
+			end := strings.IndexByte(s[j:], '}')
+			if end < 0 {
+				return t, fmt.Errorf("the closing '}' of the variable name in %q is missing", s)
+			}
+			name := s[j+1 : j+end]
+			if name == "" || !allVarChars(name) {
+				return t, fmt.Errorf("invalid variable name %q in %q", name, s)
+			}
+			t.Parts = append(t.Parts, TemplatePart{Var: strings.ToLower(name), Capture: -1})
+			i = j + end + 1
+		default:
+			k := j
+			for k < len(s) && isVarChar(s[k]) {
+				k++
+			}
+			if k == j {
+				return t, fmt.Errorf("invalid variable name after '$' in %q", s)
+			}
+			t.Parts = append(t.Parts, TemplatePart{Var: strings.ToLower(s[j:k]), Capture: -1})
+			i = k
+		}
+		lit = i
+	}
+	flush(len(s))
+	if len(t.Parts) == 0 {
+		t.Parts = []TemplatePart{{Lit: "", Capture: -1}}
+	}
+	return t, nil
+}
+
+func allVarChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isVarChar(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// builtinVars are nginx variables that devproxy evaluates. Prefix families
+// (http_*, arg_*, cookie_*) are handled by IsBuiltinVar.
+var builtinVars = map[string]bool{
+	"host": true, "http_host": true, "scheme": true, "remote_addr": true, "remote_port": true,
+	"proxy_host": true, "proxy_port": true, "uri": true, "document_uri": true, "request_uri": true,
+	"args": true, "query_string": true, "is_args": true, "server_port": true, "server_name": true,
+	"server_addr": true, "server_protocol": true, "request_method": true, "content_type": true,
+	"content_length": true, "proxy_add_x_forwarded_for": true, "https": true, "request": true,
+	"hostname": true, "nginx_version": true, "msec": true, "time_iso8601": true, "request_id": true,
+}
+
+// IsBuiltinVar reports whether name is a variable nginx provides (and
+// devproxy evaluates).
+func IsBuiltinVar(name string) bool {
+	if builtinVars[name] {
+		return true
+	}
+	for _, p := range []string{"http_", "arg_", "cookie_"} {
+		if strings.HasPrefix(name, p) && len(name) > len(p) {
+			return true
+		}
+	}
+	return false
+}

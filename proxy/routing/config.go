@@ -1,0 +1,181 @@
+package routing
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+)
+
+// ConfigFile is the optional workspace settings file at the root.
+const ConfigFile = "devproxy.json"
+
+// ResolutionsFile pins conflict winners: {"/api/": "apps/b.conf"}.
+const ResolutionsFile = ".devproxy/resolutions.json"
+
+// Config is devproxy.json. Every field is optional; Defaults fills the gaps.
+// The JSON Schema is schemas/devproxy.schema.json.
+type Config struct {
+	// Apps and Overrides are glob patterns, relative to the root, for the
+	// two kinds of route files.
+	Apps      []string     `json:"apps,omitempty"`
+	Overrides []string     `json:"overrides,omitempty"`
+	Listen    string       `json:"listen,omitempty"`
+	Tunnel    TunnelConfig `json:"tunnel,omitempty"`
+}
+
+// TunnelConfig is where a tunnel agent connects.
+type TunnelConfig struct {
+	Listen string `json:"listen,omitempty"`
+}
+
+// Default settings.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultTunnelListen = "127.0.0.1:8081"
+)
+
+// withDefaults returns c with empty fields filled in.
+func (c Config) withDefaults() Config {
+	if len(c.Apps) == 0 {
+		c.Apps = []string{"apps/*.conf"}
+	}
+	if len(c.Overrides) == 0 {
+		c.Overrides = []string{"overrides/*.conf"}
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.Tunnel.Listen == "" {
+		c.Tunnel.Listen = DefaultTunnelListen
+	}
+	return c
+}
+
+// knownConfigKeys lists the settings this version understands; other keys
+// are reported (they may belong to a newer version) but do not fail.
+var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true}
+
+// loadConfig reads devproxy.json. A missing file means defaults; a broken
+// one means defaults plus an error diagnostic that names the problem.
+func loadConfig(root string) (Config, []routefile.Diagnostic) {
+	data, err := os.ReadFile(filepath.Join(root, ConfigFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return Config{}.withDefaults(), nil
+	}
+	if err != nil {
+		return Config{}.withDefaults(), []routefile.Diagnostic{jsonDiag(ConfigFile, nil, 0, routefile.CodeConfig, fmt.Sprintf("cannot read %s: %v", ConfigFile, err))}
+	}
+	var diags []routefile.Diagnostic
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Config{}.withDefaults(), []routefile.Diagnostic{jsonError(ConfigFile, data, routefile.CodeConfig, err)}
+	}
+	for _, k := range sortedKeys(raw) {
+		if !knownConfigKeys[k] {
+			off := bytes.Index(data, []byte(`"`+k+`"`))
+			d := jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("unknown setting %q; it is ignored", k))
+			d.Severity = routefile.Warning
+			diags = append(diags, d)
+		}
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&c); err != nil {
+		return Config{}.withDefaults(), append(diags, jsonError(ConfigFile, data, routefile.CodeConfig, err))
+	}
+	for _, field := range []struct{ name, addr string }{{"listen", c.Listen}, {"tunnel.listen", c.Tunnel.Listen}} {
+		if field.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(field.addr); err != nil {
+			off := bytes.Index(data, []byte(field.addr))
+			diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+				fmt.Sprintf("%s: %q is not host:port", field.name, field.addr)))
+		}
+	}
+	for _, g := range append(append([]string{}, c.Apps...), c.Overrides...) {
+		if _, err := filepath.Match(g, ""); err != nil {
+			off := bytes.Index(data, []byte(g))
+			diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("bad glob %q: %v", g, err)))
+		}
+	}
+	return c.withDefaults(), diags
+}
+
+// Resolutions maps a route to the file pinned to win it.
+type Resolutions map[string]string
+
+// loadResolutions reads .devproxy/resolutions.json. Both the plain form
+// {"/api/": "apps/b.conf"} and the old product's
+// {"/api/": {"winner": "apps/b.conf", ...}} are accepted.
+func loadResolutions(root string) (Resolutions, []byte, []routefile.Diagnostic) {
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ResolutionsFile)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, []routefile.Diagnostic{jsonDiag(ResolutionsFile, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", ResolutionsFile, err))}
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, data, []routefile.Diagnostic{jsonError(ResolutionsFile, data, routefile.CodeResolution, err)}
+	}
+	res := Resolutions{}
+	var diags []routefile.Diagnostic
+	for _, route := range sortedKeys(raw) {
+		v := raw[route]
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			var obj struct {
+				Winner string `json:"winner"`
+			}
+			if json.Unmarshal(v, &obj) != nil || obj.Winner == "" {
+				off := bytes.Index(data, []byte(`"`+route+`"`))
+				diags = append(diags, jsonDiag(ResolutionsFile, data, max(off, 0), routefile.CodeResolution,
+					fmt.Sprintf("the winner for %q must be a file name such as \"apps/b.conf\"", route)))
+				continue
+			}
+			s = obj.Winner
+		}
+		res[route] = s
+	}
+	return res, data, diags
+}
+
+func jsonError(file string, data []byte, code string, err error) routefile.Diagnostic {
+	off := 0
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = int(se.Offset)
+	case errors.As(err, &te):
+		off = int(te.Offset)
+	case errors.Is(err, io.EOF):
+		off = len(data)
+	}
+	return jsonDiag(file, data, off, code, fmt.Sprintf("%s is not valid: %v", file, err))
+}
+
+func jsonDiag(file string, data []byte, off int, code, msg string) routefile.Diagnostic {
+	p := routefile.PosAt(data, off)
+	return routefile.Diagnostic{File: file, Severity: routefile.Error, Code: code, Message: msg,
+		Range: routefile.Range{Start: p, End: p}}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

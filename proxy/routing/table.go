@@ -1,0 +1,529 @@
+// Package routing composes route files into a RouteTable and answers, for
+// any request, which location handles it and what the upstream receives,
+// following nginx's rules (spec/route-files.md). A RouteTable is immutable:
+// the proxy, the language server and the CLI read it concurrently, and a
+// change produces a new table.
+package routing
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+)
+
+// FileKind says who owns a route file.
+type FileKind int
+
+const (
+	AppFile      FileKind = iota // apps/NAME.conf, owned by the app
+	OverrideFile                 // overrides/NAME.conf, owned by the operator
+)
+
+func (k FileKind) String() string {
+	if k == OverrideFile {
+		return "override"
+	}
+	return "app"
+}
+
+// SourceFile is one route file as read from disk (or from an editor).
+type SourceFile struct {
+	Path    string // relative to the root, forward slashes
+	Kind    FileKind
+	ModTime time.Time
+	Size    int64
+	Parsed  *routefile.File
+}
+
+// Block is one location block placed in the composed table.
+type Block struct {
+	Loc   *routefile.Location
+	File  *SourceFile
+	Order int // position in composed order
+	// Active blocks take part in matching. Inactive says why not.
+	Active   bool
+	Inactive string
+	// Conflict is set when another file claims the same route.
+	Conflict *Conflict
+	// Upstream is the proxy_pass origin when it can be known without a
+	// request ("http://api:8000"), else the proxy_pass text.
+	Upstream string
+}
+
+// Label is "apps/a.conf:3 (^~ /api/)".
+func (b *Block) Label() string {
+	return fmt.Sprintf("%s:%d (%s)", b.File.Path, b.Loc.Line(), b.Loc.Label())
+}
+
+// Conflict is one route claimed by blocks of two or more files.
+type Conflict struct {
+	Route  string
+	Winner *SourceFile
+	Why    string   // "override", "pinned in .devproxy/resolutions.json", "newest", "same age, first by path"
+	Claims []*Block // every claiming block, composed order
+}
+
+// RouteTable is an immutable snapshot of a workspace's routing.
+type RouteTable struct {
+	Root   string
+	Config Config
+	// Files are in composed order: overrides by name, then apps newest
+	// first (ties by name).
+	Files []*SourceFile
+	// Blocks holds every location of every file that loaded, in composed
+	// order, active or not.
+	Blocks      []*Block
+	Conflicts   []*Conflict
+	Diagnostics []routefile.Diagnostic
+	Built       time.Time
+
+	tree    *treeNode
+	regexes []*Block
+	named   map[string][]*Block
+}
+
+// composeInput is everything composition needs; it does no I/O.
+type composeInput struct {
+	root        string
+	config      Config
+	files       []*SourceFile
+	resolutions Resolutions
+	resData     []byte
+	extraDiags  []routefile.Diagnostic // devproxy.json and resolutions problems
+}
+
+// composedOrder sorts files: overrides by path, then apps newest first.
+func composedOrder(files []*SourceFile) []*SourceFile {
+	out := append([]*SourceFile(nil), files...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Kind != b.Kind {
+			return a.Kind == OverrideFile
+		}
+		if a.Kind == AppFile && !a.ModTime.Equal(b.ModTime) {
+			return a.ModTime.After(b.ModTime)
+		}
+		return a.Path < b.Path
+	})
+	return out
+}
+
+func compose(in composeInput) *RouteTable {
+	t := &RouteTable{Root: in.root, Config: in.config, Built: time.Now(), named: map[string][]*Block{}}
+	t.Files = composedOrder(in.files)
+	t.Diagnostics = append(t.Diagnostics, in.extraDiags...)
+	for _, f := range t.Files {
+		t.Diagnostics = append(t.Diagnostics, f.Parsed.Diagnostics...)
+		if !f.Parsed.OK {
+			continue
+		}
+		for _, loc := range f.Parsed.Locations {
+			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: staticUpstream(loc)}
+			switch {
+			case loc.DuplicateOf != nil:
+				b.Active, b.Inactive = false, fmt.Sprintf("duplicate of the block on line %d", loc.DuplicateOf.Line())
+			case loc.Reserved:
+				b.Active, b.Inactive = false, "reserved path"
+			}
+			t.Blocks = append(t.Blocks, b)
+		}
+	}
+	t.resolveConflicts(in.resolutions, in.resData)
+	t.resolveCrossFileDuplicates()
+	for _, b := range t.Blocks {
+		if !b.Active {
+			continue
+		}
+		switch {
+		case b.Loc.Modifier.IsRegex():
+			t.regexes = append(t.regexes, b)
+		case b.Loc.Modifier == routefile.ModNamed:
+			t.named[b.Loc.Spec] = append(t.named[b.Loc.Spec], b)
+		}
+	}
+	t.tree = buildTree(t.activeBlocks())
+	t.reportShadowing()
+	t.checkErrorPages()
+	sortDiagnostics(t.Diagnostics)
+	return t
+}
+
+func (t *RouteTable) activeBlocks() []*Block {
+	out := make([]*Block, 0, len(t.Blocks))
+	for _, b := range t.Blocks {
+		if b.Active {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// resolveConflicts finds routes claimed by more than one file, picks each
+// winner (spec §4) and switches off the losing files' blocks.
+func (t *RouteTable) resolveConflicts(res Resolutions, resData []byte) {
+	byRoute := map[string][]*Block{}
+	var routes []string
+	for _, b := range t.Blocks {
+		if !b.Active || !b.Loc.HasRoute {
+			continue
+		}
+		if _, ok := byRoute[b.Loc.Route]; !ok {
+			routes = append(routes, b.Loc.Route)
+		}
+		byRoute[b.Loc.Route] = append(byRoute[b.Loc.Route], b)
+	}
+	sort.Strings(routes)
+	pinsUsed := map[string]bool{}
+	for _, route := range routes {
+		claims := byRoute[route]
+		files := claimingFiles(claims)
+		if len(files) < 2 {
+			continue
+		}
+		winner, why := pickWinner(route, files, res)
+		if why == whyPinned {
+			pinsUsed[route] = true
+		} else if pin, ok := res[route]; ok {
+			t.Diagnostics = append(t.Diagnostics, t.pinDiag(resData, route,
+				fmt.Sprintf("%s is pinned to %q, which does not claim it; claimed by %s", route, pin, fileList(files))))
+			pinsUsed[route] = true
+		}
+		c := &Conflict{Route: route, Winner: winner, Why: why, Claims: claims}
+		t.Conflicts = append(t.Conflicts, c)
+		for _, b := range claims {
+			b.Conflict = c
+			if b.File != winner {
+				b.Active = false
+				b.Inactive = fmt.Sprintf("%s wins %s (%s)", winner.Path, route, why)
+			}
+			t.Diagnostics = append(t.Diagnostics, conflictDiag(b, c))
+		}
+	}
+	for _, route := range sortedKeys(res) {
+		if pinsUsed[route] {
+			continue
+		}
+		if _, claimed := byRoute[route]; !claimed {
+			d := t.pinDiag(resData, route, fmt.Sprintf("no route file claims %s; this pin has no effect", route))
+			d.Severity = routefile.Hint
+			t.Diagnostics = append(t.Diagnostics, d)
+		}
+	}
+}
+
+func (t *RouteTable) pinDiag(data []byte, route, msg string) routefile.Diagnostic {
+	off := strings.Index(string(data), `"`+route+`"`)
+	d := jsonDiag(ResolutionsFile, data, max(off, 0), routefile.CodeResolution, msg)
+	d.Severity = routefile.Warning
+	return d
+}
+
+const (
+	whyOverride = "override"
+	whyPinned   = "pinned in " + ResolutionsFile
+	whyNewest   = "newest"
+	whyTie      = "same age, first by path"
+)
+
+func claimingFiles(claims []*Block) []*SourceFile {
+	var files []*SourceFile
+	seen := map[*SourceFile]bool{}
+	for _, b := range claims {
+		if !seen[b.File] {
+			seen[b.File] = true
+			files = append(files, b.File)
+		}
+	}
+	return files
+}
+
+// pickWinner applies the winner rules of spec §4 in order: an override beats
+// an app; else a pin in resolutions.json; else the newest file (ties by path).
+func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile, string) {
+	cands := files
+	var overrides []*SourceFile
+	for _, f := range files {
+		if f.Kind == OverrideFile {
+			overrides = append(overrides, f)
+		}
+	}
+	if len(overrides) == 1 {
+		return overrides[0], whyOverride
+	}
+	if len(overrides) > 1 {
+		cands = overrides
+	}
+	if pin, ok := res[route]; ok {
+		for _, f := range cands {
+			if f.Path == pin || (!strings.Contains(pin, "/") && baseName(f.Path) == pin) {
+				return f, whyPinned
+			}
+		}
+	}
+	best := cands[0]
+	for _, f := range cands[1:] {
+		if f.ModTime.After(best.ModTime) || (f.ModTime.Equal(best.ModTime) && f.Path < best.Path) {
+			best = f
+		}
+	}
+	for _, f := range cands {
+		if f != best && f.ModTime.Equal(best.ModTime) {
+			return best, whyTie
+		}
+	}
+	return best, whyNewest
+}
+
+func baseName(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+
+func fileList(files []*SourceFile) string {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Path
+	}
+	return strings.Join(names, ", ")
+}
+
+// conflictDiag describes a contested route on one claiming block. The
+// losing side's diagnostic covers the whole block and is tagged
+// Unnecessary, so editors grey the block out.
+func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
+	var others []string
+	var related []routefile.Related
+	seen := map[*SourceFile]bool{b.File: true}
+	for _, o := range c.Claims {
+		if seen[o.File] {
+			continue
+		}
+		seen[o.File] = true
+		start := o.Loc.Directive.Range.Start
+		others = append(others, fmt.Sprintf("%s:%d:%d", o.File.Path, start.Line, start.Col))
+		msg := "also claims " + c.Route
+		if o.File == c.Winner {
+			msg += fmt.Sprintf(" and wins (%s)", c.Why)
+		}
+		related = append(related, routefile.Related{File: o.File.Path, Range: o.Loc.Directive.HeaderRange(), Message: msg})
+	}
+	d := routefile.Diagnostic{
+		File:     b.File.Path,
+		Severity: routefile.Warning,
+		Code:     routefile.CodeConflict,
+		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Why),
+		Range:    b.Loc.Directive.HeaderRange(),
+		Related:  related,
+	}
+	if b.File != c.Winner {
+		d.Range = b.Loc.Range()
+		d.Tags = []routefile.Tag{routefile.TagUnnecessary}
+	}
+	return d
+}
+
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// matchKey identifies locations nginx would treat as the same one: one name
+// for exact, one for prefix (plain and ^~ together), one per regex text.
+func matchKey(l *routefile.Location) string {
+	switch l.Modifier {
+	case routefile.ModExact:
+		return "= " + l.Spec
+	case routefile.ModPrefix, routefile.ModNoRegex:
+		return "prefix " + l.Spec
+	}
+	return string(l.Modifier) + " " + l.Spec
+}
+
+// resolveCrossFileDuplicates handles blocks that have no route (file-like
+// paths, "/", regexes, named locations) but collide across files: nginx
+// would refuse to start; devproxy keeps the first in composed order.
+func (t *RouteTable) resolveCrossFileDuplicates() {
+	first := map[string]*Block{}
+	for _, b := range t.Blocks {
+		if !b.Active || b.Loc.HasRoute {
+			continue
+		}
+		k := matchKey(b.Loc)
+		prev, ok := first[k]
+		if !ok {
+			first[k] = b
+			continue
+		}
+		if prev.File == b.File {
+			continue // reported by the file itself
+		}
+		if b.Loc.Modifier == routefile.ModNamed {
+			continue // error_page prefers the named location of its own file
+		}
+		b.Active = false
+		b.Inactive = fmt.Sprintf("%s comes first in composed order", prev.Label())
+		start := prev.Loc.Directive.Range.Start
+		t.Diagnostics = append(t.Diagnostics, routefile.Diagnostic{
+			File: b.File.Path, Severity: routefile.Warning, Code: routefile.CodeDuplicate,
+			Message: fmt.Sprintf("location %s is also defined in %s:%d:%d, which comes first in composed order; this block never matches",
+				b.Loc.Label(), prev.File.Path, start.Line, start.Col),
+			Range:   b.Loc.Directive.HeaderRange(),
+			Related: []routefile.Related{{File: prev.File.Path, Range: prev.Loc.Directive.HeaderRange(), Message: "takes these requests"}},
+			Tags:    []routefile.Tag{routefile.TagUnnecessary},
+		})
+	}
+}
+
+// reportShadowing notes prefix locations that lose a sub-path to another
+// file's longer ^~ location or to a regex (spec §4).
+func (t *RouteTable) reportShadowing() {
+	type pair struct {
+		victim *Block
+		file   *SourceFile
+	}
+	seen := map[pair]bool{}
+	for _, l := range t.Blocks {
+		if !l.Active {
+			continue
+		}
+		var sub string
+		switch {
+		case l.Loc.Modifier == routefile.ModNoRegex:
+			sub = l.Loc.Spec
+		case l.Loc.Regex != nil && l.Loc.Regex.Anchored && strings.HasPrefix(l.Loc.Regex.Prefix, "/"):
+			sub = l.Loc.Regex.Prefix
+		default:
+			continue
+		}
+		for _, p := range prefixesOf(t.tree, sub) {
+			if p.File == l.File || p == l {
+				continue
+			}
+			if l.Loc.Modifier == routefile.ModNoRegex && len(p.Loc.Spec) >= len(sub) {
+				continue
+			}
+			if l.Loc.Modifier.IsRegex() && p.Loc.Modifier == routefile.ModNoRegex {
+				continue // ^~ stops the regex search
+			}
+			k := pair{p, l.File}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			start := l.Loc.Directive.Range.Start
+			what := "requests under " + sub
+			if l.Loc.Modifier.IsRegex() {
+				what = fmt.Sprintf("requests under %s that match %s", sub, l.Loc.Spec)
+			}
+			t.Diagnostics = append(t.Diagnostics, routefile.Diagnostic{
+				File: p.File.Path, Severity: routefile.Information, Code: routefile.CodeShadowed,
+				Message: fmt.Sprintf("%s go to %s:%d:%d (%s), not to this block", what, l.File.Path, start.Line, start.Col, l.Loc.Label()),
+				Range:   p.Loc.Directive.HeaderRange(),
+				Related: []routefile.Related{{File: l.File.Path, Range: l.Loc.Directive.HeaderRange(), Message: "takes " + what}},
+			})
+		}
+	}
+}
+
+// checkErrorPages reports error_page targets that name a missing location.
+func (t *RouteTable) checkErrorPages() {
+	for _, b := range t.Blocks {
+		if !b.Active {
+			continue
+		}
+		for _, ep := range b.Loc.ErrorPages {
+			if strings.HasPrefix(ep.Target, "@") && t.namedFor(b, ep.Target) == nil {
+				t.Diagnostics = append(t.Diagnostics, routefile.Diagnostic{
+					File: b.File.Path, Severity: routefile.Warning, Code: routefile.CodeInvalidValue,
+					Message: fmt.Sprintf("error_page target %s: no active location %s in any route file", ep.Target, ep.Target),
+					Range:   ep.Range,
+				})
+			}
+		}
+	}
+}
+
+// namedFor finds the named location an error_page in b refers to,
+// preferring one in b's own file.
+func (t *RouteTable) namedFor(b *Block, name string) *Block {
+	cands := t.named[name]
+	for _, c := range cands {
+		if c.File == b.File {
+			return c
+		}
+	}
+	if len(cands) > 0 {
+		return cands[0]
+	}
+	return nil
+}
+
+func sortDiagnostics(ds []routefile.Diagnostic) {
+	sort.SliceStable(ds, func(i, j int) bool {
+		a, b := ds[i], ds[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Range.Start.Line != b.Range.Start.Line {
+			return a.Range.Start.Line < b.Range.Start.Line
+		}
+		if a.Range.Start.Col != b.Range.Start.Col {
+			return a.Range.Start.Col < b.Range.Start.Col
+		}
+		return a.Severity < b.Severity
+	})
+}
+
+// staticUpstream renders a block's upstream origin when no request is needed
+// to know it: a literal proxy_pass, or one whose variables are set to
+// constants in the block ("set $u api:8000; proxy_pass http://$u;").
+func staticUpstream(l *routefile.Location) string {
+	if l.ProxyPass == nil {
+		return ""
+	}
+	if u := l.ProxyPass.Static; u != nil {
+		return u.Origin()
+	}
+	constant := true
+	s := l.ProxyPass.URL.Eval(func(name string) string {
+		v, ok := l.Sets[name]
+		if !ok || v.HasVars() {
+			constant = false
+			return "$" + name
+		}
+		return v.Raw
+	}, func(int) string { return "" })
+	if !constant {
+		return l.ProxyPass.URL.Raw
+	}
+	if u, err := routefile.ParseUpstreamURL(s); err == nil {
+		return u.Origin()
+	}
+	return l.ProxyPass.URL.Raw
+}
+
+// FileByPath returns the file with the given root-relative path.
+func (t *RouteTable) FileByPath(p string) *SourceFile {
+	for _, f := range t.Files {
+		if f.Path == p {
+			return f
+		}
+	}
+	return nil
+}
+
+// ErrorCount counts error diagnostics.
+func (t *RouteTable) ErrorCount() int {
+	n := 0
+	for _, d := range t.Diagnostics {
+		if d.Severity == routefile.Error {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,204 @@
+package routing
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+)
+
+// The static location tree is built exactly like nginx builds it
+// (ngx_http_init_static_location_trees): sort exact and prefix locations by
+// name, join an exact and a prefix location of the same name into one node,
+// nest every location under the prefix location whose name it extends, and
+// turn each level into a balanced binary tree by taking the middle element.
+// Walking the same tree with the same loop gives nginx's answers, quirks
+// included (for example the missing-slash redirect is found only when the
+// walk passes the node that would issue it). The walk costs one comparison
+// per tree level and allocates nothing.
+
+type treeNode struct {
+	left, right, tree *treeNode
+	exact, inclusive  *Block
+	name              string // the part of the location name after the parent's
+	autoRedirect      bool
+}
+
+type treeItem struct {
+	name             string
+	exact, inclusive *Block
+	list             []*treeItem
+}
+
+// buildTree builds the static tree of the active exact and prefix blocks.
+// blocks must be in composed order; when two blocks share a name and kind,
+// the first one is kept (composition has already reported the other).
+func buildTree(blocks []*Block) *treeNode {
+	items := make([]*treeItem, 0, len(blocks))
+	for _, b := range blocks {
+		switch b.Loc.Modifier {
+		case routefile.ModExact:
+			items = append(items, &treeItem{name: b.Loc.Spec, exact: b})
+		case routefile.ModPrefix, routefile.ModNoRegex:
+			items = append(items, &treeItem{name: b.Loc.Spec, inclusive: b})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if a.name != b.name {
+			return a.name < b.name
+		}
+		return a.exact != nil && b.exact == nil // exact before the same inclusive
+	})
+	// Join exact and inclusive locations of one name.
+	joined := items[:0]
+	for _, it := range items {
+		if n := len(joined); n > 0 && joined[n-1].name == it.name {
+			last := joined[n-1]
+			if it.inclusive != nil && last.inclusive == nil {
+				last.inclusive = it.inclusive
+			}
+			continue // a second location of the same kind: the first wins
+		}
+		joined = append(joined, it)
+	}
+	return createTree(createList(joined), 0)
+}
+
+// createList nests each location under the prefix location whose name is a
+// prefix of its own (ngx_http_create_locations_list).
+func createList(items []*treeItem) []*treeItem {
+	var out []*treeItem
+	for i := 0; i < len(items); {
+		q := items[i]
+		out = append(out, q)
+		i++
+		if q.inclusive == nil {
+			continue
+		}
+		j := i
+		for j < len(items) && strings.HasPrefix(items[j].name, q.name) {
+			j++
+		}
+		if j > i {
+			q.list = createList(items[i:j])
+		}
+		i = j
+	}
+	return out
+}
+
+// createTree builds a balanced tree from a sorted level
+// (ngx_http_create_locations_tree); prefix is the length of the name part
+// already consumed by ancestors.
+func createTree(items []*treeItem, prefix int) *treeNode {
+	if len(items) == 0 {
+		return nil
+	}
+	mid := len(items) / 2
+	q := items[mid]
+	n := &treeNode{
+		exact:        q.exact,
+		inclusive:    q.inclusive,
+		name:         q.name[prefix:],
+		autoRedirect: autoRedirects(q.exact) || autoRedirects(q.inclusive),
+	}
+	n.left = createTree(items[:mid], prefix)
+	n.right = createTree(items[mid+1:], prefix)
+	n.tree = createTree(q.list, len(q.name))
+	return n
+}
+
+// autoRedirects reports whether nginx would answer a request for the name
+// without its trailing slash with a 301: proxy_pass in a location whose name
+// ends in '/' (exact locations included, as in nginx).
+func autoRedirects(b *Block) bool {
+	return b != nil && b.Loc.ProxyPass != nil && strings.HasSuffix(b.Loc.Spec, "/")
+}
+
+type staticResult int
+
+const (
+	staticNone      staticResult = iota // no match
+	staticExact                         // an = location
+	staticInclusive                     // the longest prefix
+	staticRedirect                      // the missing-slash 301
+)
+
+// findStatic walks the tree like ngx_http_core_find_static_location.
+func findStatic(node *treeNode, uri string) (*Block, staticResult) {
+	var found *Block
+	rv := staticNone
+	for node != nil {
+		n := min(len(uri), len(node.name))
+		if c := strings.Compare(uri[:n], node.name[:n]); c != 0 {
+			if c < 0 {
+				node = node.left
+			} else {
+				node = node.right
+			}
+			continue
+		}
+		if len(uri) > len(node.name) {
+			if node.inclusive != nil {
+				found, rv = node.inclusive, staticInclusive
+				uri = uri[n:]
+				node = node.tree
+				continue
+			}
+			node = node.right // exact only
+			continue
+		}
+		if len(uri) == len(node.name) {
+			if node.exact != nil {
+				return node.exact, staticExact
+			}
+			return node.inclusive, staticInclusive
+		}
+		// len(uri) < len(node.name)
+		if len(uri)+1 == len(node.name) && node.autoRedirect {
+			found = node.inclusive
+			if node.exact != nil {
+				found = node.exact
+			}
+			rv = staticRedirect
+		}
+		node = node.left
+	}
+	return found, rv
+}
+
+// prefixesOf lists every prefix location whose name is a prefix of p,
+// shortest first. The shadowing finding uses it.
+func prefixesOf(node *treeNode, p string) []*Block {
+	var out []*Block
+	for node != nil {
+		n := min(len(p), len(node.name))
+		if c := strings.Compare(p[:n], node.name[:n]); c != 0 {
+			if c < 0 {
+				node = node.left
+			} else {
+				node = node.right
+			}
+			continue
+		}
+		if len(p) >= len(node.name) {
+			if node.inclusive != nil {
+				out = append(out, node.inclusive)
+				if len(p) == len(node.name) {
+					return out
+				}
+				p = p[n:]
+				node = node.tree
+				continue
+			}
+			if len(p) == len(node.name) {
+				return out
+			}
+			node = node.right
+			continue
+		}
+		node = node.left
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package routing
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+)
+
+// Workspace reads the route files of one root folder and keeps the current
+// RouteTable. Reloading after a change re-reads and re-parses only the files
+// that changed; composition then runs over the cached parse results, which
+// is cheap. Editors may supply unsaved contents as overlays.
+type Workspace struct {
+	root string
+
+	mu          sync.Mutex
+	config      Config
+	configDiags []routefile.Diagnostic
+	res         Resolutions
+	resData     []byte
+	resDiags    []routefile.Diagnostic
+	files       map[string]*SourceFile // by root-relative path
+	overlays    map[string][]byte
+
+	current atomic.Pointer[RouteTable]
+}
+
+// NewWorkspace opens root (which must be a directory) and loads it.
+func NewWorkspace(root string) (*Workspace, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root %q: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("workspace root: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("workspace root %s is not a directory", abs)
+	}
+	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}}
+	w.Load()
+	return w, nil
+}
+
+// Root is the absolute workspace folder.
+func (w *Workspace) Root() string { return w.root }
+
+// Table returns the current snapshot. It never returns nil after
+// NewWorkspace.
+func (w *Workspace) Table() *RouteTable { return w.current.Load() }
+
+// Load re-reads the settings and re-scans the route folders. Files whose
+// size and modification time are unchanged keep their parse results.
+func (w *Workspace) Load() *RouteTable {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.config, w.configDiags = loadConfig(w.root)
+	w.res, w.resData, w.resDiags = loadResolutions(w.root)
+	seen := map[string]bool{}
+	for _, kind := range []FileKind{OverrideFile, AppFile} {
+		for _, rel := range w.discover(kind) {
+			if seen[rel] {
+				continue
+			}
+			seen[rel] = true
+			w.refreshFile(rel, kind)
+		}
+	}
+	for rel := range w.files {
+		if !seen[rel] {
+			delete(w.files, rel)
+		}
+	}
+	return w.publish()
+}
+
+// Reload re-reads the given paths (absolute or root-relative) after a
+// change: route files that were saved, created or deleted, devproxy.json or
+// .devproxy/resolutions.json. Other files are not touched.
+func (w *Workspace) Reload(paths ...string) *RouteTable {
+	rels := make([]string, 0, len(paths))
+	for _, p := range paths {
+		rel := w.rel(p)
+		if rel == ConfigFile {
+			return w.Load() // the folders themselves may have changed
+		}
+		rels = append(rels, rel)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, rel := range rels {
+		if rel == ResolutionsFile {
+			w.res, w.resData, w.resDiags = loadResolutions(w.root)
+			continue
+		}
+		kind, ok := w.kindOf(rel)
+		if !ok {
+			continue
+		}
+		w.refreshFile(rel, kind)
+	}
+	return w.publish()
+}
+
+// SetOverlay makes the route file at path read from content instead of the
+// disk (an editor's unsaved buffer) and returns the new table.
+func (w *Workspace) SetOverlay(path string, content []byte) *RouteTable {
+	rel := w.rel(path)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.overlays[rel] = append([]byte(nil), content...)
+	if kind, ok := w.kindOf(rel); ok {
+		w.refreshFile(rel, kind)
+	}
+	return w.publish()
+}
+
+// ClearOverlay drops an overlay; the file is read from disk again.
+func (w *Workspace) ClearOverlay(path string) *RouteTable {
+	rel := w.rel(path)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.overlays, rel)
+	if f := w.files[rel]; f != nil {
+		f.Size = -1 // force a re-read
+	}
+	if kind, ok := w.kindOf(rel); ok {
+		w.refreshFile(rel, kind)
+	}
+	return w.publish()
+}
+
+// IsRouteFile reports whether path (absolute or relative) is a route file
+// of this workspace under its current settings.
+func (w *Workspace) IsRouteFile(path string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.kindOf(w.rel(path))
+	return ok
+}
+
+func (w *Workspace) rel(p string) string {
+	if filepath.IsAbs(p) {
+		if r, err := filepath.Rel(w.root, p); err == nil {
+			p = r
+		}
+	}
+	return filepath.ToSlash(filepath.Clean(p))
+}
+
+func (w *Workspace) globs(kind FileKind) []string {
+	if kind == OverrideFile {
+		return w.config.Overrides
+	}
+	return w.config.Apps
+}
+
+// isRouteFileName applies spec §1: hidden files and names not ending in
+// .conf (such as x.conf.backup.123) are ignored.
+func isRouteFileName(rel string) bool {
+	base := baseName(rel)
+	return !strings.HasPrefix(base, ".") && strings.HasSuffix(base, ".conf")
+}
+
+func (w *Workspace) kindOf(rel string) (FileKind, bool) {
+	if !isRouteFileName(rel) || strings.HasPrefix(rel, "../") {
+		return 0, false
+	}
+	for _, kind := range []FileKind{OverrideFile, AppFile} {
+		for _, g := range w.globs(kind) {
+			if ok, _ := filepath.Match(filepath.ToSlash(g), rel); ok {
+				return kind, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func (w *Workspace) discover(kind FileKind) []string {
+	var out []string
+	for _, g := range w.globs(kind) {
+		matches, _ := filepath.Glob(filepath.Join(w.root, filepath.FromSlash(g)))
+		for _, m := range matches {
+			rel := w.rel(m)
+			if isRouteFileName(rel) {
+				out = append(out, rel)
+			}
+		}
+	}
+	for rel := range w.overlays {
+		if k, ok := w.kindOf(rel); ok && k == kind {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// refreshFile brings one file's entry up to date, re-parsing only when its
+// content may have changed. w.mu must be held.
+func (w *Workspace) refreshFile(rel string, kind FileKind) {
+	if content, ok := w.overlays[rel]; ok {
+		prev := w.files[rel]
+		mod := time.Now()
+		if prev != nil {
+			mod = prev.ModTime // editing does not make a file "newest"
+		} else if st, err := os.Stat(filepath.Join(w.root, filepath.FromSlash(rel))); err == nil {
+			mod = st.ModTime()
+		}
+		w.files[rel] = &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Parsed: routefile.Parse(rel, content)}
+		return
+	}
+	abs := filepath.Join(w.root, filepath.FromSlash(rel))
+	st, err := os.Stat(abs)
+	if err != nil || !st.Mode().IsRegular() {
+		delete(w.files, rel)
+		return
+	}
+	if prev := w.files[rel]; prev != nil && prev.Kind == kind && prev.Size == st.Size() && prev.ModTime.Equal(st.ModTime()) {
+		return
+	}
+	data, err := readLimited(abs, routefile.MaxFileSize+1)
+	var parsed *routefile.File
+	if err != nil {
+		parsed = &routefile.File{Path: rel, Diagnostics: []routefile.Diagnostic{{
+			File: rel, Severity: routefile.Error, Code: routefile.CodeSyntax,
+			Message: fmt.Sprintf("cannot read %s: %v", rel, err),
+			Range:   routefile.Range{Start: routefile.Pos{Line: 1, Col: 1}, End: routefile.Pos{Line: 1, Col: 1}},
+		}}}
+	} else {
+		parsed = routefile.Parse(rel, data)
+	}
+	w.files[rel] = &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: parsed}
+}
+
+func readLimited(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// publish composes the cached files into a new table and makes it current.
+// w.mu must be held.
+func (w *Workspace) publish() *RouteTable {
+	files := make([]*SourceFile, 0, len(w.files))
+	for _, f := range w.files {
+		files = append(files, f)
+	}
+	diags := append(append([]routefile.Diagnostic(nil), w.configDiags...), w.resDiags...)
+	t := compose(composeInput{
+		root: w.root, config: w.config, files: files,
+		resolutions: w.res, resData: w.resData, extraDiags: diags,
+	})
+	w.current.Store(t)
+	return t
+}
+
+// Compose builds a table from in-memory files, for tests and tools that do
+// not read a folder.
+func Compose(cfg Config, files []*SourceFile, res Resolutions) *RouteTable {
+	return compose(composeInput{config: cfg.withDefaults(), files: files, resolutions: res})
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs what the test suites need and is not part of Go's module cache:
+# Debian's nginx, the oracle of the differential routing tests.
+set -eu
+
+need=""
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx"
+
+if [ -n "$need" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "test-deps: missing:$need; run as root or install them with apt-get" >&2
+		exit 1
+	fi
+	echo "test-deps: installing$need"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+# The Debian package starts nginx on :80; the tests start their own
+# instances on loopback and need no system service.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx >/dev/null 2>&1 || true; fi
+/usr/sbin/nginx -v

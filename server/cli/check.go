@@ -1,0 +1,130 @@
+// Package cli implements devproxy's command-line reports on top of the
+// route engine: `devproxy check` and `devproxy explain`. Flag parsing lives
+// in cmd/devproxy; this package turns engine values into output.
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// Exit codes shared by the commands.
+const (
+	ExitOK    = 0
+	ExitFail  = 1 // errors found (or warnings under --strict)
+	ExitUsage = 2 // bad usage
+)
+
+// CheckOptions are the flags of `devproxy check`.
+type CheckOptions struct {
+	Root   string
+	Format string // "text" or "json"
+	Strict bool
+}
+
+// CheckReport is the JSON document of `devproxy check --format json`
+// (schemas/check.schema.json).
+type CheckReport struct {
+	Root        string                 `json:"root"`
+	Files       []FileStatus           `json:"files"`
+	Routes      []routing.RouteInfo    `json:"routes"`
+	Diagnostics []routefile.Diagnostic `json:"diagnostics"`
+}
+
+// FileStatus says whether a route file loaded. A file with errors
+// contributes no routes.
+type FileStatus struct {
+	Path string `json:"path"`
+	OK   bool   `json:"ok"`
+}
+
+// NewCheckReport converts a table into the report.
+func NewCheckReport(t *routing.RouteTable) CheckReport {
+	r := CheckReport{Root: t.Root, Files: []FileStatus{}, Routes: t.Routes(), Diagnostics: t.Diagnostics}
+	for _, f := range t.Files {
+		r.Files = append(r.Files, FileStatus{Path: f.Path, OK: f.Parsed.OK})
+	}
+	if r.Diagnostics == nil {
+		r.Diagnostics = []routefile.Diagnostic{}
+	}
+	return r
+}
+
+// RunCheck reads the workspace and prints its findings. It returns the exit
+// code.
+func RunCheck(opts CheckOptions, stdout, stderr io.Writer) int {
+	ws, err := routing.NewWorkspace(opts.Root)
+	if err != nil {
+		fmt.Fprintf(stderr, "devproxy check: %v\n", err)
+		return ExitUsage
+	}
+	t := ws.Table()
+	errors, warnings := 0, 0
+	for _, d := range t.Diagnostics {
+		switch d.Severity {
+		case routefile.Error:
+			errors++
+		case routefile.Warning:
+			warnings++
+		}
+	}
+	switch opts.Format {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(NewCheckReport(t)); err != nil {
+			fmt.Fprintf(stderr, "devproxy check: %v\n", err)
+			return ExitFail
+		}
+	default:
+		WriteDiagnosticsText(stdout, t.Diagnostics)
+		fmt.Fprintln(stdout, summary(t, errors, warnings))
+	}
+	if errors > 0 || (opts.Strict && warnings > 0) {
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// WriteDiagnosticsText prints diagnostics like a compiler, one per line,
+// with related locations indented below.
+func WriteDiagnosticsText(w io.Writer, diags []routefile.Diagnostic) {
+	for _, d := range diags {
+		fmt.Fprintln(w, d.String())
+		for _, r := range d.Related {
+			fmt.Fprintf(w, "    %s:%d:%d: note: %s\n", r.File, r.Range.Start.Line, r.Range.Start.Col, r.Message)
+		}
+	}
+}
+
+func summary(t *routing.RouteTable, errors, warnings int) string {
+	active, failed := 0, []string{}
+	for _, b := range t.Blocks {
+		if b.Active {
+			active++
+		}
+	}
+	for _, f := range t.Files {
+		if !f.Parsed.OK {
+			failed = append(failed, f.Path)
+		}
+	}
+	s := fmt.Sprintf("%s, %s in %s; %d of %d locations active",
+		plural(errors, "error"), plural(warnings, "warning"), plural(len(t.Files), "route file"), active, len(t.Blocks))
+	if len(failed) > 0 {
+		s += fmt.Sprintf("; not loaded (fix the errors): %s", strings.Join(failed, ", "))
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

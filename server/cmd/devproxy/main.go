@@ -1,0 +1,105 @@
+// Command devproxy is Dev Tunnel Proxy's single binary: the route checker,
+// the request explainer and (in later subcommands) the proxy and the
+// language server. main only parses flags and hands over.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/devtunnelproxy/devproxy/server/cli"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `devproxy: one address in front of many dev servers.
+
+Usage:
+  devproxy check   [--root DIR] [--format text|json] [--strict]
+  devproxy explain [--root DIR] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
+  devproxy version
+
+Run "devproxy COMMAND -h" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return cli.ExitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "check":
+		return runCheck(rest, stdout, stderr)
+	case "explain":
+		return runExplain(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "devproxy", version)
+		return cli.ExitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return cli.ExitOK
+	}
+	fmt.Fprintf(stderr, "devproxy: unknown command %q\n\n%s", cmd, usage)
+	return cli.ExitUsage
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("devproxy "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", stderr)
+	var opts cli.CheckOptions
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
+	fs.StringVar(&opts.Format, "format", "text", "output `format`: text or json")
+	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "devproxy check: unexpected argument %q\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	if opts.Format != "text" && opts.Format != "json" {
+		fmt.Fprintf(stderr, "devproxy check: --format must be text or json, not %q\n", opts.Format)
+		return cli.ExitUsage
+	}
+	return cli.RunCheck(opts, stdout, stderr)
+}
+
+// headerFlags collects repeated --header flags.
+type headerFlags []string
+
+func (h *headerFlags) String() string     { return strings.Join(*h, "; ") }
+func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("explain", stderr)
+	var opts cli.ExplainOptions
+	var headers headerFlags
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
+	fs.Var(&headers, "header", "request header \"Name: value\" (repeatable)")
+	fs.StringVar(&opts.Method, "method", "GET", "request `method`")
+	fs.BoolVar(&opts.Tunnel, "tunnel", false, "explain as if the request came through the tunnel (https)")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "devproxy explain: give exactly one PATH_OR_URL")
+		return cli.ExitUsage
+	}
+	opts.Headers = headers
+	opts.Target = fs.Arg(0)
+	return cli.RunExplain(opts, stdout, stderr)
+}
