@@ -1,3 +1,10 @@
 module github.com/devtunnelproxy/devproxy
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	golang.org/x/tools v0.52.0
+)
+
+require golang.org/x/text v0.14.0 // indirect
