@@ -45,8 +45,8 @@ func buildTree(blocks []*Block) *treeNode {
 	}
 	sort.SliceStable(items, func(i, j int) bool {
 		a, b := items[i], items[j]
-		if a.name != b.name {
-			return a.name < b.name
+		if c := filenameCmp(a.name, b.name, min(len(a.name), len(b.name))+1); c != 0 {
+			return c < 0
 		}
 		return a.exact != nil && b.exact == nil // exact before the same inclusive
 	})
@@ -116,6 +116,39 @@ func autoRedirects(b *Block) bool {
 	return b != nil && b.Loc.ProxyPass != nil && strings.HasSuffix(b.Loc.Spec, "/")
 }
 
+// filenameCmp compares the first n bytes of a and b like nginx's
+// ngx_filename_cmp: bytewise, except that '/' sorts below every other
+// byte, and a string ends with an implicit NUL that sorts below '/'. The
+// tree's shape, and so which nodes a walk visits, depends on this order.
+func filenameCmp(a, b string, n int) int {
+	for i := 0; i < n; i++ {
+		var c1, c2 int
+		if i < len(a) {
+			c1 = int(a[i])
+		}
+		if i < len(b) {
+			c2 = int(b[i])
+		}
+		if c1 == c2 {
+			if c1 == 0 {
+				return 0
+			}
+			continue
+		}
+		if c1 == 0 || c2 == 0 {
+			return c1 - c2
+		}
+		if c1 == '/' {
+			c1 = 0
+		}
+		if c2 == '/' {
+			c2 = 0
+		}
+		return c1 - c2
+	}
+	return 0
+}
+
 type staticResult int
 
 const (
@@ -131,7 +164,7 @@ func findStatic(node *treeNode, uri string) (*Block, staticResult) {
 	rv := staticNone
 	for node != nil {
 		n := min(len(uri), len(node.name))
-		if c := strings.Compare(uri[:n], node.name[:n]); c != 0 {
+		if c := filenameCmp(uri, node.name, n); c != 0 {
 			if c < 0 {
 				node = node.left
 			} else {
@@ -174,7 +207,7 @@ func prefixesOf(node *treeNode, p string) []*Block {
 	var out []*Block
 	for node != nil {
 		n := min(len(p), len(node.name))
-		if c := strings.Compare(p[:n], node.name[:n]); c != 0 {
+		if c := filenameCmp(p, node.name, n); c != 0 {
 			if c < 0 {
 				node = node.left
 			} else {

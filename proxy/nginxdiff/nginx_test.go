@@ -1,0 +1,239 @@
+package nginxdiff
+
+// Harness for running Debian's nginx as the oracle: an nginx process on
+// loopback serving generated location sets (one server block each), an
+// echo upstream that reports exactly what it received, and a raw HTTP/1.1
+// client that sends request targets byte for byte (Go's client would clean
+// "..", "//" and escapes before they reach nginx).
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// nginxBinary finds Debian's nginx. make test installs it
+// (scripts/test-deps.sh); a missing nginx fails the test rather than
+// silently skipping the oracle.
+func nginxBinary(t testing.TB) string {
+	for _, p := range []string{"/usr/sbin/nginx", "/usr/bin/nginx"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	t.Fatalf("nginx not found: the differential tests need Debian's nginx; run `make test-deps` (apt-get install nginx)")
+	return ""
+}
+
+// echoReply is what the echo upstream saw.
+type echoReply struct {
+	Method  string              `json:"method"`
+	URI     string              `json:"uri"`
+	Host    string              `json:"host"`
+	Headers map[string][]string `json:"headers"`
+	BodyLen int                 `json:"body_len"`
+}
+
+// startEcho starts the upstream every generated proxy_pass points at.
+func startEcho(t testing.TB) (addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(echoReply{Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: r.Header, BodyLen: int(n)})
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// freePorts reserves n loopback ports. They are released before nginx
+// binds them; the window is small and the ports are random.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// nginxServer is one server block: a port and the route-file text inside.
+type nginxServer struct {
+	Port int
+	Body string
+}
+
+type nginxInstance struct {
+	dir string
+	cmd *exec.Cmd
+}
+
+// startNginx writes a config with the given server blocks, checks it with
+// `nginx -t`, and starts nginx in the foreground. It returns the output of
+// nginx -t when the configuration is rejected.
+func startNginx(t testing.TB, servers []nginxServer) (*nginxInstance, error) {
+	t.Helper()
+	bin := nginxBinary(t)
+	dir := t.TempDir()
+	for _, d := range []string{"tmp", "logs"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	var b strings.Builder
+	if os.Geteuid() == 0 {
+		b.WriteString("user root;\n")
+	}
+	fmt.Fprintf(&b, `daemon off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/logs/error.log error;
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/tmp/body;
+    proxy_temp_path %[1]s/tmp/proxy;
+    fastcgi_temp_path %[1]s/tmp/fastcgi;
+    uwsgi_temp_path %[1]s/tmp/uwsgi;
+    scgi_temp_path %[1]s/tmp/scgi;
+    # devproxy's redirects are relative (spec §5 [intent]); the oracle is
+    # configured the same way, as the original product's nginx was.
+    absolute_redirect off;
+    client_max_body_size 0;
+`, dir)
+	for _, s := range servers {
+		fmt.Fprintf(&b, "    server {\n        listen 127.0.0.1:%d;\n        server_name localhost;\n        root %s/nonexistent;\n", s.Port, dir)
+		for _, line := range strings.Split(strings.TrimRight(s.Body, "\n"), "\n") {
+			b.WriteString("        " + line + "\n")
+		}
+		b.WriteString("    }\n")
+	}
+	b.WriteString("}\n")
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "-t", "-q", "-p", dir, "-c", conf).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("nginx -t rejected the configuration: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", conf)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	inst := &nginxInstance{dir: dir, cmd: cmd}
+	t.Cleanup(inst.stop)
+	// Wait until every port answers (bounded).
+	deadline := time.Now().Add(10 * time.Second)
+	for _, s := range servers {
+		for {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.Port), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				return nil, fmt.Errorf("nginx did not listen on %d: %v", s.Port, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return inst, nil
+}
+
+func (n *nginxInstance) stop() {
+	if n.cmd.Process != nil {
+		n.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { n.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			n.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// observed is nginx's answer to one request.
+type observed struct {
+	Status   int
+	LocID    string // the X-Loc header every generated location adds
+	Location string
+	Body     string
+	Echo     *echoReply // when the echo upstream answered
+}
+
+// rawGet sends "GET target" exactly as given.
+func rawGet(port int, target string) (observed, error) {
+	var o observed
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	if err != nil {
+		return o, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost:%d\r\nUser-Agent: devproxy-diff\r\nConnection: close\r\n\r\n", target, port)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return o, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	o.Status = resp.StatusCode
+	o.LocID = resp.Header.Get("X-Loc")
+	o.Location = resp.Header.Get("Location")
+	o.Body = string(body)
+	if resp.Header.Get("Content-Type") == "application/json" && o.Status == 200 {
+		var e echoReply
+		if json.Unmarshal(body, &e) == nil && e.Method != "" {
+			o.Echo = &e
+		}
+	}
+	return o, nil
+}
+
+// parallel runs fn for i in [0,n) on a few workers.
+func parallel(n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
