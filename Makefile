@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/devproxy
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-FUZZTIME ?= 20s
+FUZZTIME ?= 15s
 
 .PHONY: build run test test-deps test-go test-fuzz bench clean
 
@@ -27,8 +27,10 @@ test-go: build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# Go fuzzes one target at a time; each starts from its seed corpus.
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
+	$(GO) test -run='^$$' -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) ./proxy/routing
 
 bench: build
 	./scripts/bench.sh
