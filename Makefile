@@ -12,8 +12,9 @@ FUZZTIME ?= 15s
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/devproxy
 
-# run: build, then check and explain the demo workspace.
+# run: build, start the demo upstreams and serve the demo workspace.
 run: build
+	$(GO) build -o bin/demo-upstreams ./examples/demo/upstreams
 	./scripts/run-demo.sh
 
 # test: install what the tests need (nginx for the differential tests),

@@ -1,13 +1,24 @@
 #!/bin/sh
-# Shows the route engine on the demo workspace: what `devproxy check` finds
-# and how a few requests are routed. (Serving arrives with `devproxy serve`.)
+# make run: start the demo upstreams and `devproxy serve` on the demo
+# workspace (examples/demo), print the URLs to open, stop both on Ctrl-C.
 set -eu
 cd "$(dirname "$0")/.."
 demo=examples/demo
-echo "== devproxy check --root $demo"
+listen=${DEVPROXY_LISTEN:-127.0.0.1:8080}
+
+./bin/demo-upstreams &
+upstreams=$!
+trap 'kill $upstreams 2>/dev/null || true' EXIT INT TERM
+
 ./bin/devproxy check --root "$demo" || true
-for path in /web /web/index.html '/api/users?page=2'; do
-	echo
-	echo "== devproxy explain --root $demo '$path'"
-	./bin/devproxy explain --root "$demo" "$path"
-done
+cat <<MSG
+
+Open:
+  http://$listen/                 the proxy's landing page (all routes)
+  http://$listen/web/             the demo web app (prefix strip, HMR WebSocket)
+  http://$listen/api/users?page=1 the demo API (rewrite ... break; /api/ is contested, pinned)
+  http://$listen/routes.json      the route table as JSON
+Ctrl-C stops everything.
+
+MSG
+./bin/devproxy serve --root "$demo" --listen "$listen"

@@ -89,6 +89,17 @@ func (t *RouteTable) Explain(req *Request) *Decision { return t.resolve(req, tru
 // Resolve resolves a request without the trace (the proxy's path).
 func (t *RouteTable) Resolve(req *Request) *Decision { return t.resolve(req, false) }
 
+// ResolveNamed runs the named location an error_page in block from points
+// at (@name), for the same request, as nginx does. It prefers a named
+// location of from's own file. It returns nil when there is none.
+func (t *RouteTable) ResolveNamed(req *Request, from *Block, name string) *Decision {
+	nb := t.namedFor(from, name)
+	if nb == nil {
+		return nil
+	}
+	return t.resolveFrom(req, false, nb)
+}
+
 // Lookup finds the location for a normalised path, without running the
 // location's rewrites: the fast path, which allocates nothing.
 func (t *RouteTable) Lookup(path string) (*Block, MatchKind) {
@@ -191,6 +202,12 @@ func (e *evaluator) note(format string, args ...any) {
 }
 
 func (t *RouteTable) resolve(req *Request, trace bool) *Decision {
+	return t.resolveFrom(req, trace, nil)
+}
+
+// resolveFrom resolves a request; with start set, the first location is
+// start instead of the result of the search (error_page to @name).
+func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decision {
 	d := &Decision{ResponseHeaders: map[string]string{}}
 	if trace {
 		d.Trace = []string{}
@@ -233,7 +250,7 @@ func (t *RouteTable) resolve(req *Request, trace bool) *Decision {
 	if trace && (pu.Path != target || pu.HasArgs) {
 		e.note("request target %q: path %q, query %q", target, pu.Path, pu.Args)
 	}
-	if routefile.IsReservedPath(pu.Path) {
+	if routefile.IsReservedPath(pu.Path) && start == nil {
 		d.Action, d.Status = ActionReserved, http.StatusOK
 		e.note("%s belongs to the proxy itself (landing page, /devproxy/, /routes.json, /health, /status, /reports, /dashboard); route files cannot claim it", pu.Path)
 		return d
@@ -244,8 +261,15 @@ func (t *RouteTable) resolve(req *Request, trace bool) *Decision {
 			e.note("more than %d rewrites restarted the search: rewrite cycle, 500", maxURIChanges)
 			return d
 		}
-		b, kind, notes := t.find(e.uri, trace)
-		d.Trace = append(d.Trace, notes...)
+		var b *Block
+		var kind MatchKind
+		if start != nil {
+			b, kind, start = start, MatchExact, nil
+		} else {
+			var notes []string
+			b, kind, notes = t.find(e.uri, trace)
+			d.Trace = append(d.Trace, notes...)
+		}
 		if b == nil {
 			d.Matched, d.Location, d.Block = false, nil, nil
 			d.Action, d.Status = ActionNone, http.StatusNotFound

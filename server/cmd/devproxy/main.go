@@ -4,12 +4,17 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/server/cli"
 )
 
@@ -19,6 +24,7 @@ var version = "dev"
 const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
+  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info]
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy explain [--root DIR] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
   devproxy version
@@ -37,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "serve":
+		return runServe(rest, stdout, stderr)
 	case "check":
 		return runCheck(rest, stdout, stderr)
 	case "explain":
@@ -76,6 +84,36 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitUsage
 	}
 	return cli.RunCheck(opts, stdout, stderr)
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", stderr)
+	var opts httpproxy.ServeOptions
+	var level string
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
+	fs.StringVar(&opts.Listen, "listen", "", "local `address` (default from devproxy.json, else 127.0.0.1:8080)")
+	fs.StringVar(&opts.TunnelListen, "tunnel-listen", "", "`address` where the tunnel agent connects; requests there count as public https (default 127.0.0.1:8081)")
+	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		fmt.Fprintf(stderr, "devproxy serve: --log-level %q: use debug, info, warn or error\n", level)
+		return cli.ExitUsage
+	}
+	httpproxy.Version = version
+	opts.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	opts.Ready = func(info httpproxy.ServeInfo) {
+		fmt.Fprintf(stdout, "devproxy %s serving %s on http://%s (tunnel agents connect to %s)\n", version, info.Table.Root, info.Addr, info.TunnelAddr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := httpproxy.Serve(ctx, opts); err != nil {
+		fmt.Fprintf(stderr, "devproxy serve: %v\n", err)
+		return cli.ExitFail
+	}
+	return cli.ExitOK
 }
 
 // headerFlags collects repeated --header flags.

@@ -1,0 +1,80 @@
+// Command upstreams runs the two small dev servers of the demo workspace:
+// a web page with an HMR-style WebSocket (127.0.0.1:5173) and a JSON API
+// (127.0.0.1:5174). `make run` starts it next to `devproxy serve`.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const page = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Demo web app</title></head>
+<body style="font:16px system-ui;margin:2rem">
+<h1>Demo web app</h1>
+<p>Served by the dev server on 127.0.0.1:5173, reached through devproxy under <code>/web/</code>.</p>
+<p>HMR socket: <strong id="hmr">connecting…</strong></p>
+<p>API through the proxy: <code id="api">…</code></p>
+<script>
+const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+const ws = new WebSocket(proto + '://' + location.host + '/web/__hmr');
+ws.onmessage = (e) => { document.getElementById('hmr').textContent = e.data; };
+ws.onclose = () => { document.getElementById('hmr').textContent = 'disconnected'; };
+fetch('/api/users').then(r => r.text()).then(t => { document.getElementById('api').textContent = t; });
+</script>
+</body></html>
+`
+
+func main() {
+	webAddr := flag.String("web", "127.0.0.1:5173", "address of the web dev server")
+	apiAddr := flag.String("api", "127.0.0.1:5174", "address of the JSON API")
+	flag.Parse()
+
+	upgrader := websocket.Upgrader{}
+	web := http.NewServeMux()
+	web.HandleFunc("/__hmr", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for i := 1; ; i++ {
+			msg := fmt.Sprintf("connected; update #%d at %s", i, time.Now().Format("15:04:05"))
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+				return
+			}
+			time.Sleep(2 * time.Second)
+		}
+	})
+	web.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page)
+	})
+
+	api := http.NewServeMux()
+	api.HandleFunc("/users", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"users":       []string{"ada", "grace", "linus"},
+			"page":        r.URL.Query().Get("page"),
+			"received_as": r.RequestURI,
+			"prefix":      r.Header.Get("X-Forwarded-Prefix"),
+		})
+	})
+	api.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"ok":true}`)
+	})
+
+	errc := make(chan error, 2)
+	go func() { errc <- http.ListenAndServe(*webAddr, web) }()
+	go func() { errc <- http.ListenAndServe(*apiAddr, api) }()
+	log.Printf("demo upstreams: web on http://%s, api on http://%s", *webAddr, *apiAddr)
+	log.Fatal(<-errc)
+}

@@ -1,0 +1,219 @@
+package httpproxy
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+const noCache = "no-cache, no-store, must-revalidate"
+
+// unavailableMessage is the spec's §7 text, which clients of the old
+// product match on.
+const unavailableMessage = "The requested application is not currently running. Please start the service and try again."
+
+// errorBody is the JSON shape of every error the proxy itself writes: the
+// spec's three fields first, then details that help to fix it.
+type errorBody struct {
+	Error    string `json:"error"`
+	Message  string `json:"message"`
+	Status   int    `json:"status"`
+	Path     string `json:"path,omitempty"`
+	Location string `json:"location,omitempty"`
+	Upstream string `json:"upstream,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", noCache)
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func errorFor(status int, title, message string, d *routing.Decision) errorBody {
+	e := errorBody{Error: title, Message: message, Status: status}
+	if d != nil {
+		e.Path = d.Path
+		if d.Location != nil {
+			e.Location = d.Location.File + ":" + strconv.Itoa(d.Location.Line)
+		}
+		e.Upstream = d.Upstream
+	}
+	return e
+}
+
+func writeJSONError(w http.ResponseWriter, status int, title, message string, d *routing.Decision) {
+	writeJSON(w, status, errorFor(status, title, message, d))
+}
+
+// writeUnavailable is the 503 for an upstream that is not running.
+func writeUnavailable(w http.ResponseWriter, d *routing.Decision) {
+	writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
+}
+
+// ConfigInfo is /devproxy/api/config.
+type ConfigInfo struct {
+	APIBasePath string `json:"apiBasePath"`
+	Version     string `json:"version"`
+}
+
+// RoutesDocument is /routes.json (schemas/routes.schema.json).
+type RoutesDocument struct {
+	GeneratedAt time.Time       `json:"generatedAt"`
+	Version     string          `json:"version"`
+	Files       []RoutesFile    `json:"files"`
+	Routes      []RoutesEntry   `json:"routes"`
+	Conflicts   []RoutesConflict `json:"conflicts"`
+}
+
+// RoutesFile is a route file and whether it loaded.
+type RoutesFile struct {
+	Path string `json:"path"`
+	Kind string `json:"kind"`
+	OK   bool   `json:"ok"`
+}
+
+// RoutesEntry is one location block.
+type RoutesEntry struct {
+	routing.RouteInfo
+	Inactive *string `json:"inactiveReason"`
+	Conflict *string `json:"conflict"` // the contested route, when there is one
+}
+
+// RoutesConflict is one route claimed by several files.
+type RoutesConflict struct {
+	Route  string   `json:"route"`
+	Winner string   `json:"winner"`
+	Reason string   `json:"reason"`
+	Files  []string `json:"files"`
+}
+
+// NewRoutesDocument describes a table for /routes.json.
+func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
+	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Files: []RoutesFile{}, Routes: []RoutesEntry{}, Conflicts: []RoutesConflict{}}
+	for _, f := range t.Files {
+		doc.Files = append(doc.Files, RoutesFile{Path: f.Path, Kind: f.Kind.String(), OK: f.Parsed.OK})
+	}
+	infos := t.Routes()
+	for i, b := range t.Blocks {
+		e := RoutesEntry{RouteInfo: infos[i]}
+		if !b.Active {
+			r := b.Inactive
+			e.Inactive = &r
+		}
+		if b.Conflict != nil {
+			r := b.Conflict.Route
+			e.Conflict = &r
+		}
+		doc.Routes = append(doc.Routes, e)
+	}
+	for _, c := range t.Conflicts {
+		rc := RoutesConflict{Route: c.Route, Winner: c.Winner.Path, Reason: c.Why}
+		seen := map[string]bool{}
+		for _, b := range c.Claims {
+			if !seen[b.File.Path] {
+				seen[b.File.Path] = true
+				rc.Files = append(rc.Files, b.File.Path)
+			}
+		}
+		doc.Conflicts = append(doc.Conflicts, rc)
+	}
+	return doc
+}
+
+// servePage answers the proxy's own paths. Through the tunnel they are not
+// served at all: they describe the developer's machine.
+func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request, t *routing.RouteTable, d *routing.Decision) {
+	if FromTunnel(r) {
+		writeJSONError(w, http.StatusForbidden, "Forbidden",
+			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
+		return
+	}
+	switch d.Path {
+	case "/":
+		p.landing(w, r, t)
+	case "/routes.json":
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		writeJSON(w, http.StatusOK, NewRoutesDocument(t))
+	case "/devproxy/api/config":
+		writeJSON(w, http.StatusOK, ConfigInfo{APIBasePath: "/devproxy/api", Version: Version})
+	default:
+		writeJSONError(w, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
+	}
+}
+
+var landingTemplate = template.Must(template.New("landing").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dev Tunnel Proxy</title>
+<style>
+body{font:14px/1.5 system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}
+code{font-size:13px}.muted{color:#888}.bad{color:#b00}
+</style></head><body>
+<h1>Dev Tunnel Proxy</h1>
+<p class="muted">{{len .Active}} active routes from {{.FileCount}} route files in <code>{{.Root}}</code>. Machine-readable: <a href="/routes.json">/routes.json</a>.</p>
+<table><thead><tr><th>Location</th><th>Upstream</th><th>Route file</th></tr></thead><tbody>
+{{range .Active}}<tr><td>{{if .Link}}<a href="{{.Link}}">{{.Label}}</a>{{else}}<code>{{.Label}}</code>{{end}}</td><td><code>{{.Upstream}}</code></td><td><code>{{.Owner}}</code>{{if .Note}} <span class="muted">{{.Note}}</span>{{end}}</td></tr>
+{{end}}</tbody></table>
+{{if .Inactive}}<h2>Inactive blocks</h2><ul>{{range .Inactive}}<li><code>{{.Label}}</code> in <code>{{.Owner}}</code>: {{.Note}}</li>{{end}}</ul>{{end}}
+{{if .Broken}}<h2 class="bad">Route files with errors (not loaded)</h2><ul>{{range .Broken}}<li><code>{{.}}</code> — run <code>devproxy check</code></li>{{end}}</ul>{{end}}
+</body></html>
+`))
+
+type landingRow struct {
+	Label, Link, Upstream, Owner, Note string
+}
+
+func (p *Proxy) landing(w http.ResponseWriter, r *http.Request, t *routing.RouteTable) {
+	data := struct {
+		Root             string
+		FileCount        int
+		Active, Inactive []landingRow
+		Broken           []string
+	}{Root: t.Root, FileCount: len(t.Files)}
+	for _, f := range t.Files {
+		if !f.Parsed.OK {
+			data.Broken = append(data.Broken, f.Path)
+		}
+	}
+	for _, b := range t.Blocks {
+		row := landingRow{Label: b.Loc.Label(), Upstream: b.Upstream, Owner: b.File.Path + ":" + strconv.Itoa(b.Loc.Line())}
+		if !b.Active {
+			row.Note = b.Inactive
+			data.Inactive = append(data.Inactive, row)
+			continue
+		}
+		if b.Loc.Modifier.IsPrefix() || b.Loc.Modifier == "=" {
+			row.Link = b.Loc.Spec
+		}
+		if b.Conflict != nil {
+			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Why + ")"
+		}
+		if row.Upstream == "" {
+			row.Upstream = "(answers itself)"
+		}
+		data.Active = append(data.Active, row)
+	}
+	sort.SliceStable(data.Active, func(i, j int) bool {
+		return strings.TrimLeft(data.Active[i].Label, "=^~ ") < strings.TrimLeft(data.Active[j].Label, "=^~ ")
+	})
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", noCache)
+	if r.Method == http.MethodHead {
+		return
+	}
+	landingTemplate.Execute(w, data)
+}

@@ -1,0 +1,114 @@
+package routing
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Watch follows changes to the workspace's route folders, devproxy.json and
+// .devproxy/resolutions.json until ctx ends. Changes are collected for
+// debounce (editors write a file in several steps), then only the changed
+// paths are re-read and changed receives the new table. Watch returns once
+// the watches are in place; the work continues in a goroutine.
+func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed func(*RouteTable)) error {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	w.addWatches(fw)
+	go func() {
+		defer fw.Close()
+		pending := map[string]bool{}
+		var timer *time.Timer
+		var fire <-chan time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-fw.Events:
+				if !ok {
+					return
+				}
+				if ev.Op&fsnotify.Create != 0 {
+					if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
+						// A route folder (or .devproxy) appeared: watch it
+						// and rescan everything.
+						w.addWatches(fw)
+						pending[""] = true
+					}
+				}
+				if ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 && !strings.HasSuffix(ev.Name, ".conf") && !strings.HasSuffix(ev.Name, ".json") {
+					pending[""] = true // a folder went away with its files
+				}
+				pending[ev.Name] = true
+				if timer == nil {
+					timer = time.NewTimer(debounce)
+				} else {
+					timer.Reset(debounce)
+				}
+				fire = timer.C
+			case <-fw.Errors:
+				// Lost events (queue overflow): rescan everything.
+				pending[""] = true
+				if timer == nil {
+					timer = time.NewTimer(debounce)
+				} else {
+					timer.Reset(debounce)
+				}
+				fire = timer.C
+			case <-fire:
+				fire = nil
+				var t *RouteTable
+				if pending[""] {
+					t = w.Load()
+				} else {
+					paths := make([]string, 0, len(pending))
+					for p := range pending {
+						paths = append(paths, p)
+					}
+					t = w.Reload(paths...)
+				}
+				clear(pending)
+				w.addWatches(fw) // devproxy.json may have moved the folders
+				changed(t)
+			}
+		}
+	}()
+	return nil
+}
+
+// addWatches watches the root, .devproxy and every existing folder named by
+// the route globs. Adding a watch twice is harmless.
+func (w *Workspace) addWatches(fw *fsnotify.Watcher) {
+	w.mu.Lock()
+	dirs := []string{w.root, filepath.Join(w.root, ".devproxy")}
+	for _, kind := range []FileKind{OverrideFile, AppFile} {
+		for _, g := range w.globs(kind) {
+			dirs = append(dirs, filepath.Join(w.root, filepath.FromSlash(globDir(g))))
+		}
+	}
+	w.mu.Unlock()
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			fw.Add(d)
+		}
+	}
+}
+
+// globDir is the folder part of a glob before any pattern character:
+// "apps/*.conf" is "apps", "routes/{a,b}/*.conf" is "routes".
+func globDir(g string) string {
+	g = filepath.ToSlash(g)
+	if i := strings.IndexAny(g, "*?[{"); i >= 0 {
+		g = g[:i]
+	}
+	if i := strings.LastIndexByte(g, '/'); i >= 0 {
+		return g[:i]
+	}
+	return "."
+}
