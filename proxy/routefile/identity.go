@@ -31,10 +31,7 @@ func RouteOf(mod Modifier, spec string) (route string, ok bool) {
 	case ModRegex, ModRegexCI:
 		return regexRoute(spec)
 	}
-	if spec == "" || spec == "/" || spec[0] != '/' {
-		return "", false
-	}
-	if spec == "/_next" || spec == "/_next/" || strings.HasPrefix(spec, "/__next") {
+	if spec == "" || spec == "/" || spec[0] != '/' || nextInternal(spec) {
 		return "", false
 	}
 	if fileLike(spec) {
@@ -44,6 +41,12 @@ func RouteOf(mod Modifier, spec string) (route string, ok bool) {
 		spec += "/"
 	}
 	return spec, true
+}
+
+// nextInternal reports Next.js's own root paths (/_next, /__next*), which
+// every Next.js app requests and no app owns.
+func nextInternal(p string) bool {
+	return p == "/_next" || p == "/_next/" || strings.HasPrefix(p, "/__next")
 }
 
 // fileLike reports whether the last segment of p ends in ".ext" with an
@@ -99,7 +102,11 @@ func regexRoute(re string) (string, bool) {
 	if len(segs) == 0 {
 		return "", false
 	}
-	return "/" + strings.Join(segs, "/") + "/", true
+	r := "/" + strings.Join(segs, "/") + "/"
+	if nextInternal(r) {
+		return "", false // the same exclusions as for prefix specs
+	}
+	return r, true
 }
 
 // reservedExact and reservedTrees are the paths the proxy serves itself

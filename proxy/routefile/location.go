@@ -287,14 +287,11 @@ type ErrorPage struct {
 
 // Parse reads one route file. path is used in diagnostics only.
 func Parse(path string, src []byte) *File {
+	if len(src) > MaxFileSize {
+		return TooLarge(path, int64(len(src)))
+	}
 	f := &File{Path: path}
 	diags := &diagList{file: path}
-	if len(src) > MaxFileSize {
-		diags.add(Error, CodeTooLarge, Range{Start: Pos{Line: 1, Col: 1}, End: Pos{Line: 1, Col: 1}},
-			"file is %d bytes; route files are small snippets, and devproxy reads at most %d bytes", len(src), MaxFileSize)
-		f.Diagnostics = diags.items
-		return f
-	}
 	if !utf8.Valid(src) {
 		off := firstInvalidUTF8(src)
 		p := PosAt(src, off)
@@ -317,6 +314,33 @@ func Parse(path string, src []byte) *File {
 	b.checkBlockRules()
 	f.Diagnostics = diags.items
 	return f
+}
+
+// TooLarge is the result for a file over MaxFileSize: one error, no
+// routes. Loaders call it with the size on disk without reading the file.
+func TooLarge(path string, size int64) *File {
+	return &File{Path: path, Diagnostics: []Diagnostic{{
+		File: path, Severity: Error, Code: CodeTooLarge,
+		Range:   Range{Start: Pos{Line: 1, Col: 1}, End: Pos{Line: 1, Col: 1}},
+		Message: fmt.Sprintf("file is %d bytes; route files are small snippets, and devproxy reads at most %d bytes", size, MaxFileSize),
+	}}}
+}
+
+// quote renders user text (a regex, a path) in double quotes for messages
+// without Go's escaping, which would double every backslash of a regex;
+// only control characters are escaped.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r < ' ' || r == 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func firstInvalidUTF8(b []byte) int {
@@ -503,7 +527,7 @@ func (b *builder) checkBlockRules() {
 				"location / takes every request no other route matches, including other apps' mistyped paths")
 		case l.Modifier.IsRegex() && !strings.HasPrefix(l.Spec, "^/"):
 			b.diags.add(Warning, CodeUnanchoredRegex, l.SpecRange,
-				"regex %q is not anchored with ^/, so it can take requests meant for any app; start it with ^/yourapp/", shorten(l.Spec, 60))
+				"regex %s is not anchored with ^/, so it can take requests meant for any app; start it with ^/yourapp/", quote(shorten(l.Spec, 60)))
 		}
 	}
 }

@@ -80,20 +80,25 @@ func explainRegexError(src string, err error) error {
 		se = e
 	}
 	if se == nil {
-		return fmt.Errorf("invalid regex %q: %v", src, err)
+		return fmt.Errorf("invalid regex %s: %v", quote(src), err)
+	}
+	// Go reads "(?<" as the start of a named group, so lookbehind shows up
+	// as a bad group name; say what it really is.
+	if strings.Contains(src, "(?<=") || strings.Contains(src, "(?<!") {
+		return fmt.Errorf("regex %s uses lookbehind, a PCRE lookaround feature that devproxy's linear-time regex engine does not support; write it without", quote(src))
 	}
 	switch se.Code {
 	case syntax.ErrInvalidPerlOp:
-		return fmt.Errorf("regex %q uses %s, a PCRE feature (lookaround, atomic group or similar) that devproxy's linear-time regex engine does not support; write it without", src, se.Expr)
+		return fmt.Errorf("regex %s uses %s, a PCRE feature (lookaround, atomic group or similar) that devproxy's linear-time regex engine does not support; write it without", quote(src), se.Expr)
 	case syntax.ErrInvalidEscape:
 		if len(se.Expr) == 2 && se.Expr[1] >= '1' && se.Expr[1] <= '9' {
-			return fmt.Errorf("regex %q uses the backreference %s, which devproxy's linear-time regex engine does not support", src, se.Expr)
+			return fmt.Errorf("regex %s uses the backreference %s, which devproxy's linear-time regex engine does not support", quote(src), se.Expr)
 		}
-		return fmt.Errorf("regex %q has an escape %s that devproxy's regex engine does not know", src, se.Expr)
+		return fmt.Errorf("regex %s has an escape %s that devproxy's regex engine does not know", quote(src), se.Expr)
 	case syntax.ErrInvalidRepeatOp:
-		return fmt.Errorf("regex %q has a possessive or doubled quantifier %s, which devproxy's regex engine does not support", src, se.Expr)
+		return fmt.Errorf("regex %s has a possessive or doubled quantifier %s, which devproxy's regex engine does not support", quote(src), se.Expr)
 	case syntax.ErrLarge, syntax.ErrInvalidRepeatSize:
-		return fmt.Errorf("regex %q repeats too much (%s); keep counted repetitions under 1000", src, se.Expr)
+		return fmt.Errorf("regex %s repeats too much (%s); keep counted repetitions under 1000", quote(src), se.Expr)
 	}
-	return fmt.Errorf("invalid regex %q: %s: %s", src, se.Code, se.Expr)
+	return fmt.Errorf("invalid regex %s: %s: %s", src, se.Code, se.Expr)
 }

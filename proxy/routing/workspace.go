@@ -226,8 +226,13 @@ func (w *Workspace) refreshFile(rel string, kind FileKind) {
 	if prev := w.files[rel]; prev != nil && prev.Kind == kind && prev.Size == st.Size() && prev.ModTime.Equal(st.ModTime()) {
 		return
 	}
-	data, err := readLimited(abs, routefile.MaxFileSize+1)
 	var parsed *routefile.File
+	var data []byte
+	if st.Size() > routefile.MaxFileSize {
+		w.files[rel] = &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: routefile.TooLarge(rel, st.Size())}
+		return
+	}
+	data, err = readLimited(abs, routefile.MaxFileSize+1)
 	if err != nil {
 		parsed = &routefile.File{Path: rel, Diagnostics: []routefile.Diagnostic{{
 			File: rel, Severity: routefile.Error, Code: routefile.CodeSyntax,
