@@ -19,8 +19,13 @@ type ServeOptions struct {
 	Listen       string
 	TunnelListen string
 	Log          *slog.Logger
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers (slowloris); zero means 10s.
+	ReadHeaderTimeout time.Duration
 	// Ready, when set, is called once both listeners accept connections.
 	Ready func(ServeInfo)
+	// OnReload, when set, is called after each swap with the new table.
+	OnReload func(*routing.RouteTable)
 }
 
 // ServeInfo describes a running proxy.
@@ -79,12 +84,18 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		start := time.Now()
 		p.Swap(nt)
 		logTable(log, "routes reloaded", nt, time.Since(start))
+		if opts.OnReload != nil {
+			opts.OnReload(nt)
+		}
 	}); err != nil {
 		log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
 	}
 
 	local := p.NewHTTPServer(false, log)
 	remote := p.NewHTTPServer(true, log)
+	if opts.ReadHeaderTimeout > 0 {
+		local.ReadHeaderTimeout, remote.ReadHeaderTimeout = opts.ReadHeaderTimeout, opts.ReadHeaderTimeout
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- local.Serve(ln) }()
 	go func() { errc <- remote.Serve(tln) }()
