@@ -7,7 +7,6 @@ package nginxdiff
 
 import (
 	"fmt"
-	"math/rand"
 	"net/http"
 	"os"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/internal/nginxtest"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -40,7 +40,7 @@ func seed(t *testing.T) int64 {
 // diffCase is one config served on a port (plus its literal twin, when it
 // has [intent] variable upstreams).
 type diffCase struct {
-	cfg        genConfig
+	cfg        nginxtest.Config
 	mtimes     []int
 	port, twin int
 	table      *routing.RouteTable
@@ -49,16 +49,16 @@ type diffCase struct {
 }
 
 // prepare composes the case and returns the nginx server blocks for it.
-func (c *diffCase) prepare(ports []int) ([]nginxServer, error) {
+func (c *diffCase) prepare(ports []int) ([]nginxtest.Server, error) {
 	tbl, err := engineTable(c.cfg, c.mtimes)
 	if err != nil {
 		return nil, err
 	}
 	c.table, c.ids, c.port = tbl, locIDs(c.cfg), ports[0]
-	servers := []nginxServer{{Port: c.port, Body: nginxBody(c.cfg, tbl, false)}}
-	if c.cfg.hasIntent(intentVarURI) {
+	servers := []nginxtest.Server{{Port: c.port, Body: nginxBody(c.cfg, tbl, false)}}
+	if c.cfg.HasIntent(nginxtest.IntentVarURI) {
 		c.twin = ports[1]
-		servers = append(servers, nginxServer{Port: c.twin, Body: nginxBody(c.cfg, tbl, true)})
+		servers = append(servers, nginxtest.Server{Port: c.twin, Body: nginxBody(c.cfg, tbl, true)})
 	}
 	return servers, nil
 }
@@ -66,24 +66,24 @@ func (c *diffCase) prepare(ports []int) ([]nginxServer, error) {
 // engineTable composes the generated files. Each file gets a distinct
 // modification time, so composed order (newest first) and conflict winners
 // vary with the seed.
-func engineTable(c genConfig, mtimes []int) (*routing.RouteTable, error) {
+func engineTable(c nginxtest.Config, mtimes []int) (*routing.RouteTable, error) {
 	var files []*routing.SourceFile
 	for i := 0; i < c.Files; i++ {
-		f := routefile.Parse(filePath(i), []byte(c.fileText(i)))
+		f := routefile.Parse(nginxtest.FilePath(i), []byte(c.FileText(i)))
 		for _, d := range f.Diagnostics {
 			if d.Severity == routefile.Error && d.Code != routefile.CodeDuplicate {
 				return nil, fmt.Errorf("devproxy rejects a config nginx accepts: %s", d)
 			}
 		}
-		files = append(files, &routing.SourceFile{Path: filePath(i), Kind: routing.AppFile, ModTime: time.Unix(int64(1000+mtimes[i]), 0), Parsed: f})
+		files = append(files, &routing.SourceFile{Path: nginxtest.FilePath(i), Kind: routing.AppFile, ModTime: time.Unix(int64(1000+mtimes[i]), 0), Parsed: f})
 	}
 	return routing.Compose(routing.Config{}, files, nil), nil
 }
 
 // nginxBody is what nginx serves for the table: the active blocks in
 // composed order, which is how devproxy exports a workspace to nginx.
-func nginxBody(c genConfig, t *routing.RouteTable, literal bool) string {
-	byKey := map[[2]int]genLocation{}
+func nginxBody(c nginxtest.Config, t *routing.RouteTable, literal bool) string {
+	byKey := map[[2]int]nginxtest.Location{}
 	perFile := map[int]int{}
 	for _, l := range c.Locs {
 		byKey[[2]int{l.File, perFile[l.File]}] = l
@@ -96,13 +96,13 @@ func nginxBody(c genConfig, t *routing.RouteTable, literal bool) string {
 		}
 		var file int
 		fmt.Sscanf(blk.File.Path, "apps/gen%d.conf", &file)
-		b.WriteString(byKey[[2]int{file, blk.Loc.Index}].render(literal))
+		b.WriteString(byKey[[2]int{file, blk.Loc.Index}].Render(literal))
 	}
 	return b.String()
 }
 
 // locIDs maps a block to its generated X-Loc id.
-func locIDs(c genConfig) map[[2]int]int {
+func locIDs(c nginxtest.Config) map[[2]int]int {
 	out := map[[2]int]int{}
 	perFile := map[int]int{}
 	for _, l := range c.Locs {
@@ -113,24 +113,24 @@ func locIDs(c genConfig) map[[2]int]int {
 }
 
 func TestDifferentialNginx(t *testing.T) {
-	echo := startEcho(t)
+	echo := nginxtest.StartEcho(t)
 	s := seed(t)
-	g := &generator{r: rand.New(rand.NewSource(s)), echo: echo}
-	ports := freePorts(t, 2*configsPerRun)
+	g := nginxtest.NewGenerator(s, echo)
+	ports := nginxtest.FreePorts(t, 2*configsPerRun)
 	var cases []*diffCase
-	var servers []nginxServer
+	var servers []nginxtest.Server
 	for i := 0; i < configsPerRun; i++ {
-		c := &diffCase{cfg: g.config()}
-		c.mtimes = g.r.Perm(c.cfg.Files)
+		c := &diffCase{cfg: g.Config()}
+		c.mtimes = g.R.Perm(c.cfg.Files)
 		srv, err := c.prepare(ports[2*i : 2*i+2])
 		if err != nil {
-			t.Fatalf("seed %d config %d:\n%s\n%v", s, i, c.cfg.text(), err)
+			t.Fatalf("seed %d config %d:\n%s\n%v", s, i, c.cfg.Text(), err)
 		}
-		c.targets = g.targets(c.cfg, targetsPerConf)
+		c.targets = g.Targets(c.cfg, targetsPerConf)
 		servers = append(servers, srv...)
 		cases = append(cases, c)
 	}
-	if _, err := startNginx(t, servers); err != nil {
+	if _, err := nginxtest.Start(t, servers); err != nil {
 		t.Fatalf("seed %d: %v", s, err)
 	}
 
@@ -147,14 +147,14 @@ func TestDifferentialNginx(t *testing.T) {
 	var mu sync.Mutex
 	var failures []string
 	stats := map[string]int{}
-	parallel(len(jobs), 8, func(i int) {
+	nginxtest.Parallel(len(jobs), 8, func(i int) {
 		j := jobs[i]
 		kind, err := compareOne(j.c, j.target)
 		mu.Lock()
 		defer mu.Unlock()
 		stats[kind]++
 		if err != nil {
-			failures = append(failures, fmt.Sprintf("%s\n--- route files (mtime order %v) ---\n%s", err, j.c.mtimes, j.c.cfg.text()))
+			failures = append(failures, fmt.Sprintf("%s\n--- route files (mtime order %v) ---\n%s", err, j.c.mtimes, j.c.cfg.Text()))
 			if len(failures) <= 3 {
 				failures[len(failures)-1] += shrink(t, j.c, j.target)
 			}
@@ -178,7 +178,7 @@ func TestDifferentialNginx(t *testing.T) {
 // compareOne asks nginx and devproxy about one target. It returns the kind
 // of case (for the statistics) and a description of any disagreement.
 func compareOne(c *diffCase, target string) (string, error) {
-	o, err := rawGet(c.port, target)
+	o, err := nginxtest.Get(c.port, target)
 	if err != nil {
 		return "transport-error", fmt.Errorf("GET %s: nginx: %v", target, err)
 	}
@@ -215,7 +215,7 @@ func compareOne(c *diffCase, target string) (string, error) {
 	if !d.Matched || c.locID(d) != o.LocID {
 		return "location", fail("different location")
 	}
-	if loc.Intent == intentRegexArgs && o.Status == http.StatusBadRequest {
+	if loc.Intent == nginxtest.IntentRegexArgs && o.Status == http.StatusBadRequest {
 		// nginx substitutes decoded captures into the URI, here producing
 		// a request line the upstream rejects; [intent] devproxy escapes
 		// them, so the upstream gets a valid target.
@@ -248,16 +248,16 @@ func compareOne(c *diffCase, target string) (string, error) {
 	want := o.Echo.URI
 	kind := "proxy"
 	switch loc.Intent {
-	case intentVarURI:
+	case nginxtest.IntentVarURI:
 		// [intent] a variable host behaves like the literal host: nginx's
 		// answer for the literal twin is the expected one.
 		kind = "intent-var-uri"
-		tw, err := rawGet(c.twin, target)
+		tw, err := nginxtest.Get(c.twin, target)
 		if err != nil || tw.Echo == nil {
 			return kind, fail("literal twin did not reach the upstream: %v", err)
 		}
 		want = tw.Echo.URI
-	case intentRegexArgs:
+	case nginxtest.IntentRegexArgs:
 		// [intent] captures substituted, the query kept unless the URI part
 		// has its own; nginx drops it.
 		kind = "intent-regex-args"
@@ -289,9 +289,9 @@ func argsOf(target string) string {
 }
 
 // genLoc finds the generated location behind a decision's block.
-func (c *diffCase) genLoc(d *routing.Decision) (genLocation, bool) {
+func (c *diffCase) genLoc(d *routing.Decision) (nginxtest.Location, bool) {
 	if d.Block == nil {
-		return genLocation{}, false
+		return nginxtest.Location{}, false
 	}
 	var file int
 	fmt.Sscanf(d.Block.File.Path, "apps/gen%d.conf", &file)
@@ -307,7 +307,7 @@ func (c *diffCase) locID(d *routing.Decision) string {
 	return "L" + strconv.Itoa(l.ID)
 }
 
-func echoString(e *echoReply) string {
+func echoString(e *nginxtest.Echo) string {
 	if e == nil {
 		return "none"
 	}
@@ -318,23 +318,23 @@ func echoString(e *echoReply) string {
 // shows a minimal set of route files. Each attempt starts a fresh nginx.
 func shrink(t *testing.T, orig *diffCase, target string) string {
 	t.Helper()
-	still := func(cfg genConfig) bool {
+	still := func(cfg nginxtest.Config) bool {
 		c := &diffCase{cfg: cfg, mtimes: orig.mtimes}
-		servers, err := c.prepare(freePorts(t, 2))
+		servers, err := c.prepare(nginxtest.FreePorts(t, 2))
 		if err != nil {
 			return false
 		}
-		inst, err := startNginx(t, servers)
+		inst, err := nginxtest.Start(t, servers)
 		if err != nil {
 			return false
 		}
-		defer inst.stop()
+		defer inst.Stop()
 		_, err = compareOne(c, target)
 		return err != nil
 	}
 	cur := orig.cfg
 	for i := 0; i < len(cur.Locs); {
-		cand := genConfig{Files: cur.Files}
+		cand := nginxtest.Config{Files: cur.Files}
 		for j, l := range cur.Locs {
 			if j != i {
 				l.ID = len(cand.Locs)
@@ -347,5 +347,5 @@ func shrink(t *testing.T, orig *diffCase, target string) string {
 		}
 		i++
 	}
-	return fmt.Sprintf("--- minimal route files reproducing it (GET %s, mtime order %v) ---\n%s", target, orig.mtimes, cur.text())
+	return fmt.Sprintf("--- minimal route files reproducing it (GET %s, mtime order %v) ---\n%s", target, orig.mtimes, cur.Text())
 }

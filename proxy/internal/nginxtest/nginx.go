@@ -1,13 +1,16 @@
-package nginxdiff
-
-// Harness for running Debian's nginx as the oracle: an nginx process on
-// loopback serving generated location sets (one server block each), an
-// echo upstream that reports exactly what it received, and a raw HTTP/1.1
-// client that sends request targets byte for byte (Go's client would clean
-// "..", "//" and escapes before they reach nginx).
+// Package nginxtest runs Debian's nginx as the oracle of devproxy's
+// differential tests: an nginx process on loopback serving generated
+// location sets (one server block each), an echo upstream that reports
+// exactly what it received, a raw HTTP/1.1 client that sends request
+// targets byte for byte (Go's client would clean "..", "//" and escapes
+// before they reach the server), and seeded generators of route files and
+// requests.
+package nginxtest
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,10 +25,10 @@ import (
 	"time"
 )
 
-// nginxBinary finds Debian's nginx. make test installs it
+// Binary finds Debian's nginx. make test installs it
 // (scripts/test-deps.sh); a missing nginx fails the test rather than
 // silently skipping the oracle.
-func nginxBinary(t testing.TB) string {
+func Binary(t testing.TB) string {
 	for _, p := range []string{"/usr/sbin/nginx", "/usr/bin/nginx"} {
 		if _, err := os.Stat(p); err == nil {
 			return p
@@ -38,35 +41,38 @@ func nginxBinary(t testing.TB) string {
 	return ""
 }
 
-// echoReply is what the echo upstream saw.
-type echoReply struct {
+// Echo is what the echo upstream saw.
+type Echo struct {
 	Method  string              `json:"method"`
 	URI     string              `json:"uri"`
 	Host    string              `json:"host"`
 	Headers map[string][]string `json:"headers"`
 	BodyLen int                 `json:"body_len"`
+	BodySHA string              `json:"body_sha"`
 }
 
-// startEcho starts the upstream every generated proxy_pass points at.
-func startEcho(t testing.TB) (addr string) {
+// StartEcho starts the upstream every generated proxy_pass points at.
+func StartEcho(t testing.TB) (addr string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(echoReply{Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: r.Header, BodyLen: int(n)})
+		json.NewEncoder(w).Encode(Echo{Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: r.Header,
+			BodyLen: int(n), BodySHA: hex.EncodeToString(h.Sum(nil))})
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
 }
 
-// freePorts reserves n loopback ports. They are released before nginx
+// FreePorts reserves n loopback ports. They are released before nginx
 // binds them; the window is small and the ports are random.
-func freePorts(t testing.TB, n int) []int {
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var lns []net.Listener
 	var ports []int
@@ -84,23 +90,23 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// nginxServer is one server block: a port and the route-file text inside.
-type nginxServer struct {
+// Server is one server block: a port and the route-file text inside.
+type Server struct {
 	Port int
 	Body string
 }
 
-type nginxInstance struct {
+type Instance struct {
 	dir string
 	cmd *exec.Cmd
 }
 
-// startNginx writes a config with the given server blocks, checks it with
+// Start writes a config with the given server blocks, checks it with
 // `nginx -t`, and starts nginx in the foreground. It returns the output of
 // nginx -t when the configuration is rejected.
-func startNginx(t testing.TB, servers []nginxServer) (*nginxInstance, error) {
+func Start(t testing.TB, servers []Server) (*Instance, error) {
 	t.Helper()
-	bin := nginxBinary(t)
+	bin := Binary(t)
 	dir := t.TempDir()
 	for _, d := range []string{"tmp", "logs"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
@@ -146,8 +152,8 @@ http {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	inst := &nginxInstance{dir: dir, cmd: cmd}
-	t.Cleanup(inst.stop)
+	inst := &Instance{dir: dir, cmd: cmd}
+	t.Cleanup(inst.Stop)
 	// Wait until every port answers (bounded).
 	deadline := time.Now().Add(10 * time.Second)
 	for _, s := range servers {
@@ -166,7 +172,7 @@ http {
 	return inst, nil
 }
 
-func (n *nginxInstance) stop() {
+func (n *Instance) Stop() {
 	if n.cmd.Process != nil {
 		n.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -180,26 +186,60 @@ func (n *nginxInstance) stop() {
 	}
 }
 
-// observed is nginx's answer to one request.
-type observed struct {
+// Observed is nginx's answer to one request.
+type Observed struct {
 	Status   int
 	LocID    string // the X-Loc header every generated location adds
 	Location string
 	Body     string
-	Echo     *echoReply // when the echo upstream answered
+	Header   http.Header
+	Echo     *Echo // when the echo upstream answered
 }
 
-// rawGet sends "GET target" exactly as given.
-func rawGet(port int, target string) (observed, error) {
-	var o observed
+// Request is a raw request: the target is sent exactly as given.
+type Request struct {
+	Method string // GET when empty
+	Target string
+	Header [][2]string // extra header lines, in order
+	Body   []byte      // sent with Content-Length when not nil
+}
+
+// Get sends "GET target" exactly as given.
+func Get(port int, target string) (Observed, error) {
+	return Do(port, Request{Target: target})
+}
+
+// Do sends a raw request to 127.0.0.1:port and reads the answer.
+func Do(port int, r Request) (Observed, error) {
+	var o Observed
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
 	if err != nil {
 		return o, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost:%d\r\nUser-Agent: devproxy-diff\r\nConnection: close\r\n\r\n", target, port)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	method := r.Method
+	if method == "" {
+		method = "GET"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: localhost:%d\r\nUser-Agent: devproxy-diff\r\nConnection: close\r\n", method, r.Target, port)
+	for _, h := range r.Header {
+		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
+	}
+	if r.Body != nil {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(r.Body))
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(c, b.String()); err != nil {
+		return o, err
+	}
+	if r.Body != nil {
+		if _, err := c.Write(r.Body); err != nil {
+			return o, err
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
 	if err != nil {
 		return o, err
 	}
@@ -209,8 +249,9 @@ func rawGet(port int, target string) (observed, error) {
 	o.LocID = resp.Header.Get("X-Loc")
 	o.Location = resp.Header.Get("Location")
 	o.Body = string(body)
+	o.Header = resp.Header
 	if resp.Header.Get("Content-Type") == "application/json" && o.Status == 200 {
-		var e echoReply
+		var e Echo
 		if json.Unmarshal(body, &e) == nil && e.Method != "" {
 			o.Echo = &e
 		}
@@ -218,8 +259,8 @@ func rawGet(port int, target string) (observed, error) {
 	return o, nil
 }
 
-// parallel runs fn for i in [0,n) on a few workers.
-func parallel(n, workers int, fn func(i int)) {
+// Parallel runs fn for i in [0,n) on a few workers.
+func Parallel(n, workers int, fn func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < workers; w++ {

@@ -1,8 +1,8 @@
-package nginxdiff
+package nginxtest
 
-// Generators of location sets and request targets for the differential
-// test. Everything is drawn from a seeded math/rand source so that a failing
-// case can be reproduced with DEVPROXY_DIFF_SEED.
+// Generators of route files and request targets for the differential
+// tests. Everything is drawn from a seeded math/rand source so that a
+// failing case can be reproduced with DEVPROXY_DIFF_SEED.
 
 import (
 	"fmt"
@@ -10,31 +10,31 @@ import (
 	"strings"
 )
 
-// genLocation is one generated location block.
-type genLocation struct {
-	ID   int // X-Loc: L<ID>
-	File int // which generated file holds it
+// Location is one generated location block.
+type Location struct {
+	ID   int    // X-Loc: L<ID>
+	File int    // which generated file holds it
 	Mod  string // "", "=", "^~", "~", "~*"
 	Spec string
 	Body string // directives, without add_header X-Loc
 	// Intent classifies proxy_pass forms where devproxy deliberately
 	// differs from nginx (spec §6 [intent]).
-	Intent intentKind
+	Intent Intent
 	// Literal is Body with variable upstreams written as literal hosts:
 	// nginx's answer for it is the spec's answer for Body.
 	Literal string
 }
 
-type intentKind int
+type Intent int
 
 const (
-	intentNone      intentKind = iota
-	intentVarURI               // set $u host; proxy_pass http://$u/uri/;
-	intentRegexArgs            // regex location, proxy_pass http://host/c/$1: query kept
+	IntentNone      Intent = iota
+	IntentVarURI           // set $u host; proxy_pass http://$u/uri/;
+	IntentRegexArgs        // regex location, proxy_pass http://host/c/$1: query kept
 )
 
 // render writes the location with its identifying header.
-func (l genLocation) render(literal bool) string {
+func (l Location) Render(literal bool) string {
 	body := l.Body
 	if literal && l.Literal != "" {
 		body = l.Literal
@@ -54,34 +54,34 @@ func indent(s string) string {
 	return b.String()
 }
 
-type genConfig struct {
-	Locs  []genLocation
+type Config struct {
+	Locs  []Location
 	Files int // number of route files the locations are spread over
 }
 
-func filePath(i int) string { return fmt.Sprintf("apps/gen%d.conf", i) }
+func FilePath(i int) string { return fmt.Sprintf("apps/gen%d.conf", i) }
 
 // fileText is the route file i as devproxy reads it.
-func (c genConfig) fileText(i int) string {
+func (c Config) FileText(i int) string {
 	var b strings.Builder
 	for _, l := range c.Locs {
 		if l.File == i {
-			b.WriteString(l.render(false))
+			b.WriteString(l.Render(false))
 		}
 	}
 	return b.String()
 }
 
 // text is every file, for reports.
-func (c genConfig) text() string {
+func (c Config) Text() string {
 	var b strings.Builder
 	for i := 0; i < c.Files; i++ {
-		fmt.Fprintf(&b, "# %s\n%s", filePath(i), c.fileText(i))
+		fmt.Fprintf(&b, "# %s\n%s", FilePath(i), c.FileText(i))
 	}
 	return b.String()
 }
 
-func (c genConfig) hasIntent(k intentKind) bool {
+func (c Config) HasIntent(k Intent) bool {
 	for _, l := range c.Locs {
 		if l.Intent == k {
 			return true
@@ -115,29 +115,34 @@ var regexes = []genRegex{
 }
 
 // generator draws configs and targets for one echo upstream.
-type generator struct {
-	r    *rand.Rand
-	echo string // host:port of the echo upstream
+type Generator struct {
+	R    *rand.Rand
+	Echo string // host:port of the echo upstream
 }
 
-func (g *generator) pick(list []string) string { return list[g.r.Intn(len(list))] }
+// NewGenerator draws from seed; every proxy_pass points at echo.
+func NewGenerator(seed int64, echo string) *Generator {
+	return &Generator{R: rand.New(rand.NewSource(seed)), Echo: echo}
+}
 
-func (g *generator) config() genConfig {
-	c := genConfig{Files: 1 + g.r.Intn(3)}
+func (g *Generator) pick(list []string) string { return list[g.R.Intn(len(list))] }
+
+func (g *Generator) Config() Config {
+	c := Config{Files: 1 + g.R.Intn(3)}
 	used := map[string]bool{}
-	n := 4 + g.r.Intn(9)
+	n := 4 + g.R.Intn(9)
 	for len(c.Locs) < n {
-		var l genLocation
-		switch k := g.r.Intn(10); {
+		var l Location
+		switch k := g.R.Intn(10); {
 		case k < 6: // prefix or ^~
-			l.Mod = []string{"", "", "^~"}[g.r.Intn(3)]
+			l.Mod = []string{"", "", "^~"}[g.R.Intn(3)]
 			l.Spec = g.pick(prefixNames)
 		case k < 7:
 			l.Mod = "="
 			l.Spec = g.pick(prefixNames)
 		default:
-			l.Mod = []string{"~", "~", "~*"}[g.r.Intn(3)]
-			re := regexes[g.r.Intn(len(regexes))]
+			l.Mod = []string{"~", "~", "~*"}[g.R.Intn(3)]
+			re := regexes[g.R.Intn(len(regexes))]
 			l.Spec = re.re
 			g.regexBody(&l, re)
 		}
@@ -145,7 +150,7 @@ func (g *generator) config() genConfig {
 		if l.Mod == "^~" {
 			key = " " + l.Spec // plain and ^~ are the same kind
 		}
-		l.File = g.r.Intn(c.Files)
+		l.File = g.R.Intn(c.Files)
 		// One file may not repeat a location (nginx refuses); across
 		// files, composition decides which one is active.
 		fileKey := fmt.Sprintf("%d %s", l.File, key)
@@ -160,16 +165,16 @@ func (g *generator) config() genConfig {
 		c.Locs = append(c.Locs, l)
 	}
 	// Rewrites need somewhere to land.
-	if !used[" /new/"] && g.r.Intn(2) == 0 {
-		c.Locs = append(c.Locs, genLocation{ID: len(c.Locs), Spec: "/new/", Body: fmt.Sprintf("proxy_pass http://%s;\n", g.echo)})
+	if !used[" /new/"] && g.R.Intn(2) == 0 {
+		c.Locs = append(c.Locs, Location{ID: len(c.Locs), Spec: "/new/", Body: fmt.Sprintf("proxy_pass http://%s;\n", g.Echo)})
 	}
 	return c
 }
 
 // staticBody fills a prefix or exact location.
-func (g *generator) staticBody(l *genLocation) {
-	e := g.echo
-	switch k := g.r.Intn(22); k {
+func (g *Generator) staticBody(l *Location) {
+	e := g.Echo
+	switch k := g.R.Intn(22); k {
 	case 0, 1:
 		l.Body = fmt.Sprintf("proxy_pass http://%s;\n", e)
 	case 2, 3:
@@ -183,7 +188,7 @@ func (g *generator) staticBody(l *genLocation) {
 	case 7, 8:
 		l.Body = fmt.Sprintf("set $u %s;\nproxy_pass http://$u/v/;\n", e)
 		l.Literal = fmt.Sprintf("proxy_pass http://%s/v/;\n", e)
-		l.Intent = intentVarURI
+		l.Intent = IntentVarURI
 	case 9:
 		l.Body = fmt.Sprintf("rewrite ^/([^/]+)/(.*)$ /$2 break;\nproxy_pass http://%s;\n", e)
 	case 10:
@@ -207,13 +212,13 @@ func (g *generator) staticBody(l *genLocation) {
 			"rewrite ^/(.*)$ /new/$1 redirect;\n",
 			"rewrite ^/(.*)$ /new/$1?x=1 permanent;\n",
 			"rewrite ^/(.*)$ http://example.com/$1 last;\n",
-		}[g.r.Intn(3)]
+		}[g.R.Intn(3)]
 	case 19:
 		l.Body = []string{
 			"rewrite ^/(.*)$ /new/$1? last;\n",
 			"rewrite ^/(.*)$ /new/?q=$1 last;\n",
 			"rewrite ^ $uri last;\n", // a cycle: 500
-		}[g.r.Intn(3)]
+		}[g.R.Intn(3)]
 	case 20:
 		l.Body = fmt.Sprintf("rewrite ^/app/(.*)$ /new/$1;\nproxy_pass http://%s;\n", e)
 	default:
@@ -222,16 +227,16 @@ func (g *generator) staticBody(l *genLocation) {
 }
 
 // regexBody fills a regex location.
-func (g *generator) regexBody(l *genLocation, re genRegex) {
-	e := g.echo
-	switch k := g.r.Intn(8); {
+func (g *Generator) regexBody(l *Location, re genRegex) {
+	e := g.Echo
+	switch k := g.R.Intn(8); {
 	case k < 2:
 		l.Body = fmt.Sprintf("proxy_pass http://%s;\n", e)
 	case k < 3:
 		l.Body = fmt.Sprintf("set $u %s;\nproxy_pass http://$u;\n", e)
 	case k < 5 && re.groups > 0:
 		l.Body = fmt.Sprintf("proxy_pass http://%s/c/$1;\n", e)
-		l.Intent = intentRegexArgs
+		l.Intent = IntentRegexArgs
 	case k < 6:
 		l.Body = "return 200 \"re $uri\";\n"
 	case k < 7 && re.groups > 0:
@@ -252,31 +257,31 @@ var segments = []string{"a", "b", "app", "api", "v1", "x-y", "static", "old", "n
 // targets draws request targets for a config: random paths, the config's
 // own location names with and without the trailing slash, and mutations
 // with "..", "//", "." and percent-escapes.
-func (g *generator) targets(c genConfig, n int) []string {
+func (g *Generator) Targets(c Config, n int) []string {
 	var out []string
 	for len(out) < n {
 		var p string
-		if g.r.Intn(2) == 0 {
-			l := c.Locs[g.r.Intn(len(c.Locs))]
+		if g.R.Intn(2) == 0 {
+			l := c.Locs[g.R.Intn(len(c.Locs))]
 			if l.Mod == "~" || l.Mod == "~*" {
-				p = regexSamples[g.r.Intn(len(regexSamples))]
+				p = regexSamples[g.R.Intn(len(regexSamples))]
 				out = append(out, g.mutate(p))
 				continue
 			}
 			p = l.Spec
-			if strings.HasSuffix(p, "/") && g.r.Intn(2) == 0 {
+			if strings.HasSuffix(p, "/") && g.R.Intn(2) == 0 {
 				p = strings.TrimSuffix(p, "/")
-			} else if g.r.Intn(3) == 0 {
+			} else if g.R.Intn(3) == 0 {
 				p += g.pick(segments)
 			}
 		} else {
-			k := 1 + g.r.Intn(3)
+			k := 1 + g.R.Intn(3)
 			var segs []string
 			for i := 0; i < k; i++ {
 				segs = append(segs, g.pick(segments))
 			}
 			p = "/" + strings.Join(segs, "/")
-			if g.r.Intn(3) == 0 {
+			if g.R.Intn(3) == 0 {
 				p += "/"
 			}
 		}
@@ -284,7 +289,7 @@ func (g *generator) targets(c genConfig, n int) []string {
 		if p == "" || p == "/" {
 			continue
 		}
-		switch g.r.Intn(6) {
+		switch g.R.Intn(6) {
 		case 0:
 			p += "?x=1"
 		case 1:
@@ -297,13 +302,13 @@ func (g *generator) targets(c genConfig, n int) []string {
 	return out
 }
 
-func (g *generator) mutate(p string) string {
-	if g.r.Intn(3) != 0 {
+func (g *Generator) mutate(p string) string {
+	if g.R.Intn(3) != 0 {
 		return p
 	}
-	switch g.r.Intn(9) {
+	switch g.R.Intn(9) {
 	case 0:
-		return strings.Replace(p, "/", "//", 1+g.r.Intn(2))
+		return strings.Replace(p, "/", "//", 1+g.R.Intn(2))
 	case 1:
 		return "/a/.." + p
 	case 2:
@@ -312,7 +317,7 @@ func (g *generator) mutate(p string) string {
 		return p + "/.."
 	case 4: // percent-encode one letter
 		for i := 1; i < len(p); i++ {
-			if c := p[i]; c >= 'a' && c <= 'z' && g.r.Intn(3) == 0 {
+			if c := p[i]; c >= 'a' && c <= 'z' && g.R.Intn(3) == 0 {
 				return p[:i] + fmt.Sprintf("%%%02x", c) + p[i+1:]
 			}
 		}
