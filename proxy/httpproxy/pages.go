@@ -72,10 +72,10 @@ type ConfigInfo struct {
 
 // RoutesDocument is /routes.json (schemas/routes.schema.json).
 type RoutesDocument struct {
-	GeneratedAt time.Time       `json:"generatedAt"`
-	Version     string          `json:"version"`
-	Files       []RoutesFile    `json:"files"`
-	Routes      []RoutesEntry   `json:"routes"`
+	GeneratedAt time.Time        `json:"generatedAt"`
+	Version     string           `json:"version"`
+	Files       []RoutesFile     `json:"files"`
+	Routes      []RoutesEntry    `json:"routes"`
 	Conflicts   []RoutesConflict `json:"conflicts"`
 }
 

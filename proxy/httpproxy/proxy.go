@@ -54,7 +54,9 @@ type tunnelKey struct{}
 
 // MarkTunnel returns a context that marks every request of a connection as
 // coming through the tunnel (the public internet, https).
-func MarkTunnel(ctx context.Context) context.Context { return context.WithValue(ctx, tunnelKey{}, true) }
+func MarkTunnel(ctx context.Context) context.Context {
+	return context.WithValue(ctx, tunnelKey{}, true)
+}
 
 // FromTunnel reports whether a request arrived on the tunnel listener.
 func FromTunnel(r *http.Request) bool {
