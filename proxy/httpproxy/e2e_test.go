@@ -436,3 +436,29 @@ func TestOwnPages(t *testing.T) {
 		t.Errorf("landing page: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestUpstreamNotReadingBodyIs504 covers proxy_send_timeout: an upstream
+// that stops taking the request body.
+func TestUpstreamNotReadingBodyIs504(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never reads the body
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	r := startServe(t, map[string]string{"apps/s.conf": fmt.Sprintf("location /s/ { proxy_send_timeout 300ms; proxy_read_timeout 30s; proxy_pass http://%s/; }\n", up)})
+	body := io.LimitReader(zeros{}, 256<<20) // far more than socket buffers hold
+	resp, text := r.do(t, "POST", "/s/x", body, nil)
+	if resp.StatusCode != 504 || !strings.Contains(text, "proxy_send_timeout") {
+		t.Fatalf("status %d body %s, want 504 naming proxy_send_timeout", resp.StatusCode, text)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}

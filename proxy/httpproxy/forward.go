@@ -41,6 +41,37 @@ func limitsFrom(ctx context.Context) limits {
 // to answer (or went quiet for that long mid-body).
 var errReadTimeout = errors.New("upstream read timeout")
 
+// errSendTimeout marks an upstream that stopped taking the request body
+// for longer than proxy_send_timeout.
+var errSendTimeout = errors.New("upstream send timeout")
+
+// nginx's default proxy_send_timeout.
+const defaultSendTimeout = 60 * time.Second
+
+// sendTimeoutBody applies proxy_send_timeout to a request body: the timer
+// runs only while the transport is busy writing what it last read to the
+// upstream, and stops while we wait for the client, so a slow client is not
+// mistaken for a stuck upstream.
+type sendTimeoutBody struct {
+	io.ReadCloser
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (b *sendTimeoutBody) Read(p []byte) (int, error) {
+	b.timer.Stop()
+	n, err := b.ReadCloser.Read(p)
+	if err == nil {
+		b.timer.Reset(b.d)
+	}
+	return n, err
+}
+
+func (b *sendTimeoutBody) Close() error {
+	b.timer.Stop()
+	return b.ReadCloser.Close()
+}
+
 // upstreamTransport is one pooled HTTP/1.1 transport for every upstream,
 // with nginx's per-location timeouts applied per request.
 type upstreamTransport struct {
@@ -174,6 +205,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t *routing.Route
 	if l.MaxBodySize > 0 && r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, l.MaxBodySize)
 	}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		send := defaultSendTimeout
+		if l.SendTimeout > 0 {
+			send = l.SendTimeout
+		}
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		timer := time.AfterFunc(send, func() { cancel(errSendTimeout) })
+		timer.Stop()
+		r.Body = &sendTimeoutBody{ReadCloser: r.Body, timer: timer, d: send}
+	}
 	rp := &httputil.ReverseProxy{
 		Transport:  p.transport,
 		BufferPool: buffers,
@@ -206,6 +249,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t *routing.Route
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, out *http.Request, err error) {
+			if context.Cause(ctx) == errSendTimeout {
+				err = errSendTimeout
+			}
 			p.upstreamError(w, r, t, req, d, err, errorPages)
 		},
 	}
@@ -360,8 +406,11 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, t *routing
 	case http.StatusServiceUnavailable:
 		writeUnavailable(w, d)
 	case http.StatusGatewayTimeout:
-		writeJSONError(w, status, "Gateway Timeout",
-			"The application did not answer in time (proxy_read_timeout). Check that it is not stuck, or raise the timeout.", d)
+		msg := "The application did not answer in time (proxy_read_timeout). Check that it is not stuck, or raise the timeout."
+		if errors.Is(err, errSendTimeout) {
+			msg = "The application stopped reading the request body (proxy_send_timeout). Check that it is not stuck, or raise the timeout."
+		}
+		writeJSONError(w, status, "Gateway Timeout", msg, d)
 	default:
 		writeJSONError(w, status, "Bad Gateway", "The application closed the connection without a valid answer.", d)
 	}
@@ -371,7 +420,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, t *routing
 // (refused, unknown host, connect timeout) is 503 per spec §7; a read
 // timeout is 504; anything else the upstream did wrong is 502.
 func classify(err error) int {
-	if errors.Is(err, errReadTimeout) {
+	if errors.Is(err, errReadTimeout) || errors.Is(err, errSendTimeout) {
 		return http.StatusGatewayTimeout
 	}
 	var dnsErr *net.DNSError
