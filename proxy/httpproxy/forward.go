@@ -45,8 +45,34 @@ var errReadTimeout = errors.New("upstream read timeout")
 // for longer than proxy_send_timeout.
 var errSendTimeout = errors.New("upstream send timeout")
 
-// nginx's default proxy_send_timeout.
-const defaultSendTimeout = 60 * time.Second
+// nginx's default proxy_send_timeout and client_body_timeout.
+const (
+	defaultSendTimeout       = 60 * time.Second
+	defaultClientBodyTimeout = 60 * time.Second
+)
+
+// clientBody reads the client's request body for the transport. It gives
+// every read a deadline (nginx's client_body_timeout: a client that stalls
+// mid-body must not hold a handler and an upstream request forever) and
+// remembers read errors, so that a malformed or truncated body is answered
+// as the client's fault (400, 408), not the upstream's (502).
+type clientBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	err     error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	if b.timeout > 0 {
+		b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
 
 // sendTimeoutBody applies proxy_send_timeout to a request body: the timer
 // runs only while the transport is busy writing what it last read to the
@@ -202,10 +228,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t *routing.Route
 		lim.read = l.ReadTimeout
 	}
 	ctx := context.WithValue(r.Context(), limitsKey{}, lim)
-	if l.MaxBodySize > 0 && r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, l.MaxBodySize)
-	}
+	var body *clientBody
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		if l.MaxBodySize > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, l.MaxBodySize)
+		}
+		body = &clientBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: p.clientBodyTimeout}
+		r.Body = body
 		send := defaultSendTimeout
 		if l.SendTimeout > 0 {
 			send = l.SendTimeout
@@ -251,6 +280,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, t *routing.Route
 		ErrorHandler: func(w http.ResponseWriter, out *http.Request, err error) {
 			if context.Cause(ctx) == errSendTimeout {
 				err = errSendTimeout
+			}
+			if body != nil && body.err != nil {
+				p.clientBodyError(w, r, d, body.err)
+				return
 			}
 			p.upstreamError(w, r, t, req, d, err, errorPages)
 		},
@@ -386,15 +419,10 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, t *routing
 		p.errorPage(w, r, t, req, d, ie.status, ie.page)
 		return
 	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, "Payload Too Large",
-			"The request body is larger than client_max_body_size of "+d.Location.File+".", d)
-		return
-	}
 	if r.Context().Err() != nil {
-		// The client went away; nobody is listening for an answer.
-		return
+		// The client went away: abort instead of letting net/http send a
+		// default 200 that nobody asked for.
+		panic(http.ErrAbortHandler)
 	}
 	status := classify(err)
 	p.log.Debug("upstream error", "path", d.Path, "upstream", d.Upstream, "status", status, "err", err)
@@ -413,6 +441,26 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, t *routing
 		writeJSONError(w, status, "Gateway Timeout", msg, d)
 	default:
 		writeJSONError(w, status, "Bad Gateway", "The application closed the connection without a valid answer.", d)
+	}
+}
+
+// clientBodyError answers a request whose body could not be read: too
+// large (413), too slow (408, client_body_timeout) or malformed (400).
+func (p *Proxy) clientBodyError(w http.ResponseWriter, r *http.Request, d *routing.Decision, err error) {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "Payload Too Large",
+			"The request body is larger than client_max_body_size of "+d.Location.File+".", d)
+	case errors.As(err, &ne) && ne.Timeout():
+		w.Header().Set("Connection", "close")
+		writeJSONError(w, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", d)
+	case r.Context().Err() != nil:
+		panic(http.ErrAbortHandler) // the client is gone
+	default:
+		w.Header().Set("Connection", "close")
+		writeJSONError(w, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced: "+err.Error()+".", d)
 	}
 }
 

@@ -29,6 +29,9 @@ type Proxy struct {
 	table     atomic.Pointer[routing.RouteTable]
 	transport *upstreamTransport
 	log       *slog.Logger
+	// clientBodyTimeout bounds each read of a request body (nginx's
+	// client_body_timeout).
+	clientBodyTimeout time.Duration
 }
 
 // New returns a proxy serving t.
@@ -36,13 +39,17 @@ func New(t *routing.RouteTable, log *slog.Logger) *Proxy {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Proxy{transport: newUpstreamTransport(), log: log}
+	p := &Proxy{transport: newUpstreamTransport(), log: log, clientBodyTimeout: defaultClientBodyTimeout}
 	p.table.Store(t)
 	return p
 }
 
 // Swap installs a new table for requests that arrive from now on.
 func (p *Proxy) Swap(t *routing.RouteTable) { p.table.Store(t) }
+
+// SetClientBodyTimeout changes how long a client may pause while sending a
+// request body (default 60s, as nginx's client_body_timeout).
+func (p *Proxy) SetClientBodyTimeout(d time.Duration) { p.clientBodyTimeout = d }
 
 // Table is the table new requests use.
 func (p *Proxy) Table() *routing.RouteTable { return p.table.Load() }

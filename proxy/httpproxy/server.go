@@ -22,6 +22,9 @@ type ServeOptions struct {
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers (slowloris); zero means 10s.
 	ReadHeaderTimeout time.Duration
+	// ClientBodyTimeout bounds each pause while a client sends a request
+	// body; zero means 60s (nginx's client_body_timeout).
+	ClientBodyTimeout time.Duration
 	// Ready, when set, is called once both listeners accept connections.
 	Ready func(ServeInfo)
 	// OnReload, when set, is called after each swap with the new table.
@@ -77,6 +80,9 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 
 	p := New(t, log)
 	defer p.Close()
+	if opts.ClientBodyTimeout > 0 {
+		p.SetClientBodyTimeout(opts.ClientBodyTimeout)
+	}
 	logTable(log, "routes loaded", t, 0)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
