@@ -31,6 +31,21 @@ func (s Severity) String() string {
 
 func (s Severity) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
+// UnmarshalJSON reads the names MarshalJSON writes, so reports round-trip.
+func (s *Severity) UnmarshalJSON(b []byte) error {
+	var name string
+	if err := json.Unmarshal(b, &name); err != nil {
+		return err
+	}
+	for _, v := range []Severity{Error, Warning, Information, Hint} {
+		if v.String() == name {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown severity %q", name)
+}
+
 // Diagnostic codes. They are stable identifiers that tools (the LSP quick
 // fixes, `devproxy check --format json` consumers) can switch on.
 const (

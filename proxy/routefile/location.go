@@ -58,6 +58,10 @@ type Location struct {
 	// NamedCaptures lists the named groups of the location regex and the
 	// rewrite regexes, usable as $name.
 	NamedCaptures map[string]bool
+	// Upstream is the proxy_pass origin when it can be known without a
+	// request ("http://api:8000"), else the proxy_pass text; "" without
+	// proxy_pass.
+	Upstream string
 
 	// DuplicateOf is set when an earlier block of the same file has the same
 	// spec and kind; this block is then inactive.

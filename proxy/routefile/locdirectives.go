@@ -470,7 +470,37 @@ func (lb *locationBuilder) finish() {
 		}
 	}
 	lb.checkVariables()
+	l.Upstream = staticUpstream(l)
 }
+
+// staticUpstream renders a block's upstream origin when no request is needed
+// to know it: a literal proxy_pass, or one whose variables are set to
+// constants in the block ("set $u api:8000; proxy_pass http://$u;").
+func staticUpstream(l *Location) string {
+	if l.ProxyPass == nil {
+		return ""
+	}
+	if u := l.ProxyPass.Static; u != nil {
+		return u.Origin()
+	}
+	constant := true
+	s := l.ProxyPass.URL.Eval(func(name string) string {
+		v, ok := l.Sets[name]
+		if !ok || v.HasVars() {
+			constant = false
+			return "$" + name
+		}
+		return v.Raw
+	}, func(int) string { return "" })
+	if !constant {
+		return l.ProxyPass.URL.Raw
+	}
+	if u, err := ParseUpstreamURL(s); err == nil {
+		return u.Origin()
+	}
+	return l.ProxyPass.URL.Raw
+}
+
 
 // checkVariables reports variables that are neither built in, captured by
 // a regex of this block, nor set in this block. nginx would either refuse

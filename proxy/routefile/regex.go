@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 )
 
 // Regex is a compiled location or rewrite regex. nginx uses PCRE; devproxy
@@ -17,9 +18,11 @@ type Regex struct {
 	Caseless bool   // ~* location
 	// Anchored means every match starts at the beginning of the URI, so
 	// Prefix (possibly empty) must be a prefix of any matching URI. The
-	// matcher uses it to skip most regexes without running them.
-	Anchored bool
-	Prefix   string
+	// matcher uses it to skip most regexes without running them. With
+	// PrefixFold the prefix is compared ignoring ASCII case (~*, (?i)).
+	Anchored   bool
+	Prefix     string
+	PrefixFold bool
 }
 
 // CompileRegex compiles an nginx regex for devproxy, or explains in plain
@@ -35,28 +38,69 @@ func CompileRegex(src string, caseless bool) (*Regex, error) {
 	}
 	r := &Regex{Regexp: re, Source: src, Caseless: caseless}
 	if parsed, err := syntax.Parse(expr, syntax.Perl); err == nil {
-		if prog, err := syntax.Compile(parsed.Simplify()); err == nil {
-			r.Anchored = prog.StartCond()&syntax.EmptyBeginText != 0
-		}
-	}
-	if r.Anchored {
-		r.Prefix, _ = re.LiteralPrefix()
+		r.Anchored, r.Prefix, r.PrefixFold = literalPrefix(parsed)
 	}
 	return r, nil
 }
 
+// literalPrefix reads from the syntax tree whether a regex is anchored at
+// the start of the text and which literal text follows the anchor:
+// ^/app/api/.+\.(csv|xlsx)$ is anchored with prefix "/app/api/". (The
+// regexp package's own LiteralPrefix gives up on many such patterns.)
+// Anything unusual (alternations at the top, anchors inside groups) is
+// reported as not anchored, which only disables the shortcut.
+func literalPrefix(re *syntax.Regexp) (anchored bool, prefix string, fold bool) {
+	var subs []*syntax.Regexp
+	switch re.Op {
+	case syntax.OpBeginText:
+		return true, "", false
+	case syntax.OpConcat:
+		subs = re.Sub
+	default:
+		return false, "", false
+	}
+	if len(subs) == 0 || subs[0].Op != syntax.OpBeginText {
+		return false, "", false
+	}
+	var b strings.Builder
+	for _, s := range subs[1:] {
+		if s.Op != syntax.OpLiteral {
+			break
+		}
+		folded := s.Flags&syntax.FoldCase != 0
+		for _, c := range s.Rune {
+			if folded && c >= utf8.RuneSelf {
+				// Unicode case folding can change byte lengths; stop here.
+				return true, b.String(), fold
+			}
+			fold = fold || folded
+			b.WriteRune(c)
+		}
+	}
+	return true, b.String(), fold
+}
+
+// CanMatch is the cheap test before running the regex: false means s
+// cannot match.
+func (r *Regex) CanMatch(s string) bool {
+	if !r.Anchored {
+		return true
+	}
+	if r.PrefixFold {
+		return len(s) >= len(r.Prefix) && strings.EqualFold(s[:len(r.Prefix)], r.Prefix)
+	}
+	return strings.HasPrefix(s, r.Prefix)
+}
+
 // MatchString reports whether s matches, with the literal-prefix shortcut.
 func (r *Regex) MatchString(s string) bool {
-	if r.Anchored && !strings.HasPrefix(s, r.Prefix) {
-		return false
-	}
-	return r.Regexp.MatchString(s)
+	return r.CanMatch(s) && r.Regexp.MatchString(s)
 }
 
 // Captures returns the submatches of s ($0..$n) and the named groups, or
 // ok=false when s does not match.
 func (r *Regex) Captures(s string) (caps []string, named map[string]string, ok bool) {
-	if r.Anchored && !strings.HasPrefix(s, r.Prefix) {
+	if !r.CanMatch(s) {
 		return nil, nil, false
 	}
 	m := r.Regexp.FindStringSubmatch(s)

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 )
@@ -91,23 +94,56 @@ func loadConfig(root string) (Config, []routefile.Diagnostic) {
 	if err := dec.Decode(&c); err != nil {
 		return Config{}.withDefaults(), append(diags, jsonError(ConfigFile, data, routefile.CodeConfig, err))
 	}
-	for _, field := range []struct{ name, addr string }{{"listen", c.Listen}, {"tunnel.listen", c.Tunnel.Listen}} {
-		if field.addr == "" {
+	for _, field := range []struct {
+		name string
+		addr *string
+	}{{"listen", &c.Listen}, {"tunnel.listen", &c.Tunnel.Listen}} {
+		if *field.addr == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(field.addr); err != nil {
-			off := bytes.Index(data, []byte(field.addr))
+		_, port, err := net.SplitHostPort(*field.addr)
+		if err == nil {
+			_, err = strconv.ParseUint(port, 10, 16)
+		}
+		if err != nil {
+			off := bytes.Index(data, []byte(*field.addr))
 			diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
-				fmt.Sprintf("%s: %q is not host:port", field.name, field.addr)))
+				fmt.Sprintf("%s: %q is not host:port with a numeric port; using the default", field.name, *field.addr)))
+			*field.addr = ""
 		}
 	}
-	for _, g := range append(append([]string{}, c.Apps...), c.Overrides...) {
-		if _, err := filepath.Match(g, ""); err != nil {
-			off := bytes.Index(data, []byte(g))
-			diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("bad glob %q: %v", g, err)))
-		}
-	}
+	c.Apps = checkGlobs(data, "apps", c.Apps, &diags)
+	c.Overrides = checkGlobs(data, "overrides", c.Overrides, &diags)
 	return c.withDefaults(), diags
+}
+
+// checkGlobs keeps the usable route-file globs and reports the others: bad
+// patterns, and patterns that leave the workspace (route files live under
+// the root, where the watcher and the editor see them).
+func checkGlobs(data []byte, setting string, globs []string, diags *[]routefile.Diagnostic) []string {
+	var ok []string
+	for _, g := range globs {
+		problem := ""
+		clean := path.Clean(filepath.ToSlash(g))
+		switch {
+		case g == "":
+			problem = "is empty"
+		case filepath.IsAbs(g) || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../"):
+			problem = "leaves the workspace; route files must live under the workspace folder"
+		default:
+			if _, err := path.Match(clean, ""); err != nil {
+				problem = "is not a valid glob: " + err.Error()
+			}
+		}
+		if problem != "" {
+			off := bytes.Index(data, []byte(`"`+g+`"`))
+			*diags = append(*diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+				fmt.Sprintf("%s: %q %s; it is ignored", setting, g, problem)))
+			continue
+		}
+		ok = append(ok, clean)
+	}
+	return ok
 }
 
 // Resolutions maps a route to the file pinned to win it.

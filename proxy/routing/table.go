@@ -121,7 +121,7 @@ func compose(in composeInput) *RouteTable {
 			continue
 		}
 		for _, loc := range f.Parsed.Locations {
-			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: staticUpstream(loc)}
+			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: loc.Upstream}
 			switch {
 			case loc.DuplicateOf != nil:
 				b.Active, b.Inactive = false, fmt.Sprintf("duplicate of the block on line %d", loc.DuplicateOf.Line())
@@ -146,6 +146,7 @@ func compose(in composeInput) *RouteTable {
 	}
 	t.tree = buildTree(t.activeBlocks())
 	t.reportShadowing()
+	t.reportUnreachableRegexes()
 	t.checkErrorPages()
 	sortDiagnostics(t.Diagnostics)
 	return t
@@ -395,7 +396,7 @@ func (t *RouteTable) reportShadowing() {
 		switch {
 		case l.Loc.Modifier == routefile.ModNoRegex:
 			sub = l.Loc.Spec
-		case l.Loc.Regex != nil && l.Loc.Regex.Anchored && strings.HasPrefix(l.Loc.Regex.Prefix, "/"):
+		case l.Loc.Regex != nil && l.Loc.Regex.Anchored && !l.Loc.Regex.PrefixFold && strings.HasPrefix(l.Loc.Regex.Prefix, "/"):
 			sub = l.Loc.Regex.Prefix
 		default:
 			continue
@@ -427,6 +428,50 @@ func (t *RouteTable) reportShadowing() {
 				Related: []routefile.Related{{File: l.File.Path, Range: l.Loc.Directive.HeaderRange(), Message: "takes " + what}},
 			})
 		}
+	}
+}
+
+// reportUnreachableRegexes warns about regex locations that can never take
+// a request: every path they match starts with a literal prefix whose
+// longest prefix location is a ^~ one, which skips the regex search, and no
+// plain prefix location lies under that prefix to give the regexes another
+// chance. The classic case is ~ ^/app/_next/(.+)$ next to ^~ /app/.
+func (t *RouteTable) reportUnreachableRegexes() {
+	var plain []string // specs of active plain prefix locations, sorted
+	for _, b := range t.Blocks {
+		if b.Active && b.Loc.Modifier == routefile.ModPrefix {
+			plain = append(plain, b.Loc.Spec)
+		}
+	}
+	sort.Strings(plain)
+	for _, l := range t.regexes {
+		re := l.Loc.Regex
+		if !re.Anchored || re.PrefixFold || !strings.HasPrefix(re.Prefix, "/") {
+			continue
+		}
+		chain := prefixesOf(t.tree, re.Prefix)
+		if len(chain) == 0 {
+			continue
+		}
+		stop := chain[len(chain)-1]
+		if stop.Loc.Modifier != routefile.ModNoRegex {
+			continue
+		}
+		// A plain prefix location longer than the ^~ one and under the
+		// regex's prefix would make the regexes run for its paths.
+		i := sort.SearchStrings(plain, re.Prefix)
+		if i < len(plain) && strings.HasPrefix(plain[i], re.Prefix) {
+			continue
+		}
+		start := stop.Loc.Directive.Range.Start
+		t.Diagnostics = append(t.Diagnostics, routefile.Diagnostic{
+			File: l.File.Path, Severity: routefile.Warning, Code: routefile.CodeShadowed,
+			Message: fmt.Sprintf("regex %s can never match: every path it matches starts with %s, and location %s in %s:%d:%d stops the regex search for those paths; use a longer ^~ location, or drop the ^~",
+				l.Loc.Spec, re.Prefix, stop.Loc.Label(), stop.File.Path, start.Line, start.Col),
+			Range:   l.Loc.Directive.HeaderRange(),
+			Related: []routefile.Related{{File: stop.File.Path, Range: stop.Loc.Directive.HeaderRange(), Message: "takes every path under " + stop.Loc.Spec + " without checking regexes"}},
+			Tags:    []routefile.Tag{routefile.TagUnnecessary},
+		})
 	}
 }
 
@@ -477,34 +522,6 @@ func sortDiagnostics(ds []routefile.Diagnostic) {
 		}
 		return a.Severity < b.Severity
 	})
-}
-
-// staticUpstream renders a block's upstream origin when no request is needed
-// to know it: a literal proxy_pass, or one whose variables are set to
-// constants in the block ("set $u api:8000; proxy_pass http://$u;").
-func staticUpstream(l *routefile.Location) string {
-	if l.ProxyPass == nil {
-		return ""
-	}
-	if u := l.ProxyPass.Static; u != nil {
-		return u.Origin()
-	}
-	constant := true
-	s := l.ProxyPass.URL.Eval(func(name string) string {
-		v, ok := l.Sets[name]
-		if !ok || v.HasVars() {
-			constant = false
-			return "$" + name
-		}
-		return v.Raw
-	}, func(int) string { return "" })
-	if !constant {
-		return l.ProxyPass.URL.Raw
-	}
-	if u, err := routefile.ParseUpstreamURL(s); err == nil {
-		return u.Origin()
-	}
-	return l.ProxyPass.URL.Raw
 }
 
 // FileByPath returns the file with the given root-relative path.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,15 +66,16 @@ func (w *Workspace) Load() *RouteTable {
 	w.config, w.configDiags = loadConfig(w.root)
 	w.res, w.resData, w.resDiags = loadResolutions(w.root)
 	seen := map[string]bool{}
+	var todo []fileRef
 	for _, kind := range []FileKind{OverrideFile, AppFile} {
 		for _, rel := range w.discover(kind) {
-			if seen[rel] {
-				continue
+			if !seen[rel] {
+				seen[rel] = true
+				todo = append(todo, fileRef{rel, kind})
 			}
-			seen[rel] = true
-			w.refreshFile(rel, kind)
 		}
 	}
+	w.refreshFiles(todo)
 	for rel := range w.files {
 		if !seen[rel] {
 			delete(w.files, rel)
@@ -96,17 +98,17 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	var todo []fileRef
 	for _, rel := range rels {
 		if rel == ResolutionsFile {
 			w.res, w.resData, w.resDiags = loadResolutions(w.root)
 			continue
 		}
-		kind, ok := w.kindOf(rel)
-		if !ok {
-			continue
+		if kind, ok := w.kindOf(rel); ok {
+			todo = append(todo, fileRef{rel, kind})
 		}
-		w.refreshFile(rel, kind)
 	}
+	w.refreshFiles(todo)
 	return w.publish()
 }
 
@@ -129,9 +131,7 @@ func (w *Workspace) ClearOverlay(path string) *RouteTable {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.overlays, rel)
-	if f := w.files[rel]; f != nil {
-		f.Size = -1 // force a re-read
-	}
+	delete(w.files, rel) // force a re-read from disk
 	if kind, ok := w.kindOf(rel); ok {
 		w.refreshFile(rel, kind)
 	}
@@ -203,9 +203,63 @@ func (w *Workspace) discover(kind FileKind) []string {
 	return out
 }
 
-// refreshFile brings one file's entry up to date, re-parsing only when its
-// content may have changed. w.mu must be held.
+type fileRef struct {
+	rel  string
+	kind FileKind
+}
+
+// refreshFiles brings the entries of files up to date, reading and parsing
+// them on all cores (a cold load of a large workspace is mostly parsing).
+// w.mu must be held.
+func (w *Workspace) refreshFiles(files []fileRef) {
+	if len(files) < 8 {
+		for _, f := range files {
+			w.files[f.rel] = w.readFile(f.rel, f.kind)
+		}
+		w.dropMissing()
+		return
+	}
+	out := make([]*SourceFile, len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = w.readFile(files[i].rel, files[i].kind)
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, f := range files {
+		w.files[f.rel] = out[i]
+	}
+	w.dropMissing()
+}
+
+// dropMissing forgets files that readFile found gone (nil entries).
+func (w *Workspace) dropMissing() {
+	for rel, f := range w.files {
+		if f == nil {
+			delete(w.files, rel)
+		}
+	}
+}
+
+// refreshFile brings one file's entry up to date. w.mu must be held.
 func (w *Workspace) refreshFile(rel string, kind FileKind) {
+	w.refreshFiles([]fileRef{{rel, kind}})
+}
+
+// readFile returns the up-to-date entry for one file, re-parsing only
+// when its content may have changed, or nil when it is gone. It only reads
+// w's maps, so several can run at once under w.mu.
+func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
 	if content, ok := w.overlays[rel]; ok {
 		prev := w.files[rel]
 		mod := time.Now()
@@ -214,26 +268,21 @@ func (w *Workspace) refreshFile(rel string, kind FileKind) {
 		} else if st, err := os.Stat(filepath.Join(w.root, filepath.FromSlash(rel))); err == nil {
 			mod = st.ModTime()
 		}
-		w.files[rel] = &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Parsed: routefile.Parse(rel, content)}
-		return
+		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Parsed: routefile.Parse(rel, content)}
 	}
 	abs := filepath.Join(w.root, filepath.FromSlash(rel))
 	st, err := os.Stat(abs)
 	if err != nil || !st.Mode().IsRegular() {
-		delete(w.files, rel)
-		return
+		return nil
 	}
 	if prev := w.files[rel]; prev != nil && prev.Kind == kind && prev.Size == st.Size() && prev.ModTime.Equal(st.ModTime()) {
-		return
+		return prev
+	}
+	if st.Size() > routefile.MaxFileSize {
+		return &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: routefile.TooLarge(rel, st.Size())}
 	}
 	var parsed *routefile.File
-	var data []byte
-	if st.Size() > routefile.MaxFileSize {
-		w.files[rel] = &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: routefile.TooLarge(rel, st.Size())}
-		return
-	}
-	data, err = readLimited(abs, routefile.MaxFileSize+1)
-	if err != nil {
+	if data, err := readLimited(abs, routefile.MaxFileSize+1); err != nil {
 		parsed = &routefile.File{Path: rel, Diagnostics: []routefile.Diagnostic{{
 			File: rel, Severity: routefile.Error, Code: routefile.CodeSyntax,
 			Message: fmt.Sprintf("cannot read %s: %v", rel, err),
@@ -242,7 +291,7 @@ func (w *Workspace) refreshFile(rel string, kind FileKind) {
 	} else {
 		parsed = routefile.Parse(rel, data)
 	}
-	w.files[rel] = &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: parsed}
+	return &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: parsed}
 }
 
 func readLimited(path string, n int64) ([]byte, error) {
