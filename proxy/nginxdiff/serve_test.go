@@ -58,10 +58,14 @@ func TestDifferentialServe(t *testing.T) {
 		c.targets = g.Targets(c.cfg, serveRequests)
 		servers = append(servers, srv...)
 		cases = append(cases, c)
-		dev[c] = startDevproxy(t, c)
 	}
+	// nginx first: its ports were only reserved, and a listener opened
+	// before it could be given one of them.
 	if _, err := nginxtest.Start(t, servers); err != nil {
 		t.Fatalf("seed %d: %v", s, err)
+	}
+	for _, c := range cases {
+		dev[c] = startDevproxy(t, c)
 	}
 
 	type job struct {

@@ -153,16 +153,14 @@ func (t *RouteTable) find(uri string, trace bool) (*Block, MatchKind, []string) 
 			notes = append(notes, "no exact or prefix location matches; checking regex locations in composed order")
 		}
 	}
-	for _, r := range t.regexes {
-		if r.Loc.Regex.MatchString(uri) {
-			if trace {
-				notes = append(notes, fmt.Sprintf("regex location %s in %s:%d matches", r.Loc.Label(), r.File.Path, r.Loc.Line()))
-			}
-			return r, MatchRegex, notes
+	if r := t.regexes.first(uri); r != nil {
+		if trace {
+			notes = append(notes, fmt.Sprintf("regex location %s in %s:%d matches", r.Loc.Label(), r.File.Path, r.Loc.Line()))
 		}
+		return r, MatchRegex, notes
 	}
 	if rc == staticInclusive {
-		if trace && len(t.regexes) > 0 {
+		if trace && len(t.regexes.all) > 0 {
 			notes = append(notes, fmt.Sprintf("no regex location matches; the longest prefix %s wins", b.Loc.Label()))
 		}
 		return b, MatchPrefix, notes

@@ -81,7 +81,7 @@ type RouteTable struct {
 	Built       time.Time
 
 	tree    *treeNode
-	regexes []*Block
+	regexes regexIndex
 	named   map[string][]*Block
 }
 
@@ -133,17 +133,19 @@ func compose(in composeInput) *RouteTable {
 	}
 	t.resolveConflicts(in.resolutions, in.resData)
 	t.resolveCrossFileDuplicates()
+	var regexes []*Block
 	for _, b := range t.Blocks {
 		if !b.Active {
 			continue
 		}
 		switch {
 		case b.Loc.Modifier.IsRegex():
-			t.regexes = append(t.regexes, b)
+			regexes = append(regexes, b)
 		case b.Loc.Modifier == routefile.ModNamed:
 			t.named[b.Loc.Spec] = append(t.named[b.Loc.Spec], b)
 		}
 	}
+	t.regexes = newRegexIndex(regexes)
 	t.tree = buildTree(t.activeBlocks())
 	t.reportShadowing()
 	t.reportUnreachableRegexes()
@@ -444,7 +446,7 @@ func (t *RouteTable) reportUnreachableRegexes() {
 		}
 	}
 	sort.Strings(plain)
-	for _, l := range t.regexes {
+	for _, l := range t.regexes.all {
 		re := l.Loc.Regex
 		if !re.Anchored || re.PrefixFold || !strings.HasPrefix(re.Prefix, "/") {
 			continue

@@ -235,3 +235,87 @@ func prefixesOf(node *treeNode, p string) []*Block {
 	}
 	return out
 }
+
+// regexIndex finds the first regex location, in composed order, that
+// matches a path, without trying regexes that cannot match it. An anchored
+// regex whose literal prefix includes a whole first segment ("/app7/" in
+// ^/app7/_next/(.+)$) can only match paths whose first segment is "/app7"
+// (ignoring ASCII case for ~*); such regexes are filed under that segment.
+// The rest (unanchored, short prefixes) are tried for every path. The
+// candidate lists are merged by composed order, so the answer is the same
+// as trying every regex in order.
+type regexIndex struct {
+	all    []*Block
+	bySeg  map[string][]*Block // case-sensitive prefixes
+	byFold map[string][]*Block // ~* prefixes, keyed in lower case
+	other  []*Block
+}
+
+// maxFoldSegment bounds the first segments looked up case-insensitively
+// (they are lowered into a stack buffer).
+const maxFoldSegment = 128
+
+func newRegexIndex(regexes []*Block) regexIndex {
+	ix := regexIndex{all: regexes, bySeg: map[string][]*Block{}, byFold: map[string][]*Block{}}
+	for _, b := range regexes {
+		re := b.Loc.Regex
+		if re.Anchored && strings.HasPrefix(re.Prefix, "/") {
+			if i := strings.IndexByte(re.Prefix[1:], '/'); i >= 0 {
+				seg := re.Prefix[:i+1]
+				switch {
+				case !re.PrefixFold:
+					ix.bySeg[seg] = append(ix.bySeg[seg], b)
+					continue
+				case len(seg) <= maxFoldSegment:
+					seg = strings.ToLower(seg)
+					ix.byFold[seg] = append(ix.byFold[seg], b)
+					continue
+				}
+			}
+		}
+		ix.other = append(ix.other, b)
+	}
+	return ix
+}
+
+// firstSegment is "/app7" for "/app7/x" and for "/app7".
+func firstSegment(uri string) string {
+	if len(uri) > 1 {
+		if i := strings.IndexByte(uri[1:], '/'); i >= 0 {
+			return uri[:i+1]
+		}
+	}
+	return uri
+}
+
+func (ix *regexIndex) first(uri string) *Block {
+	seg := firstSegment(uri)
+	lists := [3][]*Block{ix.bySeg[seg], nil, ix.other}
+	if len(ix.byFold) > 0 && len(seg) <= maxFoldSegment {
+		var buf [maxFoldSegment]byte
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf[i] = c
+		}
+		lists[1] = ix.byFold[string(buf[:len(seg)])]
+	}
+	for {
+		pick := -1
+		for i, l := range lists {
+			if len(l) > 0 && (pick < 0 || l[0].Order < lists[pick][0].Order) {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			return nil
+		}
+		b := lists[pick][0]
+		lists[pick] = lists[pick][1:]
+		if b.Loc.Regex.MatchString(uri) {
+			return b
+		}
+	}
+}

@@ -154,17 +154,21 @@ http {
 	}
 	inst := &Instance{dir: dir, cmd: cmd}
 	t.Cleanup(inst.Stop)
-	// Wait until every port answers (bounded).
+	// Wait until every port answers (bounded), and check that nginx is
+	// the one answering: a port released by FreePorts can be taken by
+	// another listener first, and then nginx exits on the bind error.
 	deadline := time.Now().Add(10 * time.Second)
 	for _, s := range servers {
 		for {
-			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.Port), time.Second)
+			o, err := Get(s.Port, "/")
 			if err == nil {
-				c.Close()
+				if !strings.HasPrefix(o.Header.Get("Server"), "nginx") {
+					return nil, fmt.Errorf("port %d is answered by %q, not nginx: the port was taken before nginx could bind it", s.Port, o.Header.Get("Server"))
+				}
 				break
 			}
 			if time.Now().After(deadline) {
-				return nil, fmt.Errorf("nginx did not listen on %d: %v", s.Port, err)
+				return nil, fmt.Errorf("nginx did not answer on %d: %v", s.Port, err)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
