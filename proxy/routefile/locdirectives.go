@@ -501,7 +501,6 @@ func staticUpstream(l *Location) string {
 	return l.ProxyPass.URL.Raw
 }
 
-
 // checkVariables reports variables that are neither built in, captured by
 // a regex of this block, nor set in this block. nginx would either refuse
 // to start (unknown name) or use an empty value at run time (a variable set
