@@ -25,6 +25,7 @@ test-deps:
 	./scripts/test-deps.sh
 
 test-go: build
+	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 

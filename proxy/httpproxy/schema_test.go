@@ -1,0 +1,46 @@
+package httpproxy
+
+import (
+	"bytes"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// TestRoutesJSONMatchesSchema validates the live /routes.json of a
+// workspace with a conflict, an inactive duplicate and a broken file
+// against schemas/routes.schema.json.
+func TestRoutesJSONMatchesSchema(t *testing.T) {
+	_, here, _, _ := runtime.Caller(0)
+	schemaPath := filepath.Join(filepath.Dir(here), "..", "..", "schemas", "routes.schema.json")
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	sch, err := c.Compile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startServe(t, map[string]string{
+		"overrides/o.conf": "location /api/ { return 200 o; }\n",
+		"apps/a.conf":      "location /api { proxy_pass http://127.0.0.1:9/; }\nlocation ~ \\.js$ { return 204; }\nlocation @x { return 503; }\n",
+		"apps/b.conf":      "location /b/ { set $u 127.0.0.1:9; proxy_pass http://$u; }\nlocation ^~ /b/ { return 204; }\n",
+		"apps/broken.conf": "location /x/ {\n",
+	})
+	resp, body := r.get(t, "/routes.json")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		t.Fatalf("/routes.json does not match the schema: %v\n%s", err, body)
+	}
+	// The schema is strict: an extra field fails.
+	bad, _ := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(`{"generatedAt":"2026-01-01T00:00:00Z","version":"x","files":[],"routes":[],"conflicts":[],"extra":1}`)))
+	if sch.Validate(bad) == nil {
+		t.Fatal("the schema accepts an unknown field")
+	}
+}
