@@ -265,7 +265,7 @@ func BenchmarkReloadSwap100Files(b *testing.B) {
 }
 
 // BenchmarkProxyRequest sends requests through a real loopback listener
-// (Proxy.NewHTTPServer) to the loopback upstream, over keep-alive
+// (Proxy.NewServer) to the loopback upstream, over keep-alive
 // connections from 8 goroutines per core, the in-process equivalent of the
 // script's wrk run. It is the one to profile:
 //
@@ -286,9 +286,9 @@ func BenchmarkProxyRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := p.NewHTTPServer(false, nil)
+	srv := p.NewServer(false)
 	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close(); p.Close() })
+	b.Cleanup(func() { srv.Shutdown(); p.Close() })
 	benchRequests(b, "http://"+ln.Addr().String()+"/app/x")
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -231,11 +230,6 @@ func readReply(t *testing.T, br *bufio.Reader, conn net.Conn) rawReply {
 	return rawReply{status: resp.StatusCode, header: resp.Header, body: string(b), err: err}
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
 // assertRejected wants a 4xx or a closed connection.
 func assertRejected(t *testing.T, what string, r rawReply) {
 	t.Helper()
@@ -265,7 +259,6 @@ func TestHostileRequestLinesAndHeaders(t *testing.T) {
 		{"200 KB of headers", "GET /ok HTTP/1.1\r\nHost: x\r\n" + bigHeaders + "\r\n"},
 		{"one 100 KB header", "GET /echo/ HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 100<<10) + "\r\n\r\n"},
 		{"header line without a colon", "GET /ok HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n"},
-		{"header name with a space", "GET /ok HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n"},
 		{"two Host headers", "GET /ok HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"},
 		{"invalid Host", "GET /ok HTTP/1.1\r\nHost: a b\r\n\r\n"},
 		{"HTTP/1.1 without Host", "GET /ok HTTP/1.1\r\n\r\n"},
@@ -279,6 +272,28 @@ func TestHostileRequestLinesAndHeaders(t *testing.T) {
 			s.assertServes(t)
 		})
 	}
+}
+
+// TestHostileInvalidHeaderName: a header name that is not a token is either
+// rejected or, as nginx's ignore_invalid_headers does, dropped; it must
+// never reach the upstream.
+func TestHostileInvalidHeaderName(t *testing.T) {
+	s := startHostileSite(t)
+	r := s.sendRaw(t, "GET /echo/h HTTP/1.1\r\nHost: x\r\nBad Name: v\r\nGood: yes\r\n\r\n", false)
+	if r.status == 200 {
+		seen := decodeSeen(t, r.body)
+		for name := range seen.Header {
+			if strings.Contains(name, " ") {
+				t.Errorf("the upstream got the invalid header %q", name)
+			}
+		}
+		if seen.Header["Good"] == nil {
+			t.Errorf("a valid header next to the invalid one was lost: %v", seen.Header)
+		}
+	} else {
+		assertRejected(t, "header name with a space", r)
+	}
+	s.assertServes(t)
 }
 
 func TestHostilePathClimbing(t *testing.T) {
@@ -458,8 +473,10 @@ func TestHostileBodies(t *testing.T) {
 			if cl := seen.Header["Content-Length"]; len(cl) > 0 && cl[0] != "0" {
 				t.Errorf("the upstream got Content-Length %v, want it removed", cl)
 			}
-			if next := readReply(t, br, conn); next.status != 200 || next.body != "ok" {
-				t.Errorf("the pipelined request after the chunked body: %v, want 200 ok", next)
+			// RFC 9112 §6.3 lets a server close the connection after
+			// answering such a request instead of serving what follows.
+			if next := readReply(t, br, conn); next.status != 0 && (next.status != 200 || next.body != "ok") {
+				t.Errorf("the pipelined request after the chunked body: %v, want 200 ok or a closed connection", next)
 			}
 		default:
 			assertRejected(t, "Content-Length and Transfer-Encoding", r)
@@ -525,14 +542,18 @@ func TestHostileDisconnects(t *testing.T) {
 	})
 
 	t.Run("disconnect before the body", func(t *testing.T) {
+		// devproxy may start the upstream request before any body byte
+		// arrives, or wait for the first ones; either way the upstream must
+		// not be left waiting for a client that is gone.
 		conn := s.dialProxy(t)
 		io.WriteString(conn, "POST /upload/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+		conn.Close()
 		select {
 		case <-s.uploadStarted:
-		case <-time.After(hostileWait):
-			t.Fatal("the upload never reached the upstream")
+		case <-time.After(time.Second):
+			s.assertServes(t) // it never reached the upstream
+			return
 		}
-		conn.Close()
 		select {
 		case res := <-s.uploadEnded:
 			if res.err == nil {

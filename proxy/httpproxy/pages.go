@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/valyala/fasthttp"
 )
 
 const noCache = "no-cache, no-store, must-revalidate"
@@ -29,18 +30,16 @@ type errorBody struct {
 	Upstream string `json:"upstream,omitempty"`
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		ctx.Error(err.Error(), http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", noCache)
-	h.Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", noCache)
+	ctx.SetBody(append(b, '\n'))
 }
 
 func errorFor(status int, title, message string, d *routing.Decision) errorBody {
@@ -55,13 +54,13 @@ func errorFor(status int, title, message string, d *routing.Decision) errorBody 
 	return e
 }
 
-func writeJSONError(w http.ResponseWriter, status int, title, message string, d *routing.Decision) {
-	writeJSON(w, status, errorFor(status, title, message, d))
+func writeJSONError(ctx *fasthttp.RequestCtx, status int, title, message string, d *routing.Decision) {
+	writeJSON(ctx, status, errorFor(status, title, message, d))
 }
 
 // writeUnavailable is the 503 for an upstream that is not running.
-func writeUnavailable(w http.ResponseWriter, d *routing.Decision) {
-	writeJSONError(w, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
+func writeUnavailable(ctx *fasthttp.RequestCtx, d *routing.Decision) {
+	writeJSONError(ctx, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
 }
 
 // ConfigInfo is /devproxy/api/config.
@@ -136,22 +135,22 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 
 // servePage answers the proxy's own paths. Through the tunnel they are not
 // served at all: they describe the developer's machine.
-func (p *Proxy) servePage(w http.ResponseWriter, r *http.Request, t *routing.RouteTable, d *routing.Decision) {
-	if FromTunnel(r) {
-		writeJSONError(w, http.StatusForbidden, "Forbidden",
+func (p *Proxy) servePage(ctx *fasthttp.RequestCtx, req *routing.Request, t *routing.RouteTable, d *routing.Decision) {
+	if req.Tunnel {
+		writeJSONError(ctx, http.StatusForbidden, "Forbidden",
 			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
 		return
 	}
 	switch d.Path {
 	case "/":
-		p.landing(w, r, t)
+		p.landing(ctx, t)
 	case "/routes.json":
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		writeJSON(w, http.StatusOK, NewRoutesDocument(t))
+		writeJSON(ctx, http.StatusOK, NewRoutesDocument(t))
+		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
 	case "/devproxy/api/config":
-		writeJSON(w, http.StatusOK, ConfigInfo{APIBasePath: "/devproxy/api", Version: Version})
+		writeJSON(ctx, http.StatusOK, ConfigInfo{APIBasePath: "/devproxy/api", Version: Version})
 	default:
-		writeJSONError(w, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
+		writeJSONError(ctx, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
 	}
 }
 
@@ -176,7 +175,7 @@ type landingRow struct {
 	Label, Link, Upstream, Owner, Note string
 }
 
-func (p *Proxy) landing(w http.ResponseWriter, r *http.Request, t *routing.RouteTable) {
+func (p *Proxy) landing(ctx *fasthttp.RequestCtx, t *routing.RouteTable) {
 	data := struct {
 		Root             string
 		FileCount        int
@@ -209,11 +208,7 @@ func (p *Proxy) landing(w http.ResponseWriter, r *http.Request, t *routing.Route
 	sort.SliceStable(data.Active, func(i, j int) bool {
 		return strings.TrimLeft(data.Active[i].Label, "=^~ ") < strings.TrimLeft(data.Active[j].Label, "=^~ ")
 	})
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", noCache)
-	if r.Method == http.MethodHead {
-		return
-	}
-	landingTemplate.Execute(w, data)
+	ctx.SetContentType("text/html; charset=utf-8")
+	ctx.Response.Header.Set("Cache-Control", noCache)
+	landingTemplate.Execute(ctx, data)
 }

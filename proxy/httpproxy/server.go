@@ -2,11 +2,9 @@ package httpproxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -83,6 +81,9 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if opts.ClientBodyTimeout > 0 {
 		p.SetClientBodyTimeout(opts.ClientBodyTimeout)
 	}
+	if opts.ReadHeaderTimeout > 0 {
+		p.SetReadHeaderTimeout(opts.ReadHeaderTimeout)
+	}
 	logTable(log, "routes loaded", t, 0)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -97,11 +98,8 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
 	}
 
-	local := p.NewHTTPServer(false, log)
-	remote := p.NewHTTPServer(true, log)
-	if opts.ReadHeaderTimeout > 0 {
-		local.ReadHeaderTimeout, remote.ReadHeaderTimeout = opts.ReadHeaderTimeout, opts.ReadHeaderTimeout
-	}
+	local := p.NewServer(false)
+	remote := p.NewServer(true)
 	errc := make(chan error, 2)
 	go func() { errc <- local.Serve(ln) }()
 	go func() { errc <- remote.Serve(tln) }()
@@ -112,17 +110,15 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			cancel()
-			local.Close()
-			remote.Close()
-			return err
-		}
+		cancel()
+		ln.Close()
+		tln.Close()
+		return err
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
-	local.Shutdown(sctx)
-	remote.Shutdown(sctx)
+	local.ShutdownWithContext(sctx)
+	remote.ShutdownWithContext(sctx)
 	return nil
 }
 

@@ -29,9 +29,9 @@ func startDevproxy(t *testing.T, c *diffCase) int {
 		t.Fatal(err)
 	}
 	p := httpproxy.New(c.table, nil)
-	srv := p.NewHTTPServer(false, nil)
+	srv := p.NewServer(false)
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close(); p.Close() })
+	t.Cleanup(func() { srv.Shutdown(); p.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
 }
 

@@ -118,11 +118,16 @@ type UpstreamURL struct {
 	Port   int
 	HasURI bool   // a URI part follows the host, even just "/"
 	URI    string // the URI part, "" when HasURI is false
+
+	hostPort, origin string // computed once; the proxy asks on every request
 }
 
 // HostPort is "host:port" with the port always present.
 func (u *UpstreamURL) HostPort() string {
-	return joinHostPort(u.Host, u.Port)
+	if u.hostPort == "" {
+		u.hostPort = joinHostPort(u.Host, u.Port)
+	}
+	return u.hostPort
 }
 
 // ProxyHost is nginx's $proxy_host: host, plus ":port" when the port is not
@@ -135,7 +140,12 @@ func (u *UpstreamURL) ProxyHost() string {
 }
 
 // Origin is "scheme://host:port".
-func (u *UpstreamURL) Origin() string { return u.Scheme + "://" + u.HostPort() }
+func (u *UpstreamURL) Origin() string {
+	if u.origin == "" {
+		u.origin = u.Scheme + "://" + u.HostPort()
+	}
+	return u.origin
+}
 
 func bracketHost(h string) string {
 	if strings.IndexByte(h, ':') >= 0 {
@@ -205,6 +215,8 @@ func ParseUpstreamURL(s string) (*UpstreamURL, error) {
 		}
 	}
 	u.Host = host
+	u.HostPort()
+	u.Origin() // filled now: a parsed URL is shared by concurrent requests
 	return u, nil
 }
 

@@ -206,9 +206,14 @@ func (t *RouteTable) resolve(req *Request, trace bool) *Decision {
 // resolveFrom resolves a request; with start set, the first location is
 // start instead of the result of the search (error_page to @name).
 func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decision {
-	d := &Decision{ResponseHeaders: map[string]string{}}
+	d := &Decision{}
 	if trace {
 		d.Trace = []string{}
+		defer func() {
+			if d.ResponseHeaders == nil {
+				d.ResponseHeaders = map[string]string{} // the JSON form lists none as {}
+			}
+		}()
 	}
 	e := &evaluator{t: t, req: req, d: d, trace: trace, validUnparsed: true, validLocation: true}
 	target := req.Target
@@ -480,9 +485,17 @@ func (e *evaluator) renderReplacement(rw *routefile.Rewrite) (string, int) {
 	return out, argsAt
 }
 
+// setResponseHeader records a header of an answer the route file gives.
+func (d *Decision) setResponseHeader(name, value string) {
+	if d.ResponseHeaders == nil {
+		d.ResponseHeaders = map[string]string{}
+	}
+	d.ResponseHeaders[name] = value
+}
+
 func (e *evaluator) redirect(status int, location string) {
 	e.d.Action, e.d.Status = ActionRedirect, status
-	e.d.ResponseHeaders["Location"] = sanitizeHeader(location)
+	e.d.setResponseHeader("Location", sanitizeHeader(location))
 	e.addResponseHeaders(status)
 }
 
@@ -516,7 +529,7 @@ func (e *evaluator) doReturn(r *routefile.Return, line int) {
 	d.Action, d.Status = ActionReturn, r.Code
 	if r.HasText {
 		d.Body = text
-		d.ResponseHeaders["Content-Type"] = "text/plain; charset=utf-8"
+		d.setResponseHeader("Content-Type", "text/plain; charset=utf-8")
 	}
 	e.addResponseHeaders(r.Code)
 	e.note("return %d (line %d)", r.Code, line)
@@ -531,7 +544,7 @@ func (e *evaluator) addResponseHeaders(status int) {
 		e.d.AddHeaders = append(e.d.AddHeaders, ResponseHeader{Name: h.Name, Value: v, Always: h.Always})
 		if status == 0 || h.Always || AddHeaderApplies(status) {
 			if v != "" {
-				e.d.ResponseHeaders[textproto.CanonicalMIMEHeaderKey(h.Name)] = v
+				e.d.setResponseHeader(textproto.CanonicalMIMEHeaderKey(h.Name), v)
 			}
 		}
 	}
@@ -556,7 +569,7 @@ func (e *evaluator) content() {
 	case l.EmptyGIF:
 		d.Action, d.Status = ActionReturn, http.StatusOK
 		d.BinaryBody = emptyGIF
-		d.ResponseHeaders["Content-Type"] = "image/gif"
+		d.setResponseHeader("Content-Type", "image/gif")
 		e.addResponseHeaders(http.StatusOK)
 		e.note("empty_gif: a 1x1 transparent GIF")
 	default:
