@@ -189,6 +189,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *ro
 		lingerIfUnread(ctx, body)
 		return
 	}
+	defer releaseResponseHeader(rh)
 	status := rh.StatusCode()
 
 	if status == http.StatusSwitchingProtocols && upgrade {
@@ -258,6 +259,15 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *ro
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
+// responseHeaders recycles upstream response-header parsers, whose
+// buffers would otherwise grow again on every request.
+var responseHeaders = sync.Pool{New: func() any { return new(fasthttp.ResponseHeader) }}
+
+func releaseResponseHeader(rh *fasthttp.ResponseHeader) {
+	rh.Reset()
+	responseHeaders.Put(rh)
+}
+
 func (p *Proxy) finish(c *upConn, keepAlive bool) {
 	if keepAlive {
 		p.pool.put(c)
@@ -274,11 +284,12 @@ func roundTrip(c *upConn, d *routing.Decision, method string, body *clientBody, 
 		}
 		return nil, err
 	}
-	rh := &fasthttp.ResponseHeader{}
+	rh := responseHeaders.Get().(*fasthttp.ResponseHeader)
 	rh.DisableNormalizing()
 	for {
 		c.SetReadDeadline(time.Now().Add(readTO))
 		if err := rh.Read(c.br); err != nil {
+			releaseResponseHeader(rh)
 			if isTimeout(err) {
 				return nil, errReadTimeout
 			}
@@ -383,7 +394,10 @@ type upstreamBody struct {
 }
 
 func newUpstreamBody(c *upConn, cl int, idle time.Duration, keepAlive bool, pool *upstreamPool) *upstreamBody {
-	b := &upstreamBody{c: c, idle: idle, keepAlive: keepAlive, pool: pool, remaining: -1}
+	// A connection serves one request at a time, so it can carry the
+	// reader of its current response.
+	b := &c.body
+	*b = upstreamBody{c: c, idle: idle, keepAlive: keepAlive, pool: pool, remaining: -1}
 	switch {
 	case cl >= 0:
 		b.r = c.br
@@ -441,15 +455,18 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 
 // Close gives a fully read connection back to the pool, else closes it.
 func (b *upstreamBody) Close() error {
-	if b.c == nil {
+	c := b.c
+	if c == nil {
 		return nil
 	}
-	if b.done && b.keepAlive {
-		b.pool.put(b.c)
-	} else {
-		b.c.Conn.Close()
-	}
+	// Let go of the connection before pooling it: once pooled, another
+	// request may take it and reuse this very struct (c.body).
 	b.c = nil
+	if b.done && b.keepAlive {
+		b.pool.put(c)
+	} else {
+		c.Conn.Close()
+	}
 	return nil
 }
 

@@ -38,6 +38,7 @@ type upConn struct {
 	// sendTimeout is the current request's proxy_send_timeout: every
 	// write to the upstream gets this long (the time between two writes).
 	sendTimeout time.Duration
+	body        upstreamBody // the reader of the current response body
 }
 
 type timedWriter struct{ c *upConn }
