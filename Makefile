@@ -34,8 +34,12 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
 	$(GO) test -run='^$$' -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) ./proxy/routing
 
+# bench: the engine's Go benchmarks, then the proxy against nginx and caddy
+# with wrk (installs wrk, nginx and caddy when run as root). Reports, never
+# gates; see docs/benchmarks.md and docs/benchmarks-proxy.md.
 bench: build
 	./scripts/bench.sh
+	DEVPROXY_BIN=$(CURDIR)/$(BIN) ./scripts/bench-proxy.sh
 
 clean:
 	rm -rf bin dist
