@@ -149,21 +149,7 @@ func TestHostOfProxyHost(t *testing.T) {
 }
 
 func TestWebSocketThroughProxy(t *testing.T) {
-	upgrader := websocket.Upgrader{}
-	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := upgrader.Upgrade(w, r, http.Header{"X-Path": {r.URL.Path}})
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			mt, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			c.WriteMessage(mt, append([]byte("echo:"), msg...))
-		}
-	}))
+	up := wsEchoUpstream(t, "echo:")
 	// No Upgrade/Connection lines: devproxy passes WebSockets anyway.
 	r := startServe(t, map[string]string{"apps/ws.conf": fmt.Sprintf("location /app/ { proxy_pass http://%s/; }\n", up)})
 	wsURL := "ws" + strings.TrimPrefix(r.addr, "http") + "/app/_hmr"

@@ -237,22 +237,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *ro
 		// Unknown length or an event stream: pass every piece on at once.
 		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 			defer rb.Close()
-			buf := copyBuffers.Get().(*[]byte)
-			defer copyBuffers.Put(buf)
-			for {
-				n, err := rb.Read(*buf)
-				if n > 0 {
-					if _, werr := w.Write((*buf)[:n]); werr != nil {
-						return
-					}
-					if werr := w.Flush(); werr != nil {
-						return
-					}
-				}
-				if err != nil {
-					return
-				}
-			}
+			copyFlushing(w, w, rb)
 		})
 	}
 }
@@ -354,28 +339,37 @@ func writeRequest(c *upConn, d *routing.Decision, method string, body *clientBod
 		return w.Flush()
 	}
 	cw := httputil.NewChunkedWriter(w)
+	if err := copyFlushing(cw, w, body); err != nil {
+		return err
+	}
+	cw.Close()
+	w.WriteString("\r\n")
+	return w.Flush()
+}
+
+// copyFlushing copies src to dst piece by piece, flushing after each, so
+// that whatever arrives is passed on at once (streamed bodies, server-sent
+// events). It returns nil at the end of src.
+func copyFlushing(dst io.Writer, flush interface{ Flush() error }, src io.Reader) error {
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	for {
-		n, err := body.Read(*buf)
+		n, err := src.Read(*buf)
 		if n > 0 {
-			if _, werr := cw.Write((*buf)[:n]); werr != nil {
+			if _, werr := dst.Write((*buf)[:n]); werr != nil {
 				return werr
 			}
-			if werr := w.Flush(); werr != nil {
+			if werr := flush.Flush(); werr != nil {
 				return werr
 			}
 		}
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 	}
-	cw.Close()
-	w.WriteString("\r\n")
-	return w.Flush()
 }
 
 // upstreamBody reads a response body with its framing, applying

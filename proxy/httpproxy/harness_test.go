@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // running is a devproxy serve instance started by a test.
@@ -157,4 +159,26 @@ func closedPort(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// wsEchoUpstream echoes every WebSocket message back, after prefix, and
+// answers the upgrade with an X-Path header naming the path it saw.
+func wsEchoUpstream(t *testing.T, prefix string) string {
+	upgrader := websocket.Upgrader{}
+	return upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upgrader.Upgrade(w, r, http.Header{"X-Path": {r.URL.Path}})
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			mt, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(mt, append([]byte(prefix), msg...)); err != nil {
+				return
+			}
+		}
+	}))
 }

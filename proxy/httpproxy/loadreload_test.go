@@ -46,7 +46,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	echo := echoUpstream(t)
 	churnB := named(t, "churn-b", nil, nil)
 	churnC := named(t, "churn-c", nil, nil)
-	wsUp := wsEchoUpstream(t)
+	wsUp := wsEchoUpstream(t, "")
 
 	stable := map[string]string{
 		"apps/echo.conf":   fmt.Sprintf("location /echo/ { proxy_pass http://%s/; }\nlocation /ws/ { proxy_pass http://%s/; }\n", echo, wsUp),
@@ -462,26 +462,6 @@ func wantChurn(count func(string), texts map[string]string, echoURI string) func
 	}
 }
 
-// wsEchoUpstream echoes every WebSocket message back.
-func wsEchoUpstream(t *testing.T) string {
-	upgrader := websocket.Upgrader{}
-	return upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			mt, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(mt, msg); err != nil {
-				return
-			}
-		}
-	}))
-}
 
 // issueLog counts failures by kind and keeps the first few of each.
 type issueLog struct {

@@ -107,21 +107,7 @@ func TestBrokenFileKeepsOthersServing(t *testing.T) {
 }
 
 func TestWebSocketSurvivesReload(t *testing.T) {
-	upgrader := websocket.Upgrader{}
-	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			mt, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			c.WriteMessage(mt, msg)
-		}
-	}))
+	up := wsEchoUpstream(t, "")
 	reloads := make(chan *routing.RouteTable, 16)
 	r := startServe(t, map[string]string{"apps/ws.conf": fmt.Sprintf("location /ws/ { proxy_pass http://%s/; }\n", up)}, withReloads(reloads))
 	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.addr, "http")+"/ws/", nil)
