@@ -462,7 +462,6 @@ func wantChurn(count func(string), texts map[string]string, echoURI string) func
 	}
 }
 
-
 // issueLog counts failures by kind and keeps the first few of each.
 type issueLog struct {
 	mu     sync.Mutex
