@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -447,4 +449,69 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// unacceptingListener is a loopback listener that never accepts, with a
+// backlog of one: once the queue is full, the kernel drops further SYNs and
+// a connect hangs until its timeout.
+func unacceptingListener(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	// Fill the accept queue.
+	for i := 0; i < 4; i++ {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			t.Cleanup(func() { c.Close() })
+		}
+	}
+	return addr
+}
+
+func TestConnectTimeoutIs503(t *testing.T) {
+	addr := unacceptingListener(t)
+	r := startServe(t, map[string]string{"apps/c.conf": fmt.Sprintf("location /c/ { proxy_connect_timeout 300ms; proxy_pass http://%s/; }\n", addr)})
+	start := time.Now()
+	resp, body := r.get(t, "/c/x")
+	if resp.StatusCode != 503 || !strings.Contains(body, "not currently running") {
+		t.Fatalf("status %d body %s, want the 503 JSON", resp.StatusCode, body)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("answered after %v; proxy_connect_timeout is 300ms", took)
+	}
+}
+
+func TestProxyRedirectRules(t *testing.T) {
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "http://internal.example:9000"+r.URL.Path)
+		w.WriteHeader(http.StatusFound)
+	}))
+	r := startServe(t, map[string]string{"apps/r.conf": fmt.Sprintf(`
+location /from-to/ { proxy_redirect http://internal.example:9000/ /from-to/; proxy_pass http://%s/; }
+location /regex/ { proxy_redirect ~^http://internal\.example:\d+/(.*)$ /regex/$1; proxy_pass http://%s/; }
+location /off/ { proxy_redirect off; proxy_pass http://%s/; }
+`, up, up, up)})
+	for path, want := range map[string]string{
+		"/from-to/a": "/from-to/a",
+		"/regex/b":   "/regex/b",
+		"/off/c":     "http://internal.example:9000/c",
+	} {
+		resp, _ := r.get(t, path)
+		if got := resp.Header.Get("Location"); got != want {
+			t.Errorf("GET %s: Location %q, want %q", path, got, want)
+		}
+	}
 }
