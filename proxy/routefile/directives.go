@@ -121,3 +121,21 @@ func topLevelKnown(name string) bool {
 	_, ok := implemented[name]
 	return ok || knownToNginx[name]
 }
+
+// DirectiveInfo describes a directive route files accept, for editors
+// (completion).
+type DirectiveInfo struct {
+	Name     string
+	Args     string // "1 argument", "2 to 3 arguments", ...
+	NoEffect string // set when devproxy accepts it without effect, and why
+}
+
+// Directives lists the directives of the route-file contract, by name.
+func Directives() []DirectiveInfo {
+	out := make([]DirectiveInfo, 0, len(implemented))
+	for _, name := range sortedKeys(implemented) {
+		spec := implemented[name]
+		out = append(out, DirectiveInfo{Name: name, Args: argCount(spec), NoEffect: spec.noEffect})
+	}
+	return out
+}

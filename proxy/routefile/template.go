@@ -163,3 +163,11 @@ func IsBuiltinVar(name string) bool {
 	}
 	return false
 }
+
+// BuiltinVariables lists the nginx variables devproxy evaluates, by name
+// (without '$'); the http_*, arg_* and cookie_* families are listed by
+// their prefix.
+func BuiltinVariables() []string {
+	out := sortedKeys(builtinVars)
+	return append(out, "http_", "arg_", "cookie_")
+}

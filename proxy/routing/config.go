@@ -45,6 +45,24 @@ const (
 	DefaultTunnelListen = "127.0.0.1:8081"
 )
 
+// Over returns c with the fields it leaves empty taken from d: devproxy.json
+// over an editor's settings.
+func (c Config) Over(d Config) Config {
+	if len(c.Apps) == 0 {
+		c.Apps = d.Apps
+	}
+	if len(c.Overrides) == 0 {
+		c.Overrides = d.Overrides
+	}
+	if c.Listen == "" {
+		c.Listen = d.Listen
+	}
+	if c.Tunnel.Listen == "" {
+		c.Tunnel.Listen = d.Tunnel.Listen
+	}
+	return c
+}
+
 // withDefaults returns c with empty fields filled in.
 func (c Config) withDefaults() Config {
 	if len(c.Apps) == 0 {
@@ -66,20 +84,24 @@ func (c Config) withDefaults() Config {
 // are reported (they may belong to a newer version) but do not fail.
 var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true}
 
-// loadConfig reads devproxy.json. A missing file means defaults; a broken
-// one means defaults plus an error diagnostic that names the problem.
-func loadConfig(root string) (Config, []routefile.Diagnostic) {
-	data, err := os.ReadFile(filepath.Join(root, ConfigFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return Config{}.withDefaults(), nil
-	}
-	if err != nil {
-		return Config{}.withDefaults(), []routefile.Diagnostic{jsonDiag(ConfigFile, nil, 0, routefile.CodeConfig, fmt.Sprintf("cannot read %s: %v", ConfigFile, err))}
+// loadConfig reads devproxy.json (or its overlay, when data is not nil).
+// A missing file means no settings; a broken one means none plus an error
+// diagnostic that names the problem. Defaults are applied by the caller.
+func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
+	if data == nil {
+		var err error
+		data, err = os.ReadFile(filepath.Join(root, ConfigFile))
+		if errors.Is(err, os.ErrNotExist) {
+			return Config{}, nil
+		}
+		if err != nil {
+			return Config{}, []routefile.Diagnostic{jsonDiag(ConfigFile, nil, 0, routefile.CodeConfig, fmt.Sprintf("cannot read %s: %v", ConfigFile, err))}
+		}
 	}
 	var diags []routefile.Diagnostic
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return Config{}.withDefaults(), []routefile.Diagnostic{jsonError(ConfigFile, data, routefile.CodeConfig, err)}
+		return Config{}, []routefile.Diagnostic{jsonError(ConfigFile, data, routefile.CodeConfig, err)}
 	}
 	for _, k := range sortedKeys(raw) {
 		if !knownConfigKeys[k] {
@@ -92,7 +114,7 @@ func loadConfig(root string) (Config, []routefile.Diagnostic) {
 	var c Config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&c); err != nil {
-		return Config{}.withDefaults(), append(diags, jsonError(ConfigFile, data, routefile.CodeConfig, err))
+		return Config{}, append(diags, jsonError(ConfigFile, data, routefile.CodeConfig, err))
 	}
 	for _, field := range []struct {
 		name string
@@ -114,7 +136,7 @@ func loadConfig(root string) (Config, []routefile.Diagnostic) {
 	}
 	c.Apps = checkGlobs(data, "apps", c.Apps, &diags)
 	c.Overrides = checkGlobs(data, "overrides", c.Overrides, &diags)
-	return c.withDefaults(), diags
+	return c, diags
 }
 
 // checkGlobs keeps the usable route-file globs and reports the others: bad
@@ -149,16 +171,19 @@ func checkGlobs(data []byte, setting string, globs []string, diags *[]routefile.
 // Resolutions maps a route to the file pinned to win it.
 type Resolutions map[string]string
 
-// loadResolutions reads .devproxy/resolutions.json. Both the plain form
-// {"/api/": "apps/b.conf"} and the old product's
-// {"/api/": {"winner": "apps/b.conf", ...}} are accepted.
-func loadResolutions(root string) (Resolutions, []byte, []routefile.Diagnostic) {
-	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(ResolutionsFile)))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, []routefile.Diagnostic{jsonDiag(ResolutionsFile, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", ResolutionsFile, err))}
+// loadResolutions reads .devproxy/resolutions.json (or its overlay, when
+// data is not nil). Both the plain form {"/api/": "apps/b.conf"} and the
+// old product's {"/api/": {"winner": "apps/b.conf", ...}} are accepted.
+func loadResolutions(root string, data []byte) (Resolutions, []byte, []routefile.Diagnostic) {
+	if data == nil {
+		var err error
+		data, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(ResolutionsFile)))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, []routefile.Diagnostic{jsonDiag(ResolutionsFile, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", ResolutionsFile, err))}
+		}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {

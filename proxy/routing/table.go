@@ -292,7 +292,10 @@ func fileList(files []*SourceFile) string {
 
 // conflictDiag describes a contested route on one claiming block. The
 // losing side's diagnostic covers the whole block and is tagged
-// Unnecessary, so editors grey the block out.
+// Unnecessary, so editors grey the block out. A conflict someone resolved
+// (an override, or a pin in resolutions.json) is a hint: the choice is
+// made, nothing is left to fix. One decided only by file age is a warning
+// on both sides, because the next save can flip it.
 func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 	var others []string
 	var related []routefile.Related
@@ -310,9 +313,13 @@ func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 		}
 		related = append(related, routefile.Related{File: o.File.Path, Range: o.Loc.Directive.HeaderRange(), Message: msg})
 	}
+	severity := routefile.Warning
+	if c.Why == whyOverride || c.Why == whyPinned {
+		severity = routefile.Hint
+	}
 	d := routefile.Diagnostic{
 		File:     b.File.Path,
-		Severity: routefile.Warning,
+		Severity: severity,
 		Code:     routefile.CodeConflict,
 		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Why),
 		Range:    b.Loc.Directive.HeaderRange(),

@@ -89,7 +89,7 @@ func (w *Workspace) addWatches(fw *fsnotify.Watcher) {
 	dirs := []string{w.root, filepath.Join(w.root, ".devproxy")}
 	for _, kind := range []FileKind{OverrideFile, AppFile} {
 		for _, g := range w.globs(kind) {
-			dirs = append(dirs, filepath.Join(w.root, filepath.FromSlash(globDir(g))))
+			dirs = append(dirs, filepath.Join(w.root, filepath.FromSlash(GlobDir(g))))
 		}
 	}
 	w.mu.Unlock()
@@ -100,9 +100,9 @@ func (w *Workspace) addWatches(fw *fsnotify.Watcher) {
 	}
 }
 
-// globDir is the folder part of a glob before any pattern character:
+// GlobDir is the folder part of a glob before any pattern character:
 // "apps/*.conf" is "apps", "routes/{a,b}/*.conf" is "routes".
-func globDir(g string) string {
+func GlobDir(g string) string {
 	g = filepath.ToSlash(g)
 	if i := strings.IndexAny(g, "*?[{"); i >= 0 {
 		g = g[:i]

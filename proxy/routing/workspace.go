@@ -22,6 +22,7 @@ type Workspace struct {
 	root string
 
 	mu          sync.Mutex
+	defaults    Config // the editor's settings, under devproxy.json
 	config      Config
 	configDiags []routefile.Diagnostic
 	res         Resolutions
@@ -35,6 +36,12 @@ type Workspace struct {
 
 // NewWorkspace opens root (which must be a directory) and loads it.
 func NewWorkspace(root string) (*Workspace, error) {
+	return NewWorkspaceWithDefaults(root, Config{})
+}
+
+// NewWorkspaceWithDefaults opens root with settings (an editor's) that
+// devproxy.json overrides where it sets a value.
+func NewWorkspaceWithDefaults(root string, defaults Config) (*Workspace, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("workspace root %q: %w", root, err)
@@ -46,9 +53,17 @@ func NewWorkspace(root string) (*Workspace, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a directory", abs)
 	}
-	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}}
+	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, defaults: defaults}
 	w.Load()
 	return w, nil
+}
+
+// SetDefaults replaces the editor's settings and reloads everything.
+func (w *Workspace) SetDefaults(d Config) *RouteTable {
+	w.mu.Lock()
+	w.defaults = d
+	w.mu.Unlock()
+	return w.Load()
 }
 
 // Root is the absolute workspace folder.
@@ -63,8 +78,9 @@ func (w *Workspace) Table() *RouteTable { return w.current.Load() }
 func (w *Workspace) Load() *RouteTable {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.config, w.configDiags = loadConfig(w.root)
-	w.res, w.resData, w.resDiags = loadResolutions(w.root)
+	cfg, diags := loadConfig(w.root, w.overlays[ConfigFile])
+	w.config, w.configDiags = cfg.Over(w.defaults).withDefaults(), diags
+	w.res, w.resData, w.resDiags = loadResolutions(w.root, w.overlays[ResolutionsFile])
 	seen := map[string]bool{}
 	var todo []fileRef
 	for _, kind := range []FileKind{OverrideFile, AppFile} {
@@ -101,7 +117,7 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	var todo []fileRef
 	for _, rel := range rels {
 		if rel == ResolutionsFile {
-			w.res, w.resData, w.resDiags = loadResolutions(w.root)
+			w.res, w.resData, w.resDiags = loadResolutions(w.root, w.overlays[ResolutionsFile])
 			continue
 		}
 		if kind, ok := w.kindOf(rel); ok {
@@ -112,30 +128,25 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	return w.publish()
 }
 
-// SetOverlay makes the route file at path read from content instead of the
-// disk (an editor's unsaved buffer) and returns the new table.
+// SetOverlay makes the file at path read from content instead of the disk
+// (an editor's unsaved buffer) and returns the new table. Route files,
+// devproxy.json and .devproxy/resolutions.json can have overlays.
 func (w *Workspace) SetOverlay(path string, content []byte) *RouteTable {
 	rel := w.rel(path)
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.overlays[rel] = append([]byte(nil), content...)
-	if kind, ok := w.kindOf(rel); ok {
-		w.refreshFile(rel, kind)
-	}
-	return w.publish()
+	w.mu.Unlock()
+	return w.Reload(rel)
 }
 
 // ClearOverlay drops an overlay; the file is read from disk again.
 func (w *Workspace) ClearOverlay(path string) *RouteTable {
 	rel := w.rel(path)
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	delete(w.overlays, rel)
 	delete(w.files, rel) // force a re-read from disk
-	if kind, ok := w.kindOf(rel); ok {
-		w.refreshFile(rel, kind)
-	}
-	return w.publish()
+	w.mu.Unlock()
+	return w.Reload(rel)
 }
 
 // IsRouteFile reports whether path (absolute or relative) is a route file
