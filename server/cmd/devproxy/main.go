@@ -16,6 +16,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/server/cli"
+	"github.com/devtunnelproxy/devproxy/server/lsp"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -25,6 +26,7 @@ const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
   devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info]
+  devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy explain [--root DIR] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
   devproxy version
@@ -45,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return runServe(rest, stdout, stderr)
+	case "lsp":
+		return runLSP(rest, stderr)
 	case "check":
 		return runCheck(rest, stdout, stderr)
 	case "explain":
@@ -111,6 +115,50 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := httpproxy.Serve(ctx, opts); err != nil {
 		fmt.Fprintf(stderr, "devproxy serve: %v\n", err)
+		return cli.ExitFail
+	}
+	return cli.ExitOK
+}
+
+// stdio is the language server's stream: stdin and stdout, which belong to
+// the protocol alone (logs go to stderr or a file).
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error {
+	os.Stdin.Close()
+	return os.Stdout.Close()
+}
+
+func runLSP(args []string, stderr io.Writer) int {
+	fs := newFlagSet("lsp", stderr)
+	logFile := fs.String("log-file", "", "write the log to `file` instead of stderr")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	fs.Bool("stdio", true, "talk over stdin and stdout (the only transport; accepted for editors that pass it)")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "devproxy lsp: --log-level %q: use debug, info, warn or error\n", *level)
+		return cli.ExitUsage
+	}
+	out := stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "devproxy lsp: --log-file: %v\n", err)
+			return cli.ExitUsage
+		}
+		defer f.Close()
+		out = f
+	}
+	httpproxy.Version = version
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv}))
+	srv := lsp.New(lsp.Options{Version: version, Log: log})
+	if err := srv.Run(context.Background(), stdio{}); err != nil {
+		log.Error("language server stopped", "err", err)
 		return cli.ExitFail
 	}
 	return cli.ExitOK

@@ -1,0 +1,274 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+	"golang.org/x/tools/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// message is one message the fake client received or sent.
+type message struct {
+	dir    string // "<-" from the server, "->" to it
+	method string
+	params json.RawMessage
+}
+
+// client is a recording fake LSP client connected to a real Server over
+// net.Pipe. It answers the server's calls (workspace/configuration,
+// client/registerCapability) and records everything for waits and for the
+// transcript printed when a test fails.
+type client struct {
+	t        testing.TB
+	conn     jsonrpc2.Conn
+	root     string
+	settings any
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	messages []message
+}
+
+// workspace writes a txtar archive into a fresh folder. A line "-- mtime
+// PATH N --" is not supported; files get distinct modification times in
+// archive order (later files are newer) so "newest" is deterministic.
+func workspace(t testing.TB, archive string) string {
+	t.Helper()
+	root := t.TempDir()
+	base := time.Unix(1_700_000_000, 0)
+	for i, f := range txtar.Parse([]byte(archive)).Files {
+		p := filepath.Join(root, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mt := base.Add(time.Duration(i) * time.Minute)
+		os.Chtimes(p, mt, mt)
+	}
+	return root
+}
+
+// start runs a server on root and returns the connected client, already
+// initialized (initialize + initialized).
+func start(t testing.TB, root string, settings any) (*client, *Server) {
+	t.Helper()
+	srvConn, cliConn := net.Pipe()
+	s := New(Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		s.Run(ctx, srvConn)
+		close(done)
+	}()
+	c := &client{t: t, root: root, settings: settings}
+	c.cond = sync.NewCond(&c.mu)
+	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(cliConn), jsonrpc2.WithCodec(jsonCodec{}))
+	c.conn.Go(ctx, c.handle)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("transcript:\n" + c.transcript())
+		}
+		cancel()
+		c.conn.Close()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the server did not stop")
+		}
+	})
+	var res InitializeResult
+	c.call("initialize", map[string]any{
+		"processId": nil, "rootUri": pathToURI(root),
+		"initializationOptions": settings,
+		"capabilities": map[string]any{"workspace": map[string]any{
+			"configuration": settings != nil, "workspaceEdit": map[string]any{"documentChanges": true},
+		}},
+	}, &res)
+	if !res.Capabilities.HoverProvider {
+		t.Fatalf("initialize: %+v", res)
+	}
+	c.notify("initialized", map[string]any{})
+	return c, s
+}
+
+func (c *client) handle(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+	c.record(message{dir: "<-", method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)})
+	switch req.Method() {
+	case "workspace/configuration":
+		return []any{c.settings}, nil
+	case "client/registerCapability":
+		return nil, nil
+	}
+	if req.IsCall() {
+		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, req.Method())
+	}
+	return nil, nil
+}
+
+func (c *client) record(m message) {
+	c.mu.Lock()
+	c.messages = append(c.messages, m)
+	c.mu.Unlock()
+	c.cond.Broadcast()
+}
+
+func (c *client) call(method string, params, result any) error {
+	c.t.Helper()
+	b, _ := json.Marshal(params)
+	c.record(message{dir: "->", method: method, params: b})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.conn.Call(ctx, method, params, result)
+	return err
+}
+
+func (c *client) notify(method string, params any) {
+	c.t.Helper()
+	b, _ := json.Marshal(params)
+	c.record(message{dir: "->", method: method, params: b})
+	if err := c.conn.Notify(context.Background(), method, params); err != nil {
+		c.t.Fatalf("notify %s: %v", method, err)
+	}
+}
+
+// waitFor blocks until cond holds over the recorded messages (bounded).
+func (c *client) waitFor(what string, cond func(ms []message) bool) {
+	c.t.Helper()
+	ok := func() bool {
+		timer := time.AfterFunc(10*time.Second, c.cond.Broadcast)
+		defer timer.Stop()
+		deadline := time.Now().Add(10 * time.Second)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for !cond(c.messages) {
+			if time.Now().After(deadline) {
+				return false
+			}
+			c.cond.Wait()
+		}
+		return true
+	}()
+	if !ok {
+		c.t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// mark returns the number of messages so far, to wait for later ones.
+func (c *client) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.messages)
+}
+
+// diagnostics returns the latest published set per URI among the
+// messages from index from on.
+func latestDiagnostics(ms []message, from int) map[string]PublishDiagnosticsParams {
+	out := map[string]PublishDiagnosticsParams{}
+	for _, m := range ms[from:] {
+		if m.dir == "<-" && m.method == "textDocument/publishDiagnostics" {
+			var p PublishDiagnosticsParams
+			json.Unmarshal(m.params, &p)
+			out[p.URI] = p
+		}
+	}
+	return out
+}
+
+// waitDiagnostics waits until every listed file has had diagnostics
+// published after from, and returns the latest sets by relative path.
+func (c *client) waitDiagnostics(from int, rels ...string) map[string]PublishDiagnosticsParams {
+	c.t.Helper()
+	c.waitFor("diagnostics for "+strings.Join(rels, ", "), func(ms []message) bool {
+		got := latestDiagnostics(ms, from)
+		for _, rel := range rels {
+			if _, ok := got[c.uri(rel)]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]PublishDiagnosticsParams{}
+	for uri, p := range latestDiagnostics(c.messages, from) {
+		rel, _ := filepath.Rel(c.root, strings.TrimPrefix(uri, "file://"))
+		out[filepath.ToSlash(rel)] = p
+	}
+	return out
+}
+
+func (c *client) uri(rel string) string {
+	return pathToURI(filepath.Join(c.root, filepath.FromSlash(rel)))
+}
+
+func (c *client) open(rel string) {
+	c.t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.root, filepath.FromSlash(rel)))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": c.uri(rel), "languageId": "devproxy-routes", "version": 1, "text": string(b)}})
+}
+
+func (c *client) change(rel string, version int, text string) {
+	c.t.Helper()
+	c.notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": c.uri(rel), "version": version},
+		"contentChanges": []map[string]any{{"text": text}}})
+}
+
+func (c *client) transcript() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var b strings.Builder
+	for _, m := range c.messages {
+		p := string(m.params)
+		if len(p) > 400 {
+			p = p[:400] + "…"
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", m.dir, m.method, p)
+	}
+	return b.String()
+}
+
+// golden compares got (JSON, with the workspace root replaced by $ROOT)
+// with testdata/golden/name.json; -update rewrites it.
+func golden(t *testing.T, c *client, name string, got any) {
+	t.Helper()
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), pathToURI(c.root), "file://$ROOT")
+	text = strings.ReplaceAll(text, c.root, "$ROOT") + "\n"
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != text {
+		t.Errorf("%s differs from the golden file (rerun with -update after checking):\n--- got\n%s\n--- want\n%s", path, text, want)
+	}
+}

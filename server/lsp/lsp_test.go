@@ -1,0 +1,198 @@
+package lsp
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// conflictWorkspace: two apps claim /api/ (b.conf is newer and wins), a
+// third file is broken, and a fourth has an unanchored regex.
+const conflictWorkspace = `
+-- apps/a.conf --
+location /api/ {
+    proxy_pass http://127.0.0.1:5999/;
+}
+location /a/ { proxy_pass http://127.0.0.1:5001/; }
+-- apps/b.conf --
+location /api {
+    proxy_pass http://127.0.0.1:5998/;
+}
+-- apps/broken.conf --
+location /x/ { proxy_pas http://x; }
+-- apps/js.conf --
+location ~ \.js$ { return 204; }
+`
+
+func severities(ds []Diagnostic, code string) []int {
+	var out []int
+	for _, d := range ds {
+		if d.Code == code {
+			out = append(out, d.Severity)
+		}
+	}
+	return out
+}
+
+func TestDiagnosticsForEveryFileAtStart(t *testing.T) {
+	root := workspace(t, conflictWorkspace)
+	c, _ := start(t, root, nil)
+	got := c.waitDiagnostics(0, "apps/a.conf", "apps/b.conf", "apps/broken.conf", "apps/js.conf")
+
+	a, b := got["apps/a.conf"].Diagnostics, got["apps/b.conf"].Diagnostics
+	if len(severities(a, "conflict")) != 1 || len(severities(b, "conflict")) != 1 {
+		t.Fatalf("want the conflict on both sides:\na: %+v\nb: %+v", a, b)
+	}
+	for _, d := range append(a, b...) {
+		if d.Code != "conflict" {
+			continue
+		}
+		if d.Severity != SeverityWarning || !strings.Contains(d.Message, "is also claimed by") || len(d.RelatedInformation) != 1 {
+			t.Errorf("conflict diagnostic %+v", d)
+		}
+	}
+	// a.conf loses (b.conf is newer): its block is greyed out, and its
+	// related information points at b.conf with the reason.
+	for _, d := range a {
+		if d.Code == "conflict" {
+			if len(d.Tags) != 1 || d.Tags[0] != TagUnnecessary {
+				t.Errorf("the losing block is not tagged Unnecessary: %+v", d)
+			}
+			if rel := d.RelatedInformation[0]; rel.Location.URI != c.uri("apps/b.conf") || !strings.Contains(rel.Message, "wins (newest)") {
+				t.Errorf("related information %+v", rel)
+			}
+		}
+	}
+	if len(severities(got["apps/broken.conf"].Diagnostics, "unknown-directive")) != 1 {
+		t.Errorf("broken.conf: %+v", got["apps/broken.conf"].Diagnostics)
+	}
+	if len(severities(got["apps/js.conf"].Diagnostics, "unanchored-regex")) != 1 {
+		t.Errorf("js.conf: %+v", got["apps/js.conf"].Diagnostics)
+	}
+	golden(t, c, "diagnostics-at-start", got)
+}
+
+func TestEditingOneFileUpdatesItsConflictPartners(t *testing.T) {
+	root := workspace(t, conflictWorkspace)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/a.conf", "apps/b.conf")
+	c.open("apps/a.conf")
+	from := c.mark()
+	c.change("apps/a.conf", 2, "location /a/ { proxy_pass http://127.0.0.1:5001/; }\n")
+	got := c.waitDiagnostics(from, "apps/a.conf", "apps/b.conf")
+	if ds := got["apps/b.conf"].Diagnostics; len(ds) != 0 {
+		t.Errorf("b.conf still has %+v after a.conf dropped /api/", ds)
+	}
+	if p := got["apps/a.conf"]; p.Version == nil || *p.Version != 2 || len(p.Diagnostics) != 0 {
+		t.Errorf("a.conf: %+v", p)
+	}
+	// The cleared set is [], never null.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.messages[from:] {
+		if m.method == "textDocument/publishDiagnostics" && strings.Contains(string(m.params), `"diagnostics":null`) {
+			t.Errorf("published null: %s", m.params)
+		}
+	}
+}
+
+func TestMakeThisFileWinQuickFix(t *testing.T) {
+	root := workspace(t, conflictWorkspace)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/a.conf")
+	var actions []CodeAction
+	if err := c.call("textDocument/codeAction", map[string]any{
+		"textDocument": map[string]any{"uri": c.uri("apps/a.conf")},
+		"range":        Range{Start: Position{Line: 0, Character: 3}, End: Position{Line: 0, Character: 3}},
+		"context":      map[string]any{"diagnostics": []any{}},
+	}, &actions); err != nil {
+		t.Fatal(err)
+	}
+	var win *CodeAction
+	for i := range actions {
+		if actions[i].Title == "Make apps/a.conf win /api/" {
+			win = &actions[i]
+		}
+	}
+	if win == nil || win.Edit == nil {
+		t.Fatalf("no \"Make apps/a.conf win /api/\" action in %+v", actions)
+	}
+	golden(t, c, "codeaction-make-win", win.Edit)
+
+	// Apply it as an editor would, then report the file event: the
+	// conflict is resolved and both sides' warnings go.
+	applyEdit(t, c, *win.Edit)
+	from := c.mark()
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri(".devproxy/resolutions.json"), "type": 1}}})
+	got := c.waitDiagnostics(from, "apps/a.conf", "apps/b.conf")
+	for _, rel := range []string{"apps/a.conf", "apps/b.conf"} {
+		for _, sev := range severities(got[rel].Diagnostics, "conflict") {
+			if sev != SeverityHint {
+				t.Errorf("%s: the pinned conflict still warns: %+v", rel, got[rel].Diagnostics)
+			}
+		}
+	}
+	var routes RoutesResult
+	if err := c.call("devproxy/routes", map[string]any{}, &routes); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes.Routes {
+		if r.Route != nil && *r.Route == "/api/" && r.Active != (r.File == "apps/a.conf") {
+			t.Errorf("after pinning, %s active=%v", r.File, r.Active)
+		}
+	}
+}
+
+// applyEdit writes a WorkspaceEdit to disk the way an editor applies it
+// (creations, then text edits on the current file content).
+func applyEdit(t *testing.T, c *client, e WorkspaceEdit) {
+	t.Helper()
+	b, _ := json.Marshal(e.DocumentChanges)
+	var changes []map[string]json.RawMessage
+	json.Unmarshal(b, &changes)
+	for _, ch := range changes {
+		if kind, ok := ch["kind"]; ok {
+			var k, uri string
+			json.Unmarshal(kind, &k)
+			json.Unmarshal(ch["uri"], &uri)
+			p, _ := uriToPath(uri)
+			if k == "create" {
+				os.MkdirAll(filepath.Dir(p), 0o755)
+				if _, err := os.Stat(p); err != nil {
+					os.WriteFile(p, nil, 0o644)
+				}
+			}
+			continue
+		}
+		var tde TextDocumentEdit
+		json.Unmarshal(mustJSON(ch), &tde)
+		p, _ := uriToPath(tde.TextDocument.URI)
+		old, _ := os.ReadFile(p)
+		os.WriteFile(p, []byte(applyTextEdits(string(old), tde.Edits)), 0o644)
+	}
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+// applyTextEdits applies non-overlapping edits, last first.
+func applyTextEdits(text string, edits []TextEdit) string {
+	offset := func(p Position) int {
+		lines := strings.SplitAfter(text, "\n")
+		o := 0
+		for i := 0; i < p.Line && i < len(lines); i++ {
+			o += len(lines[i])
+		}
+		if p.Line < len(lines) {
+			o += utf16Index(strings.TrimSuffix(lines[p.Line], "\n"), p.Character)
+		}
+		return min(o, len(text))
+	}
+	for i := len(edits) - 1; i >= 0; i-- {
+		e := edits[i]
+		s, end := offset(e.Range.Start), offset(e.Range.End)
+		text = text[:s] + e.NewText + text[end:]
+	}
+	return text
+}
