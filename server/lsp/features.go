@@ -55,6 +55,16 @@ func inside(p Position, r routefile.Range) bool {
 	return !before(p, r.Start) && before(p, r.End)
 }
 
+// insideBody reports whether p lies between a block's braces, where
+// directives go; an unclosed block runs to the end of its range.
+func insideBody(p Position, l *routefile.Location) bool {
+	b := l.Directive.Block
+	if b == nil || before(p, b.Open.End) {
+		return false
+	}
+	return !b.Closed || before(p, b.Close.End)
+}
+
 // locationAt finds the location block that contains p.
 func (v view) locationAt(p Position) *routefile.Location {
 	if v.file == nil {
@@ -347,7 +357,7 @@ func (s *Server) completion(_ context.Context, snap *snapshot, params json.RawMe
 	locs := v.locations()
 	var here *routefile.Location
 	for _, l := range locs {
-		if inside(p.Position, l.Directive.Range) {
+		if insideBody(p.Position, l) {
 			here = l
 		}
 	}

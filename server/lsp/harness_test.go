@@ -66,8 +66,14 @@ func workspace(t testing.TB, archive string) string {
 // initialized (initialize + initialized).
 func start(t testing.TB, root string, settings any) (*client, *Server) {
 	t.Helper()
+	return startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true})
+}
+
+// startServer is start with the server's options spelled out.
+func startServer(t testing.TB, root string, settings any, opts Options) (*client, *Server) {
+	t.Helper()
 	srvConn, cliConn := net.Pipe()
-	s := New(Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true})
+	s := New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -106,7 +112,9 @@ func start(t testing.TB, root string, settings any) (*client, *Server) {
 }
 
 func (c *client) handle(ctx context.Context, req *jsonrpc2.Request) (any, error) {
-	c.record(message{dir: "<-", method: req.Method(), params: append(json.RawMessage(nil), req.Params()...)})
+	// The request's method and params are lent by jsonrpc2 until the
+	// handler returns: copy them.
+	c.record(message{dir: "<-", method: strings.Clone(req.Method()), params: append(json.RawMessage(nil), req.Params()...)})
 	switch req.Method() {
 	case "workspace/configuration":
 		return []any{c.settings}, nil

@@ -29,6 +29,8 @@ type ProxyStatus struct {
 type proxyHost struct {
 	s *Server
 
+	restartMu sync.Mutex // one restart at a time
+
 	mu     sync.Mutex
 	status ProxyStatus
 	cancel context.CancelFunc
@@ -59,6 +61,8 @@ func (h *proxyHost) setStatus(st ProxyStatus) {
 // restart stops the proxy, if running, and starts it with the current
 // settings. It runs off the read loop.
 func (h *proxyHost) restart() {
+	h.restartMu.Lock()
+	defer h.restartMu.Unlock()
 	h.stop()
 	s := h.s
 	s.mu.Lock()

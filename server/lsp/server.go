@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,7 +67,12 @@ type Server struct {
 	snap          atomic.Pointer[snapshot]
 	diags         *diagnostics
 	proxy         *proxyHost
-	cancelRequest func(id jsonrpc2.ID) // $/cancelRequest
+	// running holds the cancel functions of the requests in flight, by
+	// id, for $/cancelRequest. Their contexts derive from ctx, never from
+	// the context jsonrpc2 passes in: that one is pooled and recycled once
+	// the handler returns, so a context.WithCancel child of it races.
+	cancelMu sync.Mutex
+	running  map[string]context.CancelFunc
 }
 
 // document is an open editor buffer.
@@ -94,7 +100,7 @@ func New(opts Options) *Server {
 	if opts.Debounce == 0 {
 		opts.Debounce = 50 * time.Millisecond
 	}
-	s := &Server{opts: opts, log: opts.Log, docs: map[string]*document{}}
+	s := &Server{opts: opts, log: opts.Log, docs: map[string]*document{}, running: map[string]context.CancelFunc{}}
 	s.diags = newDiagnostics(s, opts.Debounce)
 	s.proxy = &proxyHost{s: s}
 	return s
@@ -106,9 +112,7 @@ func (s *Server) Run(ctx context.Context, rwc io.ReadWriteCloser) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	defer s.cancel()
 	s.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(rwc), jsonrpc2.WithCodec(jsonCodec{}))
-	handler, canceller := jsonrpc2.CancelHandler(s.handle)
-	s.cancelRequest = canceller
-	s.conn.Go(s.ctx, handler)
+	s.conn.Go(s.ctx, s.handle)
 	select {
 	case <-s.conn.Done():
 	case <-s.ctx.Done():
@@ -129,7 +133,9 @@ func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(dat
 // the connection; requests decode their params, take a snapshot, then run
 // concurrently.
 func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
-	method := req.Method()
+	// jsonrpc2 lends the method and params until the handler returns (or
+	// Async clones them in place); keep a copy of the name for the log.
+	method := strings.Clone(req.Method())
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic in handler", "method", method, "panic", r, "stack", string(debug.Stack()))
@@ -167,9 +173,36 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 	}
 	params := append(json.RawMessage(nil), req.Params()...)
 	snap := s.snap.Load()
+	key := idKey(req.ID())
+	work, cancel := context.WithCancel(s.ctx)
+	s.cancelMu.Lock()
+	s.running[key] = cancel
+	s.cancelMu.Unlock()
+	defer func() {
+		s.cancelMu.Lock()
+		delete(s.running, key)
+		s.cancelMu.Unlock()
+		cancel()
+	}()
 	// The snapshot is taken; later messages may go on while this runs.
 	jsonrpc2.Async(ctx)
-	return h(s, ctx, snap, params)
+	result, err = h(s, work, snap, params)
+	if err != nil && work.Err() != nil && s.ctx.Err() == nil {
+		return nil, jsonrpc2.NewError(requestCancelled, method+" was cancelled")
+	}
+	return result, err
+}
+
+// requestCancelled is LSP's error code for a request the client cancelled.
+const requestCancelled jsonrpc2.Code = -32800
+
+// idKey is a request id as a map key that outlives the request.
+func idKey(id jsonrpc2.ID) string {
+	if n, ok := id.Number(); ok {
+		return "n" + strconv.FormatInt(n, 10)
+	}
+	str, _ := id.StringValue()
+	return "s" + strings.Clone(str)
 }
 
 // requestHandler answers one request kind from a snapshot.
@@ -194,7 +227,12 @@ func (s *Server) notification(ctx context.Context, method string, params json.Ra
 			return err
 		}
 		if id, ok := parseID(p.ID); ok {
-			s.cancelRequest(id)
+			s.cancelMu.Lock()
+			cancel := s.running[idKey(id)]
+			s.cancelMu.Unlock()
+			if cancel != nil {
+				cancel()
+			}
 		}
 		return nil
 	case "$/setTrace", "$/logTrace":

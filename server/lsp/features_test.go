@@ -1,0 +1,522 @@
+package lsp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+func readFile(t *testing.T, c *client, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(c.root, filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func codeActions(t *testing.T, c *client, rel string, line int) []CodeAction {
+	t.Helper()
+	var actions []CodeAction
+	if err := c.call("textDocument/codeAction", map[string]any{
+		"textDocument": map[string]any{"uri": c.uri(rel)},
+		"range":        Range{Start: Position{Line: line, Character: 2}, End: Position{Line: line, Character: 2}},
+		"context":      map[string]any{"diagnostics": []any{}},
+	}, &actions); err != nil {
+		t.Fatal(err)
+	}
+	return actions
+}
+
+func findAction(t *testing.T, actions []CodeAction, title string) CodeAction {
+	t.Helper()
+	var titles []string
+	for _, a := range actions {
+		if a.Title == title {
+			return a
+		}
+		titles = append(titles, a.Title)
+	}
+	t.Fatalf("no action %q among %q", title, titles)
+	return CodeAction{}
+}
+
+// reload tells the server files changed on disk and waits for the new
+// diagnostics of rels.
+func reload(t *testing.T, c *client, rels ...string) map[string]PublishDiagnosticsParams {
+	t.Helper()
+	from := c.mark()
+	var changes []map[string]any
+	for _, rel := range rels {
+		changes = append(changes, map[string]any{"uri": c.uri(rel), "type": 2})
+	}
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": changes})
+	return c.waitDiagnostics(from, rels...)
+}
+
+const webWorkspace = `
+-- apps/web.conf --
+location = /web { return 301 /web/; }
+location ^~ /web/ {
+    proxy_set_header X-Forwarded-Prefix /web;
+    proxy_pass http://127.0.0.1:5173/;
+}
+location ~ ^/web/_next/(.+)$ { proxy_pass http://127.0.0.1:5173/web/_next/$1; }
+location /webhooks/ { proxy_pass http://127.0.0.1:5175; }
+-- .devproxy/resolutions.json --
+{"/web/": "apps/web.conf"}
+`
+
+func TestRenameRoute(t *testing.T) {
+	root := workspace(t, webWorkspace)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/web.conf")
+	var prep PrepareRenameResult
+	if err := c.call("textDocument/prepareRename", TextDocumentPositionParams{TextDocument: TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: Position{Line: 1, Character: 14}}, &prep); err != nil {
+		t.Fatal(err)
+	}
+	if prep.Placeholder != "/web/" {
+		t.Errorf("prepareRename placeholder %q", prep.Placeholder)
+	}
+	var edit WorkspaceEdit
+	if err := c.call("textDocument/rename", RenameParams{TextDocument: TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: Position{Line: 1, Character: 14}, NewName: "shop"}, &edit); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, c, "rename-web-to-shop", edit)
+	applyEdit(t, c, edit)
+	got := readFile(t, c, "apps/web.conf")
+	want := `location = /shop { return 301 /shop/; }
+location ^~ /shop/ {
+    proxy_set_header X-Forwarded-Prefix /shop;
+    proxy_pass http://127.0.0.1:5173/;
+}
+location ~ ^/shop/_next/(.+)$ { proxy_pass http://127.0.0.1:5173/web/_next/$1; }
+location /webhooks/ { proxy_pass http://127.0.0.1:5175; }
+`
+	if got != want {
+		t.Errorf("after the rename:\n%s\nwant:\n%s", got, want)
+	}
+	if pins := readFile(t, c, ".devproxy/resolutions.json"); !strings.Contains(pins, `"/shop/": "apps/web.conf"`) || strings.Contains(pins, `"/web/"`) {
+		t.Errorf("the pin was not renamed: %s", pins)
+	}
+	// A reserved name is refused with a reason.
+	err := c.call("textDocument/rename", RenameParams{TextDocument: TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: Position{Line: 1, Character: 14}, NewName: "/status"}, &edit)
+	if err == nil || !strings.Contains(err.Error(), "belongs to the proxy") {
+		t.Errorf("renaming to /status: %v", err)
+	}
+}
+
+func TestQuickFixesApplied(t *testing.T) {
+	root := workspace(t, `
+-- apps/a.conf --
+location /api/ { proxy_pass http://127.0.0.1:5999/; }
+location ~ \.js$ { return 204; }
+location /dup/ { return 204; }
+location ^~ /dup/ { return 200; }
+location /nosl/ { return 200 ok; }
+-- apps/b.conf --
+location /api/ { proxy_pass http://127.0.0.1:5998/; }
+`)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/a.conf", "apps/b.conf")
+
+	// a.conf is older and loses /api/: move its block to overrides/.
+	move := findAction(t, codeActions(t, c, "apps/a.conf", 0), "Move this block to overrides/a.conf")
+	golden(t, c, "codeaction-move-to-overrides", move.Edit)
+	applyEdit(t, c, *move.Edit)
+	if !strings.Contains(readFile(t, c, "overrides/a.conf"), "location /api/ { proxy_pass http://127.0.0.1:5999/; }") {
+		t.Fatalf("overrides/a.conf: %s", readFile(t, c, "overrides/a.conf"))
+	}
+	reload(t, c, "apps/a.conf", "overrides/a.conf")
+	var d routing.Decision
+	c.call("devproxy/explain", ExplainParams{URL: "/api/x"}, &d)
+	if d.Location == nil || d.Location.File != "overrides/a.conf" {
+		t.Fatalf("after the move /api/ goes to %+v", d.Location)
+	}
+
+	// The remaining lines of a.conf: the regex is now on line 0.
+	anchor := findAction(t, codeActions(t, c, "apps/a.conf", 0), `Anchor the regex: ^/a/.*\.js$`)
+	applyEdit(t, c, *anchor.Edit)
+	reload(t, c, "apps/a.conf")
+	dup := findAction(t, codeActions(t, c, "apps/a.conf", 2), "Remove this duplicate block")
+	applyEdit(t, c, *dup.Edit)
+	reload(t, c, "apps/a.conf")
+	redirect := findAction(t, codeActions(t, c, "apps/a.conf", 2), "Add the redirect /nosl → /nosl/")
+	applyEdit(t, c, *redirect.Edit)
+	want := "location ~ ^/a/.*\\.js$ { return 204; }\nlocation /dup/ { return 204; }\nlocation = /nosl { return 301 /nosl/; }\nlocation /nosl/ { return 200 ok; }\n"
+	if got := readFile(t, c, "apps/a.conf"); got != want {
+		t.Fatalf("a.conf after the fixes:\n%s\nwant:\n%s", got, want)
+	}
+	got := reload(t, c, "apps/a.conf")
+	if ds := got["apps/a.conf"].Diagnostics; len(ds) != 0 {
+		t.Errorf("a.conf still has findings after the fixes: %+v", ds)
+	}
+	c.call("devproxy/explain", ExplainParams{URL: "/nosl"}, &d)
+	if d.Status != 301 || d.ResponseHeaders["Location"] != "/nosl/" {
+		t.Errorf("the added redirect: %+v", d)
+	}
+}
+
+func TestHoverLensSymbolsCompletionDefinition(t *testing.T) {
+	root := workspace(t, webWorkspace)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/web.conf")
+	uri := c.uri("apps/web.conf")
+	doc := TextDocumentIdentifier{URI: uri}
+
+	var h Hover
+	c.call("textDocument/hover", TextDocumentPositionParams{TextDocument: doc, Position: Position{Line: 1, Character: 3}}, &h)
+	for _, want := range []string{"location ^~ /web/", "regex locations are not checked", "http://127.0.0.1:5173", "`/web/example?x=1` → `/example?x=1`", "Active"} {
+		if !strings.Contains(h.Contents.Value, want) {
+			t.Errorf("hover lacks %q:\n%s", want, h.Contents.Value)
+		}
+	}
+
+	var lenses []CodeLens
+	c.call("textDocument/codeLens", map[string]any{"textDocument": doc}, &lenses)
+	var open, upstream int
+	for _, l := range lenses {
+		if l.Command != nil && l.Command.Command == "devproxy.openRoute" {
+			open++
+			if fmt.Sprint(l.Command.Arguments) != "[http://127.0.0.1:8080/web/]" && fmt.Sprint(l.Command.Arguments) != "[http://127.0.0.1:8080/web]" && fmt.Sprint(l.Command.Arguments) != "[http://127.0.0.1:8080/webhooks/]" {
+				t.Errorf("lens arguments %v", l.Command.Arguments)
+			}
+		}
+		if l.Command != nil && strings.HasPrefix(l.Command.Title, "→ http://127.0.0.1:517") {
+			upstream++
+		}
+	}
+	if open != 3 || upstream != 3 {
+		t.Errorf("lenses: %d open, %d upstream: %+v", open, upstream, lenses)
+	}
+
+	var syms []DocumentSymbol
+	c.call("textDocument/documentSymbol", map[string]any{"textDocument": doc}, &syms)
+	if len(syms) != 4 || syms[1].Name != "location ^~ /web/" {
+		t.Errorf("symbols %+v", syms)
+	}
+
+	// Completion: directive names at the start of a statement inside a
+	// block, variables after $, "location" at the top level.
+	c.open("apps/web.conf")
+	text := readFile(t, c, "apps/web.conf")
+	const anchor = "    proxy_pass http://127.0.0.1:5173/;"
+	complete := func(version int, insert string, at Position) CompletionList {
+		t.Helper()
+		c.change("apps/web.conf", version, strings.Replace(text, anchor, anchor+"\n"+insert, 1))
+		var list CompletionList
+		if err := c.call("textDocument/completion", TextDocumentPositionParams{TextDocument: doc, Position: at}, &list); err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+	if list := complete(2, "    prox", Position{Line: 4, Character: 8}); !hasItem(list, "proxy_pass") || !hasItem(list, "rewrite") || hasItem(list, "$host") || hasItem(list, "location") {
+		t.Errorf("directive completion: %+v", list.Items)
+	}
+	if list := complete(3, "    set $up x; proxy_set_header X $ho", Position{Line: 4, Character: 37}); !hasItem(list, "$host") || !hasItem(list, "$up") || hasItem(list, "proxy_pass") {
+		t.Errorf("variable completion: %+v", list.Items)
+	}
+	// Before the first block and after the last one is the top level.
+	for _, at := range []Position{{Line: 0, Character: 0}, {Line: 8, Character: 0}} {
+		if list := complete(4, "", at); !hasItem(list, "location") || hasItem(list, "proxy_pass") {
+			t.Errorf("top-level completion at %v: %+v", at, list.Items)
+		}
+	}
+
+	// Definition from $var to its set.
+	c.change("apps/web.conf", 5, "location /v/ {\n    set $u 127.0.0.1:1;\n    proxy_pass http://$u/;\n}\n")
+	var locs []Location
+	c.call("textDocument/definition", TextDocumentPositionParams{TextDocument: doc, Position: Position{Line: 2, Character: 24}}, &locs)
+	if len(locs) != 1 || locs[0].Range.Start.Line != 1 {
+		t.Errorf("definition of $u: %+v", locs)
+	}
+}
+
+func hasItem(l CompletionList, label string) bool {
+	for _, it := range l.Items {
+		if it.Label == label {
+			return true
+		}
+	}
+	return false
+}
+
+// schema compiles schemas/name, with its siblings loaded under their $id
+// so that cross-schema references resolve offline.
+func schema(t *testing.T, name string) *jsonschema.Schema {
+	t.Helper()
+	_, here, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(here), "..", "..", "schemas")
+	c := jsonschema.NewCompiler()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	id := ""
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := doc.(map[string]any)["$id"].(string)
+		if err := c.AddResource(u, doc); err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(f) == name {
+			id = u
+		}
+	}
+	sch, err := c.Compile(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
+}
+
+func validate(t *testing.T, sch *jsonschema.Schema, v any) {
+	t.Helper()
+	b, _ := json.Marshal(v)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		t.Errorf("does not match the schema: %v\n%s", err, b)
+	}
+}
+
+func TestCustomMethodsMatchTheirSchemas(t *testing.T) {
+	root := workspace(t, conflictWorkspace)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/a.conf")
+	var routes json.RawMessage
+	if err := c.call("devproxy/routes", map[string]any{}, &routes); err != nil {
+		t.Fatal(err)
+	}
+	var rr RoutesResult
+	json.Unmarshal(routes, &rr)
+	validate(t, schema(t, "lsp-routes.schema.json"), rr)
+	ids := map[string]bool{}
+	for _, r := range rr.Routes {
+		if ids[r.ID] {
+			t.Errorf("duplicate route id %q", r.ID)
+		}
+		ids[r.ID] = true
+	}
+	if !ids["apps/a.conf#/api/"] || !ids["apps/b.conf#/api"] || len(rr.Conflicts) != 1 {
+		t.Errorf("routes: %s", routes)
+	}
+
+	var d json.RawMessage
+	if err := c.call("devproxy/explain", ExplainParams{URL: "/api/x?y=1", Headers: map[string]string{"X-Test": "1"}}, &d); err != nil {
+		t.Fatal(err)
+	}
+	var explained map[string]any
+	json.Unmarshal(d, &explained)
+	validate(t, schema(t, "explain.schema.json"), explained)
+	// b.conf's "location /api" with proxy_pass ".../" wins (newest); nginx
+	// replaces the prefix /api with /, leaving a double slash.
+	if explained["upstream"] != "http://127.0.0.1:5998" || explained["upstream_uri"] != "//x?y=1" {
+		t.Errorf("explain: %s", d)
+	}
+
+	// A change sends devproxy/routesChanged with a higher version.
+	c.open("apps/a.conf")
+	from := c.mark()
+	c.change("apps/a.conf", 2, "location /a/ { return 204; }\n")
+	c.waitFor("devproxy/routesChanged", func(ms []message) bool {
+		for _, m := range ms[from:] {
+			if m.method == "devproxy/routesChanged" {
+				var p struct{ Version int64 }
+				json.Unmarshal(m.params, &p)
+				return p.Version > rr.Version
+			}
+		}
+		return false
+	})
+	if err := c.call("devproxy/explain", map[string]any{}, &d); err == nil {
+		t.Error("devproxy/explain without a url must be an error")
+	}
+}
+
+// TestBadMessagesNeverCloseTheConnection sends malformed notifications, an
+// unknown method and a request whose handler panics; the connection keeps
+// answering.
+func TestBadMessagesNeverCloseTheConnection(t *testing.T) {
+	requests["test/panic"] = func(*Server, context.Context, *snapshot, json.RawMessage) (any, error) { panic("boom") }
+	defer delete(requests, "test/panic")
+	root := workspace(t, conflictWorkspace)
+	c, _ := start(t, root, nil)
+	c.notify("textDocument/didOpen", "not an object")
+	c.notify("textDocument/didChange", map[string]any{"textDocument": 7})
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": "not a uri"}}})
+	if err := c.call("test/panic", map[string]any{}, nil); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("a panicking request: %v", err)
+	}
+	if err := c.call("no/such/method", map[string]any{}, nil); err == nil {
+		t.Error("an unknown method must be an error")
+	}
+	var rr RoutesResult
+	if err := c.call("devproxy/routes", map[string]any{}, &rr); err != nil || len(rr.Routes) == 0 {
+		t.Fatalf("the connection stopped answering: %v", err)
+	}
+}
+
+// TestCancelRequest cancels a request in flight with $/cancelRequest; it
+// ends with LSP's RequestCancelled code and the connection goes on.
+func TestCancelRequest(t *testing.T) {
+	started := make(chan struct{})
+	requests["test/block"] = func(_ *Server, ctx context.Context, _ *snapshot, _ json.RawMessage) (any, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	defer delete(requests, "test/block")
+	root := workspace(t, conflictWorkspace)
+	c, _ := start(t, root, nil)
+	errc := make(chan error, 1)
+	go func() { errc <- c.call("test/block", map[string]any{}, nil) }()
+	<-started
+	// initialize was call 1, so test/block is call 2.
+	c.notify("$/cancelRequest", map[string]any{"id": 2})
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "cancelled") {
+			t.Errorf("a cancelled request: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("$/cancelRequest did not end the request")
+	}
+	var rr RoutesResult
+	if err := c.call("devproxy/routes", map[string]any{}, &rr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startWithProxy starts a server that hosts the proxy on listen.
+func startWithProxy(t *testing.T, root, listen string) *client {
+	t.Helper()
+	tunnel := freeAddr(t)
+	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
+	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond})
+	return c
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func lastStatus(c *client) (ProxyStatus, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.messages) - 1; i >= 0; i-- {
+		if c.messages[i].method == "devproxy/status" {
+			var st ProxyStatus
+			json.Unmarshal(c.messages[i].params, &st)
+			return st, true
+		}
+	}
+	return ProxyStatus{}, false
+}
+
+func waitStatus(t *testing.T, c *client, state string) ProxyStatus {
+	t.Helper()
+	c.waitFor("devproxy/status "+state, func(ms []message) bool {
+		for i := len(ms) - 1; i >= 0; i-- {
+			if ms[i].method == "devproxy/status" {
+				var st ProxyStatus
+				json.Unmarshal(ms[i].params, &st)
+				return st.State == state
+			}
+		}
+		return false
+	})
+	st, _ := lastStatus(c)
+	return st
+}
+
+func TestHostsTheProxy(t *testing.T) {
+	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
+	listen := freeAddr(t)
+	c := startWithProxy(t, root, listen)
+	st := waitStatus(t, c, "running")
+	resp, err := http.Get(st.URL + "/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if b.String() != "pong" {
+		t.Errorf("through the hosted proxy: %q", b.String())
+	}
+}
+
+func TestPortHeldByAnotherProgram(t *testing.T) {
+	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // a program that is not devproxy
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+			conn.Close()
+		}
+	}()
+	c := startWithProxy(t, root, ln.Addr().String())
+	st := waitStatus(t, c, "port-in-use")
+	if !strings.Contains(st.Message, "devproxy.listen") || !strings.Contains(st.Message, ln.Addr().String()) {
+		t.Errorf("the message must name the address and the setting: %q", st.Message)
+	}
+	// Editor features keep working.
+	var rr RoutesResult
+	if err := c.call("devproxy/routes", map[string]any{}, &rr); err != nil || rr.Proxy.State != "port-in-use" {
+		t.Errorf("routes while the port is held: %v %+v", err, rr.Proxy)
+	}
+}
+
+func TestPortHeldByAnotherDevproxy(t *testing.T) {
+	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
+	listen := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	go httpproxy.Serve(ctx, httpproxy.ServeOptions{Root: root, Listen: listen, TunnelListen: freeAddr(t), Ready: func(httpproxy.ServeInfo) { close(ready) }})
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other devproxy did not start")
+	}
+	c := startWithProxy(t, root, listen)
+	st := waitStatus(t, c, "other-devproxy")
+	if !strings.Contains(st.Message, "Another devproxy") {
+		t.Errorf("message %q", st.Message)
+	}
+}
