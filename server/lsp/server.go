@@ -64,9 +64,9 @@ type Server struct {
 	initialized bool
 	shutdown    bool
 
-	snap          atomic.Pointer[snapshot]
-	diags         *diagnostics
-	proxy         *proxyHost
+	snap  atomic.Pointer[snapshot]
+	diags *diagnostics
+	proxy *proxyHost
 	// running holds the cancel functions of the requests in flight, by
 	// id, for $/cancelRequest. Their contexts derive from ctx, never from
 	// the context jsonrpc2 passes in: that one is pooled and recycled once
