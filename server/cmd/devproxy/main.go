@@ -120,15 +120,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	return cli.ExitOK
 }
 
-// stdio is the language server's stream: stdin and stdout, which belong to
-// the protocol alone (logs go to stderr or a file).
-type stdio struct{}
+// stdio is the language server's stream: stdin and the real stdout, which
+// belong to the protocol alone (logs go to stderr or a file).
+type stdio struct{ out *os.File }
 
-func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
-func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
-func (stdio) Close() error {
+func (stdio) Read(p []byte) (int, error)    { return os.Stdin.Read(p) }
+func (s stdio) Write(p []byte) (int, error) { return s.out.Write(p) }
+func (s stdio) Close() error {
 	os.Stdin.Close()
-	return os.Stdout.Close()
+	return s.out.Close()
 }
 
 func runLSP(args []string, stderr io.Writer) int {
@@ -157,7 +157,11 @@ func runLSP(args []string, stderr io.Writer) int {
 	httpproxy.Version = version
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv}))
 	srv := lsp.New(lsp.Options{Version: version, Log: log})
-	if err := srv.Run(context.Background(), stdio{}); err != nil {
+	// The protocol keeps the real stdout; a stray print anywhere in the
+	// process lands on stderr instead of corrupting a frame.
+	proto := os.Stdout
+	os.Stdout = os.Stderr
+	if err := srv.Run(context.Background(), stdio{out: proto}); err != nil {
 		log.Error("language server stopped", "err", err)
 		return cli.ExitFail
 	}
