@@ -6,7 +6,9 @@
 package routing
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -98,15 +100,17 @@ type composeInput struct {
 // composedOrder sorts files: overrides by path, then apps newest first.
 func composedOrder(files []*SourceFile) []*SourceFile {
 	out := append([]*SourceFile(nil), files...)
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	slices.SortStableFunc(out, func(a, b *SourceFile) int {
 		if a.Kind != b.Kind {
-			return a.Kind == OverrideFile
+			if a.Kind == OverrideFile {
+				return -1
+			}
+			return 1
 		}
 		if a.Kind == AppFile && !a.ModTime.Equal(b.ModTime) {
-			return a.ModTime.After(b.ModTime)
+			return b.ModTime.Compare(a.ModTime) // newest first
 		}
-		return a.Path < b.Path
+		return strings.Compare(a.Path, b.Path)
 	})
 	return out
 }
@@ -518,19 +522,25 @@ func (t *RouteTable) namedFor(b *Block, name string) *Block {
 }
 
 func sortDiagnostics(ds []routefile.Diagnostic) {
-	sort.SliceStable(ds, func(i, j int) bool {
-		a, b := ds[i], ds[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Range.Start.Line != b.Range.Start.Line {
-			return a.Range.Start.Line < b.Range.Start.Line
-		}
-		if a.Range.Start.Col != b.Range.Start.Col {
-			return a.Range.Start.Col < b.Range.Start.Col
-		}
-		return a.Severity < b.Severity
+	// Sort positions rather than the (large) values, then permute once.
+	order := make([]int32, len(ds))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &ds[i], &ds[j]
+		return cmp.Or(
+			strings.Compare(a.File, b.File),
+			cmp.Compare(a.Range.Start.Line, b.Range.Start.Line),
+			cmp.Compare(a.Range.Start.Col, b.Range.Start.Col),
+			cmp.Compare(a.Severity, b.Severity),
+			cmp.Compare(i, j)) // stable
 	})
+	sorted := make([]routefile.Diagnostic, len(ds))
+	for k, i := range order {
+		sorted[k] = ds[i]
+	}
+	copy(ds, sorted)
 }
 
 // FileByPath returns the file with the given root-relative path.

@@ -1,7 +1,8 @@
 package routing
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
@@ -43,12 +44,12 @@ func buildTree(blocks []*Block) *treeNode {
 			items = append(items, &treeItem{name: b.Loc.Spec, inclusive: b})
 		}
 	}
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := items[i], items[j]
+	slices.SortStableFunc(items, func(a, b *treeItem) int {
 		if c := filenameCmp(a.name, b.name, min(len(a.name), len(b.name))+1); c != 0 {
-			return c < 0
+			return c
 		}
-		return a.exact != nil && b.exact == nil // exact before the same inclusive
+		// exact before the same inclusive
+		return cmp.Compare(boolRank(a.exact == nil), boolRank(b.exact == nil))
 	})
 	// Join exact and inclusive locations of one name.
 	joined := items[:0]
@@ -63,6 +64,13 @@ func buildTree(blocks []*Block) *treeNode {
 		joined = append(joined, it)
 	}
 	return createTree(createList(joined), 0)
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // createList nests each location under the prefix location whose name is a

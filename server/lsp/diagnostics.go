@@ -2,7 +2,7 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -26,12 +26,12 @@ type diagnostics struct {
 	forced    map[string]bool // edited files: published even when unchanged
 	cancelRun context.CancelFunc
 
-	runMu     sync.Mutex        // one run at a time; guards published
-	published map[string]string // uri -> fingerprint of the last published set
+	runMu     sync.Mutex                         // one run at a time; guards published
+	published map[string][]routefile.Diagnostic // file -> the findings last published
 }
 
 func newDiagnostics(s *Server, debounce time.Duration) *diagnostics {
-	return &diagnostics{s: s, debounce: debounce, timers: map[string]*time.Timer{}, forced: map[string]bool{}, published: map[string]string{}}
+	return &diagnostics{s: s, debounce: debounce, timers: map[string]*time.Timer{}, forced: map[string]bool{}, published: map[string][]routefile.Diagnostic{}}
 }
 
 // changed schedules a run for the given files after the debounce.
@@ -76,8 +76,8 @@ func (d *diagnostics) publishAll() {
 func (d *diagnostics) clearAll() {
 	d.runMu.Lock()
 	defer d.runMu.Unlock()
-	for uri := range d.published {
-		d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: uri, Diagnostics: []Diagnostic{}})
+	for rel := range d.published {
+		d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []Diagnostic{}})
 	}
 	clear(d.published)
 }
@@ -92,21 +92,22 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 	d.forced = map[string]bool{}
 	d.mu.Unlock()
 
-	sets := d.s.diagnosticSets(snap)
+	sets := d.s.findingSets(snap)
+	// The edited files go first, then the others whose findings changed
+	// (their conflict partners, typically), each group in path order.
 	rels := make([]string, 0, len(sets))
 	for rel := range sets {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
-	keep := map[string]bool{}
-	for i, rel := range rels {
-		uri := d.s.uriOf(rel)
-		keep[uri] = true
-		set := sets[rel]
-		fp := fingerprint(set)
-		if !all && !forced[rel] && d.published[uri] == fp {
-			continue
+		if all || forced[rel] || !sameFindings(d.published[rel], sets[rel]) {
+			rels = append(rels, rel)
 		}
+	}
+	sort.Slice(rels, func(i, j int) bool {
+		if forced[rels[i]] != forced[rels[j]] {
+			return forced[rels[i]]
+		}
+		return rels[i] < rels[j]
+	})
+	for i, rel := range rels {
 		if ctx.Err() != nil {
 			// A newer run takes over; hand it what this one did not do.
 			d.mu.Lock()
@@ -118,21 +119,30 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 			d.mu.Unlock()
 			return
 		}
+		uri := d.s.uriOf(rel)
+		set := make([]Diagnostic, 0, len(sets[rel]))
+		for _, f := range sets[rel] {
+			set = append(set, d.s.toLSP(f))
+		}
 		d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: uri, Version: d.s.docVersion(rel), Diagnostics: set})
-		d.published[uri] = fp
+		d.published[rel] = sets[rel]
 	}
 	// Files that went away (deleted, or closed standalone buffers): clear.
-	for uri := range d.published {
-		if !keep[uri] && ctx.Err() == nil {
-			d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: uri, Diagnostics: []Diagnostic{}})
-			delete(d.published, uri)
+	for rel := range d.published {
+		if sets[rel] == nil && ctx.Err() == nil {
+			d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []Diagnostic{}})
+			delete(d.published, rel)
 		}
 	}
 }
 
-func fingerprint(set []Diagnostic) string {
-	b, _ := json.Marshal(set)
-	return string(b)
+// sameFindings reports whether two findings lists would publish the same
+// diagnostics.
+func sameFindings(a, b []routefile.Diagnostic) bool {
+	return a != nil && b != nil && slices.EqualFunc(a, b, func(x, y routefile.Diagnostic) bool {
+		return x.File == y.File && x.Severity == y.Severity && x.Code == y.Code && x.Message == y.Message &&
+			x.Range == y.Range && slices.Equal(x.Related, y.Related) && slices.Equal(x.Tags, y.Tags)
+	})
 }
 
 func (s *Server) docVersion(rel string) *int {
@@ -145,28 +155,23 @@ func (s *Server) docVersion(rel string) *int {
 	return nil
 }
 
-// diagnosticSets converts the table's findings into LSP diagnostics, one
-// set per file: every route file, devproxy.json and resolutions.json when
+// findingSets groups the table's findings by file, a non-nil list per file: every route file, devproxy.json and resolutions.json when
 // they have findings, and open .conf buffers that are not route files
 // (checked on their own).
-func (s *Server) diagnosticSets(snap *snapshot) map[string][]Diagnostic {
-	sets := map[string][]Diagnostic{}
+func (s *Server) findingSets(snap *snapshot) map[string][]routefile.Diagnostic {
+	sets := map[string][]routefile.Diagnostic{}
 	for _, f := range snap.table.Files {
-		sets[f.Path] = []Diagnostic{}
+		sets[f.Path] = []routefile.Diagnostic{}
 	}
 	for _, d := range snap.table.Diagnostics {
-		sets[d.File] = append(sets[d.File], s.toLSP(d))
+		sets[d.File] = append(sets[d.File], d)
 	}
 	for rel, text := range snap.texts {
 		if _, ok := sets[rel]; ok || rel == routing.ConfigFile || rel == routing.ResolutionsFile {
 			continue
 		}
 		if len(rel) > 5 && rel[len(rel)-5:] == ".conf" {
-			set := []Diagnostic{}
-			for _, d := range routefile.Parse(rel, []byte(text)).Diagnostics {
-				set = append(set, s.toLSP(d))
-			}
-			sets[rel] = set
+			sets[rel] = append([]routefile.Diagnostic{}, routefile.Parse(rel, []byte(text)).Diagnostics...)
 		}
 	}
 	return sets

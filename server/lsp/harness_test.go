@@ -35,6 +35,7 @@ type client struct {
 	conn     jsonrpc2.Conn
 	root     string
 	settings any
+	stop     func() // ends the session; also run by t.Cleanup
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -84,18 +85,22 @@ func startServer(t testing.TB, root string, settings any, opts Options) (*client
 	c.cond = sync.NewCond(&c.mu)
 	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(cliConn), jsonrpc2.WithCodec(jsonCodec{}))
 	c.conn.Go(ctx, c.handle)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log("transcript:\n" + c.transcript())
-		}
-		cancel()
-		c.conn.Close()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("the server did not stop")
-		}
-	})
+	var once sync.Once
+	c.stop = func() {
+		once.Do(func() {
+			if t.Failed() {
+				t.Log("transcript:\n" + c.transcript())
+			}
+			cancel()
+			c.conn.Close()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Error("the server did not stop")
+			}
+		})
+	}
+	t.Cleanup(c.stop)
 	var res InitializeResult
 	c.call("initialize", map[string]any{
 		"processId": nil, "rootUri": pathToURI(root),
