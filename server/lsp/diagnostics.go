@@ -26,7 +26,7 @@ type diagnostics struct {
 	forced    map[string]bool // edited files: published even when unchanged
 	cancelRun context.CancelFunc
 
-	runMu     sync.Mutex                         // one run at a time; guards published
+	runMu     sync.Mutex                        // one run at a time; guards published
 	published map[string][]routefile.Diagnostic // file -> the findings last published
 }
 
