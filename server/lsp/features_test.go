@@ -520,3 +520,60 @@ func TestPortHeldByAnotherDevproxy(t *testing.T) {
 		t.Errorf("message %q", st.Message)
 	}
 }
+
+// TestProxyFollowsSettings: a configuration change that changes nothing
+// leaves the running proxy alone (VS Code sends them freely); a saved
+// devproxy.json with another listen address moves the proxy there.
+func TestProxyFollowsSettings(t *testing.T) {
+	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
+	first := freeAddr(t)
+	c := startWithProxy(t, root, first)
+	waitStatus(t, c, "running")
+	statuses := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for _, m := range c.messages {
+			if m.method == "devproxy/status" {
+				n++
+			}
+		}
+		return n
+	}
+	before := statuses()
+	from := c.mark()
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": nil})
+	// The server asks for the settings again; wait for the answer to land
+	// (the diagnostics are republished with them), then a little longer.
+	c.waitDiagnostics(from, "apps/p.conf")
+	if _, err := http.Get("http://" + first + "/ping"); err != nil {
+		t.Fatalf("the proxy stopped after an unchanged configuration: %v", err)
+	}
+	if n := statuses(); n != before {
+		t.Errorf("an unchanged configuration restarted the proxy (%d status messages, was %d)", n, before)
+	}
+
+	second := freeAddr(t)
+	if err := os.WriteFile(filepath.Join(root, "devproxy.json"), []byte(`{"listen": "`+second+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri("devproxy.json"), "type": 1}}})
+	c.waitFor("the proxy on "+second, func(ms []message) bool {
+		for i := len(ms) - 1; i >= 0; i-- {
+			if ms[i].method == "devproxy/status" {
+				var st ProxyStatus
+				json.Unmarshal(ms[i].params, &st)
+				return st.State == "running" && st.Address == second
+			}
+		}
+		return false
+	})
+	resp, err := http.Get("http://" + second + "/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := http.Get("http://" + first + "/ping"); err == nil {
+		t.Errorf("the old address %s still answers", first)
+	}
+}

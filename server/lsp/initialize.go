@@ -112,7 +112,7 @@ func (s *Server) initializedNotification() error {
 			s.fetchConfiguration() // also starts the proxy
 			return
 		}
-		s.proxy.restart()
+		s.proxy.apply()
 	}()
 	return nil
 }
@@ -147,10 +147,12 @@ func (s *Server) fetchConfiguration() {
 			ws := s.ws
 			s.mu.Unlock()
 			s.setTable(ws.SetDefaults(st.config()))
+			s.proxy.apply()
 			s.diags.publishAll()
+			return
 		}
 	}
-	s.proxy.restart()
+	s.proxy.apply()
 }
 
 func (s *Server) shutdownRequest() (any, error) {

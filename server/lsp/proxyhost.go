@@ -31,11 +31,15 @@ type proxyHost struct {
 
 	restartMu sync.Mutex // one restart at a time
 
-	mu     sync.Mutex
-	status ProxyStatus
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu      sync.Mutex
+	status  ProxyStatus
+	serving hostKey // what the running proxy was started with
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
+
+// hostKey is what a running proxy depends on; a change restarts it.
+type hostKey struct{ root, listen, tunnel string }
 
 func (h *proxyHost) current() ProxyStatus {
 	h.mu.Lock()
@@ -58,12 +62,13 @@ func (h *proxyHost) setStatus(st ProxyStatus) {
 	h.s.notify("devproxy/status", st)
 }
 
-// restart stops the proxy, if running, and starts it with the current
-// settings. It runs off the read loop.
-func (h *proxyHost) restart() {
+// apply brings the proxy in line with the current settings: it starts it,
+// restarts it on another address, stops it, or, when it already runs as
+// configured, leaves it alone (clients send configuration changes often).
+// A proxy that failed to start is tried again. It runs off the read loop.
+func (h *proxyHost) apply() {
 	h.restartMu.Lock()
 	defer h.restartMu.Unlock()
-	h.stop()
 	s := h.s
 	s.mu.Lock()
 	settings, down := s.settings, s.shutdown
@@ -72,17 +77,23 @@ func (h *proxyHost) restart() {
 	table := s.snap.Load().table
 	listen := table.Config.Listen
 	tunnel := table.Config.Tunnel.Listen
-	if down {
+	key := hostKey{root, listen, tunnel}
+	enabled := !s.opts.DisableProxy && settings.proxyEnabled()
+	h.mu.Lock()
+	unchanged := h.cancel != nil && h.status.State == "running" && h.serving == key
+	h.mu.Unlock()
+	if down || (enabled && unchanged) {
 		return
 	}
-	if s.opts.DisableProxy || !settings.proxyEnabled() {
+	h.stop()
+	if !enabled {
 		h.setStatus(ProxyStatus{State: "disabled", Address: listen, Message: "The proxy is off (devproxy.proxy.enabled is false); editor features keep working."})
 		return
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})
 	h.mu.Lock()
-	h.cancel, h.done = cancel, done
+	h.cancel, h.done, h.serving = cancel, done, key
 	h.mu.Unlock()
 	ready := make(chan httpproxy.ServeInfo, 1)
 	errc := make(chan error, 1)

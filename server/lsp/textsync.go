@@ -1,6 +1,8 @@
 package lsp
 
 import (
+	"slices"
+
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -62,9 +64,15 @@ func (s *Server) didClose(p DidCloseTextDocumentParams) error {
 	return nil
 }
 
-// didSave needs no work: the buffer already is the file's content here,
-// and the hosted proxy watches the disk itself.
-func (s *Server) didSave(DidSaveTextDocumentParams) error { return nil }
+// didSave needs no work for route files: the buffer already is the file's
+// content here, and the hosted proxy watches the disk itself. A saved
+// devproxy.json may move the proxy to another address.
+func (s *Server) didSave(p DidSaveTextDocumentParams) error {
+	if rel, ok := s.rel(p.TextDocument.URI); ok && rel == routing.ConfigFile {
+		go s.proxy.apply()
+	}
+	return nil
+}
 
 func (s *Server) didChangeWatchedFiles(p DidChangeWatchedFilesParams) error {
 	var rels []string
@@ -85,5 +93,8 @@ func (s *Server) didChangeWatchedFiles(p DidChangeWatchedFilesParams) error {
 	}
 	s.setTable(s.ws.Reload(rels...))
 	s.diags.changed(rels...)
+	if slices.Contains(rels, routing.ConfigFile) {
+		go s.proxy.apply()
+	}
 	return nil
 }
