@@ -1,0 +1,98 @@
+// The `devproxy.*` settings (docs/lsp.md, "Settings") as one plain object,
+// and the file globs the client watches for the server. Pure: extension.ts
+// passes a getter over vscode.workspace.getConfiguration('devproxy').
+
+export type TraceLevel = 'off' | 'messages' | 'verbose';
+
+/** The settings, nested the way `workspace/configuration` (section devproxy) returns them. */
+export interface DevproxySettings {
+  apps: string[];
+  overrides: string[];
+  listen: string;
+  tunnel: { listen: string };
+  proxy: { enabled: boolean };
+  server: { path: string };
+  trace: { server: TraceLevel };
+}
+
+export const settingDefaults: DevproxySettings = {
+  apps: ['apps/*.conf'],
+  overrides: ['overrides/*.conf'],
+  listen: '127.0.0.1:8080',
+  tunnel: { listen: '127.0.0.1:8081' },
+  proxy: { enabled: true },
+  server: { path: '' },
+  trace: { server: 'off' },
+};
+
+/** Every key under `devproxy.`, in the order of docs/lsp.md. */
+export const settingKeys = ['apps', 'overrides', 'listen', 'tunnel.listen', 'proxy.enabled', 'server.path', 'trace.server'] as const;
+
+export type SettingKey = (typeof settingKeys)[number];
+
+function stringList(v: unknown, fallback: string[]): string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...v] : [...fallback];
+}
+
+function str(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+/**
+ * Reads the settings through `get` (a key under `devproxy.`, such as
+ * "tunnel.listen"). A value of the wrong type (hand-edited settings.json)
+ * falls back to the default rather than reaching the server.
+ */
+export function readSettings(get: (key: SettingKey) => unknown): DevproxySettings {
+  const d = settingDefaults;
+  const enabled = get('proxy.enabled');
+  const trace = get('trace.server');
+  return {
+    apps: stringList(get('apps'), d.apps),
+    overrides: stringList(get('overrides'), d.overrides),
+    listen: str(get('listen'), d.listen),
+    tunnel: { listen: str(get('tunnel.listen'), d.tunnel.listen) },
+    proxy: { enabled: typeof enabled === 'boolean' ? enabled : d.proxy.enabled },
+    server: { path: str(get('server.path'), d.server.path) },
+    trace: { server: trace === 'messages' || trace === 'verbose' ? trace : 'off' },
+  };
+}
+
+/**
+ * Globs the client always watches, anywhere in the workspace (docs/lsp.md,
+ * "Documents"). The folder globs also catch a deleted or renamed folder,
+ * which VS Code reports as one event for the folder, not one per file.
+ */
+export const staticWatchGlobs = ['**/apps/**', '**/overrides/**', '**/devproxy.json', '**/.devproxy/resolutions.json'] as const;
+
+const globMeta = /[*?[\]{}]/;
+
+/**
+ * Globs, relative to each workspace folder, for route files that the
+ * devproxy.apps and devproxy.overrides settings put outside apps/ and
+ * overrides/. A glob with a fixed leading folder ("services/*\/routes/*.conf")
+ * is watched as that whole folder ("services/**"), so deleting a folder in
+ * it is seen too; one without ("*.conf") as itself.
+ */
+export function settingsWatchGlobs(settings: Pick<DevproxySettings, 'apps' | 'overrides'>): string[] {
+  const out = new Set<string>();
+  for (const raw of [...settings.apps, ...settings.overrides]) {
+    const glob = raw.trim().replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+    if (glob === '' || glob.startsWith('/') || glob.startsWith('../')) {
+      continue; // the server reports these as bad values; nothing to watch
+    }
+    const segments = glob.split('/');
+    const fixed: string[] = [];
+    for (const s of segments.slice(0, -1)) {
+      if (globMeta.test(s)) {
+        break;
+      }
+      fixed.push(s);
+    }
+    if (fixed[0] === 'apps' || fixed[0] === 'overrides') {
+      continue; // inside **/apps/** or **/overrides/** already
+    }
+    out.add(fixed.length > 0 ? `${fixed.join('/')}/**` : glob);
+  }
+  return [...out].sort();
+}

@@ -1,0 +1,223 @@
+// package.json (the extension manifest) against the contract: docs/lsp.md's
+// tables, schemas/devproxy.schema.json for the settings shared with
+// devproxy.json, and the ids the extension code uses.
+
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Commands, LanguageId, Methods, RoutesViewId, ViewContainerId } from '../../src/contract';
+import { settingDefaults, settingKeys } from '../../src/settings';
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const readJSON = (rel: string) => JSON.parse(fs.readFileSync(path.join(repo, rel), 'utf8'));
+const manifest = readJSON('package.json');
+const schema = readJSON('schemas/devproxy.schema.json');
+const docs = fs.readFileSync(path.join(repo, 'docs/lsp.md'), 'utf8');
+
+/** The rows of the first table under a "## title" heading of docs/lsp.md, as cells. */
+function docsTable(title: string): string[][] {
+  const lines = docs.split('\n');
+  const start = lines.findIndex((l) => l.trim() === `## ${title}`);
+  assert.ok(start >= 0, `docs/lsp.md has a "## ${title}" section`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line.startsWith('## ')) {
+      break;
+    }
+    if (!line.startsWith('|')) {
+      if (rows.length > 0) {
+        break;
+      }
+      continue;
+    }
+    rows.push(
+      line
+        .slice(1, line.trimEnd().endsWith('|') ? line.trimEnd().length - 1 : undefined)
+        .split('|')
+        .map((c) => c.trim()),
+    );
+  }
+  return rows.slice(2); // header and separator
+}
+
+const unquote = (cell: string) => cell.replace(/^`(.*)`$/, '$1');
+
+/** A default as the docs write it: JSON when it parses, else the bare string. */
+function docsDefault(cell: string): unknown {
+  const s = unquote(cell);
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
+
+/** A property of devproxy.schema.json with its $ref resolved (the property's own keys win). */
+function schemaProperty(dotted: string): Record<string, unknown> {
+  let node: Record<string, unknown> = schema;
+  for (const part of dotted.split('.')) {
+    node = (node.properties as Record<string, Record<string, unknown>>)[part];
+    assert.ok(node, `schemas/devproxy.schema.json has ${dotted}`);
+  }
+  const ref = node.$ref as string | undefined;
+  if (ref) {
+    const target = ref.replace(/^#\/\$defs\//, '');
+    return { ...schema.$defs[target], ...node };
+  }
+  return node;
+}
+
+const props: Record<string, Record<string, unknown>> = manifest.contributes.configuration.properties;
+
+describe('package.json settings', () => {
+  const rows = docsTable('Settings');
+
+  it('docs/lsp.md lists the settings', () => {
+    assert.ok(rows.length >= 7, `found ${rows.length} rows`);
+  });
+
+  it('contributes exactly the settings of docs/lsp.md, with their defaults', () => {
+    const documented = rows.map((r) => unquote(r[0]));
+    assert.deepStrictEqual(Object.keys(props).sort(), [...documented].sort());
+    for (const r of rows) {
+      const key = unquote(r[0]);
+      assert.deepStrictEqual(props[key].default, docsDefault(r[2]), `default of ${key}`);
+      assert.ok(typeof props[key].description === 'string' && (props[key].description as string).length > 10, `${key} has a description`);
+    }
+  });
+
+  it('agrees with schemas/devproxy.schema.json on the shared settings: type, default, description', () => {
+    const shared = rows.filter((r) => unquote(r[1]) !== '—' && r[1] !== '' && r[1] !== '-');
+    assert.deepStrictEqual(
+      shared.map((r) => [unquote(r[0]), unquote(r[1])]),
+      [
+        ['devproxy.apps', 'apps'],
+        ['devproxy.overrides', 'overrides'],
+        ['devproxy.listen', 'listen'],
+        ['devproxy.tunnel.listen', 'tunnel.listen'],
+      ],
+    );
+    for (const r of shared) {
+      const key = unquote(r[0]);
+      const s = schemaProperty(unquote(r[1]));
+      const p = props[key];
+      assert.strictEqual(p.type, s.type, `type of ${key}`);
+      assert.deepStrictEqual(p.default, s.default, `default of ${key}`);
+      assert.strictEqual(p.description, s.description, `description of ${key}`);
+      if (s.pattern !== undefined) {
+        assert.strictEqual(p.pattern, s.pattern, `pattern of ${key}`);
+      }
+      if (s.type === 'array') {
+        const items = s.items as { $ref?: string };
+        const itemSchema = items.$ref ? schema.$defs[items.$ref.replace(/^#\/\$defs\//, '')] : items;
+        const pItems = p.items as Record<string, unknown>;
+        assert.strictEqual(pItems.type, itemSchema.type, `item type of ${key}`);
+        assert.strictEqual(pItems.pattern, itemSchema.pattern, `item pattern of ${key}`);
+      }
+    }
+  });
+
+  it('offers off, messages and verbose for devproxy.trace.server', () => {
+    assert.deepStrictEqual(props['devproxy.trace.server'].enum, ['off', 'messages', 'verbose']);
+    assert.strictEqual(props['devproxy.trace.server'].type, 'string');
+  });
+
+  it('matches the keys and defaults the extension code reads (settings.ts)', () => {
+    assert.deepStrictEqual(
+      settingKeys.map((k) => `devproxy.${k}`).sort(),
+      Object.keys(props).sort(),
+    );
+    for (const k of settingKeys) {
+      const value = k.split('.').reduce<unknown>((o, part) => (o as Record<string, unknown>)[part], settingDefaults);
+      assert.deepStrictEqual(value, props[`devproxy.${k}`].default, `settings.ts default of devproxy.${k}`);
+    }
+  });
+});
+
+describe('package.json commands, views and menus', () => {
+  it('contributes every command of docs/lsp.md, in category "Dev Tunnel Proxy"', () => {
+    const documented = docsTable('Client commands').map((r) => unquote(r[0]));
+    const contributed = manifest.contributes.commands as { command: string; title: string; category: string }[];
+    assert.deepStrictEqual(contributed.map((c) => c.command).sort(), [...documented].sort());
+    assert.deepStrictEqual(Object.values(Commands).sort(), [...documented].sort());
+    for (const c of contributed) {
+      assert.strictEqual(c.category, 'Dev Tunnel Proxy');
+      assert.ok(c.title.length > 0);
+    }
+  });
+
+  it('has the custom messages of docs/lsp.md', () => {
+    const documented = docsTable('Custom messages').map((r) => unquote(r[0]));
+    assert.deepStrictEqual(Object.values(Methods).sort(), [...documented].sort());
+  });
+
+  it('has the activity-bar container and the Routes view', () => {
+    const containers = manifest.contributes.viewsContainers.activitybar;
+    assert.deepStrictEqual(
+      containers.map((c: { id: string; title: string }) => [c.id, c.title]),
+      [[ViewContainerId, 'Dev Tunnel Proxy']],
+    );
+    assert.ok(fs.existsSync(path.join(repo, containers[0].icon)), 'the container icon exists');
+    assert.deepStrictEqual(
+      manifest.contributes.views[ViewContainerId].map((v: { id: string; name: string }) => [v.id, v.name]),
+      [[RoutesViewId, 'Routes']],
+    );
+  });
+
+  it('offers Reveal on every route and Open in browser only on routes with a URL', () => {
+    const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    const reveal = items.filter((i) => i.command === Commands.revealRoute);
+    const open = items.filter((i) => i.command === Commands.openRoute);
+    assert.ok(reveal.length > 0 && open.length > 0);
+    for (const i of [...reveal, ...open]) {
+      assert.match(i.when, new RegExp(`view == ${RoutesViewId.replace('.', '\\.')}`));
+    }
+    for (const i of open) {
+      assert.match(i.when, /viewItem == routeWithUrl/);
+    }
+    // routesModel's context values: 'route' and 'routeWithUrl'; reveal must match both.
+    for (const i of reveal) {
+      const m = /viewItem =~ \/(.*)\//.exec(i.when);
+      assert.ok(m, 'reveal matches route items by pattern');
+      assert.ok(new RegExp(m![1]).test('route') && new RegExp(m![1]).test('routeWithUrl'));
+      assert.ok(!new RegExp(m![1]).test('file'));
+    }
+    const title = manifest.contributes.menus['view/title'] as { command: string; when: string }[];
+    assert.ok(title.some((t) => t.command === Commands.refreshRoutes && t.when === `view == ${RoutesViewId}`));
+  });
+});
+
+describe('package.json language, grammar, activation and build', () => {
+  it('declares the route-file language for apps/*.conf and overrides/*.conf', () => {
+    const [lang] = manifest.contributes.languages;
+    assert.strictEqual(lang.id, LanguageId);
+    assert.deepStrictEqual(lang.filenamePatterns, ['**/apps/*.conf', '**/overrides/*.conf']);
+    const conf = JSON.parse(fs.readFileSync(path.join(repo, lang.configuration), 'utf8'));
+    assert.strictEqual(conf.comments.lineComment, '#');
+    assert.deepStrictEqual(conf.brackets, [['{', '}']]);
+  });
+
+  it('activates on route files, devproxy.json, the language and the view', () => {
+    assert.deepStrictEqual(manifest.activationEvents, [
+      'workspaceContains:apps/*.conf',
+      'workspaceContains:overrides/*.conf',
+      'workspaceContains:devproxy.json',
+      `onLanguage:${LanguageId}`,
+      `onView:${RoutesViewId}`,
+    ]);
+  });
+
+  it('has the identity, engine and entry point the packaging expects', () => {
+    assert.strictEqual(manifest.name, 'devtunnelproxy');
+    assert.strictEqual(manifest.publisher, 'devtunnelproxy');
+    assert.strictEqual(manifest.displayName, 'Dev Tunnel Proxy');
+    assert.strictEqual(manifest.engines.vscode, '^1.90.0');
+    assert.strictEqual(manifest.main, './extension/out/extension.js');
+    assert.match(manifest.dependencies['vscode-languageclient'], /^9\./);
+    for (const [name, version] of Object.entries<string>(manifest.devDependencies)) {
+      assert.match(version, /^\d+\.\d+\.\d+$/, `${name} is pinned to an exact version`);
+    }
+    // vsce refuses @types/vscode newer than the engine.
+    assert.match(manifest.devDependencies['@types/vscode'], /^1\.90\./);
+  });
+});

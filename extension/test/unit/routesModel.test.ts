@@ -1,0 +1,194 @@
+import * as assert from 'assert';
+import { RouteInfo, RoutesResult } from '../../src/contract';
+import { buildRoutesModel, emptyRoutesModel, isNewer, isSettled, renameTargetOf, revealTargetOf, stateIcon, urlOf } from '../../src/routesModel';
+
+const root = '/home/me/project';
+const uri = (p: string) => `file://${root}/${p}`;
+
+function route(over: Partial<RouteInfo> & Pick<RouteInfo, 'id' | 'file' | 'label'>): RouteInfo {
+  const line = over.line ?? 2;
+  return {
+    route: over.label.replace(/^(=|\^~) /, ''),
+    uri: uri(over.file),
+    line,
+    range: { start: { line: line - 1, character: 0 }, end: { line: line - 1, character: 9 + over.label.length } },
+    modifier: '',
+    spec: over.label,
+    active: true,
+    inactiveReason: null,
+    conflict: null,
+    upstream: null,
+    url: null,
+    health: null,
+    ...over,
+  };
+}
+
+/** The demo workspace: a conflict on /api/, a web app, and a file that does not load. */
+const result: RoutesResult = {
+  version: 7,
+  root,
+  files: [
+    { path: 'apps/api.conf', uri: uri('apps/api.conf'), kind: 'app', ok: true },
+    { path: 'apps/legacy-api.conf', uri: uri('apps/legacy-api.conf'), kind: 'app', ok: true },
+    { path: 'apps/web.conf', uri: uri('apps/web.conf'), kind: 'app', ok: true },
+    { path: 'overrides/broken.conf', uri: uri('overrides/broken.conf'), kind: 'override', ok: false },
+  ],
+  routes: [
+    route({ id: 'apps/api.conf#/api/', file: 'apps/api.conf', label: '/api/', conflict: '/api/', upstream: 'http://127.0.0.1:5174', url: 'http://127.0.0.1:8080/api/' }),
+    route({
+      id: 'apps/legacy-api.conf#/api/',
+      file: 'apps/legacy-api.conf',
+      label: '/api/',
+      line: 3,
+      active: false,
+      inactiveReason: 'apps/api.conf wins /api/ (newest).',
+      conflict: '/api/',
+      upstream: 'http://127.0.0.1:5999/',
+      url: 'http://127.0.0.1:8080/api/',
+    }),
+    route({ id: 'apps/web.conf#= /web', file: 'apps/web.conf', label: '= /web', modifier: '=', spec: '/web', url: 'http://127.0.0.1:8080/web' }),
+    route({ id: 'apps/web.conf#^~ /web/', file: 'apps/web.conf', label: '^~ /web/', modifier: '^~', spec: '/web/', line: 4, upstream: 'http://127.0.0.1:5173/', url: 'http://127.0.0.1:8080/web/' }),
+    route({ id: 'apps/web.conf#~ \\.map$', file: 'apps/web.conf', label: '~ \\.map$', modifier: '~', spec: '\\.map$', line: 9 }),
+  ],
+  conflicts: [{ route: '/api/', winner: 'apps/api.conf', reason: 'newest', files: ['apps/api.conf', 'apps/legacy-api.conf'] }],
+  proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '' },
+};
+
+describe('routesModel.buildRoutesModel', () => {
+  const model = buildRoutesModel(result);
+
+  it('makes one file node per route file, in the server order, with the path as its stable id', () => {
+    assert.deepStrictEqual(
+      model.files.map((f) => [f.id, f.label, f.description]),
+      [
+        ['apps/api.conf', 'apps/api.conf', '1 route'],
+        ['apps/legacy-api.conf', 'apps/legacy-api.conf', '1 route'],
+        ['apps/web.conf', 'apps/web.conf', '3 routes'],
+        ['overrides/broken.conf', 'overrides/broken.conf', 'not loaded: errors'],
+      ],
+    );
+    assert.strictEqual(model.version, 7);
+    assert.strictEqual(model.root, root);
+  });
+
+  it('gives a file that does not load the error icon and says why', () => {
+    const broken = model.files[3];
+    assert.strictEqual(broken.ok, false);
+    assert.deepStrictEqual(broken.icon, { id: 'error', color: 'list.errorForeground' });
+    assert.match(broken.tooltip, /Not loaded/);
+    assert.strictEqual(broken.contextValue, 'fileWithErrors');
+    assert.deepStrictEqual(model.files[0].icon, { id: 'file-code' });
+  });
+
+  it('puts each location under its file with the route id, the label as written and the upstream', () => {
+    const web = model.files[2];
+    assert.deepStrictEqual(
+      web.routes.map((r) => [r.id, r.fileId, r.label, r.description]),
+      [
+        ['apps/web.conf#= /web', 'apps/web.conf', '= /web', ''],
+        ['apps/web.conf#^~ /web/', 'apps/web.conf', '^~ /web/', 'http://127.0.0.1:5173/'],
+        ['apps/web.conf#~ \\.map$', 'apps/web.conf', '~ \\.map$', ''],
+      ],
+    );
+  });
+
+  it('marks the winner of a conflict, and the loser inactive with the reason in the tooltip', () => {
+    const [winner] = model.files[0].routes;
+    const [loser] = model.files[1].routes;
+    assert.strictEqual(winner.state, 'conflict');
+    assert.match(winner.tooltip, /Wins the contested route \/api\/ over apps\/legacy-api\.conf \(newest\)/);
+    assert.strictEqual(loser.state, 'inactive');
+    assert.match(loser.tooltip, /Inactive: apps\/api\.conf wins \/api\/ \(newest\)\.$/m);
+    assert.doesNotMatch(loser.tooltip, /\.\./);
+    assert.deepStrictEqual(loser.icon, stateIcon('inactive'));
+    assert.strictEqual(model.files[2].routes[1].state, 'active');
+  });
+
+  it('shows a winner settled by an override or a pin as active, with the reason in the tooltip', () => {
+    for (const reason of ['pinned in .devproxy/resolutions.json', 'override']) {
+      const m = buildRoutesModel({ ...result, conflicts: [{ ...result.conflicts[0], reason }] });
+      const [winner] = m.files[0].routes;
+      assert.strictEqual(winner.state, 'active', reason);
+      assert.ok(winner.tooltip.includes(`(${reason})`), winner.tooltip);
+      assert.strictEqual(m.files[1].routes[0].state, 'inactive');
+    }
+    assert.ok(!isSettled('newest'));
+    assert.ok(!isSettled('same age, first by path'));
+  });
+
+  it('carries the URL, the reveal target, a context value for the menus and health', () => {
+    const [exact, prefix, regex] = model.files[2].routes;
+    assert.strictEqual(prefix.url, 'http://127.0.0.1:8080/web/');
+    assert.strictEqual(prefix.contextValue, 'routeWithUrl');
+    assert.strictEqual(regex.url, null);
+    assert.strictEqual(regex.contextValue, 'route');
+    assert.deepStrictEqual(prefix.reveal, { uri: uri('apps/web.conf'), range: { start: { line: 3, character: 0 }, end: { line: 3, character: 17 } } });
+    assert.strictEqual(exact.health, null);
+    assert.match(prefix.tooltip, /apps\/web\.conf:4/);
+  });
+
+  it('uses a different icon and color for every state', () => {
+    const icons = (['active', 'conflict', 'inactive', 'error'] as const).map((s) => stateIcon(s));
+    assert.strictEqual(new Set(icons.map((i) => i.id)).size, 4);
+    for (const i of icons) {
+      assert.ok(i.color, `${i.id} has a theme color`);
+    }
+  });
+
+  it('shows routes of a file the server did not list, and keeps ids unique', () => {
+    const m = buildRoutesModel({
+      ...result,
+      files: [],
+      routes: [route({ id: 'apps/x.conf#/x/', file: 'apps/x.conf', label: '/x/' }), route({ id: 'apps/x.conf#/x/', file: 'apps/x.conf', label: '/x/' })],
+    });
+    assert.strictEqual(m.files.length, 1);
+    assert.deepStrictEqual(
+      m.files[0].routes.map((r) => r.id),
+      ['apps/x.conf#/x/', 'apps/x.conf#/x/ (2)'],
+    );
+  });
+
+  it('is empty for an empty table', () => {
+    const m = buildRoutesModel({ ...result, files: [], routes: [], conflicts: [] });
+    assert.deepStrictEqual(m.files, []);
+  });
+});
+
+describe('routesModel.isNewer', () => {
+  it('accepts the first table and newer ones, and drops an older answer that arrives late', () => {
+    assert.ok(isNewer(emptyRoutesModel, { ...result, version: 0 }));
+    const m = buildRoutesModel(result);
+    assert.ok(isNewer(m, { ...result, version: 8 }));
+    assert.ok(isNewer(m, { ...result, version: 7 }));
+    assert.ok(!isNewer(m, { ...result, version: 6 }));
+  });
+});
+
+describe('routesModel command arguments', () => {
+  const node = buildRoutesModel(result).files[2].routes[1];
+
+  it('revealTargetOf takes {uri, range} (docs/lsp.md) or a tree node (context menu)', () => {
+    assert.deepStrictEqual(revealTargetOf(node), node.reveal);
+    assert.deepStrictEqual(revealTargetOf({ uri: 'file:///a', range: node.reveal.range }), { uri: 'file:///a', range: node.reveal.range });
+    assert.strictEqual(revealTargetOf({ uri: 'file:///a' }), undefined);
+    assert.strictEqual(revealTargetOf(undefined), undefined);
+  });
+
+  it('renameTargetOf takes uri and position (the code action) or a tree node (its block start)', () => {
+    assert.deepStrictEqual(renameTargetOf(['file:///a', { line: 3, character: 12 }]), { uri: 'file:///a', position: { line: 3, character: 12 } });
+    assert.deepStrictEqual(renameTargetOf([node]), { uri: node.reveal.uri, position: node.reveal.range.start });
+    assert.strictEqual(renameTargetOf(['file:///a']), undefined);
+    assert.strictEqual(renameTargetOf(['file:///a', { line: 'x' }]), undefined);
+    assert.strictEqual(renameTargetOf([]), undefined);
+  });
+
+  it('urlOf takes a URL string (code lens) or a tree node, http(s) only', () => {
+    assert.strictEqual(urlOf('http://127.0.0.1:8080/api/'), 'http://127.0.0.1:8080/api/');
+    assert.strictEqual(urlOf(node), 'http://127.0.0.1:8080/web/');
+    assert.strictEqual(urlOf(buildRoutesModel(result).files[2].routes[2]), undefined);
+    assert.strictEqual(urlOf('command:workbench.action.terminal.new'), undefined);
+    assert.strictEqual(urlOf('file:///etc/passwd'), undefined);
+    assert.strictEqual(urlOf(42), undefined);
+  });
+});

@@ -1,0 +1,58 @@
+import * as assert from 'assert';
+import { readSettings, settingDefaults, settingsWatchGlobs, staticWatchGlobs } from '../../src/settings';
+
+describe('settings.readSettings', () => {
+  it('nests the keys the way workspace/configuration returns section devproxy', () => {
+    const values: Record<string, unknown> = {
+      apps: ['services/*/routes/*.conf'],
+      overrides: [],
+      listen: ':9090',
+      'tunnel.listen': '127.0.0.1:9091',
+      'proxy.enabled': false,
+      'server.path': '/opt/devproxy',
+      'trace.server': 'verbose',
+    };
+    assert.deepStrictEqual(
+      readSettings((k) => values[k]),
+      {
+        apps: ['services/*/routes/*.conf'],
+        overrides: [],
+        listen: ':9090',
+        tunnel: { listen: '127.0.0.1:9091' },
+        proxy: { enabled: false },
+        server: { path: '/opt/devproxy' },
+        trace: { server: 'verbose' },
+      },
+    );
+  });
+
+  it('falls back to the defaults for missing or mistyped values', () => {
+    assert.deepStrictEqual(
+      readSettings(() => undefined),
+      settingDefaults,
+    );
+    const bad: Record<string, unknown> = { apps: 'apps/*.conf', listen: 8080, 'proxy.enabled': 'yes', 'trace.server': 'loud' };
+    assert.deepStrictEqual(
+      readSettings((k) => bad[k]),
+      settingDefaults,
+    );
+  });
+});
+
+describe('settings watch globs', () => {
+  it('always watches the folders and files of docs/lsp.md', () => {
+    assert.deepStrictEqual([...staticWatchGlobs], ['**/apps/**', '**/overrides/**', '**/devproxy.json', '**/.devproxy/resolutions.json']);
+  });
+
+  it('adds nothing for the default folders', () => {
+    assert.deepStrictEqual(settingsWatchGlobs(settingDefaults), []);
+    assert.deepStrictEqual(settingsWatchGlobs({ apps: ['apps/*.conf', './apps/team/*.conf'], overrides: ['overrides/*.conf'] }), []);
+  });
+
+  it('watches the fixed folder of other globs, or the glob itself at the root', () => {
+    assert.deepStrictEqual(
+      settingsWatchGlobs({ apps: ['services/*/routes/*.conf', 'services/web.conf', '*.conf'], overrides: ['ops\\overrides\\*.conf', '', '/abs/*.conf', '../up/*.conf'] }),
+      ['*.conf', 'ops/overrides/**', 'services/**'],
+    );
+  });
+});
