@@ -7,7 +7,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: build run test test-deps test-go test-fuzz bench clean
+NPM     ?= npm
+
+.PHONY: build run test test-deps test-go test-fuzz test-ext test-e2e node-deps vsix bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/devproxy
@@ -17,9 +19,11 @@ run: build
 	$(GO) build -o bin/demo-upstreams ./examples/demo/upstreams
 	./scripts/run-demo.sh
 
-# test: install what the tests need (nginx for the differential tests),
-# then run every suite, including a short fuzzing pass from the seed corpus.
-test: test-deps test-go test-fuzz
+# test: install what the tests need (nginx for the differential tests, the
+# extension's npm packages, code-server and Chromium for the real VS Code
+# test), then run every suite, including a short fuzzing pass from the seed
+# corpus.
+test: test-deps test-go test-fuzz test-ext test-e2e
 
 test-deps:
 	./scripts/test-deps.sh
@@ -33,6 +37,28 @@ test-go: build
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
 	$(GO) test -run='^$$' -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) ./proxy/routing
+
+# The extension's npm packages, reinstalled when the lock file changes.
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+
+node-deps: node_modules/.package-lock.json
+
+# vsix: dist/devproxy-linux-x64.vsix, the extension with bin/devproxy inside.
+# scripts/package-vsix.sh --all builds the other platforms.
+vsix: node-deps
+	./scripts/package-vsix.sh
+
+# The extension's type check and unit tests (mocha, no VS Code needed).
+test-ext: node-deps
+	$(NPM) run typecheck
+	$(NPM) run test:unit
+
+# The extension in a real VS Code (code-server driven by headless Chromium):
+# installs what it needs, builds the .vsix, saves screenshots in
+# dist/e2e-artifacts.
+test-e2e: node-deps
+	./scripts/e2e.sh
 
 # bench: the engine's Go benchmarks, then the proxy against nginx and caddy
 # with wrk (installs wrk, nginx and caddy when run as root). Reports, never

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs what the test suites need and is not part of Go's module cache:
-# Debian's nginx, the oracle of the differential routing tests.
+# Debian's nginx, the oracle of the differential routing tests, and Node.js
+# with npm for the extension (its npm packages come from `make node-deps`;
+# code-server and Chromium for the real VS Code test from scripts/e2e-setup.sh).
 set -eu
 
 need=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx"
+command -v node >/dev/null 2>&1 || need="$need nodejs"
+command -v npm >/dev/null 2>&1 || need="$need npm"
 
 if [ -n "$need" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
@@ -20,3 +24,4 @@ fi
 # instances on loopback and need no system service.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop nginx >/dev/null 2>&1 || true; fi
 /usr/sbin/nginx -v
+echo "node $(node --version), npm $(npm --version)"

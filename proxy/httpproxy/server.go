@@ -107,20 +107,32 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		opts.Ready(ServeInfo{Addr: ln.Addr().String(), TunnelAddr: tln.Addr().String(), Table: t, Proxy: p})
 	}
 
+	err, pending := nil, cap(errc)
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
+	case err = <-errc:
+		pending--
 		cancel()
-		ln.Close()
-		tln.Close()
-		return err
 	}
+	// Close the listeners ourselves: fasthttp's Shutdown does nothing for a
+	// server whose Serve has not yet registered its listener, which would
+	// leave the port serving after Serve returned.
+	ln.Close()
+	tln.Close()
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer scancel()
 	local.ShutdownWithContext(sctx)
 	remote.ShutdownWithContext(sctx)
-	return nil
+	// Both Serve loops end once their listener is closed.
+	for range pending {
+		select {
+		case <-errc:
+		case <-sctx.Done():
+		}
+	}
+	return err
 }
+
 
 func listenOn(addr, setting string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
