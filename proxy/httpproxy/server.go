@@ -133,7 +133,6 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	return err
 }
 
-
 func listenOn(addr, setting string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
