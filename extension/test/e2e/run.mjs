@@ -1,0 +1,720 @@
+#!/usr/bin/env node
+// The extension's end-to-end test in a real VS Code: code-server (the VS Code
+// workbench and extension host, served over HTTP) driven by headless Debian
+// Chromium through playwright-core, both installed outside the repo by
+// scripts/e2e-setup.sh.
+//
+//   node extension/test/e2e/run.mjs dist/devproxy-linux-x64.vsix
+//
+// It installs the .vsix into a fresh extensions dir, opens a copy of
+// fixture/ (two apps claiming /api/) and checks, as a person would see it:
+//   a. the Problems panel shows the conflict on both files;
+//   b. the "Dev Tunnel Proxy" container's Routes tree lists the files and routes;
+//   c. the quick fix "Make apps/a.conf win /api/" pins a.conf in
+//      .devproxy/resolutions.json, the conflict leaves the Problems panel and
+//      the tree shows b.conf's /api inactive and a.conf's /api/ active.
+// Every wait is for an element or a state, bounded; there are no fixed sleeps.
+// Screenshots, the code-server log, VS Code's logs (with the extension's
+// output channel) and the browser console go to
+// ${DEVPROXY_E2E_ARTIFACTS:-<repo>/dist/e2e-artifacts}. Every process it starts
+// is ended by its process group id on exit, failure, timeout or signal.
+//
+// Environment: DEVPROXY_E2E_CACHE (where e2e-setup.sh installed code-server
+// and playwright-core), DEVPROXY_E2E_ARTIFACTS, DEVPROXY_E2E_KEEP=1 to keep
+// the temporary workspace and profiles.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// Keep in step with scripts/e2e-setup.sh.
+const CODE_SERVER_VERSION = '4.100.3';
+const PLAYWRIGHT_VERSION = '1.64.1';
+const CHROMIUM = '/usr/bin/chromium';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../../..');
+const cache = process.env.DEVPROXY_E2E_CACHE || path.join(os.homedir(), '.cache', 'devproxy-e2e');
+const artifacts = path.resolve(process.env.DEVPROXY_E2E_ARTIFACTS || path.join(repo, 'dist', 'e2e-artifacts'));
+const keep = process.env.DEVPROXY_E2E_KEEP === '1';
+
+const OVERALL_MS = 5 * 60_000; // the whole run
+const WAIT_MS = 60_000; // one expectation (the language server may be building its first table)
+const POLL_MS = 200; // how often a probe is re-read while waiting
+
+// --- output and failure ---------------------------------------------------------
+
+const t0 = Date.now();
+const secs = (ms) => (ms / 1000).toFixed(1) + 's';
+const log = (msg) => console.log(`[${secs(Date.now() - t0).padStart(6)}] ${msg}`);
+
+class Failure extends Error {}
+const fail = (msg) => {
+  throw new Failure(msg);
+};
+
+let currentStep = '(setup)';
+async function step(name, fn) {
+  currentStep = name;
+  const start = Date.now();
+  log(`▶ ${name}`);
+  const result = await fn();
+  log(`✓ ${name} (${secs(Date.now() - start)})`);
+  return result;
+}
+
+// until re-reads probe() until it returns {ok: true}, at most timeout ms.
+// probe returns {ok, detail}; the last detail is in the failure message, so a
+// failed expectation says what was seen instead.
+async function until(what, probe, timeout = WAIT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await probe();
+    } catch (e) {
+      last = { ok: false, detail: `probe error: ${e.message.split('\n')[0]}` };
+    }
+    if (last.ok) return last;
+    if (Date.now() > deadline) {
+      fail(`timed out after ${secs(timeout)} waiting for ${what}; last seen: ${fmt(last.detail)}`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+const rel = (p) => (path.relative(process.cwd(), p).startsWith('..') ? p : path.relative(process.cwd(), p));
+const fmt = (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
+
+// --- processes ---------------------------------------------------------------------
+
+// Each child is started as the leader of its own process group, so ending the
+// group ends what it started too (code-server's extension host, the
+// language server, Chromium's renderers).
+const children = []; // {name, proc}
+const tempDirs = [];
+
+function startGroup(name, cmd, args, opts) {
+  const proc = spawn(cmd, args, { ...opts, detached: true });
+  children.push({ name, proc });
+  proc.on('exit', (code, signal) => {
+    proc.exited = true;
+    if (!stopping) log(`${name} (pid ${proc.pid}) exited: code ${code} signal ${signal}`);
+  });
+  return proc;
+}
+
+function killGroup(proc, signal) {
+  try {
+    process.kill(-proc.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+let stopping = false;
+async function stopChildren() {
+  stopping = true;
+  for (const { proc } of children) killGroup(proc, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  for (const { proc } of children) {
+    while (!proc.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+  // SIGKILL the groups even when the leader exited: a member may linger.
+  for (const { proc } of children) killGroup(proc, 'SIGKILL');
+}
+
+// Last resort when the process exits some other way.
+process.on('exit', () => {
+  for (const { proc } of children) killGroup(proc, 'SIGKILL');
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function mkTemp(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+// An environment without the variables that would make code-server hand the
+// job to a running instance (when this runs in a code-server terminal) and
+// with its config and data dirs in the run's temp dir instead of $HOME.
+function childEnv(home) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('VSCODE_')) env[k] = v;
+  }
+  env.XDG_CONFIG_HOME = path.join(home, 'config');
+  env.XDG_DATA_HOME = path.join(home, 'data');
+  env.XDG_CACHE_HOME = path.join(home, 'cache');
+  return env;
+}
+
+// --- the fixture ----------------------------------------------------------------------
+
+// copyFixture copies fixture/ to a temp dir (the quick fix writes
+// .devproxy/resolutions.json into it) and makes b.conf the newer file, so
+// b.conf wins /api/ until the quick fix pins a.conf.
+function copyFixture() {
+  const ws = mkTemp('devproxy-e2e-ws-');
+  fs.cpSync(path.join(here, 'fixture'), ws, { recursive: true });
+  fs.rmSync(path.join(ws, '.devproxy'), { recursive: true, force: true });
+  const now = Date.now() / 1000;
+  fs.utimesSync(path.join(ws, 'apps', 'a.conf'), now - 7200, now - 7200);
+  fs.utimesSync(path.join(ws, 'apps', 'b.conf'), now - 3600, now - 3600);
+  return ws;
+}
+
+// The 1-based line of the first line of file that contains text.
+function lineOf(file, text) {
+  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  if (i < 0) fail(`${file} has no line with ${JSON.stringify(text)}`);
+  return i + 1;
+}
+
+// --- code-server ---------------------------------------------------------------------------
+
+function codeServerBin() {
+  const bin = path.join(cache, `code-server-${CODE_SERVER_VERSION}`, 'node_modules', '.bin', 'code-server');
+  if (!fs.existsSync(bin)) fail(`code-server ${CODE_SERVER_VERSION} is not in ${cache}: run scripts/e2e-setup.sh`);
+  return bin;
+}
+
+function loadPlaywright() {
+  const dir = path.join(cache, `playwright-core-${PLAYWRIGHT_VERSION}`);
+  if (!fs.existsSync(path.join(dir, 'node_modules', 'playwright-core'))) {
+    fail(`playwright-core ${PLAYWRIGHT_VERSION} is not in ${cache}: run scripts/e2e-setup.sh`);
+  }
+  return createRequire(path.join(dir, 'package.json'))('playwright-core');
+}
+
+function writeSettings(userDataDir, settings) {
+  const dir = path.join(userDataDir, 'User');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
+}
+
+function installExtension(bin, vsix, dirs, env) {
+  const r = spawnSync(
+    bin,
+    ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--config', dirs.config, '--install-extension', vsix, '--force'],
+    { env, encoding: 'utf8', timeout: 120_000 },
+  );
+  const out = `${r.stdout || ''}${r.stderr || ''}`.trim();
+  fs.writeFileSync(path.join(artifacts, 'install-extension.log'), out + '\n');
+  if (r.error) fail(`installing ${vsix} failed: ${r.error.message}`);
+  if (r.status !== 0 || !/successfully installed/i.test(out)) {
+    fail(`installing ${vsix} failed (exit ${r.status}):\n${out}`);
+  }
+  return out.split('\n').filter((l) => /installed/i.test(l)).join('; ');
+}
+
+async function startCodeServer(bin, port, ws, dirs, env) {
+  const logFile = fs.openSync(path.join(artifacts, 'code-server.log'), 'w');
+  startGroup(
+    'code-server',
+    bin,
+    [
+      '--auth', 'none',
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--config', dirs.config,
+      '--user-data-dir', dirs.userData,
+      '--extensions-dir', dirs.extensions,
+      ws,
+    ],
+    { env, stdio: ['ignore', logFile, logFile] },
+  );
+  await until(`code-server to answer on 127.0.0.1:${port}`, async () => {
+    const cs = children.find((c) => c.name === 'code-server').proc;
+    if (cs.exited) fail('code-server exited during start; see code-server.log');
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return { ok: res.ok, detail: `HTTP ${res.status}` };
+  });
+}
+
+// --- Chromium ---------------------------------------------------------------------------------
+
+// Chromium is started here (not by playwright) so that its pid is ours to
+// end; playwright attaches over the DevTools protocol.
+async function startChromium(pw, profile, env) {
+  const proc = startGroup(
+    'chromium',
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      '--window-size=1600,1000',
+      `--user-data-dir=${profile}`,
+      '--remote-debugging-address=127.0.0.1',
+      '--remote-debugging-port=0',
+      'about:blank',
+    ],
+    // env: its crash reports go under the run's temp dir, not ~/.config.
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const stderr = [];
+  const wsUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Failure(`Chromium printed no DevTools address in 30s:\n${stderr.join('')}`)), 30_000);
+    proc.stderr.on('data', (d) => {
+      stderr.push(d.toString());
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr.join(''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', () => reject(new Failure(`Chromium exited at start:\n${stderr.join('')}`)));
+  });
+  proc.stderr.resume();
+  const browser = await pw.chromium.connectOverCDP(wsUrl, { timeout: 30_000 });
+  const context = browser.contexts()[0];
+  const page = context.pages()[0] || (await context.newPage());
+  return { browser, page };
+}
+
+// --- reading the workbench ---------------------------------------------------------------------
+
+const SIDEBAR = '[id="workbench.parts.sidebar"]';
+
+// The visible rows of the Problems panel, in order: {level, name (of a
+// file), text, label (for a problem: severity, message, position, source)}.
+// Level 1 is a file, 2 a problem, 3 a problem's related information.
+async function problemRows(page) {
+  return page.evaluate(() => {
+    const rows = [...document.querySelectorAll('.markers-panel .monaco-list-row')];
+    rows.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
+    return rows.map((r) => ({
+      level: Number(r.getAttribute('aria-level') || 0),
+      name: (r.querySelector('.label-name')?.innerText || '').trim(),
+      text: r.innerText.replace(/\s+/g, ' ').trim(),
+      label: r.getAttribute('aria-label') || '',
+    }));
+  });
+}
+
+// The problems under each file: {"a.conf": ["…message…", …], …}.
+function problemsByFile(rows) {
+  const byFile = {};
+  let file = null;
+  for (const r of rows) {
+    if (r.level === 1) {
+      file = r.name;
+      byFile[file] = byFile[file] || [];
+    } else if (r.level === 2 && file) {
+      byFile[file].push(r.label || r.text);
+    }
+  }
+  return byFile;
+}
+
+const CONFLICT = 'is also claimed by';
+const conflictsIn = (byFile, file) => (byFile[file] || []).filter((m) => m.includes(CONFLICT));
+
+// The visible rows of the Routes tree: {level, label, description, aria,
+// icon (the codicon class names of its icon), expanded}.
+async function treeRows(page) {
+  return page.evaluate((sidebar) => {
+    const root = document.querySelector(sidebar);
+    if (!root) return [];
+    const rows = [...root.querySelectorAll('.customview-tree .monaco-list-row')];
+    rows.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index));
+    return rows.map((r) => {
+      const icon = r.querySelector('.custom-view-tree-node-item-icon');
+      return {
+        level: Number(r.getAttribute('aria-level') || 0),
+        label: (r.querySelector('.label-name')?.innerText || '').trim(),
+        description: (r.querySelector('.label-description')?.innerText || '').trim(),
+        aria: r.getAttribute('aria-label') || '',
+        icon: icon ? [...icon.classList].filter((c) => c.startsWith('codicon-')).join(' ') : '',
+        expanded: r.getAttribute('aria-expanded'),
+      };
+    });
+  }, SIDEBAR);
+}
+
+// The routes under each file node: {"apps/a.conf": [row, …], …}.
+function routesByFile(rows) {
+  const byFile = {};
+  let file = null;
+  for (const r of rows) {
+    if (r.level === 1) {
+      file = r.label;
+      byFile[file] = [];
+    } else if (r.level === 2 && file) {
+      byFile[file].push(r);
+    }
+  }
+  return byFile;
+}
+
+// The tree's icon of a route (docs/lsp.md, "The extension's views"):
+// circle-slash when it is inactive (lost a conflict, or a duplicate);
+// pass-filled when active, warning when active but contested, error when its
+// file does not load. Its aria label is its tooltip, which says why.
+const isInactive = (r) => r.icon.split(' ').includes('codicon-circle-slash');
+const isActive = (r) => ['codicon-pass-filled', 'codicon-warning'].some((c) => r.icon.split(' ').includes(c));
+const showRoute = (r) => `${r.label} [${r.icon.replace(/codicon-/g, '')}] ${r.description}`;
+
+function findRoute(byFile, file, label) {
+  const base = path.basename(file);
+  const key = Object.keys(byFile).find((k) => k === file || k === base || k.endsWith('/' + base));
+  return key ? byFile[key].find((r) => r.label === label) : undefined;
+}
+
+// --- driving the workbench ---------------------------------------------------------------------
+
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill('>' + title);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
+async function openFile(page, relPath) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(relPath);
+  const name = path.basename(relPath);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ state: 'visible', timeout: 20_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.locator(`.tabs-container .tab.active[aria-label*="${name}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+// Opens the Problems panel. The command focuses it (Ctrl+Shift+M toggles).
+async function showProblems(page) {
+  await runCommand(page, 'Focus on Problems View');
+  await page.locator('.markers-panel').waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+// Opens the "Dev Tunnel Proxy" container from its activity bar icon, as a
+// person would; a click on the icon of the container already shown would
+// close it, so only when it is not.
+async function showRoutesView(page) {
+  const tree = page.locator(`${SIDEBAR} .customview-tree`).first();
+  const title = page.locator(`${SIDEBAR} .composite.title`, { hasText: /dev tunnel proxy/i });
+  if ((await tree.isVisible()) && (await title.isVisible())) return;
+  const icon = page.locator('.activitybar .action-item .action-label[aria-label^="Dev Tunnel Proxy"]');
+  await icon.waitFor({ state: 'visible', timeout: 30_000 });
+  await icon.click();
+  await title.waitFor({ state: 'visible', timeout: 15_000 });
+  await tree.waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+async function goToLine(page, line) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`:${line}`);
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+  await until(`the cursor on line ${line}`, async () => {
+    const status = await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => '');
+    return { ok: status.includes(`Ln ${line},`), detail: status };
+  }, 10_000);
+}
+
+async function shot(page, name) {
+  const file = path.join(artifacts, name);
+  await page.screenshot({ path: file, timeout: 15_000 });
+  log(`  screenshot ${rel(file)}`);
+}
+
+// --- the test ---------------------------------------------------------------------------------------
+
+async function main() {
+  const vsix = process.argv[2];
+  if (!vsix) fail('usage: node extension/test/e2e/run.mjs path/to/extension.vsix');
+  const vsixPath = path.resolve(vsix);
+  if (!fs.existsSync(vsixPath)) fail(`no such .vsix: ${vsixPath}`);
+
+  fs.rmSync(artifacts, { recursive: true, force: true });
+  fs.mkdirSync(artifacts, { recursive: true });
+
+  const bin = codeServerBin();
+  const pw = loadPlaywright();
+  const home = mkTemp('devproxy-e2e-home-');
+  const dirs = {
+    userData: path.join(home, 'user-data'),
+    extensions: path.join(home, 'extensions'),
+    config: path.join(home, 'code-server.yaml'),
+    chromium: path.join(home, 'chromium'),
+  };
+  // Its own config file, so code-server neither reads nor creates ~/.config/code-server.
+  fs.writeFileSync(dirs.config, 'auth: none\n');
+  const env = childEnv(home);
+  const [csPort, proxyPort, tunnelPort] = [await freePort(), await freePort(), await freePort()];
+  const ws = copyFixture();
+  log(`workspace ${ws}; code-server on 127.0.0.1:${csPort}; devproxy.listen 127.0.0.1:${proxyPort}`);
+
+  writeSettings(dirs.userData, {
+    'security.workspace.trust.enabled': false,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.welcomePage.walkthroughs.openOnInstall': false,
+    'workbench.enableExperiments': false,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'telemetry.telemetryLevel': 'off',
+    'update.mode': 'none',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'extensions.ignoreRecommendations': true,
+    'chat.commandCenter.enabled': false,
+    'git.enabled': false,
+    'files.refactoring.autoSave': true,
+    'editor.minimap.enabled': false,
+    'remote.autoForwardPorts': false,
+    // The hosted proxy gets its own free ports, never the developer's 8080.
+    'devproxy.listen': `127.0.0.1:${proxyPort}`,
+    'devproxy.tunnel.listen': `127.0.0.1:${tunnelPort}`,
+    'devproxy.trace.server': 'messages',
+  });
+
+  await step(`install ${rel(vsixPath)}`, async () => {
+    log(`  ${installExtension(bin, vsixPath, dirs, env)}`);
+  });
+
+  await step('start code-server', () => startCodeServer(bin, csPort, ws, dirs, env));
+
+  const { page } = await step('start Chromium and open the workspace', async () => {
+    const chrome = await startChromium(pw, dirs.chromium, env);
+    chrome.page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') {
+        fs.appendFileSync(path.join(artifacts, 'browser-console.log'), `[${m.type()}] ${m.text()}\n`);
+      }
+    });
+    chrome.page.on('pageerror', (e) => fs.appendFileSync(path.join(artifacts, 'browser-console.log'), `[pageerror] ${e.message}\n`));
+    pageForFailure = chrome.page;
+    await chrome.page.setViewportSize({ width: 1600, height: 1000 });
+    await chrome.page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(ws)}`, { timeout: 60_000 });
+    await chrome.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    // The explorer shows the workspace: the workbench is connected to the server.
+    await chrome.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'apps' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+    return chrome;
+  });
+
+  // a. The conflict, on both files, in the Problems panel.
+  const aLine = lineOf(path.join(ws, 'apps', 'a.conf'), 'location /api/');
+  await step('open apps/a.conf (activates the extension)', async () => {
+    await openFile(page, 'apps/a.conf');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'location /api/' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+  });
+
+  await step('Problems panel shows the /api/ conflict on a.conf and b.conf', async () => {
+    await showProblems(page);
+    const seen = await until('conflict problems for both a.conf and b.conf', async () => {
+      const byFile = problemsByFile(await problemRows(page));
+      const ok = conflictsIn(byFile, 'a.conf').length > 0 && conflictsIn(byFile, 'b.conf').length > 0;
+      return { ok, detail: byFile };
+    });
+    for (const f of ['a.conf', 'b.conf']) log(`  ${f}: ${conflictsIn(seen.detail, f).join(' | ')}`);
+    await shot(page, '01-problems-conflict.png');
+  });
+
+  // The proxy hosted by the language server listens where devproxy.listen says.
+  await step(`status bar shows the proxy running on 127.0.0.1:${proxyPort}`, async () => {
+    await until('the devproxy status bar item', async () => {
+      const items = await page.locator('.statusbar-item').allInnerTexts();
+      const mine = items.filter((t) => t.includes('devproxy'));
+      return { ok: mine.some((t) => t.trim() === `devproxy 127.0.0.1:${proxyPort}`), detail: mine };
+    });
+  });
+
+  // b. The routes tree.
+  await step('Routes tree lists the files and their routes', async () => {
+    await showRoutesView(page);
+    const want = { 'apps/a.conf': ['/a/', '/api/'], 'apps/b.conf': ['/b/', '/api'] };
+    const seen = await until('the file nodes and route labels in the Routes tree', async () => {
+      const rows = await treeRows(page);
+      // Expand collapsed file nodes (a click on the row toggles it).
+      for (const r of rows) {
+        if (r.level === 1 && r.expanded === 'false') {
+          await page.locator(`${SIDEBAR} .customview-tree .monaco-list-row[aria-level="1"][aria-expanded="false"]`, { hasText: r.label }).first().click();
+        }
+      }
+      const byFile = routesByFile(rows);
+      const ok = Object.entries(want).every(([f, labels]) => labels.every((l) => findRoute(byFile, f, l)));
+      return { ok, detail: rows };
+    });
+    const byFile = routesByFile(seen.detail);
+    for (const [f, rs] of Object.entries(byFile)) log(`  ${f}: ${rs.map(showRoute).join(', ')}`);
+    // Before the fix b.conf is the newer file and wins /api/.
+    const aApi = findRoute(byFile, 'apps/a.conf', '/api/');
+    const bApi = findRoute(byFile, 'apps/b.conf', '/api');
+    if (!isInactive(aApi)) fail(`a.conf's /api/ should be shown inactive (b.conf is newer and wins): ${fmt(aApi)}`);
+    if (!isActive(bApi)) fail(`b.conf's /api should be shown active (it is newer): ${fmt(bApi)}`);
+    await shot(page, '02-routes-tree.png');
+  });
+
+  // c. The quick fix.
+  await step('apply the quick fix "Make apps/a.conf win /api/"', async () => {
+    const title = 'Make apps/a.conf win /api/';
+    await openFile(page, 'apps/a.conf');
+    await goToLine(page, aLine);
+    await page.keyboard.press('Control+.');
+    const widget = page.locator('.action-widget');
+    await widget.waitFor({ state: 'visible', timeout: 20_000 });
+    const item = widget.locator(`.monaco-list-row.action[aria-label="${title}"]`);
+    try {
+      await item.waitFor({ state: 'visible', timeout: 20_000 });
+    } catch {
+      const offered = await widget.locator('.monaco-list-row').allInnerTexts();
+      fail(`no code action titled ${JSON.stringify(title)} on a.conf line ${aLine}; offered: ${fmt(offered)}`);
+    }
+    // Pick it with the keyboard, as the widget blocks the pointer until the
+    // mouse moves: arrow down until it has the focus, then Enter.
+    const count = await widget.locator('.monaco-list-row.action').count();
+    await until(`${JSON.stringify(title)} focused in the Quick Fix list`, async () => {
+      const focused = await widget.locator('.monaco-list-row.focused').getAttribute('aria-label', { timeout: 2000 });
+      if (focused !== title) await page.keyboard.press('ArrowDown');
+      return { ok: focused === title, detail: `focused: ${focused}` };
+    }, 2000 + count * 1000);
+    await page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+  });
+
+  await step('.devproxy/resolutions.json pins /api/ to apps/a.conf', async () => {
+    const file = path.join(ws, '.devproxy', 'resolutions.json');
+    await until(`${file} with "/api/": "apps/a.conf" on disk`, async () => {
+      if (!fs.existsSync(file)) return { ok: false, detail: 'no file' };
+      const text = fs.readFileSync(file, 'utf8');
+      let json;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        return { ok: false, detail: `not JSON yet: ${text}` };
+      }
+      return { ok: json['/api/'] === 'apps/a.conf', detail: text };
+    }, 20_000);
+    fs.copyFileSync(file, path.join(artifacts, 'resolutions.json'));
+  });
+
+  await step('the conflict leaves the Problems panel', async () => {
+    await showProblems(page);
+    await until('no conflict problem for a.conf or b.conf', async () => {
+      const rows = await problemRows(page);
+      const byFile = problemsByFile(rows);
+      // Something rendered: the problems left, or the panel's "No problems" message.
+      const none = await page.locator('.markers-panel .message-box-container', { hasText: 'No problems' }).isVisible();
+      const ok = (rows.length > 0 || none) && conflictsIn(byFile, 'a.conf').length === 0 && conflictsIn(byFile, 'b.conf').length === 0;
+      return { ok, detail: none ? 'No problems have been detected in the workspace.' : byFile };
+    });
+  });
+
+  await step('the Routes tree shows a.conf winning /api/', async () => {
+    await showRoutesView(page);
+    const seen = await until("a.conf's /api/ active and b.conf's /api inactive in the Routes tree", async () => {
+      const byFile = routesByFile(await treeRows(page));
+      const aApi = findRoute(byFile, 'apps/a.conf', '/api/');
+      const bApi = findRoute(byFile, 'apps/b.conf', '/api');
+      return { ok: !!aApi && !!bApi && isActive(aApi) && isInactive(bApi), detail: byFile };
+    });
+    for (const [f, rs] of Object.entries(seen.detail)) log(`  ${f}: ${rs.map(showRoute).join(', ')}`);
+    await showProblems(page);
+    await shot(page, '03-after-quick-fix.png');
+  });
+}
+
+// --- run ------------------------------------------------------------------------------------------
+
+let pageForFailure = null;
+
+async function collectLogs() {
+  // VS Code's logs: the server's, the extension host's and the output
+  // channels (the extension's included) are files under <user-data>/logs.
+  const home = tempDirs.find((d) => path.basename(d).startsWith('devproxy-e2e-home-'));
+  const logs = home && path.join(home, 'user-data', 'logs');
+  if (logs && fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, 'vscode-logs'), { recursive: true });
+}
+
+// On failure, the end of the extension's output channel ("Dev Tunnel Proxy")
+// goes to stderr too, so a CI log shows what the extension said.
+function printExtensionLog() {
+  const dir = path.join(artifacts, 'vscode-logs');
+  const found = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('-Dev Tunnel Proxy.log')) : [];
+  if (found.length === 0) {
+    console.error("the extension's output channel log was not found (was the extension activated?)");
+    return;
+  }
+  for (const f of found) {
+    const lines = fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n');
+    console.error(`\n--- last lines of ${path.join(dir, f)} ---\n${lines.slice(-30).join('\n')}\n---`);
+  }
+}
+
+async function finish(code, err) {
+  if (err) {
+    const msg = err instanceof Failure ? err.message : err.stack || String(err);
+    console.error(`\nFAIL: ${currentStep}\n${msg}`);
+    if (pageForFailure) {
+      await pageForFailure
+        .screenshot({ path: path.join(artifacts, 'failure.png'), timeout: 10_000 })
+        .then(() => console.error(`screenshot: ${path.join(artifacts, 'failure.png')}`))
+        .catch((e) => console.error(`no failure screenshot: ${e.message.split('\n')[0]}`));
+    }
+  }
+  await stopChildren();
+  try {
+    await collectLogs();
+    if (err) printExtensionLog();
+  } catch (e) {
+    console.error(`could not copy VS Code's logs: ${e.message}`);
+  }
+  if (!keep) for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+  else log(`kept ${tempDirs.join(' ')}`);
+  console.log(`artifacts: ${artifacts}`);
+  console.log(code === 0 ? `e2e: passed in ${secs(Date.now() - t0)}` : `e2e: FAILED in ${secs(Date.now() - t0)}`);
+  process.exit(code);
+}
+
+let finishing = false;
+const once = (code, err) => {
+  if (finishing) return;
+  finishing = true;
+  finish(code, err);
+};
+const overall = setTimeout(() => once(1, new Failure(`the whole run took longer than ${secs(OVERALL_MS)}`)), OVERALL_MS);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => once(1, new Failure(`stopped by ${sig}`)));
+process.on('unhandledRejection', (e) => once(1, e));
+process.on('uncaughtException', (e) => once(1, e));
+
+main().then(
+  () => {
+    clearTimeout(overall);
+    once(0);
+  },
+  (err) => {
+    clearTimeout(overall);
+    once(1, err);
+  },
+);
