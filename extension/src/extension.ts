@@ -88,6 +88,8 @@ class ServerController implements vscode.Disposable {
   private command = 'devproxy';
   private watchers: vscode.FileSystemWatcher[] = [];
   private folderGlobs: string[] = [];
+  /** The route files the server reads (devproxy/routes), as URI strings. */
+  private routeFiles = new Set<string>();
 
   /** Grows with every start by us; events of an older client are ignored. */
   private generation = 0;
@@ -445,6 +447,10 @@ class ServerController implements vscode.Disposable {
         return;
       }
       this.tree.update(result);
+      this.routeFiles = new Set((result.files ?? []).map((f) => normalizeUri(f.uri)));
+      for (const doc of vscode.workspace.textDocuments) {
+        void this.adoptRouteFile(doc);
+      }
       // devproxy/status is authoritative once it arrived; until then the
       // table's copy of the proxy's state fills the status bar.
       if (!this.statusSeen && result.proxy && typeof result.proxy.state === 'string') {
@@ -455,6 +461,23 @@ class ServerController implements vscode.Disposable {
         this.routesErrorLogged = true;
         this.log('Warn', `${Methods.routes} failed: ${errorText(e)} (the Routes view stays empty).`);
       }
+    }
+  }
+
+  /**
+   * Gives a route file the route-file language when its name does not
+   * (folders from devproxy.apps, devproxy.overrides or devproxy.json that
+   * the manifest's apps/ and overrides/ patterns do not cover), so that it
+   * gets the grammar, diagnostics as you type and the quick fixes.
+   */
+  async adoptRouteFile(doc: vscode.TextDocument): Promise<void> {
+    if (doc.languageId === LanguageId || !this.routeFiles.has(normalizeUri(doc.uri.toString()))) {
+      return;
+    }
+    try {
+      await vscode.languages.setTextDocumentLanguage(doc, LanguageId);
+    } catch (e) {
+      this.log('Warn', `Cannot set the route-file language on ${doc.uri.fsPath}: ${errorText(e)}`);
     }
   }
 
@@ -479,6 +502,15 @@ class ServerController implements vscode.Disposable {
 
   dispose(): void {
     this.routesRefresh.dispose();
+  }
+}
+
+/** One spelling per URI: VS Code and the server escape some characters differently. */
+function normalizeUri(uri: string): string {
+  try {
+    return vscode.Uri.parse(uri, true).toString();
+  } catch {
+    return uri;
   }
 }
 
@@ -573,6 +605,7 @@ export function activate(context: vscode.ExtensionContext): void {
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));
   }
   context.subscriptions.push(vscode.workspace.onDidChangeConfiguration((e) => server.onConfigurationChanged(e)));
+  context.subscriptions.push(vscode.workspace.onDidOpenTextDocument((doc) => void server.adoptRouteFile(doc)));
 
   void server.start();
 }

@@ -643,6 +643,23 @@ async function main() {
     await showProblems(page);
     await shot(page, '03-after-quick-fix.png');
   });
+
+  // d. A route file outside apps/ (devproxy.json adds services/*.conf) is
+  // a route file too: it gets the route-file language, and its route is in
+  // the tree.
+  await step('services/c.conf (from devproxy.json) opens as a route file', async () => {
+    await openFile(page, 'services/c.conf');
+    await until('the language mode "Dev Tunnel Proxy routes" for services/c.conf', async () => {
+      const mode = await page.locator('.statusbar-item[id="status.editor.mode"]').innerText().catch(() => '');
+      return { ok: mode.trim() === 'Dev Tunnel Proxy routes', detail: mode };
+    });
+    await showRoutesView(page);
+    await until('services/c.conf with /c/ in the Routes tree', async () => {
+      const byFile = routesByFile(await treeRows(page));
+      return { ok: !!findRoute(byFile, 'services/c.conf', '/c/'), detail: byFile };
+    });
+    await shot(page, '04-route-file-outside-apps.png');
+  });
 }
 
 // --- run ------------------------------------------------------------------------------------------
