@@ -9,7 +9,7 @@ FUZZTIME ?= 15s
 
 NPM     ?= npm
 
-.PHONY: build run test test-deps test-go test-fuzz test-ext test-e2e node-deps vsix bench clean
+.PHONY: build run test test-deps test-go test-fuzz test-ext test-e2e test-vsix node-deps vsix bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/devproxy
@@ -23,7 +23,7 @@ run: build
 # extension's npm packages, code-server and Chromium for the real VS Code
 # test), then run every suite, including a short fuzzing pass from the seed
 # corpus.
-test: test-deps test-go test-fuzz test-ext test-e2e
+test: test-deps test-go test-fuzz test-ext test-e2e test-vsix
 
 test-deps:
 	./scripts/test-deps.sh
@@ -59,6 +59,11 @@ test-ext: node-deps
 # dist/e2e-artifacts.
 test-e2e: node-deps
 	./scripts/e2e.sh
+
+# The packages: this platform's and a cross-compiled one (win32-x64), each
+# carrying the right binary.
+test-vsix: node-deps
+	./scripts/check-vsix.sh
 
 # bench: the engine's Go benchmarks, then the proxy against nginx and caddy
 # with wrk (installs wrk, nginx and caddy when run as root). Reports, never
