@@ -9,6 +9,7 @@ need=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx"
 command -v node >/dev/null 2>&1 || need="$need nodejs"
 command -v npm >/dev/null 2>&1 || need="$need npm"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
 
 if [ -n "$need" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
