@@ -521,9 +521,10 @@ func TestPortHeldByAnotherDevproxy(t *testing.T) {
 	}
 }
 
-// TestProxyFollowsSettings: a configuration change that changes nothing
-// leaves the running proxy alone (VS Code sends them freely); a saved
-// devproxy.json with another listen address moves the proxy there.
+// TestProxyFollowsSettings: a configuration change that does not touch
+// the proxy's addresses leaves the running proxy alone (VS Code sends them
+// freely); a saved devproxy.json with another listen address moves the
+// proxy there.
 func TestProxyFollowsSettings(t *testing.T) {
 	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
 	first := freeAddr(t)
@@ -542,15 +543,19 @@ func TestProxyFollowsSettings(t *testing.T) {
 	}
 	before := statuses()
 	from := c.mark()
+	c.mu.Lock()
+	c.settings = map[string]any{"listen": first, "tunnel": c.settings.(map[string]any)["tunnel"], "apps": []string{"apps/*.conf", "more/*.conf"}}
+	c.mu.Unlock()
 	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": nil})
-	// The server asks for the settings again; wait for the answer to land
-	// (the diagnostics are republished with them), then a little longer.
+	// The server asks for the settings again; the new folder list
+	// recomposes the table, the proxy is brought in line, then the
+	// diagnostics are republished: they mark the end.
 	c.waitDiagnostics(from, "apps/p.conf")
 	if _, err := http.Get("http://" + first + "/ping"); err != nil {
-		t.Fatalf("the proxy stopped after an unchanged configuration: %v", err)
+		t.Fatalf("the proxy stopped after a configuration change that keeps its addresses: %v", err)
 	}
 	if n := statuses(); n != before {
-		t.Errorf("an unchanged configuration restarted the proxy (%d status messages, was %d)", n, before)
+		t.Errorf("a configuration change that keeps the addresses restarted the proxy (%d status messages, was %d)", n, before)
 	}
 
 	second := freeAddr(t)

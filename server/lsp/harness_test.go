@@ -122,6 +122,8 @@ func (c *client) handle(ctx context.Context, req *jsonrpc2.Request) (any, error)
 	c.record(message{dir: "<-", method: strings.Clone(req.Method()), params: append(json.RawMessage(nil), req.Params()...)})
 	switch req.Method() {
 	case "workspace/configuration":
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		return []any{c.settings}, nil
 	case "client/registerCapability":
 		return nil, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 
 	"go.lsp.dev/jsonrpc2"
 
@@ -143,13 +144,20 @@ func (s *Server) fetchConfiguration() {
 			s.log.Warn("the devproxy settings cannot be read", "err", err)
 		} else {
 			s.mu.Lock()
+			changed := !reflect.DeepEqual(st, s.settings)
 			s.settings = st
 			ws := s.ws
 			s.mu.Unlock()
-			s.setTable(ws.SetDefaults(st.config()))
-			s.proxy.apply()
-			s.diags.publishAll()
-			return
+			// VS Code asks again after every devproxy.* change (the trace
+			// level too) and right after start, with the settings
+			// initializationOptions already gave: only a real change
+			// recomposes and republishes.
+			if changed {
+				s.setTable(ws.SetDefaults(st.config()))
+				s.proxy.apply()
+				s.diags.publishAll()
+				return
+			}
 		}
 	}
 	s.proxy.apply()
