@@ -40,27 +40,20 @@ type RouteFileInfo struct {
 }
 
 type RouteInfo struct {
-	ID             string  `json:"id"`
-	Route          *string `json:"route"`
-	File           string  `json:"file"`
-	URI            string  `json:"uri"`
-	Line           int     `json:"line"`
-	Range          Range   `json:"range"`
-	Modifier       string  `json:"modifier"`
-	Spec           string  `json:"spec"`
-	Label          string  `json:"label"`
-	Active         bool    `json:"active"`
-	InactiveReason *string `json:"inactiveReason"`
-	Conflict       *string `json:"conflict"`
-	Upstream       *string `json:"upstream"`
-	URL            *string `json:"url"`
-	Health         any     `json:"health"` // the health scanner's place
+	httpproxy.RoutesEntry         // route, file, line, modifier, spec, active, upstream, inactiveReason, conflict: as /routes.json
+	ID                    string  `json:"id"`
+	URI                   string  `json:"uri"`
+	Range                 Range   `json:"range"`
+	Label                 string  `json:"label"`
+	URL                   *string `json:"url"`
+	Health                any     `json:"health"` // the health scanner's place
 }
 
 func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (any, error) {
 	t := snap.table
+	doc := httpproxy.NewRoutesDocument(t)
 	res := RoutesResult{Version: snap.version, Root: t.Root, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
-		Conflicts: httpproxy.NewRoutesDocument(t).Conflicts, Proxy: s.proxy.current()}
+		Conflicts: doc.Conflicts, Proxy: s.proxy.current()}
 	if res.Proxy.State == "" {
 		res.Proxy = ProxyStatus{State: "disabled", Address: t.Config.Listen, Message: "The proxy has not started yet."}
 	}
@@ -68,31 +61,15 @@ func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (a
 		res.Files = append(res.Files, RouteFileInfo{Path: f.Path, URI: s.uriOf(f.Path), Kind: f.Kind.String(), OK: f.Parsed.OK})
 	}
 	seen := map[string]int{}
-	for _, b := range t.Blocks {
+	for i, b := range t.Blocks { // doc.Routes[i] describes t.Blocks[i]
 		l := b.Loc
 		id := b.File.Path + "#" + l.Label()
 		seen[id]++
 		if n := seen[id]; n > 1 {
 			id += "#" + strconv.Itoa(n)
 		}
-		ri := RouteInfo{ID: id, File: b.File.Path, URI: s.uriOf(b.File.Path), Line: l.Line(),
-			Range: lspRange(l.Directive.HeaderRange()), Modifier: string(l.Modifier), Spec: l.Spec, Label: l.Label(), Active: b.Active}
-		if l.HasRoute {
-			r := l.Route
-			ri.Route = &r
-		}
-		if !b.Active {
-			r := b.Inactive
-			ri.InactiveReason = &r
-		}
-		if b.Conflict != nil {
-			r := b.Conflict.Route
-			ri.Conflict = &r
-		}
-		if b.Upstream != "" {
-			u := b.Upstream
-			ri.Upstream = &u
-		}
+		ri := RouteInfo{RoutesEntry: doc.Routes[i], ID: id, URI: s.uriOf(b.File.Path),
+			Range: lspRange(l.Directive.HeaderRange()), Label: l.Label()}
 		if u := routeURL(t, l); u != "" {
 			ri.URL = &u
 		}
