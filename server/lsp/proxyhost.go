@@ -29,7 +29,7 @@ type ProxyStatus struct {
 type proxyHost struct {
 	s *Server
 
-	restartMu sync.Mutex // one restart at a time
+	applyMu sync.Mutex // one apply at a time
 
 	mu      sync.Mutex
 	status  ProxyStatus
@@ -67,8 +67,8 @@ func (h *proxyHost) setStatus(st ProxyStatus) {
 // configured, leaves it alone (clients send configuration changes often).
 // A proxy that failed to start is tried again. It runs off the read loop.
 func (h *proxyHost) apply() {
-	h.restartMu.Lock()
-	defer h.restartMu.Unlock()
+	h.applyMu.Lock()
+	defer h.applyMu.Unlock()
 	s := h.s
 	s.mu.Lock()
 	settings, down := s.settings, s.shutdown
