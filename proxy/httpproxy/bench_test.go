@@ -288,7 +288,7 @@ func BenchmarkProxyRequest(b *testing.B) {
 	}
 	srv := p.NewServer(false)
 	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Shutdown(); p.Close() })
+	b.Cleanup(func() { srv.Close(); p.Close() })
 	benchRequests(b, "http://"+ln.Addr().String()+"/app/x")
 }
 

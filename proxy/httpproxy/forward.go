@@ -1,7 +1,6 @@
 package httpproxy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"os"
 	"strconv"
 	"strings"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
-	"github.com/valyala/fasthttp"
 )
 
 // nginx's defaults for the proxy timeouts and client_body_timeout.
@@ -33,6 +30,9 @@ const (
 // upstream connection then goes straight back to the pool. Larger bodies,
 // and bodies of unknown length, stream.
 const smallBody = 64 << 10
+
+// maxUpstreamHead bounds an upstream's status line and headers.
+const maxUpstreamHead = 64 << 10
 
 var (
 	// errReadTimeout marks an upstream that took longer than
@@ -52,51 +52,73 @@ var (
 // remembered so that a malformed or truncated body is answered as the
 // client's fault (400, 408, 413), not the upstream's (502).
 type clientBody struct {
-	r       io.Reader
-	ctx     *fasthttp.RequestCtx
-	timeout time.Duration
-	max     int64
-	n       int64
-	err     error
-	started bool // a byte was handed to the upstream writer
-	eof     bool // the whole body was read
+	x         *exchange
+	chunked   *chunkedReader // nil for a Content-Length body
+	left      int64          // bytes of a Content-Length body still to read
+	timeout   time.Duration
+	max       int64
+	n         int64
+	err       error
+	started   bool // a byte was handed to the upstream writer
+	eof       bool // the whole body was read
+	continued bool // "100 Continue" was sent, or was not asked for
 }
 
-// Lingering close (nginx's lingering_close): after answering a request
-// whose body the client is still sending, read and discard the rest for a
-// while before closing, or the client's TCP stack may see a reset before
-// it reads the answer.
-const (
-	lingerIdle  = 2 * time.Second
-	lingerTotal = 30 * time.Second
-)
-
-// lingerIfUnread arranges a lingering close when body has bytes left.
-func lingerIfUnread(ctx *fasthttp.RequestCtx, body *clientBody) {
-	if body == nil || body.eof || body.err != nil {
-		return
+func newClientBody(x *exchange, timeout time.Duration) *clientBody {
+	b := &clientBody{x: x, timeout: timeout, left: x.req.ContentLength, continued: !x.req.Expect100}
+	if x.req.Chunked {
+		b.chunked = newChunkedReader(x.c.br)
+		b.left = -1
 	}
-	ctx.Hijack(func(c net.Conn) {
-		end := time.Now().Add(lingerTotal)
-		buf := copyBuffers.Get().(*[]byte)
-		defer copyBuffers.Put(buf)
-		for time.Now().Before(end) {
-			c.SetReadDeadline(time.Now().Add(lingerIdle))
-			if _, err := c.Read(*buf); err != nil {
-				return
-			}
-		}
-	})
+	return b
+}
+
+// length is the body's size, or -1 for a chunked body.
+func (b *clientBody) length() int64 {
+	if b.chunked != nil {
+		return -1
+	}
+	return b.x.req.ContentLength
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if b.timeout > 0 {
-		b.ctx.SetReadDeadline(time.Now().Add(b.timeout))
+	if b.eof {
+		return 0, io.EOF
 	}
-	n, err := b.r.Read(p)
+	c := b.x.c
+	if !b.continued {
+		// The client waits for this before sending the body (RFC 9110
+		// §10.1.1); send it only once someone reads the body.
+		b.continued = true
+		c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		if err := c.bw.Flush(); err != nil {
+			b.err = err
+			return 0, err
+		}
+	}
+	if b.timeout > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	var n int
+	var err error
+	if b.chunked != nil {
+		n, err = b.chunked.Read(p)
+	} else {
+		if int64(len(p)) > b.left {
+			p = p[:b.left]
+		}
+		n, err = c.br.Read(p)
+		b.left -= int64(n)
+		switch {
+		case b.left == 0:
+			b.eof, err = true, nil
+		case err == io.EOF:
+			err = io.ErrUnexpectedEOF
+		}
+	}
 	b.n += int64(n)
 	if n > 0 {
 		b.started = true
@@ -130,25 +152,18 @@ func timeouts(l *routefile.Location) (connect, read, send time.Duration) {
 }
 
 // forward proxies a request to the upstream the decision names.
-func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *routing.Request, d *routing.Decision, errorPages bool) {
+func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, errorPages bool) {
 	l := d.Block.Loc
 	connectTO, readTO, sendTO := timeouts(l)
 
-	// The request body, if any: a known length, or -1 for chunked.
-	bodyLen := int64(ctx.Request.Header.ContentLength())
-	var body *clientBody
-	if bodyLen == -2 {
-		bodyLen = 0 // no length and not chunked: no body (RFC 9112 §6.3)
-	}
-	if bodyLen != 0 {
-		var r io.Reader = ctx.RequestBodyStream()
-		if r == nil {
-			r = bytes.NewReader(ctx.Request.Body())
-		}
-		body = &clientBody{r: r, ctx: ctx, timeout: p.clientBodyTimeout, max: l.MaxBodySize}
+	body := x.body
+	bodyLen := int64(0)
+	if body != nil {
+		bodyLen = body.length()
+		body.max = l.MaxBodySize
 		if l.MaxBodySize > 0 && bodyLen > l.MaxBodySize {
 			body.err = errBodyTooLarge
-			p.clientBodyError(ctx, d, body)
+			p.clientBodyError(x, d, body)
 			return
 		}
 	}
@@ -156,7 +171,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *ro
 	pctx := context.Background()
 
 	var c *upConn
-	var rh *fasthttp.ResponseHeader
+	var rh *responseHead
 	var err error
 	for attempt := 0; ; attempt++ {
 		if upgrade {
@@ -167,12 +182,21 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *ro
 		if err != nil {
 			break
 		}
+		x.c.upstream.Store(c)
 		c.sendTimeout = sendTO
 		rh, err = roundTrip(c, d, req.Method, body, bodyLen, readTO)
 		if err == nil {
 			break
 		}
+		var unsafe *unsafeRequestError
+		if errors.As(err, &unsafe) {
+			p.pool.put(c) // nothing was written on it
+			x.c.upstream.Store(nil)
+			p.refuseUnsafe(x, d, unsafe)
+			return
+		}
 		c.Conn.Close()
+		x.c.upstream.Store(nil)
 		// An idle keep-alive connection the upstream had already closed:
 		// send again on a fresh one, if nothing of the body was used up.
 		if attempt == 0 && c.reused && retryable(err) && (body == nil || !body.started) {
@@ -182,76 +206,93 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *ro
 	}
 	if err != nil {
 		if body != nil && body.err != nil {
-			p.clientBodyError(ctx, d, body)
+			p.clientBodyError(x, d, body)
 			return
 		}
-		p.upstreamError(ctx, t, req, d, err, errorPages)
-		lingerIfUnread(ctx, body)
+		p.upstreamError(x, t, req, d, err, errorPages)
 		return
 	}
-	defer releaseResponseHeader(rh)
-	status := rh.StatusCode()
+	defer x.c.upstream.Store(nil)
+	status := rh.Status
 
-	if status == http.StatusSwitchingProtocols && upgrade {
-		p.switchProtocols(ctx, c, rh, d)
+	if status == http.StatusSwitchingProtocols {
+		if upgrade {
+			p.switchProtocols(x, c, rh, d)
+			return
+		}
+		c.Conn.Close()
+		p.upstreamError(x, t, req, d, &errBadUpstream{"101 Switching Protocols to a request that asked for no upgrade"}, errorPages)
 		return
 	}
 	if l.InterceptErrors && errorPages {
 		if page := errorPageFor(l, status); page != nil {
 			c.Conn.Close()
-			p.errorPage(ctx, t, req, d, status, page)
-			lingerIfUnread(ctx, body)
+			p.errorPage(x, t, req, d, status, page)
 			return
 		}
 	}
 
-	ctx.SetStatusCode(status)
-	copyResponseHeader(&ctx.Response.Header, rh, l, d)
-	keepAlive := !rh.ConnectionClose() && !upgrade
-	if req.Method == http.MethodHead || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
-		if cl := rh.ContentLength(); cl >= 0 && req.Method == http.MethodHead {
-			ctx.Response.Header.SetContentLength(cl)
-			ctx.Response.SkipBody = true
-		}
+	fields := responseFields(rh, l, d)
+	keepAlive := !rh.Close && !upgrade
+	if req.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified {
+		// No body follows, whatever the headers say. An upstream that
+		// sends one anyway leaves bytes on the connection, and the pool
+		// refuses it (upstreamPool.put).
+		x.writeHead(status, rh.Reason, fields, headLength(req.Method, status, rh.ContentLength))
 		p.finish(c, keepAlive)
 		return
 	}
-	rb := newUpstreamBody(c, rh.ContentLength(), readTO, keepAlive, p.pool)
-	if strings.HasPrefix(string(rh.ContentType()), "text/event-stream") {
+	rb := newUpstreamBody(c, rh, readTO, keepAlive, p.pool)
+	if strings.HasPrefix(rh.get("Content-Type"), "text/event-stream") {
 		rb.idle = 0 // [intent] event streams live as long as both sides do
 	}
-	cl := rh.ContentLength()
-	switch {
-	case cl >= 0 && cl <= smallBody:
-		// Read into the response's own pooled buffer.
-		if _, err := io.CopyN(ctx.Response.BodyWriter(), rb, int64(cl)); err != nil {
+	if cl := rh.ContentLength; cl >= 0 && cl <= smallBody {
+		// Read into a pooled buffer, answer with the connection already
+		// back in the pool.
+		buf := smallBodies.Get().(*bytes.Buffer)
+		defer smallBodies.Put(buf)
+		buf.Reset()
+		if _, err := io.CopyN(buf, rb, cl); err != nil {
 			rb.Close()
-			ctx.Response.Reset()
-			p.upstreamError(ctx, t, req, d, err, false)
+			p.upstreamError(x, t, req, d, err, false)
 			return
 		}
 		rb.Close()
-	case cl >= 0 && rb.idle > 0:
-		ctx.SetBodyStream(rb, cl)
-	default:
-		// Unknown length or an event stream: pass every piece on at once.
-		ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
-			defer rb.Close()
-			copyFlushing(w, w, rb)
-		})
+		x.writeHead(status, rh.Reason, fields, cl)
+		x.Write(buf.Bytes())
+		return
+	}
+	x.writeHead(status, rh.Reason, fields, rh.ContentLength)
+	err = copyFlushing(x, x, rb)
+	rb.Close()
+	if err != nil {
+		// The answer is cut short: close the client's connection before
+		// its end (no last chunk, or fewer bytes than Content-Length), as
+		// nginx does, so that no browser or cache keeps half a script.
+		x.abort()
+		if x.err != nil {
+			p.log.Debug("client went away mid-answer", "path", d.Path, "err", x.err)
+		} else {
+			p.log.Warn("the upstream's answer ended early; the client's connection is closed before the end of the body",
+				"path", d.Path, "upstream", d.Upstream, "err", err)
+		}
 	}
 }
 
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-// responseHeaders recycles upstream response-header parsers, whose
-// buffers would otherwise grow again on every request.
-var responseHeaders = sync.Pool{New: func() any { return new(fasthttp.ResponseHeader) }}
-
-func releaseResponseHeader(rh *fasthttp.ResponseHeader) {
-	rh.Reset()
-	responseHeaders.Put(rh)
+// headLength is the Content-Length to announce for an answer without a
+// body: the upstream's, for HEAD and 304 (it describes the body a GET
+// would get), else none.
+func headLength(method string, status int, cl int64) int64 {
+	if method == http.MethodHead || status == http.StatusNotModified {
+		return cl
+	}
+	return -1
 }
+
+var (
+	copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	smallBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+)
 
 func (p *Proxy) finish(c *upConn, keepAlive bool) {
 	if keepAlive {
@@ -261,38 +302,156 @@ func (p *Proxy) finish(c *upConn, keepAlive bool) {
 	}
 }
 
-// roundTrip writes the request on c and reads the response header.
-func roundTrip(c *upConn, d *routing.Decision, method string, body *clientBody, bodyLen int64, readTO time.Duration) (*fasthttp.ResponseHeader, error) {
+// roundTrip writes the request on c and reads the response head.
+func roundTrip(c *upConn, d *routing.Decision, method string, body *clientBody, bodyLen int64, readTO time.Duration) (*responseHead, error) {
 	if err := writeRequest(c, d, method, body, bodyLen); err != nil {
 		if isTimeout(err) {
 			return nil, errSendTimeout
 		}
 		return nil, err
 	}
-	rh := responseHeaders.Get().(*fasthttp.ResponseHeader)
-	rh.DisableNormalizing()
+	rh := &c.head
 	for {
 		c.SetReadDeadline(time.Now().Add(readTO))
-		if err := rh.Read(c.br); err != nil {
-			releaseResponseHeader(rh)
+		c.lr.budget = maxUpstreamHead
+		if err := readResponseHead(&c.lr, rh); err != nil {
 			if isTimeout(err) {
 				return nil, errReadTimeout
 			}
+			if err == errHeadTooLarge {
+				return nil, &errBadUpstream{"headers larger than 64 KB"}
+			}
 			return nil, err
 		}
-		// Interim answers (103 Early Hints and the like) are not passed on;
-		// 101 is the upgrade itself.
-		if s := rh.StatusCode(); s >= 200 || s == http.StatusSwitchingProtocols {
+		// Interim answers (100 Continue, 103 Early Hints) are not passed
+		// on; 101 is the upgrade itself.
+		if s := rh.Status; s >= 200 || s == http.StatusSwitchingProtocols {
 			return rh, nil
 		}
-		rh.Reset()
-		rh.DisableNormalizing()
 	}
+}
+
+// unsafeRequestError is an upstream request devproxy refuses to write: its
+// request line or a header would carry a byte that ends or splits it.
+type unsafeRequestError struct {
+	status int    // 400 when the client's path brought the byte, 500 when the route file did
+	what   string // where: "the request target", "header X-Path"
+	char   byte
+}
+
+func (e *unsafeRequestError) Error() string {
+	return fmt.Sprintf("refusing to send %s with the byte %q to the upstream", e.what, e.char)
+}
+
+// guardRequest is the last check before bytes leave for the upstream: no
+// control character or space in the request target, no CR, LF or NUL in a
+// header value, header names that are tokens. Whatever produced the value
+// (a variable holding the decoded path, a capture, a route file's quoted
+// "\r\n"), it can never split the request, so no second answer can wait in
+// a pooled connection for the next client.
+func guardRequest(d *routing.Decision, method string) error {
+	blame := func(what string, c byte) error {
+		status := http.StatusInternalServerError
+		if strings.IndexByte(d.Path, c) >= 0 {
+			status = http.StatusBadRequest
+		}
+		return &unsafeRequestError{status: status, what: what, char: c}
+	}
+	for i := 0; i < len(method); i++ {
+		if c := method[i]; c <= ' ' || c >= 0x7f {
+			return blame("the method", c)
+		}
+	}
+	uri := d.UpstreamURI
+	if uri == "" {
+		return blame("an empty request target", ' ')
+	}
+	for i := 0; i < len(uri); i++ {
+		if c := uri[i]; c <= ' ' || c == 0x7f {
+			return blame("the request target", c)
+		}
+	}
+	if c, bad := unsafeValueByte(d.OutHost, true); bad {
+		return blame("the Host header", c)
+	}
+	for k, vs := range d.OutHeader {
+		if !validHeaderName(k) {
+			return &unsafeRequestError{status: http.StatusInternalServerError, what: "a header name", char: ' '}
+		}
+		for _, v := range vs {
+			if c, bad := unsafeValueByte(v, false); bad {
+				return blame("header "+k, c)
+			}
+		}
+	}
+	return nil
+}
+
+// unsafeValueByte finds CR, LF or NUL in a header value (and, for Host,
+// any control character or space).
+func unsafeValueByte(v string, host bool) (byte, bool) {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' || c == 0 || host && (c <= ' ' || c == 0x7f) {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 0x80 || !isTokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var isTokenChar = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return
+}()
+
+// refuseUnsafe answers a request guardRequest refused.
+func (p *Proxy) refuseUnsafe(x *exchange, d *routing.Decision, e *unsafeRequestError) {
+	x.keepAlive = false
+	if e.status == http.StatusBadRequest {
+		p.log.Warn("refused a request whose path would split the upstream request", "path_bytes", len(d.Path), "location", locationOf(d), "why", e.Error())
+		writeJSONError(x, e.status, "Bad Request",
+			"The request path holds a control character that "+locationOf(d)+" would put into the upstream request ("+e.what+").", d)
+		return
+	}
+	p.log.Error("a route file produced an upstream request that cannot be sent", "location", locationOf(d), "why", e.Error())
+	writeJSONError(x, e.status, "Internal Server Error",
+		"The route file "+locationOf(d)+" produces an upstream request that cannot be sent ("+e.what+" holds a control character). Fix that value.", d)
+}
+
+func locationOf(d *routing.Decision) string {
+	if d.Location == nil {
+		return "the route file"
+	}
+	return d.Location.File + ":" + strconv.Itoa(d.Location.Line)
 }
 
 // writeRequest sends the request line, the headers the decision computed
 // and the body, framed with Content-Length or chunked encoding.
 func writeRequest(c *upConn, d *routing.Decision, method string, body *clientBody, bodyLen int64) error {
+	if err := guardRequest(d, method); err != nil {
+		return err
+	}
 	w := c.bw
 	w.WriteString(method)
 	w.WriteByte(' ')
@@ -338,12 +497,11 @@ func writeRequest(c *upConn, d *routing.Decision, method string, body *clientBod
 		}
 		return w.Flush()
 	}
-	cw := httputil.NewChunkedWriter(w)
+	cw := chunkedWriter{w}
 	if err := copyFlushing(cw, w, body); err != nil {
 		return err
 	}
 	cw.Close()
-	w.WriteString("\r\n")
 	return w.Flush()
 }
 
@@ -374,34 +532,33 @@ func copyFlushing(dst io.Writer, flush interface{ Flush() error }, src io.Reader
 
 // upstreamBody reads a response body with its framing, applying
 // proxy_read_timeout to every pause. At the end of a fully read body the
-// connection goes back to the pool.
+// connection goes back to the pool (which checks that nothing follows).
 type upstreamBody struct {
-	c         *upConn
-	r         io.Reader
-	remaining int64 // bytes left of a Content-Length body; -1 otherwise
-	chunked   bool
-	idle      time.Duration
-	keepAlive bool
-	pool      *upstreamPool
-	done      bool
-	err       error
+	c          *upConn
+	chunked    *chunkedReader // nil unless the body is chunked
+	remaining  int64          // bytes left of a Content-Length body; -1 otherwise
+	untilClose bool           // no length: the body ends when the upstream closes
+	idle       time.Duration
+	keepAlive  bool
+	pool       *upstreamPool
+	done       bool
+	err        error
 }
 
-func newUpstreamBody(c *upConn, cl int, idle time.Duration, keepAlive bool, pool *upstreamPool) *upstreamBody {
+func newUpstreamBody(c *upConn, rh *responseHead, idle time.Duration, keepAlive bool, pool *upstreamPool) *upstreamBody {
 	// A connection serves one request at a time, so it can carry the
 	// reader of its current response.
 	b := &c.body
 	*b = upstreamBody{c: c, idle: idle, keepAlive: keepAlive, pool: pool, remaining: -1}
 	switch {
-	case cl >= 0:
-		b.r = c.br
-		b.remaining = int64(cl)
-		b.done = cl == 0
-	case cl == -1:
-		b.r = httputil.NewChunkedReader(c.br)
-		b.chunked = true
-	default: // until the upstream closes
-		b.r = c.br
+	case rh.Chunked:
+		c.chunked = chunkedReader{br: c.br}
+		b.chunked = &c.chunked
+	case rh.ContentLength >= 0:
+		b.remaining = rh.ContentLength
+		b.done = rh.ContentLength == 0
+	default:
+		b.untilClose = true
 		b.keepAlive = false
 	}
 	return b
@@ -419,11 +576,19 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	} else {
 		b.c.SetReadDeadline(time.Time{})
 	}
-	if b.remaining >= 0 && int64(len(p)) > b.remaining {
-		p = p[:b.remaining]
-	}
-	n, err := b.r.Read(p)
-	if b.remaining >= 0 {
+	var n int
+	var err error
+	switch {
+	case b.chunked != nil:
+		n, err = b.chunked.Read(p)
+		if err == io.EOF {
+			b.done = true
+		}
+	case b.remaining >= 0:
+		if int64(len(p)) > b.remaining {
+			p = p[:b.remaining]
+		}
+		n, err = b.c.br.Read(p)
 		b.remaining -= int64(n)
 		switch {
 		case b.remaining == 0:
@@ -432,13 +597,13 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 		case err == io.EOF:
 			err = io.ErrUnexpectedEOF // the upstream closed before the end
 		}
-	}
-	if err == io.EOF {
-		b.done = true
-		if b.chunked && !skipTrailers(b.c.br) {
-			b.keepAlive = false
+	default:
+		n, err = b.c.br.Read(p)
+		if err == io.EOF {
+			b.done = true
 		}
-	} else if err != nil {
+	}
+	if err != nil && err != io.EOF {
 		if isTimeout(err) {
 			err = errReadTimeout
 		}
@@ -456,7 +621,7 @@ func (b *upstreamBody) Close() error {
 	// Let go of the connection before pooling it: once pooled, another
 	// request may take it and reuse this very struct (c.body).
 	b.c = nil
-	if b.done && b.keepAlive {
+	if b.done && b.keepAlive && b.err == nil {
 		b.pool.put(c)
 	} else {
 		c.Conn.Close()
@@ -464,88 +629,70 @@ func (b *upstreamBody) Close() error {
 	return nil
 }
 
-// skipTrailers reads the trailer section after the last chunk (nginx does
-// not pass trailers on either). It reports whether the framing was sound.
-func skipTrailers(br *bufio.Reader) bool {
-	for i := 0; i < 64; i++ {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return false
-		}
-		if len(line) <= 2 && strings.TrimRight(string(line), "\r\n") == "" {
-			return true
-		}
-	}
-	return false
-}
-
 // hopByHopResponse are response headers that describe one connection, and
 // those nginx sets itself instead of passing the upstream's.
-var hopByHopResponse = [][]byte{
-	[]byte("Connection"), []byte("Keep-Alive"), []byte("Proxy-Connection"), []byte("Transfer-Encoding"),
-	[]byte("Upgrade"), []byte("Te"), []byte("Trailer"), []byte("Content-Length"), []byte("Date"), []byte("Server"),
+var hopByHopResponse = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
+	"Upgrade", "Te", "Trailer", "Content-Length", "Date", "Server",
 }
 
-func isHopByHopResponse(name []byte) bool {
+func isHopByHopResponse(name string) bool {
 	for _, h := range hopByHopResponse {
-		if len(h) == len(name) && bytes.EqualFold(h, name) {
+		if asciiEqualFold(h, name) {
 			return true
 		}
 	}
 	return false
 }
 
-var (
-	headerLocation    = []byte("Location")
-	headerRefresh     = []byte("Refresh")
-	headerContentType = []byte("Content-Type")
-)
-
-// copyResponseHeader passes the upstream's response headers to the client
-// with proxy_redirect, proxy_hide_header and add_header applied. The
-// common case copies bytes without allocating.
-func copyResponseHeader(dst *fasthttp.ResponseHeader, rh *fasthttp.ResponseHeader, l *routefile.Location, d *routing.Decision) {
-	hidden := connectionTokens(rh)
-	rh.VisitAll(func(k, v []byte) {
-		if isHopByHopResponse(k) || (hidden != nil && hidden[strings.ToLower(string(k))]) {
-			return
+// responseFields are the headers the client gets: the upstream's, with
+// proxy_redirect, proxy_hide_header and add_header applied, names as the
+// upstream and the route file wrote them.
+func responseFields(rh *responseHead, l *routefile.Location, d *routing.Decision) []headerField {
+	hidden := connectionTokens(rh.get("Connection"))
+	out := make([]headerField, 0, len(rh.Fields)+len(d.AddHeaders))
+	for _, f := range rh.Fields {
+		k := f.Name
+		if isHopByHopResponse(k) || (hidden != nil && hidden[strings.ToLower(k)]) {
+			continue
 		}
-		for _, h := range l.HideHeaders {
-			if len(h) == len(k) && strings.EqualFold(h, string(k)) {
-				return
-			}
+		if hiddenByRoute(l, k) {
+			continue
 		}
 		switch {
-		case bytes.EqualFold(k, headerContentType):
-			dst.SetContentTypeBytes(v)
-		case bytes.EqualFold(k, headerLocation):
-			dst.Add(string(k), rewriteRedirect(string(v), l, d))
-		case bytes.EqualFold(k, headerRefresh):
-			value := string(v)
-			if i := strings.Index(strings.ToLower(value), "url="); i >= 0 {
-				value = value[:i+4] + rewriteRedirect(value[i+4:], l, d)
+		case asciiEqualFold(k, "Location"):
+			f.Value = rewriteRedirect(f.Value, l, d)
+		case asciiEqualFold(k, "Refresh"):
+			if i := strings.Index(strings.ToLower(f.Value), "url="); i >= 0 {
+				f.Value = f.Value[:i+4] + rewriteRedirect(f.Value[i+4:], l, d)
 			}
-			dst.Add(string(k), value)
-		default:
-			dst.AddBytesKV(k, v)
 		}
-	})
-	status := rh.StatusCode()
+		out = append(out, f)
+	}
 	for _, h := range d.AddHeaders {
-		if h.Value != "" && (h.Always || routing.AddHeaderApplies(status)) {
-			dst.Add(h.Name, h.Value)
+		if h.Value != "" && (h.Always || routing.AddHeaderApplies(rh.Status)) {
+			out = append(out, headerField{h.Name, h.Value})
 		}
 	}
+	return out
 }
 
-// connectionTokens lists the headers the upstream's Connection header names.
-func connectionTokens(rh *fasthttp.ResponseHeader) map[string]bool {
-	v := rh.Peek("Connection")
-	if len(v) == 0 {
+func hiddenByRoute(l *routefile.Location, name string) bool {
+	for _, h := range l.HideHeaders {
+		if len(h) == len(name) && strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionTokens lists the headers a Connection header names.
+func connectionTokens(v string) map[string]bool {
+	if v == "" {
 		return nil
 	}
 	out := map[string]bool{}
-	for _, tok := range strings.Split(string(v), ",") {
+	for _, tok := range strings.Split(v, ",") {
 		out[strings.ToLower(strings.TrimSpace(tok))] = true
 	}
 	return out
@@ -565,56 +712,68 @@ func isWebSocket(h http.Header) bool {
 
 // switchProtocols completes a WebSocket upgrade: the client connection is
 // taken over, the upstream's 101 goes to the client, and bytes flow both
-// ways until either side closes.
-func (p *Proxy) switchProtocols(ctx *fasthttp.RequestCtx, up *upConn, rh *fasthttp.ResponseHeader, d *routing.Decision) {
-	var head bytes.Buffer
-	head.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	rh.VisitAll(func(k, v []byte) {
-		switch strings.ToLower(string(k)) {
+// ways until either side closes. Shutdown closes both connections.
+func (p *Proxy) switchProtocols(x *exchange, up *upConn, rh *responseHead, d *routing.Decision) {
+	c := x.c
+	x.hijacked = true
+	c.state.Store(stateHijacked)
+	w := c.bw
+	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	for _, f := range rh.Fields {
+		switch strings.ToLower(f.Name) {
 		case "content-length", "transfer-encoding", "date", "server":
-			return
+			continue
 		}
-		head.Write(k)
-		head.WriteString(": ")
-		head.Write(v)
-		head.WriteString("\r\n")
-	})
+		w.WriteString(f.Name)
+		w.WriteString(": ")
+		writeSafe(w, f.Value)
+		w.WriteString("\r\n")
+	}
 	for _, h := range d.AddHeaders {
 		if h.Value != "" && h.Always {
-			fmt.Fprintf(&head, "%s: %s\r\n", h.Name, h.Value)
+			w.WriteString(h.Name)
+			w.WriteString(": ")
+			writeSafe(w, h.Value)
+			w.WriteString("\r\n")
 		}
 	}
-	head.WriteString("\r\n")
+	w.WriteString("\r\n")
+	defer c.nc.Close()
+	defer up.Conn.Close()
+	if err := w.Flush(); err != nil {
+		return
+	}
+	// From here on the tunnel has no deadlines: the flush above set the
+	// client's send timeout, and a WebSocket may be quiet for hours.
 	up.SetDeadline(time.Time{})
-	ctx.HijackSetNoResponse(true)
-	ctx.Hijack(func(client net.Conn) {
-		defer up.Conn.Close()
-		if _, err := client.Write(head.Bytes()); err != nil {
-			return
+	c.nc.SetDeadline(time.Time{})
+	done := make(chan struct{}, 2)
+	go func() {
+		io.Copy(c.nc, up.br) // what the upstream sends, buffered bytes first
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
 		}
-		done := make(chan struct{}, 2)
-		go func() {
-			io.Copy(client, up.br) // what the upstream sends, buffered bytes first
-			if cw, ok := client.(interface{ CloseWrite() error }); ok {
-				cw.CloseWrite()
-			}
-			done <- struct{}{}
-		}()
-		go func() {
-			io.Copy(up.Conn, client)
-			if cw, ok := up.Conn.(interface{ CloseWrite() error }); ok {
-				cw.CloseWrite()
-			}
-			done <- struct{}{}
-		}()
-		<-done
-		// One side is finished; give the other a moment to drain, then
-		// end both.
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
+		done <- struct{}{}
+	}()
+	go func() {
+		io.Copy(up.Conn, c.br) // what the client sends, buffered bytes first
+		if cw, ok := up.Conn.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
 		}
-	})
+		done <- struct{}{}
+	}()
+	<-done
+	// One side is finished; give the other a moment to drain, then end
+	// both, and wait for the copy that is left: the client's buffers go
+	// back to a pool when this returns.
+	select {
+	case <-done:
+		return
+	case <-time.After(5 * time.Second):
+	}
+	c.nc.Close()
+	up.Conn.Close()
+	<-done
 }
 
 func errorPageFor(l *routefile.Location, status int) *routefile.ErrorPage {
@@ -697,46 +856,41 @@ func applyRedirectRule(v string, r routefile.ProxyRedirect, l *routefile.Locatio
 // clientBodyError answers a request whose body could not be read: too
 // large (413, with a lingering close, as nginx does), too slow (408,
 // client_body_timeout) or malformed (400).
-func (p *Proxy) clientBodyError(ctx *fasthttp.RequestCtx, d *routing.Decision, body *clientBody) {
-	ctx.Response.Reset()
+func (p *Proxy) clientBodyError(x *exchange, d *routing.Decision, body *clientBody) {
 	err := body.err
+	x.keepAlive = false
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		writeJSONError(ctx, http.StatusRequestEntityTooLarge, "Payload Too Large",
+		writeJSONError(x, http.StatusRequestEntityTooLarge, "Payload Too Large",
 			"The request body is larger than client_max_body_size of "+d.Location.File+".", d)
-		body.err = nil
-		lingerIfUnread(ctx, body)
-		return
-	}
-	ctx.SetConnectionClose()
-	switch {
+		body.err = nil // the rest is read and dropped (lingering close)
 	case isTimeout(err):
-		writeJSONError(ctx, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", d)
+		writeJSONError(x, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", d)
 	default:
-		writeJSONError(ctx, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced: "+err.Error()+".", d)
+		writeJSONError(x, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced.", d)
 	}
 }
 
 // upstreamError answers for an upstream that could not be reached or did
 // not answer in time (spec §7), unless an error_page takes over.
-func (p *Proxy) upstreamError(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *routing.Request, d *routing.Decision, err error, errorPages bool) {
+func (p *Proxy) upstreamError(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, err error, errorPages bool) {
 	status := classify(err)
 	p.log.Debug("upstream error", "path", d.Path, "upstream", d.Upstream, "status", status, "err", err)
 	if page := errorPageFor(d.Block.Loc, status); page != nil && errorPages {
-		p.errorPage(ctx, t, req, d, status, page)
+		p.errorPage(x, t, req, d, status, page)
 		return
 	}
 	switch status {
 	case http.StatusServiceUnavailable:
-		writeUnavailable(ctx, d)
+		writeUnavailable(x, d)
 	case http.StatusGatewayTimeout:
 		msg := "The application did not answer in time (proxy_read_timeout). Check that it is not stuck, or raise the timeout."
 		if errors.Is(err, errSendTimeout) {
 			msg = "The application stopped reading the request body (proxy_send_timeout). Check that it is not stuck, or raise the timeout."
 		}
-		writeJSONError(ctx, status, "Gateway Timeout", msg, d)
+		writeJSONError(x, status, "Gateway Timeout", msg, d)
 	default:
-		writeJSONError(ctx, status, "Bad Gateway", "The application closed the connection without a valid answer.", d)
+		writeJSONError(x, status, "Bad Gateway", "The application closed the connection without a valid answer.", d)
 	}
 }
 
@@ -760,7 +914,7 @@ func classify(err error) int {
 
 // errorPage runs error_page: a named location or an internal redirect to a
 // URI answers instead, with the status error_page asks for.
-func (p *Proxy) errorPage(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *routing.Request, d *routing.Decision, status int, page *routefile.ErrorPage) {
+func (p *Proxy) errorPage(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, status int, page *routefile.ErrorPage) {
 	var nd *routing.Decision
 	if strings.HasPrefix(page.Target, "@") {
 		nd = t.ResolveNamed(req, d.Block, page.Target)
@@ -770,24 +924,25 @@ func (p *Proxy) errorPage(ctx *fasthttp.RequestCtx, t *routing.RouteTable, req *
 		sub.Target = page.Target
 		nd = t.Resolve(&sub)
 	}
-	ctx.Response.Reset()
 	if nd == nil {
 		if status == http.StatusServiceUnavailable {
-			writeUnavailable(ctx, d)
+			writeUnavailable(x, d)
 		} else {
-			writeJSONError(ctx, status, http.StatusText(status), "The upstream answered with an error.", d)
+			writeJSONError(x, status, http.StatusText(status), "The upstream answered with an error.", d)
 		}
 		return
 	}
-	// recursive_error_pages is off in nginx: the error page's own failures
-	// are answered plainly.
-	p.carryOut(ctx, t, req, nd, false)
+	// The status error_page asks for replaces the page's own ("=" alone
+	// keeps it).
 	switch {
 	case page.Response > 0:
-		ctx.SetStatusCode(page.Response)
+		x.statusOverride = page.Response
 	case page.Response == 0:
-		ctx.SetStatusCode(status)
+		x.statusOverride = status
 	}
+	// recursive_error_pages is off in nginx: the error page's own failures
+	// are answered plainly.
+	p.carryOut(x, t, req, nd, false)
 }
 
 // isTimeout reports a deadline that passed, whatever type carries it
@@ -796,10 +951,3 @@ func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
-
-func isTooLarge(err error) bool {
-	var sb *fasthttp.ErrSmallBuffer
-	return errors.As(err, &sb) || errors.Is(err, fasthttp.ErrSmallReadBuffer)
-}
-
-func fmtSprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

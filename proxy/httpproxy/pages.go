@@ -1,6 +1,7 @@
 package httpproxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -10,7 +11,6 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
-	"github.com/valyala/fasthttp"
 )
 
 const noCache = "no-cache, no-store, must-revalidate"
@@ -30,16 +30,20 @@ type errorBody struct {
 	Upstream string `json:"upstream,omitempty"`
 }
 
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+// jsonFields are the headers of every JSON answer the proxy writes itself.
+// nosniff keeps a browser from reading one as HTML.
+var jsonFields = []headerField{
+	{"Content-Type", "application/json"},
+	{"Cache-Control", noCache},
+	{"X-Content-Type-Options", "nosniff"},
+}
+
+func writeJSON(x *exchange, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		ctx.Error(err.Error(), http.StatusInternalServerError)
-		return
+		status, b = http.StatusInternalServerError, []byte(`{"error":"Internal Server Error","status":500}`)
 	}
-	ctx.SetStatusCode(status)
-	ctx.SetContentType("application/json")
-	ctx.Response.Header.Set("Cache-Control", noCache)
-	ctx.SetBody(append(b, '\n'))
+	x.respond(status, jsonFields, append(b, '\n'))
 }
 
 func errorFor(status int, title, message string, d *routing.Decision) errorBody {
@@ -54,13 +58,13 @@ func errorFor(status int, title, message string, d *routing.Decision) errorBody 
 	return e
 }
 
-func writeJSONError(ctx *fasthttp.RequestCtx, status int, title, message string, d *routing.Decision) {
-	writeJSON(ctx, status, errorFor(status, title, message, d))
+func writeJSONError(x *exchange, status int, title, message string, d *routing.Decision) {
+	writeJSON(x, status, errorFor(status, title, message, d))
 }
 
 // writeUnavailable is the 503 for an upstream that is not running.
-func writeUnavailable(ctx *fasthttp.RequestCtx, d *routing.Decision) {
-	writeJSONError(ctx, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
+func writeUnavailable(x *exchange, d *routing.Decision) {
+	writeJSONError(x, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
 }
 
 // ConfigInfo is /devproxy/api/config.
@@ -135,22 +139,23 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 
 // servePage answers the proxy's own paths. Through the tunnel they are not
 // served at all: they describe the developer's machine.
-func (p *Proxy) servePage(ctx *fasthttp.RequestCtx, req *routing.Request, t *routing.RouteTable, d *routing.Decision) {
+func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTable, d *routing.Decision) {
 	if req.Tunnel {
-		writeJSONError(ctx, http.StatusForbidden, "Forbidden",
+		writeJSONError(x, http.StatusForbidden, "Forbidden",
 			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
 		return
 	}
 	switch d.Path {
 	case "/":
-		p.landing(ctx, t)
+		p.landing(x, t)
 	case "/routes.json":
-		writeJSON(ctx, http.StatusOK, NewRoutesDocument(t))
-		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+		// No Access-Control-Allow-Origin: a web page the developer visits
+		// must not read the route table.
+		writeJSON(x, http.StatusOK, NewRoutesDocument(t))
 	case "/devproxy/api/config":
-		writeJSON(ctx, http.StatusOK, ConfigInfo{APIBasePath: "/devproxy/api", Version: Version})
+		writeJSON(x, http.StatusOK, ConfigInfo{APIBasePath: "/devproxy/api", Version: Version})
 	default:
-		writeJSONError(ctx, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
+		writeJSONError(x, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
 	}
 }
 
@@ -175,7 +180,7 @@ type landingRow struct {
 	Label, Link, Upstream, Owner, Note string
 }
 
-func (p *Proxy) landing(ctx *fasthttp.RequestCtx, t *routing.RouteTable) {
+func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 	data := struct {
 		Root             string
 		FileCount        int
@@ -208,7 +213,13 @@ func (p *Proxy) landing(ctx *fasthttp.RequestCtx, t *routing.RouteTable) {
 	sort.SliceStable(data.Active, func(i, j int) bool {
 		return strings.TrimLeft(data.Active[i].Label, "=^~ ") < strings.TrimLeft(data.Active[j].Label, "=^~ ")
 	})
-	ctx.SetContentType("text/html; charset=utf-8")
-	ctx.Response.Header.Set("Cache-Control", noCache)
-	landingTemplate.Execute(ctx, data)
+	var page bytes.Buffer
+	if err := landingTemplate.Execute(&page, data); err != nil {
+		p.log.Error("landing page", "err", err)
+	}
+	x.respond(http.StatusOK, []headerField{
+		{"Content-Type", "text/html; charset=utf-8"},
+		{"Cache-Control", noCache},
+		{"X-Content-Type-Options", "nosniff"},
+	}, page.Bytes())
 }

@@ -2,9 +2,12 @@ package httpproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -23,6 +26,13 @@ type ServeOptions struct {
 	// ClientBodyTimeout bounds each pause while a client sends a request
 	// body; zero means 60s (nginx's client_body_timeout).
 	ClientBodyTimeout time.Duration
+	// SendTimeout bounds each write to a client that stops reading; zero
+	// means 60s (nginx's send_timeout).
+	SendTimeout time.Duration
+	// DrainTimeout bounds a shutdown: requests in flight get this long to
+	// finish, then every connection that is left (WebSockets and streams
+	// included) is closed. Zero means 5s.
+	DrainTimeout time.Duration
 	// Ready, when set, is called once both listeners accept connections.
 	Ready func(ServeInfo)
 	// OnReload, when set, is called after each swap with the new table.
@@ -40,10 +50,15 @@ type ServeInfo struct {
 // reloadDebounce collects the several writes of one save into one reload.
 const reloadDebounce = 25 * time.Millisecond
 
+// DefaultDrainTimeout is how long a shutdown lets requests in flight finish.
+const DefaultDrainTimeout = 5 * time.Second
+
 // Serve runs the proxy until ctx ends: it reads the workspace, listens on
 // the local and tunnel addresses, and swaps the route table whenever a
 // route file changes. Requests in flight finish on the table they started
-// with.
+// with. When ctx ends, Serve stops accepting, lets requests in flight
+// finish for DrainTimeout, closes whatever is left, and returns: it never
+// takes longer than DrainTimeout plus about a second.
 func Serve(ctx context.Context, opts ServeOptions) error {
 	log := opts.Log
 	if log == nil {
@@ -84,53 +99,92 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if opts.ReadHeaderTimeout > 0 {
 		p.SetReadHeaderTimeout(opts.ReadHeaderTimeout)
 	}
+	if opts.SendTimeout > 0 {
+		p.SetSendTimeout(opts.SendTimeout)
+	}
+	drain := opts.DrainTimeout
+	if drain <= 0 {
+		drain = DefaultDrainTimeout
+	}
 	logTable(log, "routes loaded", t, 0)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := ws.Watch(ctx, reloadDebounce, func(nt *routing.RouteTable) {
+	watcherDone, err := ws.Watch(ctx, reloadDebounce, func(nt *routing.RouteTable) {
 		start := time.Now()
 		p.Swap(nt)
 		logTable(log, "routes reloaded", nt, time.Since(start))
 		if opts.OnReload != nil {
 			opts.OnReload(nt)
 		}
-	}); err != nil {
+	})
+	if err != nil {
 		log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
 	}
 
-	local := p.NewServer(false)
-	remote := p.NewServer(true)
+	servers := []*Server{p.NewServer(false), p.NewServer(true)}
 	errc := make(chan error, 2)
-	go func() { errc <- local.Serve(ln) }()
-	go func() { errc <- remote.Serve(tln) }()
+	go func() { errc <- servers[0].Serve(ln) }()
+	go func() { errc <- servers[1].Serve(tln) }()
 	if opts.Ready != nil {
 		opts.Ready(ServeInfo{Addr: ln.Addr().String(), TunnelAddr: tln.Addr().String(), Table: t, Proxy: p})
 	}
 
-	err, pending := nil, cap(errc)
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
-		pending--
-		cancel()
-	}
-	// Close the listeners ourselves: fasthttp's Shutdown does nothing for a
-	// server whose Serve has not yet registered its listener, which would
-	// leave the port serving after Serve returned.
-	ln.Close()
-	tln.Close()
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	local.ShutdownWithContext(sctx)
-	remote.ShutdownWithContext(sctx)
-	// Both Serve loops end once their listener is closed.
-	for range pending {
-		select {
-		case <-errc:
-		case <-sctx.Done():
+		if errors.Is(err, ErrServerClosed) {
+			err = nil
 		}
 	}
+	cancel()
+	// Close the listeners here: a server whose Serve has not started yet
+	// would otherwise leave its port open after Serve returned.
+	ln.Close()
+	tln.Close()
+	shutdown(log, drain, servers, watcherDone)
 	return err
+}
+
+// shutdown drains the servers for at most drain, then closes what is left
+// and waits a moment for the watcher. Whatever has not stopped by then is
+// named in the log, with every goroutine's stack at debug level, and left
+// behind: the caller returns and the process exits anyway.
+func shutdown(log *slog.Logger, drain time.Duration, servers []*Server, watcherDone <-chan struct{}) {
+	start := time.Now()
+	sctx, scancel := context.WithTimeout(context.Background(), drain)
+	defer scancel()
+	var wg sync.WaitGroup
+	stuck := make([]error, len(servers))
+	for i, s := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stuck[i] = s.Shutdown(sctx)
+		}()
+	}
+	wg.Wait()
+	var problems []any
+	for i, err := range stuck {
+		if err != nil {
+			problems = append(problems, [...]string{"local listener", "tunnel listener"}[i], err.Error())
+		}
+	}
+	if watcherDone != nil {
+		select {
+		case <-watcherDone:
+		case <-time.After(500 * time.Millisecond):
+			problems = append(problems, "route watcher", "still reloading (a route file may take long to read)")
+		}
+	}
+	if len(problems) > 0 {
+		log.Error("shutdown: some parts did not stop; exiting anyway", problems...)
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			buf := make([]byte, 1<<20)
+			log.Debug("shutdown: goroutines", "stacks", string(buf[:runtime.Stack(buf, true)]))
+		}
+		return
+	}
+	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 }
 
 func listenOn(addr, setting string) (net.Listener, error) {

@@ -38,7 +38,10 @@ type upConn struct {
 	// sendTimeout is the current request's proxy_send_timeout: every
 	// write to the upstream gets this long (the time between two writes).
 	sendTimeout time.Duration
-	body        upstreamBody // the reader of the current response body
+	lr          lineReader    // reads response heads from br
+	head        responseHead  // the current response's head
+	body        upstreamBody  // the reader of the current response body
+	chunked     chunkedReader // its chunk decoder, when the body is chunked
 }
 
 type timedWriter struct{ c *upConn }
@@ -62,7 +65,7 @@ func (p *upstreamPool) get(ctx context.Context, scheme, addr string, connectTime
 	for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
 		c := list[len(list)-1]
 		p.idle[key] = list[:len(list)-1]
-		if now.Sub(c.idleFrom) < upstreamIdleTimeout {
+		if now.Sub(c.idleFrom) < upstreamIdleTimeout && !unclean(c) {
 			p.mu.Unlock()
 			c.reused = true
 			return c, nil
@@ -99,11 +102,22 @@ func (p *upstreamPool) dial(ctx context.Context, scheme, addr string, connectTim
 	}
 	c := &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), key: scheme + "://" + addr}
 	c.bw = bufio.NewWriterSize(timedWriter{c}, 16<<10)
+	c.lr.br = c.br
 	return c, nil
 }
 
-// put returns a connection whose response was read to the end.
+// put returns a connection whose response was read to the end. It is kept
+// only if the response ended exactly at a message boundary: nothing left
+// in the read buffer and nothing waiting on the socket. Otherwise the
+// upstream sent more than it announced (bytes past Content-Length, a body
+// after HEAD, 204 or 304, a second answer to a split request), and those
+// bytes would be the next client's answer; nginx's keepalive module closes
+// such connections too.
 func (p *upstreamPool) put(c *upConn) {
+	if unclean(c) {
+		c.Conn.Close()
+		return
+	}
 	c.SetDeadline(time.Time{})
 	c.idleFrom = time.Now()
 	p.mu.Lock()
@@ -133,6 +147,12 @@ func (p *upstreamPool) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+}
+
+// unclean reports a connection that has bytes buffered or pending on its
+// socket, or that the upstream has closed.
+func unclean(c *upConn) bool {
+	return c.br.Buffered() > 0 || pendingOrClosed(c.Conn)
 }
 
 // retryable reports whether a failure on a reused connection happened

@@ -31,7 +31,7 @@ func startDevproxy(t *testing.T, c *diffCase) int {
 	p := httpproxy.New(c.table, nil)
 	srv := p.NewServer(false)
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Shutdown(); p.Close() })
+	t.Cleanup(func() { srv.Close(); p.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
 }
 

@@ -14,14 +14,17 @@ import (
 // .devproxy/resolutions.json until ctx ends. Changes are collected for
 // debounce (editors write a file in several steps), then only the changed
 // paths are re-read and changed receives the new table. Watch returns once
-// the watches are in place; the work continues in a goroutine.
-func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed func(*RouteTable)) error {
+// the watches are in place; the work continues in a goroutine, and done
+// is closed when it has stopped.
+func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed func(*RouteTable)) (done <-chan struct{}, err error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w.addWatches(fw)
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		defer fw.Close()
 		pending := map[string]bool{}
 		var timer *time.Timer
@@ -79,7 +82,7 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 			}
 		}
 	}()
-	return nil
+	return stopped, nil
 }
 
 // addWatches watches the root, .devproxy and every existing folder named by

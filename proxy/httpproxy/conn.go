@@ -1,0 +1,625 @@
+package httpproxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Server is devproxy's HTTP/1.x server for one listener: one goroutine per
+// client connection, requests read with nginx's parser rules (http1.go),
+// answers written with explicit framing, and every connection tracked so
+// that shutdown can drain them and then close whatever is left.
+type Server struct {
+	p      *Proxy
+	tunnel bool
+
+	mu        sync.Mutex
+	conns     map[*clientConn]struct{}
+	listeners map[net.Listener]struct{}
+	closing   bool
+	done      chan struct{} // closed when the last connection ends after closing
+	wg        sync.WaitGroup
+}
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("httpproxy: server closed")
+
+// Client-side limits: slow or hostile clients must not hold resources.
+const (
+	readHeaderTimeout = 10 * time.Second  // the whole request head (slowloris)
+	idleTimeout       = 120 * time.Second // a kept-alive connection waiting for its next request
+	maxHeaderBytes    = 64 << 10          // request line and headers together
+	// defaultSendTimeout is nginx's send_timeout: how long one write to a
+	// client may block. A client that stops reading is let go; a stream
+	// with traffic (SSE) is never cut, since each write starts a new wait.
+	defaultClientSendTimeout = 60 * time.Second
+	clientBufferSize         = 8 << 10
+)
+
+// NewServer returns the server for one listener. With tunnel set, every
+// request counts as coming through the tunnel (the public internet, https).
+func (p *Proxy) NewServer(tunnel bool) *Server {
+	return &Server{p: p, tunnel: tunnel, conns: map[*clientConn]struct{}{}, listeners: map[net.Listener]struct{}{}}
+}
+
+// Serve accepts connections on ln until Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			if isTemporaryAccept(err) {
+				// Out of file descriptors and the like: back off, as
+				// net/http does, instead of spinning.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.p.log.Warn("accept failed; retrying", "err", err, "in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(nc)
+		if c == nil {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go c.serve()
+	}
+}
+
+func isTemporaryAccept(err error) bool {
+	var te interface{ Temporary() bool }
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &te) && te.Temporary()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) newConn(nc net.Conn) *clientConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	c := &clientConn{srv: s, nc: nc}
+	c.sendTimeout = s.p.sendTimeout
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return c
+}
+
+func (s *Server) forget(c *clientConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Shutdown stops accepting, closes idle connections, lets requests in
+// flight finish until ctx ends, then closes every connection that is left
+// (WebSockets and streams included) and the upstream connections they
+// use. It returns once every connection goroutine has ended, or with the
+// list of those that did not within a second of being closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	all := make(chan struct{})
+	go func() { s.wg.Wait(); close(all) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case <-all:
+			return nil
+		case <-ctx.Done():
+			s.closeAll()
+			select {
+			case <-all:
+				return nil
+			case <-time.After(time.Second):
+				return &stuckConnsError{conns: s.describeConns()}
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return s.Shutdown(ctx)
+}
+
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.Load() == stateIdle {
+			c.nc.Close()
+		}
+	}
+}
+
+func (s *Server) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.forceClose()
+	}
+}
+
+// ActiveConns describes the connections still open, for shutdown logs.
+func (s *Server) describeConns() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for c := range s.conns {
+		out = append(out, c.describe())
+	}
+	return out
+}
+
+// stuckConnsError names the connections that did not end after being
+// closed at the end of a shutdown.
+type stuckConnsError struct{ conns []string }
+
+func (e *stuckConnsError) Error() string {
+	return strconv.Itoa(len(e.conns)) + " client connections did not end after being closed: " + joinMax(e.conns, 5)
+}
+
+func joinMax(s []string, n int) string {
+	out := ""
+	for i, v := range s {
+		if i == n {
+			return out + ", ..."
+		}
+		if i > 0 {
+			out += ", "
+		}
+		out += v
+	}
+	return out
+}
+
+// Connection states, for shutdown.
+const (
+	stateIdle     int32 = iota // between requests: safe to close
+	stateActive                // reading or answering a request
+	stateHijacked              // a WebSocket tunnel or a lingering close
+)
+
+// clientConn is one client connection.
+type clientConn struct {
+	srv         *Server
+	nc          net.Conn
+	br          *bufio.Reader
+	bw          *bufio.Writer
+	lr          lineReader
+	head        requestHead
+	state       atomic.Int32
+	sendTimeout time.Duration
+	// upstream is the upstream connection the current request uses, so
+	// that a forced shutdown can close it too (a handler may be blocked
+	// reading from it).
+	upstream atomic.Pointer[upConn]
+	path     atomic.Pointer[string] // the current request's path, for logs
+}
+
+var (
+	clientReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, clientBufferSize) }}
+	clientWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, clientBufferSize) }}
+)
+
+// deadlineWriter gives every write to the client its own send timeout.
+type deadlineWriter struct{ c *clientConn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	if w.c.sendTimeout > 0 {
+		w.c.nc.SetWriteDeadline(time.Now().Add(w.c.sendTimeout))
+	}
+	return w.c.nc.Write(p)
+}
+
+func (c *clientConn) forceClose() {
+	c.nc.Close()
+	if up := c.upstream.Load(); up != nil {
+		up.Conn.Close()
+	}
+}
+
+func (c *clientConn) describe() string {
+	s := [...]string{"idle", "active", "websocket or lingering"}[c.state.Load()] + " " + c.nc.RemoteAddr().String()
+	if p := c.path.Load(); p != nil {
+		s += " " + *p
+	}
+	return s
+}
+
+func (c *clientConn) serve() {
+	defer c.srv.forget(c)
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.p.log.Error("panic serving a request; the connection is closed", "panic", v, "remote", c.nc.RemoteAddr().String())
+		}
+	}()
+	c.br = clientReaders.Get().(*bufio.Reader)
+	c.br.Reset(c.nc)
+	c.bw = clientWriters.Get().(*bufio.Writer)
+	c.bw.Reset(deadlineWriter{c})
+	defer func() {
+		if c.state.Load() != stateHijacked {
+			c.nc.Close()
+		}
+		c.br.Reset(nil)
+		clientReaders.Put(c.br)
+		c.bw.Reset(nil)
+		clientWriters.Put(c.bw)
+	}()
+	c.lr.br = c.br
+	for {
+		c.state.Store(stateIdle)
+		if c.srv.isClosing() {
+			return
+		}
+		c.nc.SetReadDeadline(time.Now().Add(idleTimeout))
+		if _, err := c.br.Peek(1); err != nil {
+			return // the client closed, or stayed idle too long
+		}
+		c.state.Store(stateActive)
+		if c.srv.isClosing() {
+			return // shutdown began while the first byte arrived
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.p.readHeaderTimeout))
+		c.lr.budget = maxHeaderBytes
+		err := readRequestHead(&c.lr, &c.head)
+		if err != nil {
+			c.answerBadHead(err)
+			return
+		}
+		c.nc.SetReadDeadline(time.Time{})
+		x := &exchange{c: c, req: &c.head, method: c.head.Method}
+		x.keepAlive = c.head.KeepAlive
+		c.srv.p.serveExchange(x, c.srv.tunnel)
+		c.path.Store(nil)
+		if x.hijacked {
+			return
+		}
+		if !x.complete() {
+			return
+		}
+	}
+}
+
+// answerBadHead answers a request that could not be read and closes the
+// connection: after a malformed request, nothing more on it can be
+// trusted (nginx closes too).
+func (c *clientConn) answerBadHead(err error) {
+	var we *wireError
+	switch {
+	case errors.As(err, &we):
+	case isTimeout(err):
+		we = errHeadTimeout
+	default:
+		return // the client closed or reset the connection mid-head
+	}
+	x := &exchange{c: c, req: &c.head, method: http.MethodGet}
+	x.keepAlive = false
+	writeJSON(x, we.status, errorBody{Error: http.StatusText(we.status), Message: we.msg, Status: we.status})
+	c.srv.p.log.Debug("request refused", "remote", c.nc.RemoteAddr().String(), "status", we.status, "why", we.msg)
+}
+
+// exchange is one request and its answer on a client connection. The
+// answer is written with explicit framing: Content-Length when the size
+// is known, chunked for HTTP/1.1 clients otherwise, and for HTTP/1.0
+// clients (who do not know chunked encoding) the body runs until the
+// connection closes.
+type exchange struct {
+	c      *clientConn
+	req    *requestHead
+	method string
+	body   *clientBody // the request body, when there is one
+
+	keepAlive bool // the connection may serve another request afterwards
+	hijacked  bool // the connection was handed over (WebSocket)
+	// statusOverride replaces the status of the answer about to be
+	// written (error_page ... =CODE).
+	statusOverride int
+
+	wroteHead bool
+	status    int
+	chunked   bool
+	remaining int64 // bytes of a Content-Length body still to write; -1 otherwise
+	noBody    bool  // HEAD, 1xx, 204, 304
+	err       error // a write to the client failed
+	aborted   bool
+}
+
+// writeHead sends the status line and headers. contentLength is the body's
+// size, or -1 when it is not known in advance.
+func (x *exchange) writeHead(status int, reason string, fields []headerField, contentLength int64) {
+	if x.wroteHead {
+		return
+	}
+	x.wroteHead = true
+	if x.statusOverride > 0 {
+		status, reason = x.statusOverride, ""
+	}
+	x.status = status
+	x.noBody = x.method == http.MethodHead || status < 200 || status == http.StatusNoContent || status == http.StatusNotModified
+	w := x.c.bw
+	w.WriteString("HTTP/1.1 ")
+	w.WriteString(strconv.Itoa(status))
+	w.WriteByte(' ')
+	if reason == "" {
+		reason = http.StatusText(status)
+	}
+	writeSafe(w, reason)
+	w.WriteString("\r\nDate: ")
+	w.WriteString(httpDate())
+	w.WriteString("\r\n")
+	for _, f := range fields {
+		w.WriteString(f.Name)
+		w.WriteString(": ")
+		writeSafe(w, f.Value)
+		w.WriteString("\r\n")
+	}
+	x.remaining = -1
+	switch {
+	case status < 200 || status == http.StatusNoContent:
+		// No body and no length, by definition.
+	case contentLength >= 0:
+		w.WriteString("Content-Length: ")
+		w.WriteString(strconv.FormatInt(contentLength, 10))
+		w.WriteString("\r\n")
+		if !x.noBody {
+			x.remaining = contentLength
+		}
+	case x.noBody:
+	case x.req.atLeast11():
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+		x.chunked = true
+	default:
+		// An HTTP/1.0 client: the end of the body is the end of the
+		// connection.
+		x.keepAlive = false
+	}
+	if !x.keepAlive {
+		w.WriteString("Connection: close\r\n")
+	} else if !x.req.atLeast11() {
+		w.WriteString("Connection: keep-alive\r\n")
+	}
+	w.WriteString("\r\n")
+}
+
+// writeSafe writes a header value, percent-escaping any control character
+// other than tab: whatever produced the value (an add_header with $uri, a
+// capture in a redirect), it can never split the response.
+func writeSafe(w *bufio.Writer, v string) {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			w.WriteString(escape(v, headerEscapes))
+			return
+		}
+	}
+	w.WriteString(v)
+}
+
+// headerEscapes marks the bytes writeSafe escapes.
+var headerEscapes = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = c != '\t'
+	}
+	t[0x7f] = true
+	return
+}()
+
+// escape percent-encodes the bytes marked in table.
+func escape(s string, table [256]bool) string {
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if table[c] {
+			out = append(out, '%', hex[c>>4], hex[c&15])
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// Write sends body bytes with the framing writeHead chose. Bytes beyond a
+// Content-Length are an error, never sent.
+func (x *exchange) Write(p []byte) (int, error) {
+	if x.err != nil {
+		return 0, x.err
+	}
+	if x.noBody || len(p) == 0 {
+		return len(p), nil
+	}
+	if x.remaining >= 0 && int64(len(p)) > x.remaining {
+		x.err = errors.New("response body longer than its Content-Length")
+		return 0, x.err
+	}
+	var err error
+	if x.chunked {
+		_, err = chunkedWriter{x.c.bw}.Write(p)
+	} else {
+		_, err = x.c.bw.Write(p)
+	}
+	if err != nil {
+		x.err = err
+		return 0, err
+	}
+	if x.remaining >= 0 {
+		x.remaining -= int64(len(p))
+	}
+	return len(p), nil
+}
+
+// Flush pushes what was written to the client.
+func (x *exchange) Flush() error {
+	if x.err != nil {
+		return x.err
+	}
+	if err := x.c.bw.Flush(); err != nil {
+		x.err = err
+	}
+	return x.err
+}
+
+// respond sends a complete answer with a body of known size.
+func (x *exchange) respond(status int, fields []headerField, body []byte) {
+	x.writeHead(status, "", fields, int64(len(body)))
+	x.Write(body)
+}
+
+// abort ends the answer without completing it: the client sees a
+// connection closed before the end of the body (a short Content-Length,
+// or no last chunk), never a complete answer with half a body.
+func (x *exchange) abort() {
+	x.aborted = true
+	x.keepAlive = false
+}
+
+// complete ends the exchange: the last chunk, a flush, and the request
+// body's leftovers. It reports whether the connection can serve another
+// request.
+func (x *exchange) complete() bool {
+	if !x.wroteHead && !x.aborted {
+		x.writeHead(http.StatusInternalServerError, "", nil, 0)
+	}
+	if x.aborted {
+		x.c.bw.Flush()
+		return false
+	}
+	if x.remaining > 0 {
+		// Fewer bytes than announced: the client must not take it as
+		// whole.
+		x.c.bw.Flush()
+		return false
+	}
+	if x.chunked && x.err == nil {
+		if err := (chunkedWriter{x.c.bw}).Close(); err != nil {
+			x.err = err
+		}
+	}
+	if x.Flush() != nil {
+		return false
+	}
+	if !x.drainBody() {
+		return false
+	}
+	return x.keepAlive && !x.c.srv.isClosing()
+}
+
+// maxDrain is how much of an unread request body is read and dropped to
+// keep the connection; larger leftovers get a lingering close instead.
+const maxDrain = 256 << 10
+
+// drainBody reads what is left of the request body. It reports whether
+// the connection can be reused.
+func (x *exchange) drainBody() bool {
+	b := x.body
+	if b == nil || b.eof {
+		return true
+	}
+	if b.err != nil {
+		return false
+	}
+	if x.keepAlive {
+		b.max, b.timeout = 0, 2*time.Second
+		if n, err := io.Copy(io.Discard, io.LimitReader(b, maxDrain+1)); err == nil && n <= maxDrain && b.eof {
+			return true
+		}
+	}
+	x.lingerClose()
+	return false
+}
+
+// Lingering close (nginx's lingering_close): after answering a request
+// whose body the client is still sending, read and discard the rest for a
+// while before closing, or the client's TCP stack may see a reset before
+// it reads the answer.
+const (
+	lingerIdle  = 2 * time.Second
+	lingerTotal = 30 * time.Second
+)
+
+func (x *exchange) lingerClose() {
+	c := x.c
+	c.state.Store(stateHijacked) // shutdown may close it at any time
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	end := time.Now().Add(lingerTotal)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	for time.Now().Before(end) {
+		c.nc.SetReadDeadline(time.Now().Add(lingerIdle))
+		if _, err := c.br.Read(*buf); err != nil {
+			break
+		}
+	}
+	c.nc.Close()
+}
+
+// The Date header, rendered once a second.
+var dateCache atomic.Pointer[dateValue]
+
+type dateValue struct {
+	sec int64
+	s   string
+}
+
+func httpDate() string {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.s
+	}
+	d := &dateValue{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(d)
+	return d.s
+}
+
+// logConnError logs a failure writing to a client at debug level: clients
+// go away all the time.
+func logConnError(log *slog.Logger, x *exchange, what string, err error) {
+	log.Debug(what, "remote", x.c.nc.RemoteAddr().String(), "err", err)
+}
