@@ -582,13 +582,7 @@ func (e *evaluator) proxy() {
 	d, l := e.d, e.block.Loc
 	u := l.ProxyPass.Static
 	if u == nil {
-		raw := l.ProxyPass.URL.Eval(e.lookup, func(n int) string {
-			v := e.capture(n)
-			if e.orig.Quoted || e.internal {
-				v = escape(v, escapeURITable)
-			}
-			return v
-		})
+		raw := e.proxyPassURL(l.ProxyPass.URL)
 		var err error
 		u, err = routefile.ParseUpstreamURL(raw)
 		if err != nil {
@@ -609,6 +603,49 @@ func (e *evaluator) proxy() {
 	if e.trace {
 		d.UpstreamHeaders = flattenHeaders(d.OutHeader, d.OutHost)
 	}
+}
+
+// proxyPassURL evaluates a proxy_pass with variables. In its URI part
+// (after the host), a value that holds the decoded path ($uri, a capture,
+// a named capture) is escaped as nginx escapes captures, and any other
+// value has its control characters and spaces escaped: no variable can
+// break the upstream request line. (nginx sends $uri and captures there
+// unescaped, which lets a request with %0d%0a in its path split the
+// upstream request.)
+func (e *evaluator) proxyPassURL(t routefile.Template) string {
+	var sb strings.Builder
+	inURI := false
+	quoted := e.orig.Quoted || e.internal
+	for _, p := range t.Parts {
+		v, decoded := p.Lit, false
+		switch {
+		case p.Capture >= 0:
+			v, decoded = e.capture(p.Capture), true
+		case p.Var != "":
+			v = e.lookup(p.Var)
+			_, isSet := e.block.Loc.Sets[p.Var]
+			_, isNamed := e.named[p.Var]
+			decoded = p.Var == "uri" || p.Var == "document_uri" || isNamed && !isSet
+		}
+		if !inURI && p.IsVar() && (strings.HasPrefix(v, "/") || strings.HasPrefix(v, "?")) && strings.Contains(sb.String(), "://") {
+			inURI = true // http://host$uri: the value is the whole URI part
+		}
+		if inURI && p.IsVar() {
+			if decoded && quoted {
+				v = escape(v, escapeURITable)
+			} else {
+				v = escape(v, escapeUnsafeTable)
+			}
+		}
+		sb.WriteString(v)
+		if !inURI {
+			s := sb.String()
+			if i := strings.Index(s, "://"); i >= 0 && strings.ContainsAny(s[i+3:], "/?") {
+				inURI = true
+			}
+		}
+	}
+	return sb.String()
 }
 
 // upstreamURI builds the URI the upstream receives (spec §6) and the decoded
@@ -771,6 +808,18 @@ func (e *evaluator) eval(t routefile.Template) string {
 	return t.Eval(e.lookup, e.capture)
 }
 
+// setCapture is a capture inside a set value: nginx's rewrite module runs
+// set with captures escaped as query arguments when the request path
+// carried escapes or '+' (ngx_http_script_copy_capture_code, e->quote), so
+// "set $x $1" holds "a%20b" for /c1/a%20b.
+func (e *evaluator) setCapture(n int) string {
+	v := e.capture(n)
+	if e.orig.Quoted || e.orig.Plus {
+		v = escape(v, escapeArgsTable)
+	}
+	return v
+}
+
 func (e *evaluator) capture(n int) string {
 	if n < len(e.caps) {
 		return e.caps[n]
@@ -816,7 +865,7 @@ func (e *evaluator) lookup(name string) string {
 	if e.block != nil {
 		if t, ok := e.block.Loc.Sets[name]; ok && e.depth < 16 {
 			e.depth++
-			v := e.eval(t)
+			v := t.Eval(e.lookup, e.setCapture)
 			e.depth--
 			return v
 		}

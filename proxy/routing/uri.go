@@ -257,6 +257,17 @@ func makeEscapeTable(extra string) *escapeTable {
 var (
 	escapeURITable  = makeEscapeTable(" #%?")
 	escapeArgsTable = makeEscapeTable(" #%&+;?")
+	// escapeUnsafeTable escapes only what can never appear raw in a
+	// request target: control characters, space and DEL. Values that are
+	// already escaped ($request_uri, $args) pass unchanged.
+	escapeUnsafeTable = func() *escapeTable {
+		var t escapeTable
+		for c := 0; c <= ' '; c++ {
+			t[c] = true
+		}
+		t[0x7f] = true
+		return &t
+	}()
 )
 
 func escape(s string, t *escapeTable) string {
