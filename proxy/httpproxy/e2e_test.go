@@ -111,7 +111,7 @@ location /h/ {
     add_header X-Always yes always;
     proxy_pass http://%s/;
 }
-`, up)})
+`, up), "devproxy.json": `{"allowedHosts": ["myhost"]}`})
 	resp, body := r.do(t, "GET", "/h/x?v=3", nil, map[string]string{"Host": "myhost:8080", "User-Agent": "test-agent", "X-Forwarded-For": "10.0.0.1"})
 	s := decodeSeen(t, body)
 	if s.Host != "myhost" {

@@ -245,25 +245,25 @@ func TestHostileRequestLinesAndHeaders(t *testing.T) {
 	for _, c := range []struct{ name, payload string }{
 		{"garbage bytes", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"},
 		{"random text", "hello there proxy\r\n\r\n"},
-		{"missing HTTP version", "GET /ok\r\nHost: x\r\n\r\n"},
-		{"bogus HTTP version", "GET /ok HTTP/1.x\r\nHost: x\r\n\r\n"},
-		{"invalid method characters", "G(E)T /ok HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"method with a slash", "GE/T /ok HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"spaces in the target", "GET /ok and more HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"control character in the target", "GET /o\x01k HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"NUL in the target", "GET /echo/\x00 HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"DEL in the target", "GET /echo/\x7f HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"control character in a header value", "GET /ok HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n"},
-		{"bare LF and CR", "GET /ok HTTP/1.1\rHost: x\r\r\r"},
-		{"request line over 1 MB", "GET " + longTarget + " HTTP/1.1\r\nHost: x\r\n\r\n"},
-		{"200 KB of headers", "GET /ok HTTP/1.1\r\nHost: x\r\n" + bigHeaders + "\r\n"},
-		{"one 100 KB header", "GET /echo/ HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 100<<10) + "\r\n\r\n"},
-		{"header line without a colon", "GET /ok HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n"},
-		{"two Host headers", "GET /ok HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"},
+		{"missing HTTP version", "GET /ok\r\nHost: localhost\r\n\r\n"},
+		{"bogus HTTP version", "GET /ok HTTP/1.x\r\nHost: localhost\r\n\r\n"},
+		{"invalid method characters", "G(E)T /ok HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"method with a slash", "GE/T /ok HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"spaces in the target", "GET /ok and more HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"control character in the target", "GET /o\x01k HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"NUL in the target", "GET /echo/\x00 HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"DEL in the target", "GET /echo/\x7f HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"control character in a header value", "GET /ok HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\x01b\r\n\r\n"},
+		{"bare LF and CR", "GET /ok HTTP/1.1\rHost: localhost\r\r\r"},
+		{"request line over 1 MB", "GET " + longTarget + " HTTP/1.1\r\nHost: localhost\r\n\r\n"},
+		{"200 KB of headers", "GET /ok HTTP/1.1\r\nHost: localhost\r\n" + bigHeaders + "\r\n"},
+		{"one 100 KB header", "GET /echo/ HTTP/1.1\r\nHost: localhost\r\nX-Big: " + strings.Repeat("b", 100<<10) + "\r\n\r\n"},
+		{"header line without a colon", "GET /ok HTTP/1.1\r\nHost: localhost\r\nNoColonHere\r\n\r\n"},
+		{"two Host headers", "GET /ok HTTP/1.1\r\nHost: localhost\r\nHost: y\r\n\r\n"},
 		{"invalid Host", "GET /ok HTTP/1.1\r\nHost: a b\r\n\r\n"},
 		{"HTTP/1.1 without Host", "GET /ok HTTP/1.1\r\n\r\n"},
 		{"CONNECT to an upstream", "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n"},
-		{"asterisk target", "GET * HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"asterisk target", "GET * HTTP/1.1\r\nHost: localhost\r\n\r\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := s.sendRaw(t, c.payload, false)
@@ -279,7 +279,7 @@ func TestHostileRequestLinesAndHeaders(t *testing.T) {
 // never reach the upstream.
 func TestHostileInvalidHeaderName(t *testing.T) {
 	s := startHostileSite(t)
-	r := s.sendRaw(t, "GET /echo/h HTTP/1.1\r\nHost: x\r\nBad Name: v\r\nGood: yes\r\n\r\n", false)
+	r := s.sendRaw(t, "GET /echo/h HTTP/1.1\r\nHost: localhost\r\nBad Name: v\r\nGood: yes\r\n\r\n", false)
 	if r.status == 200 {
 		seen := decodeSeen(t, r.body)
 		for name := range seen.Header {
@@ -306,7 +306,7 @@ func TestHostilePathClimbing(t *testing.T) {
 		"/./../etc/passwd",
 	} {
 		t.Run(target, func(t *testing.T) {
-			r := s.sendRaw(t, "GET "+target+" HTTP/1.1\r\nHost: x\r\n\r\n", false)
+			r := s.sendRaw(t, "GET "+target+" HTTP/1.1\r\nHost: localhost\r\n\r\n", false)
 			if r.status != http.StatusBadRequest {
 				t.Fatalf("GET %s: %v, want 400 from devproxy", target, r)
 			}
@@ -348,12 +348,12 @@ func TestHostileRequestForms(t *testing.T) {
 		// RFC 9112 §3.2.2: a server accepts the absolute form; it routes
 		// by the path and must never fetch the named host itself (that
 		// would make devproxy an open forward proxy).
-		r := s.sendRaw(t, "GET http://x/ok HTTP/1.1\r\nHost: x\r\n\r\n", false)
+		r := s.sendRaw(t, "GET http://localhost/ok HTTP/1.1\r\nHost: localhost\r\n\r\n", false)
 		if r.status != 0 && r.status != 200 && (r.status < 400 || r.status > 499) {
-			t.Fatalf("GET http://x/ok: %v, want 200 ok or a 4xx", r)
+			t.Fatalf("GET http://localhost/ok: %v, want 200 ok or a 4xx", r)
 		}
 		if r.status == 200 && r.body != "ok" {
-			t.Errorf("GET http://x/ok: %v, want the answer of /ok", r)
+			t.Errorf("GET http://localhost/ok: %v, want the answer of /ok", r)
 		}
 		// A host that is not the echo upstream: a route by path still
 		// reaches the echo upstream, with the path only.
@@ -372,7 +372,7 @@ func TestHostileRequestForms(t *testing.T) {
 		if r.status != 404 {
 			t.Errorf("GET http://%s/nothing: %v, want devproxy's 404 (never a forward to that host)", dead, r)
 		}
-		r = s.sendRaw(t, "GET http://x/../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", false)
+		r = s.sendRaw(t, "GET http://localhost/../etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n", false)
 		if r.status != 400 {
 			t.Errorf("absolute-form climbing above /: %v, want 400", r)
 		}
@@ -382,7 +382,7 @@ func TestHostileRequestForms(t *testing.T) {
 
 func TestHostileBodies(t *testing.T) {
 	s := startHostileSite(t, func(o *ServeOptions) { o.ClientBodyTimeout = time.Second })
-	const post = "POST /echo/body HTTP/1.1\r\nHost: x\r\n"
+	const post = "POST /echo/body HTTP/1.1\r\nHost: localhost\r\n"
 	for _, c := range []struct {
 		name, payload string
 		closeWrite    bool
@@ -416,7 +416,7 @@ func TestHostileBodies(t *testing.T) {
 		// quiet without closing. Like nginx after client_body_timeout
 		// (1s here), devproxy must answer 408 and let go.
 		conn := s.dialProxy(t)
-		io.WriteString(conn, "POST /slowbody/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nten bytes!")
+		io.WriteString(conn, "POST /slowbody/x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nten bytes!")
 		conn.SetReadDeadline(time.Now().Add(hostileWait))
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		conn.Close()
@@ -444,7 +444,7 @@ func TestHostileBodies(t *testing.T) {
 	t.Run("obsolete line folding", func(t *testing.T) {
 		// RFC 9112 §5.2: reject it, or replace the fold with a space
 		// before forwarding; never pass the raw fold to the upstream.
-		r := s.sendRaw(t, "GET /echo/fold HTTP/1.1\r\nHost: x\r\nX-Fold: a\r\n  b\r\n\r\n", false)
+		r := s.sendRaw(t, "GET /echo/fold HTTP/1.1\r\nHost: localhost\r\nX-Fold: a\r\n  b\r\n\r\n", false)
 		if r.status == 200 {
 			if got := decodeSeen(t, r.body).Header["X-Fold"]; len(got) != 1 || strings.ContainsAny(got[0], "\r\n") {
 				t.Errorf("the upstream got X-Fold %q, want one unfolded line", got)
@@ -461,7 +461,7 @@ func TestHostileBodies(t *testing.T) {
 		// bytes after the empty chunked body are the client's next
 		// request, never part of the first.
 		conn := s.dialProxy(t)
-		io.WriteString(conn, post+"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.WriteString(conn, post+"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /ok HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		br := bufio.NewReader(conn)
 		r := readReply(t, br, conn)
 		switch {
@@ -493,7 +493,7 @@ func TestHostileDisconnects(t *testing.T) {
 
 	t.Run("mid-upload", func(t *testing.T) {
 		conn := s.dialProxy(t)
-		fmt.Fprintf(conn, "POST /upload/ HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", 64<<20)
+		fmt.Fprintf(conn, "POST /upload/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n", 64<<20)
 		conn.SetWriteDeadline(time.Now().Add(hostileWait))
 		if _, err := conn.Write(bytes.Repeat([]byte("u"), 1<<20)); err != nil {
 			t.Fatal(err)
@@ -517,7 +517,7 @@ func TestHostileDisconnects(t *testing.T) {
 
 	t.Run("mid-download", func(t *testing.T) {
 		conn := s.dialProxy(t)
-		io.WriteString(conn, "GET /download/big HTTP/1.1\r\nHost: x\r\n\r\n")
+		io.WriteString(conn, "GET /download/big HTTP/1.1\r\nHost: localhost\r\n\r\n")
 		conn.SetReadDeadline(time.Now().Add(hostileWait))
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
@@ -546,7 +546,7 @@ func TestHostileDisconnects(t *testing.T) {
 		// arrives, or wait for the first ones; either way the upstream must
 		// not be left waiting for a client that is gone.
 		conn := s.dialProxy(t)
-		io.WriteString(conn, "POST /upload/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+		io.WriteString(conn, "POST /upload/ HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n")
 		conn.Close()
 		select {
 		case <-s.uploadStarted:
@@ -572,7 +572,7 @@ func TestHostileSlowloris(t *testing.T) {
 	conn := s.dialProxy(t)
 	// About 9 s of headers at one byte every 100 ms: far longer than the
 	// header timeout.
-	req := "GET /ok HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("s", 60) + "\r\n\r\n"
+	req := "GET /ok HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + strings.Repeat("s", 60) + "\r\n\r\n"
 	start := time.Now()
 	stop := make(chan struct{})
 	defer close(stop)
@@ -658,7 +658,7 @@ func TestHostileIdleConnections(t *testing.T) {
 	// The half-started requests can still finish: the proxy is holding
 	// them, not wedged.
 	for i := 1; i < idle; i += 40 {
-		io.WriteString(conns[i], "Host: x\r\n\r\n")
+		io.WriteString(conns[i], "Host: localhost\r\n\r\n")
 		if r := readReply(t, bufio.NewReader(conns[i]), conns[i]); r.status != 200 || r.body != "ok" {
 			t.Errorf("idle connection %d finishing its request: %v", i, r)
 		}

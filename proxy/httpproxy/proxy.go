@@ -94,6 +94,13 @@ func (p *Proxy) serveExchange(x *exchange, tunnel bool) {
 		req.ServerPort = a.Port
 	}
 	x.c.path.Store(&h.Target)
+	if !tunnel && !hostAllowed(h.Host, x.c.nc.LocalAddr(), &t.Config) {
+		x.keepAlive = false
+		p.log.Warn("refused a request for a host that is not allowed (DNS rebinding protection)", "host", h.Host, "remote", req.RemoteAddr)
+		writeJSON(x, http.StatusForbidden, errorBody{Error: "Forbidden", Status: http.StatusForbidden,
+			Message: "This Host is not served on the local address. If it is yours, add it to \"allowedHosts\" in devproxy.json."})
+		return
+	}
 	if h.ContentLength > 0 || h.Chunked {
 		x.body = newClientBody(x, p.clientBodyTimeout)
 	}
@@ -130,7 +137,9 @@ func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Reques
 		switch d.Status {
 		case http.StatusBadRequest:
 			x.keepAlive = false
-			writeJSONError(x, d.Status, "Bad Request", "The request path is malformed or climbs above /.", d)
+			// Without the decision's details: its path is the malformed
+			// target, and error bodies never repeat request content.
+			writeJSONError(x, d.Status, "Bad Request", "The request path is malformed or climbs above /.", nil)
 		case http.StatusRequestEntityTooLarge:
 			writeJSONError(x, d.Status, "Payload Too Large", "The request body is larger than client_max_body_size of "+d.Location.File+".", d)
 			x.keepAlive = false

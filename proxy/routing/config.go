@@ -32,11 +32,19 @@ type Config struct {
 	Overrides []string     `json:"overrides,omitempty"`
 	Listen    string       `json:"listen,omitempty"`
 	Tunnel    TunnelConfig `json:"tunnel,omitempty"`
+	// AllowedHosts extends the Host names the local listener serves
+	// (besides localhost, *.localhost, loopback addresses, the listen
+	// host and the tunnel's public host): "dev.example.com", or
+	// ".example.com" for it and every subdomain, or "*" for any host.
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
 }
 
 // TunnelConfig is where a tunnel agent connects.
 type TunnelConfig struct {
 	Listen string `json:"listen,omitempty"`
+	// PublicURL is the tunnel's public address, when known
+	// ("https://abc.ngrok.app").
+	PublicURL string `json:"publicUrl,omitempty"`
 }
 
 // Default settings.
@@ -60,6 +68,12 @@ func (c Config) Over(d Config) Config {
 	if c.Tunnel.Listen == "" {
 		c.Tunnel.Listen = d.Tunnel.Listen
 	}
+	if c.Tunnel.PublicURL == "" {
+		c.Tunnel.PublicURL = d.Tunnel.PublicURL
+	}
+	if len(c.AllowedHosts) == 0 {
+		c.AllowedHosts = d.AllowedHosts
+	}
 	return c
 }
 
@@ -82,7 +96,7 @@ func (c Config) withDefaults() Config {
 
 // knownConfigKeys lists the settings this version understands; other keys
 // are reported (they may belong to a newer version) but do not fail.
-var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true}
+var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true}
 
 // loadConfig reads devproxy.json (or its overlay, when data is not nil).
 // A missing file means no settings; a broken one means none plus an error
@@ -134,9 +148,53 @@ func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
 			*field.addr = ""
 		}
 	}
+	if u := c.Tunnel.PublicURL; u != "" && PublicHost(u) == "" {
+		off := bytes.Index(data, []byte(u))
+		diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+			fmt.Sprintf("tunnel.publicUrl: %q is not an http(s) URL such as \"https://abc.ngrok.app\"; it is ignored", u)))
+		c.Tunnel.PublicURL = ""
+	}
+	c.AllowedHosts = checkAllowedHosts(data, c.AllowedHosts, &diags)
 	c.Apps = checkGlobs(data, "apps", c.Apps, &diags)
 	c.Overrides = checkGlobs(data, "overrides", c.Overrides, &diags)
 	return c, diags
+}
+
+// PublicHost is the lowercase host name of a tunnel's public URL, "" when
+// the URL is not http(s)://host[:port][/...].
+func PublicHost(u string) string {
+	rest, ok := strings.CutPrefix(strings.ToLower(u), "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(strings.ToLower(u), "http://"); !ok {
+			return ""
+		}
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if h, _, err := net.SplitHostPort(rest); err == nil {
+		rest = h
+	}
+	if rest == "" || strings.ContainsAny(rest, " @\t") {
+		return ""
+	}
+	return rest
+}
+
+// checkAllowedHosts keeps host names (lowercased) and reports entries that
+// cannot be one: ports, paths, spaces.
+func checkAllowedHosts(data []byte, hosts []string, diags *[]routefile.Diagnostic) []string {
+	var ok []string
+	for _, h := range hosts {
+		if h == "" || strings.ContainsAny(h, ":/ \t@") && !strings.HasPrefix(h, "[") {
+			off := bytes.Index(data, []byte(`"`+h+`"`))
+			*diags = append(*diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+				fmt.Sprintf("allowedHosts: %q is not a host name; write it without scheme, port or path, such as \"dev.example.com\" or \".example.com\"", h)))
+			continue
+		}
+		ok = append(ok, strings.ToLower(h))
+	}
+	return ok
 }
 
 // checkGlobs keeps the usable route-file globs and reports the others: bad

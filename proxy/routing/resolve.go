@@ -727,6 +727,11 @@ func (e *evaluator) upstreamHeaders(u *routefile.UpstreamURL, upstreamPath strin
 		if strings.ContainsRune(name, '_') || strings.EqualFold(name, "Host") {
 			continue // nginx ignores header names with underscores
 		}
+		if e.req.Tunnel && isIdentityHeader(name) {
+			// The internet cannot vouch for itself: an app that trusts
+			// its loopback proxy would take these for the truth.
+			continue
+		}
 		out[textproto.CanonicalMIMEHeaderKey(name)] = append([]string(nil), vals...)
 	}
 	if c := e.req.Header.Get("Connection"); c != "" {
@@ -762,6 +767,33 @@ func (e *evaluator) upstreamHeaders(u *routefile.UpstreamURL, upstreamPath strin
 		out.Set(rule.Name, v)
 	}
 	d.OutHeader, d.OutHost = out, host
+}
+
+// isIdentityHeader reports the headers that tell an app who the client is
+// and how it arrived: X-Forwarded-*, Forwarded and X-Real-IP. Through the
+// tunnel listener, the client's own copies are dropped, and devproxy's (or
+// the route file's) take their place.
+func isIdentityHeader(name string) bool {
+	return len(name) > 12 && strings.EqualFold(name[:12], "X-Forwarded-") ||
+		strings.EqualFold(name, "Forwarded") || strings.EqualFold(name, "X-Real-Ip")
+}
+
+// tunnelClientIP is the client address a request through the tunnel
+// listener carries: the last X-Forwarded-For entry, the one the tunnel
+// agent (ngrok, cloudflared) appended, when it is an IP address; else the
+// agent's own address. Entries before it are the client's claims.
+func (e *evaluator) tunnelClientIP() string {
+	xff := e.req.Header.Values("X-Forwarded-For")
+	if len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+			return ip.String()
+		}
+	}
+	return e.remoteIP()
 }
 
 func isWebSocketUpgrade(h http.Header) bool {
@@ -937,6 +969,9 @@ func (e *evaluator) lookup(name string) string {
 	case "content_length":
 		return e.header("Content-Length")
 	case "proxy_add_x_forwarded_for":
+		if e.req.Tunnel {
+			return e.tunnelClientIP()
+		}
 		if xff := e.header("X-Forwarded-For"); xff != "" {
 			return xff + ", " + e.remoteIP()
 		}
