@@ -69,6 +69,10 @@ type Decision struct {
 	AddHeaders  []ResponseHeader       `json:"-"`
 	BinaryBody  []byte                 `json:"-"` // empty_gif
 	CloseClient bool                   `json:"-"` // return 444
+	// vars is the evaluator that proxied the request: proxy_redirect
+	// reads the request's variables when the response arrives
+	// (RewriteLocation, redirect.go).
+	vars *evaluator
 }
 
 // ResponseHeader is an evaluated add_header.
@@ -600,6 +604,7 @@ func (e *evaluator) proxy() {
 	}
 	e.target = u
 	d.Target = u
+	d.vars = e
 	d.Action, d.Status = ActionProxy, http.StatusOK
 	d.Upstream = u.Origin()
 	uri, decodedPath := e.upstreamURI(u)
