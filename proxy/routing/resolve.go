@@ -500,6 +500,7 @@ func (d *Decision) setResponseHeader(name, value string) {
 func (e *evaluator) redirect(status int, location string) {
 	e.d.Action, e.d.Status = ActionRedirect, status
 	e.d.setResponseHeader("Location", sanitizeHeader(location))
+	e.setStatusPage(status)
 	e.addResponseHeaders(status)
 }
 
@@ -521,19 +522,24 @@ func (e *evaluator) doReturn(r *routefile.Return, line int) {
 		text = e.eval(r.Text)
 	}
 	switch {
-	case r.Code == 444:
-		d.Action, d.Status, d.CloseClient = ActionReturn, 444, true
-		e.note("return 444 (line %d): the connection is closed without an answer", line)
-		return
-	case r.IsRedirect() && r.HasText:
+	case r.IsRedirect():
+		// Without text the Location is empty, as in nginx.
 		e.redirect(r.Code, text)
 		e.note("return %d %s (line %d)", r.Code, text, line)
 		return
+	case r.Code >= 400 && !returnHasText(r):
+		e.statusPageReturn(r.Code, line)
+		return
 	}
 	d.Action, d.Status = ActionReturn, r.Code
-	if r.HasText {
+	switch {
+	case r.Code == http.StatusNoContent:
+		// nginx sends a 204 without body or Content-Type, text or not.
+	case text != "" && r.Code != http.StatusNotModified: // a 304 has no body
 		d.Body = text
 		d.setResponseHeader("Content-Type", "text/plain; charset=utf-8")
+	default:
+		d.setResponseHeader("Content-Type", "text/plain") // nginx's default_type
 	}
 	e.addResponseHeaders(r.Code)
 	e.note("return %d (line %d)", r.Code, line)
