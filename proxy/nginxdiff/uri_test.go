@@ -35,7 +35,8 @@ func dotSegmentTargets() []string {
 // TestDifferentialDotSegments checks URI normalisation against nginx where
 // dot segments end the path. nginx proxies every target and shows $uri,
 // $args and $is_args to the echo upstream; devproxy's parser must give the
-// same path and arguments, and its explain the same upstream request.
+// same path and arguments, and its explain and its proxy the same upstream
+// request.
 func TestDifferentialDotSegments(t *testing.T) {
 	echo := nginxtest.StartEcho(t)
 	body := fmt.Sprintf("proxy_set_header X-Uri $uri;\nproxy_set_header X-Args $args;\nproxy_set_header X-Is-Args $is_args;\nproxy_pass http://%s;\n", echo)
@@ -47,13 +48,14 @@ func TestDifferentialDotSegments(t *testing.T) {
 	if _, err := nginxtest.Start(t, []nginxtest.Server{{Port: port, Body: text}}); err != nil {
 		t.Fatal(err)
 	}
+	devPort := startDevproxy(t, &diffCase{table: tbl})
 
 	targets := dotSegmentTargets()
 	var mu sync.Mutex
 	var failures []string
 	stats := map[string]int{}
 	nginxtest.Parallel(len(targets), 8, func(i int) {
-		kind, err := compareDotSegments(tbl, port, targets[i])
+		kind, err := compareDotSegments(tbl, port, devPort, targets[i])
 		mu.Lock()
 		defer mu.Unlock()
 		stats[kind]++
@@ -71,7 +73,7 @@ func TestDifferentialDotSegments(t *testing.T) {
 	}
 }
 
-func compareDotSegments(tbl *routing.RouteTable, port int, target string) (string, error) {
+func compareDotSegments(tbl *routing.RouteTable, port, devPort int, target string) (string, error) {
 	o, err := nginxtest.Get(port, target)
 	if err != nil {
 		return "transport-error", fmt.Errorf("GET %s: nginx: %v", target, err)
@@ -112,6 +114,19 @@ func compareDotSegments(tbl *routing.RouteTable, port int, target string) (strin
 	for _, h := range []string{"X-Uri", "X-Args", "X-Is-Args"} {
 		if got := d.OutHeader.Get(h); got != echoHeader(o.Echo, h) {
 			return "proxied", fail("explain sends %s %q", h, got)
+		}
+	}
+	// devproxy's proxy must forward the same request.
+	s, err := nginxtest.Get(devPort, target)
+	if err != nil || s.Echo == nil {
+		return "proxied", fail("devproxy's proxy did not reach the upstream: %v %d %q", err, s.Status, s.Body)
+	}
+	if s.Echo.URI != o.Echo.URI {
+		return "proxied", fail("devproxy's proxy sends %s", s.Echo.URI)
+	}
+	for _, h := range []string{"X-Uri", "X-Args", "X-Is-Args"} {
+		if got := echoHeader(s.Echo, h); got != echoHeader(o.Echo, h) {
+			return "proxied", fail("devproxy's proxy sends %s %q", h, got)
 		}
 	}
 	return "proxied", nil
