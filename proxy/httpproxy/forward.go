@@ -661,11 +661,9 @@ func responseFields(rh *responseHead, l *routefile.Location, d *routing.Decision
 		}
 		switch {
 		case asciiEqualFold(k, "Location"):
-			f.Value = rewriteRedirect(f.Value, l, d)
+			f.Value = d.RewriteLocation(f.Value)
 		case asciiEqualFold(k, "Refresh"):
-			if i := strings.Index(strings.ToLower(f.Value), "url="); i >= 0 {
-				f.Value = f.Value[:i+4] + rewriteRedirect(f.Value[i+4:], l, d)
-			}
+			f.Value = d.RewriteRefresh(f.Value)
 		}
 		out = append(out, f)
 	}
@@ -785,72 +783,6 @@ func errorPageFor(l *routefile.Location, status int) *routefile.ErrorPage {
 		}
 	}
 	return nil
-}
-
-// rewriteRedirect applies proxy_redirect to a Location or Refresh URL. The
-// default (nginx's "proxy_redirect default") turns the proxy_pass URL back
-// into the location's path, so an upstream's absolute redirect to itself
-// becomes a relative one through the proxy.
-func rewriteRedirect(v string, l *routefile.Location, d *routing.Decision) string {
-	if l.RedirectOff {
-		return v
-	}
-	rules := l.ProxyRedirects
-	if len(rules) == 0 {
-		rules = []routefile.ProxyRedirect{{Default: true}}
-	}
-	for _, r := range rules {
-		if out, ok := applyRedirectRule(v, r, l); ok {
-			return out
-		}
-	}
-	return v
-}
-
-func applyRedirectRule(v string, r routefile.ProxyRedirect, l *routefile.Location) (string, bool) {
-	switch {
-	case r.Default:
-		u := l.ProxyPass.Static
-		if u == nil || l.Modifier.IsRegex() {
-			return v, false
-		}
-		to := "/"
-		uri := "/"
-		if u.HasURI {
-			to, uri = l.Spec, u.URI
-		}
-		// nginx writes the upstream with or without its default port;
-		// accept both.
-		for _, host := range []string{u.ProxyHost(), u.HostPort()} {
-			from := u.Scheme + "://" + host + uri
-			if strings.HasPrefix(v, from) {
-				return to + v[len(from):], true
-			}
-		}
-	case r.FromRe != nil:
-		if m := r.FromRe.FindStringSubmatchIndex(v); m != nil {
-			caps := make([]string, len(m)/2)
-			for i := range caps {
-				if m[2*i] >= 0 {
-					caps[i] = v[m[2*i]:m[2*i+1]]
-				}
-			}
-			to := r.To.Eval(func(string) string { return "" }, func(n int) string {
-				if n < len(caps) {
-					return caps[n]
-				}
-				return ""
-			})
-			return to + v[m[1]:], true
-		}
-	default:
-		none := func(string) string { return "" }
-		from := r.From.Eval(none, func(int) string { return "" })
-		if from != "" && strings.HasPrefix(v, from) {
-			return r.To.Eval(none, func(int) string { return "" }) + v[len(from):], true
-		}
-	}
-	return v, false
 }
 
 // clientBodyError answers a request whose body could not be read: too

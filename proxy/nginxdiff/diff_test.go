@@ -231,13 +231,16 @@ func compareOne(c *diffCase, target string) (string, error) {
 		if o.Location != d.ResponseHeaders["Location"] {
 			return "redirect", fail("Location differs")
 		}
+		if d.Body != nginxtest.DevproxySignature(o.Body) {
+			return "redirect", fail("body differs: nginx %q", o.Body)
+		}
 		return "redirect", nil
 	}
 	if d.Action != routing.ActionProxy {
 		if o.Echo != nil {
 			return "proxy", fail("nginx proxied, devproxy did not")
 		}
-		if d.Action == routing.ActionReturn && d.Body != "" && d.Body != o.Body {
+		if d.Action == routing.ActionReturn && d.Body != "" && d.Body != nginxtest.DevproxySignature(o.Body) {
 			return d.Action, fail("body differs: nginx %q", o.Body)
 		}
 		return d.Action, nil

@@ -401,6 +401,16 @@ func (lb *locationBuilder) proxyRedirect(d *Directive) {
 			return
 		}
 		pr.FromRe = re
+		// Its named groups are variables in TO (nginx sets them when the
+		// regex matches).
+		for _, n := range re.SubexpNames() {
+			if n != "" {
+				if l.NamedCaptures == nil {
+					l.NamedCaptures = map[string]bool{}
+				}
+				l.NamedCaptures[strings.ToLower(n)] = true
+			}
+		}
 	default:
 		t, ok := lb.template(a[0])
 		if !ok {

@@ -69,6 +69,10 @@ type Decision struct {
 	AddHeaders  []ResponseHeader       `json:"-"`
 	BinaryBody  []byte                 `json:"-"` // empty_gif
 	CloseClient bool                   `json:"-"` // return 444
+	// vars is the evaluator that proxied the request: proxy_redirect
+	// reads the request's variables when the response arrives
+	// (RewriteLocation, redirect.go).
+	vars *evaluator
 }
 
 // ResponseHeader is an evaluated add_header.
@@ -496,6 +500,7 @@ func (d *Decision) setResponseHeader(name, value string) {
 func (e *evaluator) redirect(status int, location string) {
 	e.d.Action, e.d.Status = ActionRedirect, status
 	e.d.setResponseHeader("Location", sanitizeHeader(location))
+	e.setStatusPage(status)
 	e.addResponseHeaders(status)
 }
 
@@ -517,19 +522,24 @@ func (e *evaluator) doReturn(r *routefile.Return, line int) {
 		text = e.eval(r.Text)
 	}
 	switch {
-	case r.Code == 444:
-		d.Action, d.Status, d.CloseClient = ActionReturn, 444, true
-		e.note("return 444 (line %d): the connection is closed without an answer", line)
-		return
-	case r.IsRedirect() && r.HasText:
+	case r.IsRedirect():
+		// Without text the Location is empty, as in nginx.
 		e.redirect(r.Code, text)
 		e.note("return %d %s (line %d)", r.Code, text, line)
 		return
+	case r.Code >= 400 && !returnHasText(r):
+		e.statusPageReturn(r.Code, line)
+		return
 	}
 	d.Action, d.Status = ActionReturn, r.Code
-	if r.HasText {
+	switch {
+	case r.Code == http.StatusNoContent:
+		// nginx sends a 204 without body or Content-Type, text or not.
+	case text != "" && r.Code != http.StatusNotModified: // a 304 has no body
 		d.Body = text
 		d.setResponseHeader("Content-Type", "text/plain; charset=utf-8")
+	default:
+		d.setResponseHeader("Content-Type", "text/plain") // nginx's default_type
 	}
 	e.addResponseHeaders(r.Code)
 	e.note("return %d (line %d)", r.Code, line)
@@ -594,6 +604,7 @@ func (e *evaluator) proxy() {
 	}
 	e.target = u
 	d.Target = u
+	d.vars = e
 	d.Action, d.Status = ActionProxy, http.StatusOK
 	d.Upstream = u.Origin()
 	uri, decodedPath := e.upstreamURI(u)

@@ -71,6 +71,10 @@ func ParseURI(raw string) (ParsedURI, error) {
 		}
 	}
 	argsAt := -1
+	// fragment is set when a '#' ended the path: nginx jumps straight to
+	// its done label there, past the final resolution of a trailing "."
+	// or "..", which the states below have already done for that byte.
+	fragment := false
 loop:
 	for p <= len(raw) {
 		switch state {
@@ -85,6 +89,7 @@ loop:
 				argsAt = p
 				break loop
 			case '#':
+				fragment = true
 				break loop
 			case '+':
 				res.Plus = true
@@ -106,6 +111,7 @@ loop:
 				argsAt = p
 				break loop
 			case '#':
+				fragment = true
 				break loop
 			case '+':
 				res.Plus = true
@@ -132,6 +138,7 @@ loop:
 				break loop
 			case '#':
 				u = u[:len(u)-1]
+				fragment = true
 				break loop
 			case '+':
 				res.Plus = true
@@ -153,6 +160,7 @@ loop:
 					break loop
 				}
 				if ch == '#' {
+					fragment = true
 					break loop
 				}
 				state = stSlash
@@ -203,7 +211,10 @@ loop:
 			state = quotedState
 		}
 	}
-	if argsAt < 0 {
+	switch {
+	case fragment:
+		// the path is complete
+	case argsAt < 0:
 		switch state {
 		case stQuoted, stQuotedSecond:
 			return res, errBadURI
@@ -214,7 +225,7 @@ loop:
 				return res, errBadURI
 			}
 		}
-	} else {
+	default:
 		res.HasArgs = true
 		args := raw[argsAt:]
 		for i := 0; i < len(args); i++ {

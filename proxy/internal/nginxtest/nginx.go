@@ -204,7 +204,7 @@ type Observed struct {
 type Request struct {
 	Method string // GET when empty
 	Target string
-	Header [][2]string // extra header lines, in order
+	Header [][2]string // extra header lines, in order; a User-Agent replaces devproxy-diff
 	Body   []byte      // sent with Content-Length when not nil
 }
 
@@ -227,7 +227,16 @@ func Do(port int, r Request) (Observed, error) {
 		method = "GET"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: localhost:%d\r\nUser-Agent: devproxy-diff\r\nConnection: close\r\n", method, r.Target, port)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: localhost:%d\r\nConnection: close\r\n", method, r.Target, port)
+	ua := "devproxy-diff"
+	for _, h := range r.Header {
+		if strings.EqualFold(h[0], "User-Agent") {
+			ua = "" // the request brings its own
+		}
+	}
+	if ua != "" {
+		fmt.Fprintf(&b, "User-Agent: %s\r\n", ua)
+	}
 	for _, h := range r.Header {
 		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
 	}
