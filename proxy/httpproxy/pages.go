@@ -43,6 +43,9 @@ func writeJSON(x *exchange, status int, v any) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":"Internal Server Error","status":500}`)
 	}
+	if closesAfter(status) {
+		x.keepAlive = false
+	}
 	x.respond(status, jsonFields, append(b, '\n'))
 }
 

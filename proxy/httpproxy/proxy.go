@@ -155,11 +155,27 @@ func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Reques
 	}
 }
 
+// closesAfter reports the statuses after which nginx closes the
+// connection when it writes the answer itself
+// (ngx_http_special_response_handler): what follows a request that earned
+// one cannot be trusted.
+func closesAfter(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusRequestURITooLong,
+		http.StatusInternalServerError, http.StatusNotImplemented:
+		return true
+	}
+	return false
+}
+
 // writeDecision sends an answer decided by the route file.
 func writeDecision(x *exchange, d *routing.Decision) {
-	fields := make([]headerField, 0, len(d.ResponseHeaders))
-	for k, v := range d.ResponseHeaders {
-		fields = append(fields, headerField{k, v})
+	if closesAfter(d.Status) {
+		x.keepAlive = false
+	}
+	fields := make([]headerField, len(d.ResponseFields))
+	for i, h := range d.ResponseFields {
+		fields[i] = headerField{h.Name, h.Value}
 	}
 	switch {
 	case d.BinaryBody != nil:

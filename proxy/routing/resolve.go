@@ -55,20 +55,23 @@ type Decision struct {
 	Trace           []string          `json:"trace"`
 	Action          string            `json:"action"`
 	Status          int               `json:"status"`
-	ResponseHeaders map[string]string `json:"response_headers"`
+	ResponseHeaders map[string]string `json:"response_headers"` // repeated add_header values joined with ", "
 	Body            string            `json:"body"`
 	Upstream        string            `json:"upstream,omitempty"`
 	UpstreamURI     string            `json:"upstream_uri,omitempty"`
 	UpstreamHeaders map[string]string `json:"upstream_headers,omitempty"`
 
 	// For the proxy (not part of the JSON form).
-	Block       *Block                 `json:"-"`
-	Target      *routefile.UpstreamURL `json:"-"`
-	OutHeader   http.Header            `json:"-"` // request headers for the upstream, Host excluded
-	OutHost     string                 `json:"-"` // the Host the upstream sees
-	AddHeaders  []ResponseHeader       `json:"-"`
-	BinaryBody  []byte                 `json:"-"` // empty_gif
-	CloseClient bool                   `json:"-"` // return 444
+	Block      *Block                 `json:"-"`
+	Target     *routefile.UpstreamURL `json:"-"`
+	OutHeader  http.Header            `json:"-"` // request headers for the upstream, Host excluded
+	OutHost    string                 `json:"-"` // the Host the upstream sees
+	AddHeaders []ResponseHeader       `json:"-"`
+	// ResponseFields are the headers of an answer the route file gives
+	// (return, redirects, empty_gif), in order, names as written.
+	ResponseFields []ResponseHeader `json:"-"`
+	BinaryBody     []byte           `json:"-"` // empty_gif
+	CloseClient    bool             `json:"-"` // return 444
 	// vars is the evaluator that proxied the request: proxy_redirect
 	// reads the request's variables when the response arrives
 	// (RewriteLocation, redirect.go).
@@ -489,12 +492,36 @@ func (e *evaluator) renderReplacement(rw *routefile.Rewrite) (string, int) {
 	return out, argsAt
 }
 
-// setResponseHeader records a header of an answer the route file gives.
+// setResponseHeader records a header of an answer the route file gives,
+// replacing an earlier one of that name.
 func (d *Decision) setResponseHeader(name, value string) {
 	if d.ResponseHeaders == nil {
 		d.ResponseHeaders = map[string]string{}
 	}
 	d.ResponseHeaders[name] = value
+	for i := range d.ResponseFields {
+		if strings.EqualFold(d.ResponseFields[i].Name, name) {
+			d.ResponseFields[i].Value = value
+			return
+		}
+	}
+	d.ResponseFields = append(d.ResponseFields, ResponseHeader{Name: name, Value: value})
+}
+
+// appendResponseHeader adds an add_header line to an answer the route file
+// gives: every value is sent, in order, with the name as written. The
+// explain form joins repeated values.
+func (d *Decision) appendResponseHeader(name, value string) {
+	if d.ResponseHeaders == nil {
+		d.ResponseHeaders = map[string]string{}
+	}
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	if prev, ok := d.ResponseHeaders[key]; ok {
+		d.ResponseHeaders[key] = prev + ", " + value
+	} else {
+		d.ResponseHeaders[key] = value
+	}
+	d.ResponseFields = append(d.ResponseFields, ResponseHeader{Name: name, Value: value})
 }
 
 func (e *evaluator) redirect(status int, location string) {
@@ -554,7 +581,7 @@ func (e *evaluator) addResponseHeaders(status int) {
 		e.d.AddHeaders = append(e.d.AddHeaders, ResponseHeader{Name: h.Name, Value: v, Always: h.Always})
 		if status == 0 || h.Always || AddHeaderApplies(status) {
 			if v != "" {
-				e.d.setResponseHeader(textproto.CanonicalMIMEHeaderKey(h.Name), v)
+				e.d.appendResponseHeader(h.Name, v)
 			}
 		}
 	}
