@@ -669,3 +669,52 @@ func TestHostileIdleConnections(t *testing.T) {
 	conns = nil
 	s.assertServes(t)
 }
+
+// TestClientThatStopsReadingIsLetGo is nginx's send_timeout: a client
+// that stops reading a large answer is disconnected once a write has
+// waited that long, and the upstream stops streaming for it. A stream
+// that merely pauses between events (SSE) is not cut: each write gets the
+// timeout anew.
+func TestClientThatStopsReadingIsLetGo(t *testing.T) {
+	s := startHostileSite(t, func(o *ServeOptions) { o.SendTimeout = 300 * time.Millisecond })
+	conn := s.dialProxy(t)
+	io.WriteString(conn, "GET /download/big HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	// Never read.
+	select {
+	case err := <-s.downloadEnded:
+		if err == nil {
+			t.Error("the upstream streamed for its full 20s to a client that reads nothing")
+		}
+	case <-time.After(hostileWait):
+		t.Fatal("the proxy kept writing to a client that stopped reading (send_timeout)")
+	}
+	s.assertServes(t)
+
+	events := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 1; i <= 3; i++ {
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(700 * time.Millisecond) // longer than the send timeout
+		}
+	}))
+	writeRouteFile(t, s.root, "apps/sse.conf", fmt.Sprintf("location /sse/ { proxy_pass http://%s/; }\n", events))
+	deadline := time.Now().Add(hostileWait)
+	for {
+		resp, err := http.Get(s.addr + "/sse/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == 404 && time.Now().Before(deadline) {
+			resp.Body.Close()
+			time.Sleep(50 * time.Millisecond) // the reload has not happened yet
+			continue
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != "data: 1\n\ndata: 2\n\ndata: 3\n\n" {
+			t.Fatalf("an event stream with pauses longer than the send timeout: %q, %v", b, err)
+		}
+		break
+	}
+}

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/server/cli"
@@ -25,7 +27,7 @@ var version = "dev"
 const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
-  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info]
+  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--drain-timeout 5s]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy explain [--root DIR] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
@@ -98,6 +100,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Listen, "listen", "", "local `address` (default from devproxy.json, else 127.0.0.1:8080)")
 	fs.StringVar(&opts.TunnelListen, "tunnel-listen", "", "`address` where the tunnel agent connects; requests there count as public https (default 127.0.0.1:8081)")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
 	}
@@ -106,14 +109,47 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devproxy serve: --log-level %q: use debug, info, warn or error\n", level)
 		return cli.ExitUsage
 	}
+	if opts.DrainTimeout <= 0 {
+		fmt.Fprintf(stderr, "devproxy serve: --drain-timeout must be positive, such as 5s\n")
+		return cli.ExitUsage
+	}
 	httpproxy.Version = version
-	opts.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	opts.Log = log
 	opts.Ready = func(info httpproxy.ServeInfo) {
 		fmt.Fprintf(stdout, "devproxy %s serving %s on http://%s (tunnel agents connect to %s)\n", version, info.Table.Root, info.Addr, info.TunnelAddr)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := httpproxy.Serve(ctx, opts); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	served := make(chan error, 1)
+	go func() { served <- httpproxy.Serve(ctx, opts) }()
+	var err error
+	select {
+	case err = <-served:
+	case sig := <-signals:
+		log.Info("stopping; a second signal exits at once", "signal", sig.String(), "drain", opts.DrainTimeout)
+		cancel()
+		// Serve bounds its own shutdown; the watchdog is the guarantee.
+		watchdog := time.NewTimer(opts.DrainTimeout + 2*time.Second)
+		defer watchdog.Stop()
+		select {
+		case err = <-served:
+		case sig := <-signals:
+			log.Warn("second signal: exiting without waiting", "signal", sig.String())
+			return cli.ExitFail
+		case <-watchdog.C:
+			log.Error("shutdown did not finish in time; exiting anyway", "drain", opts.DrainTimeout)
+			if log.Enabled(ctx, slog.LevelDebug) {
+				buf := make([]byte, 1<<20)
+				log.Debug("goroutines at the forced exit", "stacks", string(buf[:runtime.Stack(buf, true)]))
+			}
+			return cli.ExitFail
+		}
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "devproxy serve: %v\n", err)
 		return cli.ExitFail
 	}
