@@ -425,6 +425,49 @@ func TestOwnPages(t *testing.T) {
 	}
 }
 
+// TestRootAndDashboard (spec §4, changed): the dashboard is always at
+// /devproxy/ and at / while no route claims it; an app that claims / gets
+// it, absolute-form requests included; the old page paths lead to
+// /devproxy/.
+func TestRootAndDashboard(t *testing.T) {
+	up := echoUpstream(t)
+	r := startServe(t, map[string]string{"apps/a.conf": "location /a/ { return 200 a; }\n"})
+	for _, path := range []string{"/", "/devproxy/"} {
+		resp, body := r.get(t, path)
+		if resp.StatusCode != 200 || !strings.Contains(body, "Dev Tunnel Proxy") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s without a root route: %d %.60q, want the dashboard", path, resp.StatusCode, body)
+		}
+	}
+	for _, path := range []string{"/devproxy", "/status", "/dashboard", "/health", "/reports", "/dashboard/"} {
+		resp, _ := r.get(t, path)
+		if resp.StatusCode != 301 || resp.Header.Get("Location") != "/devproxy/" {
+			t.Errorf("GET %s: %d Location %q, want 301 to /devproxy/", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	writeRouteFile(t, r.root, "apps/main.conf", fmt.Sprintf("location / { proxy_pass http://%s; }\n", up))
+	waitFor(t, func() bool { resp, _ := r.get(t, "/"); return resp.Header.Get("Content-Type") == "application/json" })
+	for _, target := range []string{"/", "/?q=1", "http://localhost/", "http://localhost"} {
+		status, body := rawGet(t, r.addr, target)
+		if status != 200 || !strings.Contains(body, `"uri":"/`) {
+			t.Errorf("GET %s with location / in apps/main.conf: %d %.80q, want the app's answer", target, status, body)
+		}
+	}
+	resp, body := r.get(t, "/devproxy/")
+	if resp.StatusCode != 200 || !strings.Contains(body, "apps/main.conf") {
+		t.Errorf("GET /devproxy/ with a root route: %d %.60q, want the dashboard", resp.StatusCode, body)
+	}
+}
+
+// waitFor polls cond (a reload to land) for up to five seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the change never took effect")
+		}
+	}
+}
+
 // TestUpstreamNotReadingBodyIs504 covers proxy_send_timeout: an upstream
 // that stops taking the request body.
 func TestUpstreamNotReadingBodyIs504(t *testing.T) {

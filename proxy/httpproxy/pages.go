@@ -149,8 +149,13 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 		return
 	}
 	switch d.Path {
-	case "/":
+	case "/", "/devproxy/":
+		// The dashboard: always at /devproxy/, and at / while no route
+		// claims the root.
 		p.landing(x, t)
+	case "/devproxy", "/status", "/status/", "/dashboard", "/dashboard/", "/health", "/health/", "/reports", "/reports/":
+		// The old product's page paths lead to the dashboard.
+		x.respond(http.StatusMovedPermanently, []headerField{{"Location", "/devproxy/"}, {"Cache-Control", noCache}}, nil)
 	case "/routes.json":
 		// No Access-Control-Allow-Origin: a web page the developer visits
 		// must not read the route table.

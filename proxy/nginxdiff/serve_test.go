@@ -11,7 +11,6 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/internal/nginxtest"
-	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -128,7 +127,7 @@ func compareServe(c *diffCase, devPort int, req nginxtest.Request) (string, erro
 			d.Status, d.LocID, d.Location, echoString(d.Echo), d.Body)
 	}
 	// The proxy's own pages are not nginx's business.
-	if isReserved(req.Target) {
+	if isReserved(c.table, req.Target) {
 		return "reserved", nil
 	}
 	if o.Status == http.StatusBadRequest && o.LocID == "" {
@@ -228,9 +227,9 @@ func locationByID(c *diffCase, id string) nginxtest.Location {
 	return c.cfg.Locs[n]
 }
 
-// isReserved reports targets whose normalised path the proxy keeps for
-// itself (spec §4); nginx knows nothing about them.
-func isReserved(target string) bool {
-	pu, err := routing.ParseURI(target)
-	return err == nil && routefile.IsReservedPath(pu.Path)
+// isReserved reports targets the proxy answers itself (spec §4): the
+// reserved paths, and the root while no location takes it (the
+// dashboard). nginx knows nothing about them.
+func isReserved(t *routing.RouteTable, target string) bool {
+	return t.Explain(&routing.Request{Target: target}).Action == routing.ActionReserved
 }

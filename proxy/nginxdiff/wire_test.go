@@ -30,6 +30,7 @@ import (
 const wireSite = `
 location /echo/ { proxy_pass http://%[1]s/; }
 location /raw/ { proxy_pass http://%[2]s; }
+location = / { return 200 "root $request_uri"; }
 location = /hdrs { add_header X-Multi one; add_header X-Multi two; add_header x-lower-Case v; return 200 ok; }
 location = /r400 { return 400; }
 location = /r404 { return 404; }
@@ -242,6 +243,15 @@ func wireCases() []wireCase {
 		{name: "absolute form, underscore", payload: "GET http://under_score/echo/a HTTP/1.1\r\nHost: HOST\r\n\r\n", closed: true},
 		{name: "absolute form, double dot", payload: "GET http://a..b/echo/a HTTP/1.1\r\nHost: HOST\r\n\r\n", closed: true},
 		{name: "absolute form, no host", payload: "GET http:///echo/a HTTP/1.1\r\nHost: HOST\r\n\r\n", closed: true},
+		// The root belongs to the user: "= /" takes it, in every form.
+		{name: "root", payload: get("/", ""), body: true},
+		{name: "root with a query", payload: get("/?x=1", ""), body: true},
+		{name: "root, dot segments", payload: get("/a/..", ""), body: true},
+		{name: "root, dot", payload: get("/./", ""), body: true},
+		{name: "root, double slash", payload: get("//", ""), body: true},
+		{name: "root, absolute form", payload: "GET http://localhost/ HTTP/1.1\r\nHost: HOST\r\n\r\n", body: true},
+		{name: "root, absolute form without path", payload: "GET http://localhost HTTP/1.1\r\nHost: HOST\r\n\r\n", body: true},
+		{name: "root, absolute form with only a query", payload: "GET http://localhost?x=1 HTTP/1.1\r\nHost: HOST\r\n\r\n", body: true},
 		{name: "absolute form with a query", payload: "GET http://localhost/echo/a?x=1 HTTP/1.1\r\nHost: HOST\r\n\r\n"},
 	}
 	// nginx closes the connection after its own 400, 413, 414, 500 and

@@ -21,9 +21,10 @@ func (m Modifier) IsRegex() bool { return m == ModRegex || m == ModRegexCI }
 func (m Modifier) IsPrefix() bool { return m == ModPrefix || m == ModNoRegex }
 
 // RouteOf returns a location's route: the identity two files must not both
-// claim (spec §3). ok is false for locations that have no route: "/",
-// file-like paths, Next.js internals, regexes that are not anchored literal
-// paths, and named locations.
+// claim (spec §3). "location /" and "location = /" are both the route "/".
+// ok is false for locations that have no route: file-like paths, Next.js
+// internals, regexes that are not anchored literal paths, and named
+// locations.
 func RouteOf(mod Modifier, spec string) (route string, ok bool) {
 	switch mod {
 	case ModNamed:
@@ -31,7 +32,10 @@ func RouteOf(mod Modifier, spec string) (route string, ok bool) {
 	case ModRegex, ModRegexCI:
 		return regexRoute(spec)
 	}
-	if spec == "" || spec == "/" || spec[0] != '/' || nextInternal(spec) {
+	if spec == "/" {
+		return "/", true
+	}
+	if spec == "" || spec[0] != '/' || nextInternal(spec) {
 		return "", false
 	}
 	if fileLike(spec) {
@@ -110,15 +114,17 @@ func regexRoute(re string) (string, bool) {
 }
 
 // reservedExact and reservedTrees are the paths the proxy serves itself
-// (spec §4). They can never be claimed by a route file.
+// (spec §4). They can never be claimed by a route file. The root is not
+// among them: it belongs to the user, and shows the dashboard only while
+// no route claims it.
 var reservedExact = map[string]bool{"/routes.json": true, "/health.json": true, "/status.json": true}
 var reservedTrees = []string{"/devproxy", "/status", "/health", "/reports", "/dashboard"}
 
 // IsReservedPath reports whether a (normalised) request path belongs to the
-// proxy itself: the landing page "/", /routes.json and friends, and the
-// /devproxy/, /status, /health, /reports and /dashboard trees.
+// proxy itself: /routes.json and friends, and the /devproxy/, /status,
+// /health, /reports and /dashboard trees.
 func IsReservedPath(p string) bool {
-	if p == "/" || reservedExact[p] {
+	if reservedExact[p] {
 		return true
 	}
 	for _, t := range reservedTrees {
@@ -130,16 +136,12 @@ func IsReservedPath(p string) bool {
 }
 
 // ReservedClaim reports whether a location claims a reserved path, and
-// which. A plain catch-all "location /" is allowed (it earns a warning
-// elsewhere); "= /" is the landing page. Regexes are judged by their route.
+// which. The root ("location /", "location = /") is the user's; regexes
+// are judged by their route.
 func ReservedClaim(mod Modifier, spec string) (string, bool) {
 	switch mod {
 	case ModNamed:
 		return "", false
-	case ModExact:
-		if spec == "/" {
-			return "/", true
-		}
 	case ModRegex, ModRegexCI:
 		r, ok := regexRoute(spec)
 		if !ok {

@@ -531,7 +531,7 @@ func (b *builder) checkBlockRules() {
 		if p, ok := ReservedClaim(l.Modifier, l.Spec); ok {
 			l.Reserved = true
 			d := b.diags.add(Error, CodeReserved, l.SpecRange,
-				"%s is reserved for the proxy itself (landing page, /devproxy/, /routes.json, /health, /status, /reports, /dashboard); this block is inactive", p)
+				"%s is reserved for the proxy itself (/devproxy/, /routes.json, /health, /status, /reports, /dashboard); this block is inactive", p)
 			if d != nil {
 				d.Tags = []Tag{TagUnnecessary}
 			}
@@ -539,8 +539,8 @@ func (b *builder) checkBlockRules() {
 		}
 		switch {
 		case l.Modifier.IsPrefix() && l.Spec == "/":
-			b.diags.add(Warning, CodeCatchAll, l.SpecRange,
-				"location / takes every request no other route matches, including other apps' mistyped paths")
+			b.diags.add(Information, CodeCatchAll, l.SpecRange,
+				"location / takes every request no other route matches, including other apps' mistyped paths; the dashboard stays at /devproxy/")
 		case l.Modifier.IsRegex() && !strings.HasPrefix(l.Spec, "^/"):
 			b.diags.add(Warning, CodeUnanchoredRegex, l.SpecRange,
 				"regex %s is not anchored with ^/, so it can take requests meant for any app; start it with ^/yourapp/", quote(shorten(l.Spec, 60)))

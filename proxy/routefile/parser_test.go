@@ -501,7 +501,6 @@ func TestReservedPaths(t *testing.T) {
 		loc      string
 		reserved bool
 	}{
-		{"= /", true},
 		{"/devproxy/", true},
 		{"/devproxy", true},
 		{"/devproxy/api/", true},
@@ -529,6 +528,10 @@ func TestReservedPaths(t *testing.T) {
 		{"/api/health", false},
 		{"/myapp/status", false},
 		{"@health", false},
+		// The root is the user's (spec §4, changed).
+		{"= /", false},
+		{"/", false},
+		{"^~ /", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.loc, func(t *testing.T) {
@@ -563,8 +566,8 @@ func TestCatchAll(t *testing.T) {
 		t.Run(loc, func(t *testing.T) {
 			f := parse("location " + loc + " { proxy_pass http://a:1; }")
 			ds := withCode(f.Diagnostics, routefile.CodeCatchAll)
-			if len(ds) != 1 || ds[0].Severity != routefile.Warning {
-				t.Fatalf("want one catch-all warning, got:%s", dump(f.Diagnostics))
+			if len(ds) != 1 || ds[0].Severity != routefile.Information {
+				t.Fatalf("want one catch-all information, got:%s", dump(f.Diagnostics))
 			}
 			if len(withCode(f.Diagnostics, routefile.CodeReserved)) != 0 || f.Locations[0].Inactive() {
 				t.Errorf("a plain catch-all is allowed, not reserved")
@@ -574,10 +577,10 @@ func TestCatchAll(t *testing.T) {
 			}
 		})
 	}
-	// = / is the landing page: reserved, not a catch-all.
+	// = / takes only the root: not a catch-all, and not reserved.
 	f := parse("location = / { return 204; }")
-	if len(withCode(f.Diagnostics, routefile.CodeCatchAll)) != 0 {
-		t.Errorf("= / is not a catch-all:%s", dump(f.Diagnostics))
+	if len(withCode(f.Diagnostics, routefile.CodeCatchAll)) != 0 || len(withCode(f.Diagnostics, routefile.CodeReserved)) != 0 {
+		t.Errorf("= / is neither a catch-all nor reserved:%s", dump(f.Diagnostics))
 	}
 }
 
@@ -634,7 +637,9 @@ func TestRouteOf(t *testing.T) {
 		{"/favicon.ico", ""},
 		{"= /favicon.ico", ""},
 		{"/storybook/iframe.html", ""},
-		{"/", ""},
+		{"/", "/"},
+		{"= /", "/"},
+		{"^~ /", "/"},
 		{"/_next", ""},
 		{"/_next/", ""},
 		{"/__nextjs_font/", ""},

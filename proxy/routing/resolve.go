@@ -225,6 +225,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 	e := &evaluator{t: t, req: req, d: d, trace: trace, validUnparsed: true, validLocation: true}
 	target := req.Target
 	e.host = req.Host
+	emptyPath := false // "http://host?args": nginx's empty_path_in_uri
 	if i := strings.Index(target, "://"); i > 0 && !strings.HasPrefix(target, "/") {
 		rest := target[i+3:]
 		slash := strings.IndexAny(rest, "/?")
@@ -232,7 +233,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		if slash >= 0 {
 			hostPart, target = rest[:slash], rest[slash:]
 			if target[0] == '?' {
-				target = "/" + target
+				target, emptyPath = "/"+target, true
 			}
 		} else {
 			target = "/"
@@ -248,6 +249,11 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		e.host = "localhost:" + strconv.Itoa(e.serverPort())
 	}
 	pu, err := ParseURI(target)
+	if emptyPath {
+		// $request_uri is the target as sent ("?args"); the upstream gets
+		// the path built from $uri and $args.
+		pu.Raw, e.validUnparsed = target[1:], false
+	}
 	e.orig = pu
 	if err != nil {
 		d.Path = target
@@ -262,7 +268,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 	}
 	if routefile.IsReservedPath(pu.Path) && start == nil {
 		d.Action, d.Status = ActionReserved, http.StatusOK
-		e.note("%s belongs to the proxy itself (landing page, /devproxy/, /routes.json, /health, /status, /reports, /dashboard); route files cannot claim it", pu.Path)
+		e.note("%s belongs to the proxy itself (/devproxy/, /routes.json, /health, /status, /reports, /dashboard); route files cannot claim it", pu.Path)
 		return d
 	}
 	for changes := 0; ; changes++ {
@@ -282,6 +288,13 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}
 		if b == nil {
 			d.Matched, d.Location, d.Block = false, nil, nil
+			if e.uri == "/" && changes == 0 && start == nil {
+				// The root is the user's; while no route claims it, it
+				// shows the dashboard.
+				d.Action, d.Status = ActionReserved, http.StatusOK
+				e.note("no location matches /, so the proxy shows its dashboard there (it is always at /devproxy/)")
+				return d
+			}
 			d.Action, d.Status = ActionNone, http.StatusNotFound
 			e.note("no location matches %s: 404", e.uri)
 			return d

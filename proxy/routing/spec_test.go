@@ -551,13 +551,15 @@ func TestMissingSlashRedirectIsRelative(t *testing.T) {
 
 func TestReservedRequests(t *testing.T) {
 	tbl := one("location / { return 200 \"catch-all\"; }\nlocation /healthz/ { return 200 \"app\"; }\n")
-	for _, target := range []string{"/", "/health", "/health.json", "/status", "/status.json", "/routes.json",
+	for _, target := range []string{"/health", "/health.json", "/status", "/status.json", "/routes.json",
 		"/devproxy/", "/devproxy/api/x", "/reports", "/reports/1", "/dashboard", "/dashboard/x", "/a/../health"} {
 		t.Run(target, func(t *testing.T) {
 			d := get(tbl, target)
 			want{action: routing.ActionReserved, status: 200}.check(t, d)
 		})
 	}
+	// The root is the user's: the catch-all takes it.
+	want{action: "return", status: 200, body: "catch-all"}.check(t, get(tbl, "/"))
 	want{action: "return", status: 200, body: "catch-all"}.check(t, get(tbl, "/anything/else"))
 	want{action: "return", status: 200, body: "app"}.check(t, get(tbl, "/healthz/x"))
 	want{action: "return", status: 200, body: "catch-all"}.check(t, get(tbl, "/statusboard"))
@@ -572,16 +574,44 @@ func TestReservedBeforeRegex(t *testing.T) {
 }
 
 func TestReservedBlocksNeverRoute(t *testing.T) {
-	tbl := one("location /devproxy/x/ { return 200 \"stolen\"; }\nlocation = / { return 200 \"stolen\"; }\n")
+	tbl := one("location /devproxy/x/ { return 200 \"stolen\"; }\nlocation = /devproxy/ { return 200 \"stolen\"; }\n")
 	for _, b := range tbl.Blocks {
 		if b.Active {
 			t.Errorf("reserved block %s is active", b.Label())
 		}
 	}
-	for _, target := range []string{"/devproxy/x/y", "/"} {
+	for _, target := range []string{"/devproxy/x/y", "/devproxy/"} {
 		want{action: routing.ActionReserved, status: 200}.check(t, get(tbl, target))
 	}
 }
+
+// TestTheRootBelongsToTheUser (spec §4, changed): "= /" or a catch-all
+// takes / as nginx routes it, absolute-form requests included; while no
+// location matches /, it shows the dashboard; two files claiming / are a
+// conflict like any other.
+func TestTheRootBelongsToTheUser(t *testing.T) {
+	want{action: routing.ActionReserved, status: 200}.check(t, get(compose(), "/"))
+	want{action: routing.ActionReserved, status: 200}.check(t, get(one(`location /a/ { return 200 a; }`), "/"))
+	exact := one("location = / { return 200 home; }\nlocation /a/ { return 200 a; }\n")
+	for _, req := range []*routing.Request{
+		{Target: "/"}, {Target: "/?x=1"}, {Target: "http://localhost:8080/"}, {Target: "http://localhost:8080"},
+		{Target: "http://localhost:8080?x=1"}, {Target: "/./"}, {Target: "/a/.."},
+	} {
+		want{action: "return", status: 200, body: "home"}.check(t, exact.Explain(req))
+	}
+	want{action: routing.ActionNone, status: 404}.check(t, get(exact, "/other"))
+	// A regex that matches / takes it, as in nginx.
+	want{action: "return", status: 200, body: "re"}.check(t, get(one(`location ~ ^/$ { return 200 re; }`), "/"))
+	// Two files claiming / conflict; the newest wins.
+	a := compose(src("apps/a.conf", t0, "location / { return 200 a; }"), src("apps/b.conf", t0.Add(time.Minute), "location = / { return 200 b; }"))
+	if len(a.Conflicts) != 1 || a.Conflicts[0].Route != "/" {
+		t.Fatalf("conflicts %+v, want one on /", a.Conflicts)
+	}
+	want{action: "return", status: 200, body: "b"}.check(t, get(a, "/"))
+	// The dashboard itself stays reachable.
+	want{action: routing.ActionReserved, status: 200}.check(t, get(exact, "/devproxy/"))
+}
+
 
 func TestUnmatched(t *testing.T) {
 	for name, tbl := range map[string]*routing.RouteTable{

@@ -115,7 +115,7 @@ func normaliseRoute(name string) (string, error) {
 	if !strings.HasSuffix(name, "/") {
 		name += "/"
 	}
-	if name == "/" || routefile.IsReservedPath(strings.TrimSuffix(name, "/")) {
+	if routefile.IsReservedPath(strings.TrimSuffix(name, "/")) {
 		return "", jsonrpc2.NewError(jsonrpc2.InvalidParams, name+" belongs to the proxy itself and cannot be a route")
 	}
 	return name, nil

@@ -63,7 +63,7 @@ func TestCommands(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "apps/app.conf", "location /app/ { proxy_pass http://127.0.0.1:3000/; }\n")
 	warn := t.TempDir()
-	writeFile(t, warn, "apps/w.conf", "location / { proxy_pass http://127.0.0.1:3000; }\n")
+	writeFile(t, warn, "apps/w.conf", "location ~ \\.php$ { proxy_pass http://127.0.0.1:3000; }\n")
 	broken := t.TempDir()
 	writeFile(t, broken, "apps/b.conf", "location /b/ { bogus; }\n")
 	tests := []struct {
@@ -78,8 +78,8 @@ func TestCommands(t *testing.T) {
 		{"-h", []string{"-h"}, 0, "devproxy check"},
 		{"check clean", []string{"check", "--root", root}, 0, "0 errors, 0 warnings in 1 route file"},
 		{"check json", []string{"check", "--root", root, "--format", "json"}, 0, `"routes"`},
-		{"check warnings", []string{"check", "--root", warn}, 0, "[catch-all]"},
-		{"check warnings strict", []string{"check", "--strict", "--root", warn}, 1, "[catch-all]"},
+		{"check warnings", []string{"check", "--root", warn}, 0, "[unanchored-regex]"},
+		{"check warnings strict", []string{"check", "--strict", "--root", warn}, 1, "[unanchored-regex]"},
 		{"check errors", []string{"check", "--root", broken}, 1, "[unknown-directive]"},
 		{"explain", []string{"explain", "--root", root, "/app/x?y=1"}, 0, `"upstream_uri": "/x?y=1"`},
 		{"explain unmatched", []string{"explain", "--root", root, "/zzz"}, 0, `"action": "none"`},
