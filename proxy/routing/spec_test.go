@@ -612,7 +612,6 @@ func TestTheRootBelongsToTheUser(t *testing.T) {
 	want{action: routing.ActionReserved, status: 200}.check(t, get(exact, "/devproxy/"))
 }
 
-
 func TestUnmatched(t *testing.T) {
 	for name, tbl := range map[string]*routing.RouteTable{
 		"empty workspace": compose(),
