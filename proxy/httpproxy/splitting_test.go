@@ -390,3 +390,88 @@ func TestTruncatedUpstreamBodiesAreNotComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestResponseHeadersCannotBeSplit: a route file that puts the decoded
+// path into a response header (add_header, a redirect) can never give a
+// client a header line of the path's making.
+func TestResponseHeadersCannotBeSplit(t *testing.T) {
+	up := echoUpstream(t)
+	r := startServe(t, map[string]string{"apps/r.conf": fmt.Sprintf(`
+location /ah/ { add_header X-Path $uri; proxy_pass http://%[1]s/; }
+location /ret/ { add_header X-Path $uri; return 200 ok; }
+location ~ ^/go/(.*) { return 302 /to/$1; }
+`, up)})
+	for _, target := range []string{
+		"/ah/a%0d%0aSet-Cookie:%20evil=1",
+		"/ret/a%0d%0aSet-Cookie:%20evil=1",
+		"/go/a%0d%0aSet-Cookie:%20evil=1",
+	} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(r.addr, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(hostileWait))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", target)
+		raw, _ := io.ReadAll(c)
+		c.Close()
+		head, _, _ := strings.Cut(string(raw), "\r\n\r\n")
+		for _, line := range strings.Split(head, "\r\n") {
+			if strings.HasPrefix(strings.ToLower(line), "set-cookie") {
+				t.Errorf("GET %s: the answer carries a header line made by the path: %q", target, line)
+			}
+		}
+		if strings.Contains(head, "\n") && strings.Count(head, "\n") != strings.Count(head, "\r\n") {
+			t.Errorf("GET %s: a bare LF in the answer's head: %q", target, head)
+		}
+	}
+}
+
+// TestAmbiguousUpstreamFramingIs502: an upstream answer whose length two
+// parsers could read differently is refused, never passed on, and its
+// connection is not reused.
+func TestAmbiguousUpstreamFramingIs502(t *testing.T) {
+	up := rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			switch req.URL.Path {
+			case "/f/two-lengths":
+				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nX")
+			case "/f/length-and-chunked":
+				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+			case "/f/bad-length":
+				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok")
+			case "/f/gzip-coding":
+				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok")
+			default:
+				body := "fresh " + req.URL.Path
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			}
+		}
+	})
+	r := startServe(t, map[string]string{"apps/f.conf": fmt.Sprintf("location /f/ { proxy_pass http://%s; }\n", up)})
+	client := &http.Client{Timeout: hostileWait}
+	for _, path := range []string{"/f/two-lengths", "/f/length-and-chunked", "/f/bad-length", "/f/gzip-coding"} {
+		resp, err := client.Get(r.addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("GET %s: %d, want 502", path, resp.StatusCode)
+		}
+		resp, err = client.Get(r.addr + "/f/next")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "fresh /f/next" {
+			t.Errorf("after GET %s, the next request got %q", path, b)
+		}
+	}
+}
