@@ -4,16 +4,26 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
-// Regex is a compiled location or rewrite regex. nginx uses PCRE; devproxy
-// uses Go's RE2, which runs in time linear in the input, so no regex in a
-// route file can stall the proxy. The PCRE features RE2 lacks (lookaround,
-// backreferences, possessive and atomic groups) are reported as errors.
+// Regex is a location, rewrite or proxy_redirect regex. nginx uses PCRE;
+// devproxy uses Go's RE2, which runs in time linear in the input, so no
+// regex in a route file can stall the proxy. The PCRE features RE2 lacks
+// (lookaround, backreferences, possessive and atomic groups) are reported
+// as errors.
+//
+// A Regex is checked completely when the file is read (CompileRegex parses
+// it, so every error is reported then), but the matcher program is built
+// only when the regex is first run, and kept from then on. A compiled Go
+// regexp costs about 3 KB; a workspace of 100,000 regex locations, of
+// which a request touches only the few whose literal prefix fits its
+// path, would otherwise hold 300 MB of programs it never runs. All
+// methods are safe for concurrent use.
 type Regex struct {
-	*regexp.Regexp
 	Source   string // as written in the file
 	Caseless bool   // ~* location
 	// Anchored means every match starts at the beginning of the URI, so
@@ -21,26 +31,81 @@ type Regex struct {
 	// matcher uses it to skip most regexes without running them. With
 	// PrefixFold the prefix is compared ignoring ASCII case (~*, (?i)).
 	Anchored   bool
-	Prefix     string
 	PrefixFold bool
+	Prefix     string
+
+	numSubexp int      // capture groups, as regexp.NumSubexp counts them
+	names     []string // regexp.SubexpNames; nil when no group has a name
+	prog      atomic.Pointer[regexp.Regexp]
 }
 
-// CompileRegex compiles an nginx regex for devproxy, or explains in plain
-// words why it cannot.
+// CompileRegex checks an nginx regex for devproxy, or explains in plain
+// words why it cannot run it. The matcher program itself is built on first
+// use (see Regex).
 func CompileRegex(src string, caseless bool) (*Regex, error) {
-	expr := src
-	if caseless {
-		expr = "(?i)" + src
-	}
-	re, err := regexp.Compile(expr)
+	// regexp.Compile fails only where syntax.Parse does (syntax.Compile
+	// returns no errors), so parsing alone finds every error it would.
+	parsed, err := syntax.Parse(regexExpr(src, caseless), syntax.Perl)
 	if err != nil {
 		return nil, explainRegexError(src, err)
 	}
-	r := &Regex{Regexp: re, Source: src, Caseless: caseless}
-	if parsed, err := syntax.Parse(expr, syntax.Perl); err == nil {
-		r.Anchored, r.Prefix, r.PrefixFold = literalPrefix(parsed)
+	r := &Regex{Source: src, Caseless: caseless, numSubexp: parsed.MaxCap()}
+	if names := parsed.CapNames(); slices.ContainsFunc(names, func(n string) bool { return n != "" }) {
+		r.names = names
 	}
+	r.Anchored, r.Prefix, r.PrefixFold = literalPrefix(parsed)
 	return r, nil
+}
+
+// regexExpr is the expression Go compiles for an nginx regex.
+func regexExpr(src string, caseless bool) string {
+	if caseless {
+		return "(?i)" + src
+	}
+	return src
+}
+
+// Regexp returns the compiled program, building it on first use. Two
+// goroutines may both build it the first time; one result is kept.
+func (r *Regex) Regexp() *regexp.Regexp {
+	if re := r.prog.Load(); re != nil {
+		return re
+	}
+	re, err := regexp.Compile(regexExpr(r.Source, r.Caseless))
+	if err != nil {
+		// CompileRegex parsed the same expression without error.
+		panic(fmt.Sprintf("routefile: regex %q passed its check but does not compile: %v", r.Source, err))
+	}
+	if !r.prog.CompareAndSwap(nil, re) {
+		return r.prog.Load()
+	}
+	return re
+}
+
+// NumSubexp is the number of capture groups, without compiling.
+func (r *Regex) NumSubexp() int { return r.numSubexp }
+
+// SubexpNames lists the capture group names like regexp's SubexpNames
+// (index 0 is the whole match, "" for unnamed groups), without compiling.
+// The slice must not be modified.
+func (r *Regex) SubexpNames() []string {
+	if r.names != nil {
+		return r.names
+	}
+	return make([]string, r.numSubexp+1)
+}
+
+// String is the regex as written in the file.
+func (r *Regex) String() string { return r.Source }
+
+// FindStringSubmatchIndex is regexp's, on the compiled program.
+func (r *Regex) FindStringSubmatchIndex(s string) []int {
+	return r.Regexp().FindStringSubmatchIndex(s)
+}
+
+// FindStringSubmatch is regexp's, on the compiled program.
+func (r *Regex) FindStringSubmatch(s string) []string {
+	return r.Regexp().FindStringSubmatch(s)
 }
 
 // literalPrefix reads from the syntax tree whether a regex is anchored at
@@ -94,7 +159,7 @@ func (r *Regex) CanMatch(s string) bool {
 
 // MatchString reports whether s matches, with the literal-prefix shortcut.
 func (r *Regex) MatchString(s string) bool {
-	return r.CanMatch(s) && r.Regexp.MatchString(s)
+	return r.CanMatch(s) && r.Regexp().MatchString(s)
 }
 
 // Captures returns the submatches of s ($0..$n) and the named groups, or
@@ -103,11 +168,11 @@ func (r *Regex) Captures(s string) (caps []string, named map[string]string, ok b
 	if !r.CanMatch(s) {
 		return nil, nil, false
 	}
-	m := r.Regexp.FindStringSubmatch(s)
+	m := r.Regexp().FindStringSubmatch(s)
 	if m == nil {
 		return nil, nil, false
 	}
-	for i, name := range r.SubexpNames() {
+	for i, name := range r.names {
 		if name != "" && i < len(m) {
 			if named == nil {
 				named = make(map[string]string)
