@@ -43,8 +43,8 @@ func TestCompileRegexAgreesWithRegexpCompile(t *testing.T) {
 			if got.prog.Load() != nil {
 				t.Errorf("%.40q: compiled before first use", src)
 			}
-			if got.Regexp().String() != want.String() || got.String() != src {
-				t.Errorf("%.40q: compiled %q, String %q", src, got.Regexp().String(), got.String())
+			if got.String() != src {
+				t.Errorf("%.40q: String %q", src, got.String())
 			}
 		}
 	}
@@ -61,7 +61,7 @@ func TestRegexCompilesOnceOnFirstUse(t *testing.T) {
 		t.Fatal("a path outside the literal prefix must not build the program")
 	}
 	var wg sync.WaitGroup
-	progs := make([]*regexp.Regexp, 8)
+	progs := make([]*program, 8)
 	for i := range progs {
 		wg.Add(1)
 		go func() {
@@ -70,7 +70,7 @@ func TestRegexCompilesOnceOnFirstUse(t *testing.T) {
 			if !ok || caps[0] != "/APP7/a/b" || named["rest"] != "a/b" {
 				t.Errorf("Captures = %q %v %v", caps, named, ok)
 			}
-			progs[i] = re.Regexp()
+			progs[i] = re.program()
 		}()
 	}
 	wg.Wait()
@@ -82,4 +82,97 @@ func TestRegexCompilesOnceOnFirstUse(t *testing.T) {
 	if m := re.FindStringSubmatchIndex("/app7/x"); !slices.Equal(m, []int{0, 7, 6, 7}) {
 		t.Errorf("FindStringSubmatchIndex = %v", m)
 	}
+}
+
+// regexInputs are texts to run the regexes of regexCorpus and
+// prefixRegexes on: paths in several cases, with and without the prefix,
+// word characters around the prefix's end, newlines and non-ASCII text.
+var regexInputs = []string{
+	"", "/", "/app", "/app/", "/app/x", "/APP/x/y.csv", "/App/api/r.XLSX", "/app/api/r.csv", "/app/_next/a/b",
+	"/api/v1/users/42", "/api/v1/users/x", "/static/app1/a.PNG", "/static/app1/a.jpeg", "/a", "/ab", "/abc", "/aB",
+	"/aa", "/a/b", "/a-b/1", "/x-y/42", "/é/x", "/É/x", "/k", "/K", "/\u212a/", "/s", "/\u017f", "/a\nb", "/a\n/x",
+	"/app/\n", "/wordx", "/word x", "/app7/x", "/APP7/X", "/a.b/c", "/a(b)/c", "/\xff/x", "/\ufffd/x", "/p/ab", "/p/abbb",
+	"/p/ac", "/x/y/z", "/a{2}/", "/aa/", "/straße/x", "/STRASSE/x", "/user/42/x", "/user/4a",
+}
+
+// prefixRegexes exercise restAfterPrefix: prefixes it can cut from the
+// program and the cases where it must keep the whole program.
+var prefixRegexes = []string{
+	`^/app/(?<rest>.*)$`, `^/app/api/.+\.(csv|xlsx)$`, `^/app/_next/(.+)$`, `^/api/v1/users/(\d+)$`,
+	`^/static/app1/.+\.(png|jpe?g|svg)$`, `^/a\bx`, `^/a\b`, `^/a\B`, `^/a(?m)^b`, `(?m)^/a/$`, `^/a/^x`, `^/a/\Ax`,
+	`^/a|^/b`, `^/app/a|^/app/b`, `^[/]app/(.*)`, `^\/app\/(.*)`, `^/\Qa.b\E/(.*)`, `^/a\.b/(.*)`, `^/k(?i)x/`,
+	`^/a(?i:B)c`, `^/straße/(.*)`, `^/é/(.+)`, `^/a{2}/`, `^/ab*`, `^/p/ab+`, `^/p/a(b)`, `^/user/(\d+)(?:/|$)`,
+	`^/a(?-i)b`, `^/a(?s:.)`, `^/a(?U)b+`, `^/app`, `^/a\x2Fb`, `^/a[b]c/(.*)`, `^/(?:app)/(.*)`, `^/ap{0}p`,
+	`^/a\pLb`, `^/\x{e9}/(.+)`, `^/\ufffd`, `^/word\b`, `^/\/x`, `^/a(?m:$)`, `^/a$`, `^/a\z`,
+}
+
+// A Regex must find what the whole regexp finds on every text CanMatch
+// lets through (and nothing elsewhere), whether or not its program leaves
+// the prefix out.
+func TestRegexAgreesWithWholeRegexp(t *testing.T) {
+	stripped := 0
+	for _, src := range append(append([]string(nil), prefixRegexes...), regexCorpus...) {
+		for _, caseless := range []bool{false, true} {
+			re, err := CompileRegex(src, caseless)
+			if err != nil {
+				continue
+			}
+			if re.program().skip > 0 {
+				stripped++
+			}
+			for _, s := range regexInputs {
+				checkRegexAgrees(t, re, s)
+			}
+		}
+	}
+	if stripped == 0 {
+		t.Fatal("no program left its prefix out")
+	}
+}
+
+func checkRegexAgrees(t *testing.T, re *Regex, s string) {
+	t.Helper()
+	whole := regexp.MustCompile(regexExpr(re.Source, re.Caseless))
+	var want []int
+	if re.CanMatch(s) {
+		want = whole.FindStringSubmatchIndex(s)
+	}
+	if got := re.FindStringSubmatchIndex(s); !slices.Equal(got, want) {
+		t.Fatalf("%q (caseless %v, skip %d) on %q: FindStringSubmatchIndex %v, want %v", re.Source, re.Caseless, re.program().skip, s, got, want)
+	}
+	if got := re.MatchString(s); got != (want != nil) {
+		t.Fatalf("%q (caseless %v) on %q: MatchString %v, want %v", re.Source, re.Caseless, s, got, want != nil)
+	}
+	caps, _, ok := re.Captures(s)
+	if ok != (want != nil) {
+		t.Fatalf("%q on %q: Captures ok %v", re.Source, s, ok)
+	}
+	for i := range caps {
+		w := ""
+		if want[2*i] >= 0 {
+			w = s[want[2*i]:want[2*i+1]]
+		}
+		if caps[i] != w {
+			t.Fatalf("%q on %q: capture %d is %q, want %q", re.Source, s, i, caps[i], w)
+		}
+	}
+}
+
+func FuzzRegexAgreesWithWholeRegexp(f *testing.F) {
+	for i, src := range prefixRegexes {
+		f.Add(src, i%2 == 0, regexInputs[i%len(regexInputs)])
+	}
+	f.Fuzz(func(t *testing.T, src string, caseless bool, s string) {
+		if len(src) > 200 {
+			return
+		}
+		re, err := CompileRegex(src, caseless)
+		if err != nil {
+			return
+		}
+		checkRegexAgrees(t, re, s)
+		if re.Prefix != "" {
+			checkRegexAgrees(t, re, re.Prefix+s) // get past CanMatch
+		}
+	})
 }
