@@ -10,8 +10,10 @@
 #
 # Each benchmark runs COUNT times and the table shows the median, which
 # shrugs off the odd slow run on a noisy machine. The defaults (1 s per run,
-# 5 runs each) finish in one to two minutes on 2 busy cores. Benchmarks
-# without a goal below (other packages' too) are listed as "report".
+# 5 runs each) finish in two to four minutes on 2 busy cores; the memory
+# benchmark (100,000 regex locations, BENCH=RegexTableMemory runs it alone)
+# takes a minute or two of that. Benchmarks without a goal below (other
+# packages' too) are listed as "report".
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -45,27 +47,30 @@ echo
 echo "== results on $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') cores: median of $COUNT runs"
 
 # The goals, one line each: benchmark name (without "Benchmark" and the
-# -GOMAXPROCS suffix), ns/op goal, allocs/op goal and p95 goal (for
-# benchmarks that report a p95-ns metric); "-" means no goal, the number is
+# -GOMAXPROCS suffix), ns/op goal, allocs/op goal, p95 goal (for
+# benchmarks that report a p95-ns metric) and B/loc goal (live heap per
+# location, for the memory benchmark); "-" means no goal, the number is
 # only reported. Keep in step with docs/benchmarks.md.
-goals='ComposeFromDisk 20000000 - -
-RebuildOneFile 2000000 - -
-Match/exact 2000 0 -
-Match/prefix-noregex 2000 0 -
-Match/prefix-after-regexes 2000 0 -
-Match/regex 2000 - -
-Match/miss 2000 - -
-Resolve/prefix-noregex - - -
-Resolve/prefix-variable-host - - -
-Parse 200000 - -
-InitializeToDiagnostics 500000000 - -
-DidChangeRepublish - - 30000000'
+goals='ComposeFromDisk 20000000 - - -
+RebuildOneFile 2000000 - - -
+Match/exact 2000 0 - -
+Match/prefix-noregex 2000 0 - -
+Match/prefix-after-regexes 2000 0 - -
+Match/regex 2000 - - -
+Match/miss 2000 - - -
+Resolve/prefix-noregex - - - -
+Resolve/prefix-variable-host - - - -
+Parse 200000 - - -
+RegexTableMemory/locs=100000 - - - 2500
+InitializeToDiagnostics 500000000 - - -
+DidChangeRepublish - - 30000000 -'
 
 printf '%s\n' "$goals" | awk '
 	# Pass 1 (the goals, from stdin): remember each goal in file order.
-	FILENAME == "-" { order[++n] = $1; goalNs[$1] = $2; goalAllocs[$1] = $3; goalP95[$1] = $4; next }
+	FILENAME == "-" { order[++n] = $1; goalNs[$1] = $2; goalAllocs[$1] = $3; goalP95[$1] = $4; goalBloc[$1] = $5; next }
 
-	# Pass 2 (go test output): collect ns/op and allocs/op per benchmark.
+	# Pass 2 (go test output): collect ns/op, allocs/op, p95-ns and B/loc
+	# per benchmark.
 	/^Benchmark/ {
 		name = $1
 		sub(/^Benchmark/, "", name)
@@ -74,6 +79,7 @@ printf '%s\n' "$goals" | awk '
 			if ($i == "ns/op") ns[name, ++nsCount[name]] = $(i - 1)
 			if ($i == "allocs/op") allocs[name, ++allocsCount[name]] = $(i - 1)
 			if ($i == "p95-ns") p95[name, ++p95Count[name]] = $(i - 1)
+			if ($i == "B/loc") bloc[name, ++blocCount[name]] = $(i - 1)
 		}
 		if (!(name in seen)) { seen[name] = 1; if (!(name in goalNs)) order[++n] = name }
 	}
@@ -99,25 +105,28 @@ printf '%s\n' "$goals" | awk '
 	}
 
 	END {
-		fmt = "%-30s %12s %12s %10s %8s %12s %12s  %s\n"
-		printf fmt, "benchmark", "ns/op", "goal", "allocs/op", "goal", "p95", "goal", "result"
+		fmt = "%-30s %12s %12s %10s %8s %12s %12s %8s %8s  %s\n"
+		printf fmt, "benchmark", "ns/op", "goal", "allocs/op", "goal", "p95", "goal", "B/loc", "goal", "result"
 		for (i = 1; i <= n; i++) {
 			name = order[i]
-			if (!(name in seen)) { printf fmt, name, "not run", dur(goalNs[name]), "", goalAllocs[name], "", dur(goalP95[name]), "-"; continue }
+			gb = (name in goalBloc) ? goalBloc[name] : "-"
+			if (!(name in seen)) { printf fmt, name, "not run", dur(goalNs[name]), "", goalAllocs[name], "", dur(goalP95[name]), "", gb, "-"; continue }
 			t = median(ns, name, nsCount[name])
 			a = (name in allocsCount) ? sprintf("%d", median(allocs, name, allocsCount[name])) : "-"
 			p = (name in p95Count) ? median(p95, name, p95Count[name]) : "-"
+			m = (name in blocCount) ? sprintf("%d", median(bloc, name, blocCount[name])) : "-"
 			g = (name in goalNs) ? goalNs[name] : "-"
 			ga = (name in goalAllocs) ? goalAllocs[name] : "-"
 			gp = (name in goalP95) ? goalP95[name] : "-"
 			result = "report"
-			if (g != "-" || ga != "-" || gp != "-") {
+			if (g != "-" || ga != "-" || gp != "-" || gb != "-") {
 				result = "PASS"
 				if (g != "-" && t > g + 0) result = "MISS"
 				if (ga != "-" && a > ga + 0) result = "MISS"
 				if (gp != "-" && (p == "-" || p > gp + 0)) result = "MISS"
+				if (gb != "-" && (m == "-" || m > gb + 0)) result = "MISS"
 			}
-			printf fmt, name, dur(t), dur(g), a, ga, dur(p), dur(gp), result
+			printf fmt, name, dur(t), dur(g), a, ga, dur(p), dur(gp), m, gb, result
 		}
 	}
 ' - "$raw"

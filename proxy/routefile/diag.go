@@ -3,6 +3,7 @@ package routefile
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Severity orders findings like LSP does: Error is the most severe.
@@ -131,8 +132,23 @@ func (l *diagList) add(sev Severity, code string, r Range, format string, args .
 			Message: fmt.Sprintf("more than %d problems in this file; stopped reporting", maxDiagnosticsPerFile)})
 		return nil
 	}
-	l.items = append(l.items, Diagnostic{File: l.file, Severity: sev, Code: code, Range: r, Message: fmt.Sprintf(format, args...)})
+	l.items = append(l.items, Diagnostic{File: l.file, Severity: sev, Code: code, Range: r, Message: message(format, args)})
 	return &l.items[len(l.items)-1]
+}
+
+// message formats a diagnostic's text. A fixed message (no arguments, or a
+// string passed through "%s") is used as it is rather than copied: hints
+// such as nginx-differs repeat one long constant on many blocks.
+func message(format string, args []any) string {
+	switch {
+	case len(args) == 0 && !strings.Contains(format, "%"):
+		return format
+	case len(args) == 1 && format == "%s":
+		if s, ok := args[0].(string); ok {
+			return s
+		}
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 func (l *diagList) hasErrors() bool {

@@ -2,6 +2,7 @@ package routefile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,8 +40,10 @@ type Location struct {
 	HasRoute bool
 	Regex    *Regex // for ~ and ~*
 
-	ProxyPass       *ProxyPass
-	Sets            map[string]Template // [intent] declarations: order does not matter
+	ProxyPass *ProxyPass
+	// Sets are the block's set directives ([intent] declarations: order
+	// does not matter). Both maps are nil when the block has none.
+	Sets            map[string]Template
 	SetDirectives   map[string]*Directive
 	Script          []ScriptOp // rewrite, return and break, in file order
 	ProxySetHeaders []HeaderRule
@@ -441,14 +444,18 @@ func (b *builder) location(d *Directive) {
 		return
 	}
 	loc := &Location{
-		Index:         len(b.file.Locations),
-		Modifier:      mod,
-		Spec:          spec,
-		Directive:     d,
-		SpecRange:     specRange,
-		Sets:          map[string]Template{},
-		SetDirectives: map[string]*Directive{},
-		MaxBodySize:   -1,
+		Index:       len(b.file.Locations),
+		Modifier:    mod,
+		Spec:        spec,
+		Directive:   d,
+		SpecRange:   specRange,
+		MaxBodySize: -1,
+	}
+	// Two empty maps cost about 100 bytes, in every location of a large
+	// workspace; only blocks with a set directive get them.
+	if slices.ContainsFunc(d.Block.Directives, func(inner *Directive) bool { return inner.Name.Value == "set" }) {
+		loc.Sets = map[string]Template{}
+		loc.SetDirectives = map[string]*Directive{}
 	}
 	loc.Route, loc.HasRoute = RouteOf(mod, spec)
 	switch {
