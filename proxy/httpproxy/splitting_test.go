@@ -30,20 +30,13 @@ type lineUpstream struct {
 func startLineUpstream(t *testing.T) *lineUpstream {
 	t.Helper()
 	u := &lineUpstream{}
-	u.addr = rawUpstream(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			u.mu.Lock()
-			u.seen = append(u.seen, req.Method+" "+req.RequestURI)
-			u.mu.Unlock()
-			body := "answer to " + req.RequestURI
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-		}
+	u.addr = answerEach(t, func(c net.Conn, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		u.mu.Lock()
+		u.seen = append(u.seen, req.Method+" "+req.RequestURI)
+		u.mu.Unlock()
+		body := "answer to " + req.RequestURI
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	})
 	return u
 }
@@ -92,6 +85,22 @@ func rawUpstream(t *testing.T, serve func(net.Conn)) string {
 		wg.Wait()
 	})
 	return ln.Addr().String()
+}
+
+// answerEach runs an upstream that reads request after request on each
+// connection and lets answer write whatever bytes it likes for each.
+func answerEach(t *testing.T, answer func(c net.Conn, req *http.Request)) string {
+	t.Helper()
+	return rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			answer(c, req)
+		}
+	})
 }
 
 // rawGet sends one request with the target exactly as given on a fresh
@@ -207,36 +216,29 @@ location ~ ^/u/ { proxy_pass http://%[1]s$uri; }
 func misbehavingUpstream(t *testing.T) string {
 	t.Helper()
 	const poison = "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nPOISONED"
-	return rawUpstream(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			p := req.URL.Path
-			switch {
-			case strings.HasSuffix(p, "/overlong"):
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"+poison)
-			case strings.HasSuffix(p, "/late-extra"):
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				time.Sleep(50 * time.Millisecond)
-				fmt.Fprint(c, poison)
-			case strings.HasSuffix(p, "/nocontent"):
-				fmt.Fprint(c, "HTTP/1.1 204 No Content\r\n\r\n"+poison)
-			case strings.HasSuffix(p, "/notmodified"):
-				fmt.Fprint(c, "HTTP/1.1 304 Not Modified\r\n\r\n"+poison)
-			case req.Method == http.MethodHead:
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nHEADBODY"+poison)
-			case strings.HasSuffix(p, "/slow"):
-				// Answers after the proxy gave up (proxy_read_timeout).
-				time.Sleep(400 * time.Millisecond)
-				fmt.Fprint(c, poison)
-			default:
-				body := "fresh " + p
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-			}
+	return answerEach(t, func(c net.Conn, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		p := req.URL.Path
+		switch {
+		case strings.HasSuffix(p, "/overlong"):
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"+poison)
+		case strings.HasSuffix(p, "/late-extra"):
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			time.Sleep(50 * time.Millisecond)
+			fmt.Fprint(c, poison)
+		case strings.HasSuffix(p, "/nocontent"):
+			fmt.Fprint(c, "HTTP/1.1 204 No Content\r\n\r\n"+poison)
+		case strings.HasSuffix(p, "/notmodified"):
+			fmt.Fprint(c, "HTTP/1.1 304 Not Modified\r\n\r\n"+poison)
+		case req.Method == http.MethodHead:
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nHEADBODY"+poison)
+		case strings.HasSuffix(p, "/slow"):
+			// Answers after the proxy gave up (proxy_read_timeout).
+			time.Sleep(400 * time.Millisecond)
+			fmt.Fprint(c, poison)
+		default:
+			body := "fresh " + p
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 		}
 	})
 }
@@ -283,20 +285,13 @@ location /m/ { proxy_read_timeout 150ms; proxy_pass http://%s; }
 // large answer must not leave the rest of it in a pooled connection.
 func TestClientGoneMidAnswerClosesTheUpstream(t *testing.T) {
 	big := strings.Repeat("b", 1<<20)
-	up := rawUpstream(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			body := "fresh " + req.URL.Path
-			if strings.HasSuffix(req.URL.Path, "/big") {
-				body = big
-			}
-			if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
-				return
-			}
+	up := answerEach(t, func(c net.Conn, req *http.Request) {
+		body := "fresh " + req.URL.Path
+		if strings.HasSuffix(req.URL.Path, "/big") {
+			body = big
+		}
+		if _, err := fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body); err != nil {
+			return
 		}
 	})
 	r := startServe(t, map[string]string{"apps/m.conf": fmt.Sprintf("location /m/ { proxy_pass http://%s; }\n", up)})
@@ -430,26 +425,19 @@ location ~ ^/go/(.*) { return 302 /to/$1; }
 // parsers could read differently is refused, never passed on, and its
 // connection is not reused.
 func TestAmbiguousUpstreamFramingIs502(t *testing.T) {
-	up := rawUpstream(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			switch req.URL.Path {
-			case "/f/two-lengths":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nX")
-			case "/f/length-and-chunked":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-			case "/f/bad-length":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok")
-			case "/f/gzip-coding":
-				fmt.Fprint(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok")
-			default:
-				body := "fresh " + req.URL.Path
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-			}
+	up := answerEach(t, func(c net.Conn, req *http.Request) {
+		switch req.URL.Path {
+		case "/f/two-lengths":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nX")
+		case "/f/length-and-chunked":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+		case "/f/bad-length":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok")
+		case "/f/gzip-coding":
+			fmt.Fprint(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nok")
+		default:
+			body := "fresh " + req.URL.Path
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 		}
 	})
 	r := startServe(t, map[string]string{"apps/f.conf": fmt.Sprintf("location /f/ { proxy_pass http://%s; }\n", up)})
