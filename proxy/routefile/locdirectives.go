@@ -526,11 +526,14 @@ func (lb *locationBuilder) checkVariables() {
 		}
 	}
 	// A set whose value refers to itself, directly or through others,
-	// would never finish.
-	for _, name := range sortedKeys(l.Sets) {
-		if cyclicSet(l.Sets, name, map[string]bool{}) {
-			lb.err(CodeVariable, l.SetDirectives[name].Range, "$%s is defined in terms of itself", name)
-		}
+	// would never finish. Each cycle is reported once, on the set the
+	// search entered it by.
+	if len(l.Sets) == 0 {
+		return
+	}
+	g := newSetGraph(l.Sets)
+	for _, c := range g.search().cycles {
+		lb.err(CodeVariable, l.SetDirectives[c.start].Range, "$%s is defined in terms of itself: %s", c.start, c.path)
 	}
 }
 
@@ -541,24 +544,6 @@ func (lb *locationBuilder) setElsewhere(name string) string {
 		}
 	}
 	return ""
-}
-
-func cyclicSet(sets map[string]Template, name string, visiting map[string]bool) bool {
-	if visiting[name] {
-		return true
-	}
-	t, ok := sets[name]
-	if !ok {
-		return false
-	}
-	visiting[name] = true
-	for _, v := range t.Vars() {
-		if cyclicSet(sets, v, visiting) {
-			return true
-		}
-	}
-	delete(visiting, name)
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
