@@ -22,8 +22,9 @@ type locationBuilder struct {
 }
 
 type templateUse struct {
-	t Template
-	r Range
+	t   Template
+	r   Range
+	set bool // the value of a set directive
 }
 
 func (lb *locationBuilder) err(code string, r Range, format string, args ...any) {
@@ -131,6 +132,9 @@ func (lb *locationBuilder) apply(d *Directive) {
 		t, ok := lb.template(a[1])
 		if !ok {
 			return
+		}
+		if t.HasVars() {
+			lb.templates[len(lb.templates)-1].set = true
 		}
 		if prev, dup := l.SetDirectives[name]; dup {
 			lb.diags.add(Warning, CodeDuplicate, d.Range, "$%s is also set on line %d; devproxy treats set as a declaration, so this later value wins", name, prev.Name.Range.Start.Line)
@@ -528,12 +532,60 @@ func (lb *locationBuilder) checkVariables() {
 	// A set whose value refers to itself, directly or through others,
 	// would never finish. Each cycle is reported once, on the set the
 	// search entered it by.
-	if len(l.Sets) == 0 {
-		return
-	}
 	g := newSetGraph(l.Sets)
-	for _, c := range g.search().cycles {
+	res := g.search()
+	for _, c := range res.cycles {
 		lb.err(CodeVariable, l.SetDirectives[c.start].Range, "$%s is defined in terms of itself: %s", c.start, c.path)
+	}
+	lb.checkExpansion(g, res)
+}
+
+// checkExpansion refuses set values that expand beyond what a request may
+// evaluate (MaxValueLen, MaxValueCopies): a chain of sets that each repeat
+// the next doubles the value at every line. The error sits where the
+// bound is crossed: on a set whose references are all within it, and on a
+// value (a header, a proxy_pass...) that multiplies sets within it.
+func (lb *locationBuilder) checkExpansion(g *setGraph, res dfsResult) {
+	exp, ok := g.expansions(res)
+	for _, u := range res.post {
+		if !ok[u] || !exp[u].over() {
+			continue
+		}
+		crossed := true
+		for _, e := range g.deps[u] {
+			crossed = crossed && !exp[e.to].over()
+		}
+		if crossed {
+			name := g.names[u]
+			lb.err(CodeVariable, lb.loc.SetDirectives[name].Range,
+				"$%s expands to %s; simplify the chain of set variables it is built from", name, exp[u].describe())
+		}
+	}
+	// A value's own literal text is already in the file; what it can
+	// multiply is its set variables and request values.
+	for _, use := range lb.templates {
+		if use.set {
+			continue
+		}
+		var x expansion
+		usable := true
+		for _, p := range use.t.Parts {
+			if !p.IsVar() {
+				continue
+			}
+			v, isSet := g.index[p.Var]
+			switch {
+			case !isSet:
+				x.copies++
+			case !ok[v] || exp[v].over():
+				usable = false // reported on the set
+			default:
+				x = x.add(exp[v], 1)
+			}
+		}
+		if usable && x.over() {
+			lb.err(CodeVariable, use.r, "this value expands to %s; use fewer set variables in it", x.describe())
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 package routefile
 
 import (
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -12,7 +14,11 @@ import (
 // of "set $vN $vN+1$vN+1;" have 2^40 paths but only 40 variables).
 type setGraph struct {
 	names []string // sorted, so reports come in a stable order
+	index map[string]int
 	deps  [][]setEdge
+	// own is what each value holds besides other set variables: its
+	// literal text and its request values.
+	own []expansion
 }
 
 // setEdge is one distinct reference from a set value to another set
@@ -32,7 +38,9 @@ func newSetGraph(sets map[string]Template) *setGraph {
 	for i, name := range g.names {
 		index[name] = i
 	}
+	g.index = index
 	g.deps = make([][]setEdge, len(g.names))
+	g.own = make([]expansion, len(g.names))
 	// slot[v] is 1 + the position of v in the edge list being built, for
 	// the current u only (lastU says which u): duplicate references are
 	// counted without a map per variable.
@@ -42,6 +50,7 @@ func newSetGraph(sets map[string]Template) *setGraph {
 		for _, p := range sets[name].Parts {
 			v, ok := index[p.Var]
 			if p.Var == "" || !ok {
+				g.own[u] = g.own[u].add(ownExpansion(p), 1)
 				continue
 			}
 			if lastU[v] == u+1 {
@@ -155,4 +164,80 @@ func (g *setGraph) cyclePath(onStack []dfsFrame) string {
 	b.WriteByte('$')
 	b.WriteString(g.names[onStack[0].node])
 	return b.String()
+}
+
+// Bounds on what one value may expand to. A request whose set variable
+// evaluates to more than MaxValueLen bytes gets a 500; check refuses, as
+// an error, a set graph that always does (more than MaxValueLen bytes of
+// literal text) or can multiply a request's input past reason (more than
+// MaxValueCopies request values in one value). Real snippets stay far
+// below both: a value is a host, a header or a path.
+const (
+	MaxValueLen    = 64 << 10
+	MaxValueCopies = 1000
+)
+
+// expansion is how much a value can grow when evaluated: how many request
+// values (variables and captures, each as long as the request makes it)
+// and how many bytes of literal text it holds once every set variable in
+// it is replaced by its own value. Both saturate at expansionCap, so 2^40
+// paths through a set chain cannot overflow the count.
+type expansion struct {
+	copies, bytes int64
+}
+
+const expansionCap = 1 << 40
+
+func (x expansion) over() bool { return x.copies > MaxValueCopies || x.bytes > MaxValueLen }
+
+// add returns x plus n times y, saturating.
+func (x expansion) add(y expansion, n int) expansion {
+	sat := func(a, b int64) int64 {
+		if b > 0 && int64(n) > expansionCap/b {
+			return expansionCap
+		}
+		return min(a+b*int64(n), expansionCap)
+	}
+	return expansion{copies: sat(x.copies, y.copies), bytes: sat(x.bytes, y.bytes)}
+}
+
+// ownExpansion is what one template part adds on its own.
+func ownExpansion(p TemplatePart) expansion {
+	if p.IsVar() {
+		return expansion{copies: 1}
+	}
+	return expansion{bytes: int64(len(p.Lit))}
+}
+
+// describe renders an expansion that is over the bounds for messages.
+func (x expansion) describe() string {
+	count := func(n int64) string {
+		if n >= expansionCap {
+			return "more than " + strconv.FormatInt(expansionCap, 10)
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	if x.copies > MaxValueCopies {
+		return fmt.Sprintf("%s request values (variables or captures), more than the %d a value may hold", count(x.copies), MaxValueCopies)
+	}
+	return fmt.Sprintf("%s bytes of text, more than the %d a value may hold", count(x.bytes), MaxValueLen)
+}
+
+// expansions computes every variable's expansion in post-order, so each
+// is computed once from its references' (the search's post-order puts
+// them first). Variables on or above a cycle have none (ok false).
+func (g *setGraph) expansions(res dfsResult) (exp []expansion, ok []bool) {
+	exp = make([]expansion, len(g.names))
+	ok = make([]bool, len(g.names))
+	for _, u := range res.post {
+		if res.cyclic[u] {
+			continue
+		}
+		x := g.own[u]
+		for _, e := range g.deps[u] {
+			x = x.add(exp[e.to], e.count)
+		}
+		exp[u], ok[u] = x, true
+	}
+	return exp, ok
 }

@@ -129,3 +129,76 @@ func TestSetCycleReportedOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSetExpansionBound: check refuses a set graph whose values expand
+// beyond what a request may evaluate (routefile.MaxValueLen bytes of text,
+// routefile.MaxValueCopies request values), so such a file never loads. The
+// error sits on the set where the bound is crossed, not on every set built
+// from it.
+func TestSetExpansionBound(t *testing.T) {
+	header := func(v string) string {
+		return "location ~ ^/p/(.*)$ {\n" + v + "\nproxy_pass http://127.0.0.1:1;\n}\n"
+	}
+	tests := []struct {
+		name string
+		src  string
+		want []string // "set-or-value: message fragment"
+	}{
+		{"40 doubling sets of text", doublingChain(40, "x"), []string{
+			"set $v22 $v23$v23;: $v22 expands to 131072 bytes of text",
+		}},
+		{"40 doubling sets of a request value", doublingChain(40, "$host"), []string{
+			"set $v29 $v30$v30;: $v29 expands to 1024 request values",
+		}},
+		{"15 doubling sets stay under the bound", doublingChain(15, "x"), nil},
+		{"a literal over the limit", header("set $a " + strings.Repeat("a", 40000) + ";\nset $b $a$a;"), []string{
+			"set $b $a$a;: $b expands to 80000 bytes of text",
+		}},
+		{"a header that multiplies a set", header("set $a " + strings.Repeat("$1", 40) + ";\nproxy_set_header X " + strings.Repeat("$a", 30) + ";"), []string{
+			strings.Repeat("$a", 30) + ": this value expands to 1200 request values",
+		}},
+		{"many references under the bound", header("set $a " + strings.Repeat("$1", 40) + ";\nproxy_set_header X " + strings.Repeat("$a", 25) + ";"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f *routefile.File
+			hangGuard(t, "parsing", func() { f = parse(tt.src) })
+			var got []string
+			for _, d := range f.Diagnostics {
+				if strings.Contains(d.Message, "expands to") {
+					if d.Severity != routefile.Error || d.Code != routefile.CodeVariable {
+						t.Errorf("want a variable error: %s", d)
+					}
+					got = append(got, text(tt.src, d.Range)+": "+d.Message)
+				}
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d expansion errors, want %d:\n%s", len(got), len(tt.want), strings.Join(got, "\n"))
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("got  %q\nwant %q...", got[i], tt.want[i])
+				}
+			}
+			if len(tt.want) > 0 && f.OK {
+				t.Error("the file must not load")
+			}
+		})
+	}
+}
+
+// TestValueWithManyRequestValues: a value that names request values more
+// than routefile.MaxValueCopies times is refused even without set
+// variables: each can be as long as a request header.
+func TestValueWithManyRequestValues(t *testing.T) {
+	src := "location /p/ { proxy_set_header X " + strings.Repeat("$http_cookie", 1001) + "; proxy_pass http://127.0.0.1:1; }\n"
+	f := parse(src)
+	got := withCode(f.Diagnostics, routefile.CodeVariable)
+	if len(got) != 1 || !strings.Contains(got[0].Message, "this value expands to 1001 request values") || f.OK {
+		t.Fatalf("want one error on the value:%s", dump(f.Diagnostics))
+	}
+	src = "location /p/ { proxy_set_header X " + strings.Repeat("$http_cookie", 1000) + "; proxy_pass http://127.0.0.1:1; }\n"
+	if f := parse(src); !f.OK {
+		t.Fatalf("1000 request values are within the bound:%s", dump(f.Diagnostics))
+	}
+}

@@ -74,6 +74,43 @@ func (t Template) Eval(lookup func(name string) string, capture func(n int) stri
 	return b.String()
 }
 
+// EvalLimit is Eval for values that must stay under limit bytes: it stops
+// once the result is longer and reports ok false, with the result cut
+// there, so a value that would grow without bound costs at most limit
+// bytes of work plus one part.
+func (t Template) EvalLimit(lookup func(name string) string, capture func(n int) string, limit int) (s string, ok bool) {
+	if len(t.Parts) == 1 {
+		// One part needs no copy.
+		switch p := t.Parts[0]; {
+		case p.Capture >= 0:
+			s = capture(p.Capture)
+		case p.Var != "":
+			s = lookup(p.Var)
+		default:
+			s = p.Lit
+		}
+		if len(s) > limit {
+			return s[:limit], false
+		}
+		return s, true
+	}
+	var b strings.Builder
+	for _, p := range t.Parts {
+		switch {
+		case p.Capture >= 0:
+			b.WriteString(capture(p.Capture))
+		case p.Var != "":
+			b.WriteString(lookup(p.Var))
+		default:
+			b.WriteString(p.Lit)
+		}
+		if b.Len() > limit {
+			return b.String()[:limit], false
+		}
+	}
+	return b.String(), true
+}
+
 func isVarChar(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }

@@ -188,9 +188,9 @@ type evaluator struct {
 	internal      bool
 	validUnparsed bool
 	validLocation bool
-	depth         int
 	trace         bool
 	d             *Decision
+	sets          setValues // the block's set variables, each evaluated once
 }
 
 func (e *evaluator) note(format string, args ...any) {
@@ -216,6 +216,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}()
 	}
 	e := &evaluator{t: t, req: req, d: d, trace: trace, validUnparsed: true, validLocation: true}
+	defer e.failOnOverflow()
 	target := req.Target
 	e.host = req.Host
 	if i := strings.Index(target, "://"); i > 0 && !strings.HasPrefix(target, "/") {
@@ -814,11 +815,8 @@ func (e *evaluator) remoteIP() string {
 // set anywhere in the block has its value wherever it is used.
 func (e *evaluator) lookup(name string) string {
 	if e.block != nil {
-		if t, ok := e.block.Loc.Sets[name]; ok && e.depth < 16 {
-			e.depth++
-			v := e.eval(t)
-			e.depth--
-			return v
+		if t, ok := e.block.Loc.Sets[name]; ok {
+			return e.setValue(name, t)
 		}
 		if v, ok := e.named[name]; ok {
 			return v
