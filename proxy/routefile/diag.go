@@ -72,6 +72,7 @@ const (
 	CodeResolution       = "resolution"        // a problem in .devproxy/resolutions.json
 	CodeConfig           = "config"            // a problem in devproxy.json
 	CodeTooMany          = "too-many-problems" // reporting stopped for this file
+	CodeTooComplex       = "too-complex"       // checking the file needs more than MaxFileWork steps
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).

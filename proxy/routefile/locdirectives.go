@@ -44,7 +44,7 @@ func (lb *locationBuilder) directive(d *Directive) {
 			lb.diags.add(Warning, CodeIgnored, d.Name.Range, "%q is accepted but ignored: devproxy does not implement it", name)
 			return
 		}
-		lb.err(CodeUnknownDirective, d.Name.Range, "unknown directive %q%s", shorten(name, 40), suggest(name))
+		lb.err(CodeUnknownDirective, d.Name.Range, "unknown directive %q%s", shorten(name, 40), lb.suggest(name))
 		return
 	}
 	if d.Block != nil {
@@ -291,8 +291,14 @@ func (lb *locationBuilder) variableURIPart(t Template) bool {
 			return true
 		}
 	}
-	// A host variable whose declared value carries a path.
+	// A host variable whose declared value carries a path. Each is looked
+	// at once, however often the URL names it.
+	seen := map[string]bool{}
 	for _, name := range t.Vars() {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		if v, ok := lb.loc.Sets[name]; ok {
 			raw := v.Raw
 			if i := strings.Index(raw, "://"); i >= 0 {
@@ -313,7 +319,7 @@ func isRedirectTarget(s string) bool {
 
 func (lb *locationBuilder) rewrite(d *Directive) {
 	a := d.Args
-	re, err := CompileRegex(a[0].Value, false)
+	re, err := lb.compileRegex(a[0].Value, false, a[0].Range)
 	if err != nil {
 		lb.err(CodeRegex, a[0].Range, "%v", err)
 		return
@@ -399,7 +405,7 @@ func (lb *locationBuilder) proxyRedirect(d *Directive) {
 	case strings.HasPrefix(from, "~*"), strings.HasPrefix(from, "~"):
 		ci := strings.HasPrefix(from, "~*")
 		src := strings.TrimPrefix(strings.TrimPrefix(from, "~*"), "~")
-		re, err := CompileRegex(src, ci)
+		re, err := lb.compileRegex(src, ci, a[0].Range)
 		if err != nil {
 			lb.err(CodeRegex, a[0].Range, "%v", err)
 			return
@@ -488,15 +494,15 @@ func staticUpstream(l *Location) string {
 		return u.Origin()
 	}
 	constant := true
-	s := l.ProxyPass.URL.Eval(func(name string) string {
+	s, short := l.ProxyPass.URL.EvalLimit(func(name string) string {
 		v, ok := l.Sets[name]
 		if !ok || v.HasVars() {
 			constant = false
 			return "$" + name
 		}
 		return v.Raw
-	}, func(int) string { return "" })
-	if !constant {
+	}, func(int) string { return "" }, MaxValueLen)
+	if !constant || !short {
 		return l.ProxyPass.URL.Raw
 	}
 	if u, err := ParseUpstreamURL(s); err == nil {
@@ -513,6 +519,7 @@ func (lb *locationBuilder) checkVariables() {
 	l := lb.loc
 	reported := map[string]bool{}
 	for _, use := range lb.templates {
+		lb.charge(workValues, use.r, 2*int64(len(use.t.Parts)))
 		for _, name := range use.t.Vars() {
 			if IsBuiltinVar(name) || l.NamedCaptures[name] || reported[name] {
 				continue
@@ -531,7 +538,13 @@ func (lb *locationBuilder) checkVariables() {
 	}
 	// A set whose value refers to itself, directly or through others,
 	// would never finish. Each cycle is reported once, on the set the
-	// search entered it by.
+	// search entered it by. Every analysis of the graph is linear in its
+	// variables and references.
+	steps := int64(len(l.Sets))
+	for _, t := range l.Sets {
+		steps += int64(len(t.Parts))
+	}
+	lb.charge(workSets, l.Directive.HeaderRange(), 4*steps)
 	g := newSetGraph(l.Sets)
 	res := g.search()
 	for _, c := range res.cycles {
@@ -590,10 +603,8 @@ func (lb *locationBuilder) checkExpansion(g *setGraph, res dfsResult) {
 }
 
 func (lb *locationBuilder) setElsewhere(name string) string {
-	for _, other := range lb.file.Locations {
-		if _, ok := other.Sets[name]; ok {
-			return fmt.Sprintf("the location on line %d", other.Line())
-		}
+	if other, ok := lb.setIn[name]; ok {
+		return fmt.Sprintf("the location on line %d", other.Line())
 	}
 	return ""
 }
