@@ -125,8 +125,15 @@ func (lb *locationBuilder) apply(d *Directive) {
 			return
 		}
 		name = strings.ToLower(name[1:])
-		if IsBuiltinVar(name) {
-			lb.err(CodeVariable, a[0].Range, "$%s is a built-in variable and cannot be set", name)
+		// nginx lets set override a prefix-family variable such as
+		// $http_x_user (in this block only, as here), but refuses the
+		// variables it defines by full name, $host or $uri.
+		switch why, refused := SettableVar(name); {
+		case refused:
+			lb.err(CodeVariable, a[0].Range, "$%s %s", name, why)
+			return
+		case why != "":
+			lb.diags.add(Warning, CodeIgnored, a[0].Range, "set $%s is accepted but ignored: %s", name, why)
 			return
 		}
 		t, ok := lb.template(a[1])

@@ -812,7 +812,8 @@ func (e *evaluator) remoteIP() string {
 }
 
 // lookup evaluates a variable. [intent] set is a declaration: a variable
-// set anywhere in the block has its value wherever it is used.
+// set anywhere in the block has its value wherever it is used, including
+// one that overrides a built-in prefix variable such as $http_x_user.
 func (e *evaluator) lookup(name string) string {
 	if e.block != nil {
 		if t, ok := e.block.Loc.Sets[name]; ok {
