@@ -22,9 +22,10 @@ type locationBuilder struct {
 }
 
 type templateUse struct {
-	t   Template
-	r   Range
-	set bool // the value of a set directive
+	t      Template
+	r      Range
+	set    bool   // the value of a set directive
+	header string // the header a proxy_set_header value is for
 }
 
 func (lb *locationBuilder) err(code string, r Range, format string, args ...any) {
@@ -160,6 +161,9 @@ func (lb *locationBuilder) apply(d *Directive) {
 		}
 		if t, ok := lb.template(a[1]); ok {
 			l.ProxySetHeaders = append(l.ProxySetHeaders, HeaderRule{Name: a[0].Value, Value: t})
+			if t.HasVars() {
+				lb.templates[len(lb.templates)-1].header = a[0].Value
+			}
 		}
 	case "rewrite":
 		lb.rewrite(d)
@@ -558,6 +562,78 @@ func (lb *locationBuilder) checkVariables() {
 		lb.err(CodeVariable, l.SetDirectives[c.start].Range, "$%s is defined in terms of itself: %s", c.start, c.path)
 	}
 	lb.checkExpansion(g, res)
+	lb.checkDecodedHeaders(g, res)
+}
+
+// checkDecodedHeaders hints at request headers built from the decoded path:
+// $uri, $document_uri, a capture, or a set variable built from one. The
+// path is percent-decoded before matching, so a request for /a%0d%0ab puts
+// a line break in such a header, and the proxy answers 400 rather than
+// send it upstream. $request_uri is the raw form.
+func (lb *locationBuilder) checkDecodedHeaders(g *setGraph, res dfsResult) {
+	l := lb.loc
+	captures := l.Regex != nil
+	for _, op := range l.Script {
+		captures = captures || op.Kind == OpRewrite
+	}
+	// decoded names, for each part, the decoded value it holds directly
+	// ("$uri", "$1") or "" when it holds none.
+	decoded := func(p TemplatePart) string {
+		switch {
+		case p.Capture >= 0:
+			if captures {
+				return "$" + strconv.Itoa(p.Capture)
+			}
+		case p.Var == "uri" || p.Var == "document_uri":
+			return "$" + p.Var
+		case l.NamedCaptures[p.Var]:
+			if _, isSet := g.index[p.Var]; !isSet {
+				return "$" + p.Var
+			}
+		}
+		return ""
+	}
+	// from[v] is the decoded value set variable v is built from, found in
+	// post-order, so once per variable.
+	from := make([]string, len(g.names))
+	for _, u := range res.post {
+		for _, p := range l.Sets[g.names[u]].Parts {
+			if v, isSet := g.index[p.Var]; isSet {
+				from[u] = from[v]
+			} else {
+				from[u] = decoded(p)
+			}
+			if from[u] != "" {
+				break
+			}
+		}
+	}
+	for _, use := range lb.templates {
+		if use.header == "" {
+			continue
+		}
+		for _, p := range use.t.Parts {
+			what := ""
+			if v, isSet := g.index[p.Var]; isSet && from[v] != "" {
+				what = fmt.Sprintf("$%s, built from %s, %s", p.Var, from[v], describeDecoded(from[v]))
+			} else if src := decoded(p); src != "" && !isSet {
+				what = src + ", " + describeDecoded(src)
+			}
+			if what != "" {
+				lb.diags.add(Hint, CodeDecodedInHeader, use.r,
+					"%s gets %s: a request whose path has %%0d%%0a or other control characters gets a 400 instead of reaching the app. Send $request_uri (the raw path and query) or escape the value",
+					use.header, what)
+				break
+			}
+		}
+	}
+}
+
+func describeDecoded(src string) string {
+	if src == "$uri" || src == "$document_uri" {
+		return "which carries the decoded path"
+	}
+	return "a capture of the decoded path"
 }
 
 // checkExpansion refuses set values that expand beyond what a request may
