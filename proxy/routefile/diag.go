@@ -74,6 +74,7 @@ const (
 	CodeTooMany          = "too-many-problems" // reporting stopped for this file
 	CodeTooComplex       = "too-complex"       // checking the file needs more than MaxFileWork steps
 	CodeDecodedInHeader  = "decoded-in-header" // a request header carries the decoded path
+	CodeRouteFolder      = "route-folder"      // a route folder that cannot be read
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).

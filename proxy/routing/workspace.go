@@ -3,9 +3,11 @@ package routing
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +32,12 @@ type Workspace struct {
 	resDiags    []routefile.Diagnostic
 	files       map[string]*SourceFile // by root-relative path
 	overlays    map[string][]byte
+	// readDir reads a route folder: os.ReadDir, or a stand-in in tests
+	// that need a folder to fail.
+	readDir func(string) ([]fs.DirEntry, error)
+	// folderDiags are the problems with the route folders found by the
+	// last Load.
+	folderDiags []routefile.Diagnostic
 
 	current atomic.Pointer[RouteTable]
 }
@@ -53,7 +61,7 @@ func NewWorkspaceWithDefaults(root string, defaults Config) (*Workspace, error) 
 	if !st.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a directory", abs)
 	}
-	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, defaults: defaults}
+	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, defaults: defaults, readDir: os.ReadDir}
 	w.Load()
 	return w, nil
 }
@@ -81,10 +89,11 @@ func (w *Workspace) Load() *RouteTable {
 	cfg, diags := loadConfig(w.root, w.overlays[ConfigFile])
 	w.config, w.configDiags = cfg.Over(w.defaults).withDefaults(), diags
 	w.res, w.resData, w.resDiags = loadResolutions(w.root, w.overlays[ResolutionsFile])
+	w.folderDiags = nil
 	seen := map[string]bool{}
 	var todo []fileRef
 	for _, kind := range []FileKind{OverrideFile, AppFile} {
-		for _, rel := range w.discover(kind) {
+		for _, rel := range w.discover(kind, &w.folderDiags) {
 			if !seen[rel] {
 				seen[rel] = true
 				todo = append(todo, fileRef{rel, kind})
@@ -97,6 +106,14 @@ func (w *Workspace) Load() *RouteTable {
 			delete(w.files, rel)
 		}
 	}
+	// Several globs can name one folder; say each thing once.
+	said := map[string]bool{}
+	w.folderDiags = slices.DeleteFunc(w.folderDiags, func(d routefile.Diagnostic) bool {
+		key := d.File + "\x00" + d.Message
+		dup := said[key]
+		said[key] = true
+		return dup
+	})
 	return w.publish()
 }
 
@@ -195,11 +212,12 @@ func (w *Workspace) kindOf(rel string) (FileKind, bool) {
 	return 0, false
 }
 
-func (w *Workspace) discover(kind FileKind) []string {
+// discover lists the route files of one kind, reporting the folders it
+// cannot read or will not follow to diags.
+func (w *Workspace) discover(kind FileKind, diags *[]routefile.Diagnostic) []string {
 	var out []string
 	for _, g := range w.globs(kind) {
-		matches, _ := filepath.Glob(filepath.Join(w.root, filepath.FromSlash(g)))
-		for _, m := range matches {
+		for _, m := range w.globRouteFiles(g, diags) {
 			rel := w.rel(m)
 			if isRouteFileName(rel) {
 				out = append(out, rel)
@@ -321,7 +339,7 @@ func (w *Workspace) publish() *RouteTable {
 	for _, f := range w.files {
 		files = append(files, f)
 	}
-	diags := append(append([]routefile.Diagnostic(nil), w.configDiags...), w.resDiags...)
+	diags := append(append(append([]routefile.Diagnostic(nil), w.configDiags...), w.resDiags...), w.folderDiags...)
 	t := compose(composeInput{
 		root: w.root, config: w.config, files: files,
 		resolutions: w.res, resData: w.resData, extraDiags: diags,
