@@ -75,6 +75,7 @@ const (
 	CodeTooComplex       = "too-complex"       // checking the file needs more than MaxFileWork steps
 	CodeDecodedInHeader  = "decoded-in-header" // a request header carries the decoded path
 	CodeRouteFolder      = "route-folder"      // a route folder that cannot be read
+	CodeOutsideWorkspace = "outside-workspace" // a symbolic link that leads outside the workspace
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).

@@ -14,14 +14,62 @@ import (
 
 // Route folders are read with their problems reported, where
 // filepath.Glob would drop them: a folder that cannot be read is an error
-// that names it and the reason, not "0 route files".
+// that names it and the reason, not "0 route files". Route files must
+// live inside the workspace, where the watcher and the editor see them,
+// so a symbolic link (to a file or a folder) that leads outside it is not
+// followed: a warning names the link and where it leads, and nothing of
+// what it points at is read.
 
-// folderDiag is a finding on a route folder, with the folder's
-// root-relative path as its file.
+// realRoot is the workspace root with symbolic links resolved, to which
+// resolved paths are compared; w.mu must be held.
+func (w *Workspace) realRoot() string {
+	if w.resolvedRoot == "" {
+		w.resolvedRoot = w.root
+		if r, err := filepath.EvalSymlinks(w.root); err == nil {
+			w.resolvedRoot = r
+		}
+	}
+	return w.resolvedRoot
+}
+
+// outside resolves the symbolic links of abs and reports whether it leads
+// out of the workspace, and where. A path that does not resolve (missing,
+// dangling) is not outside: reading it fails on its own.
+func (w *Workspace) outside(abs string) (target string, out bool) {
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(w.realRoot(), real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return real, true
+	}
+	return real, false
+}
+
+// folderDiag is a finding on a route folder (or a route file found in
+// one), with the folder's root-relative path as its file.
 func folderDiag(rel string, sev routefile.Severity, code, msg string) routefile.Diagnostic {
 	start := routefile.Pos{Line: 1, Col: 1}
 	return routefile.Diagnostic{File: rel, Severity: sev, Code: code, Message: msg,
 		Range: routefile.Range{Start: start, End: start}}
+}
+
+// outsideMessage is the warning for a path that leads outside the
+// workspace: the path and the folder it leads into, never the content.
+// abs is the path itself, to tell a link from a path under a linked
+// folder.
+func outsideMessage(rel, abs, target string, folder bool) string {
+	how := "is a symbolic link"
+	if fi, err := os.Lstat(abs); err == nil && fi.Mode()&fs.ModeSymlink == 0 {
+		how = "leads, through a symbolic link,"
+	}
+	if folder {
+		return fmt.Sprintf("%s %s to %s, outside the workspace; the route files in it were skipped. Route files must live inside the workspace folder",
+			rel, how, target)
+	}
+	return fmt.Sprintf("%s %s into %s, outside the workspace; it was skipped. Route files must live inside the workspace folder",
+		rel, how, filepath.Dir(target))
 }
 
 // globRouteFiles expands one route-file glob (root-relative, already
@@ -82,6 +130,10 @@ func (w *Workspace) globDir(dir, pattern string, configured bool, diags *[]route
 			}
 			return nil
 		}
+	}
+	if target, out := w.outside(dir); out {
+		*diags = append(*diags, folderDiag(rel, routefile.Warning, routefile.CodeOutsideWorkspace, outsideMessage(rel, dir, target, true)))
+		return nil
 	}
 	if fi, err = os.Stat(dir); err != nil || !fi.IsDir() {
 		if configured {

@@ -36,8 +36,9 @@ type Workspace struct {
 	// that need a folder to fail.
 	readDir func(string) ([]fs.DirEntry, error)
 	// folderDiags are the problems with the route folders found by the
-	// last Load.
-	folderDiags []routefile.Diagnostic
+	// last Load; resolvedRoot is the root with links resolved.
+	folderDiags  []routefile.Diagnostic
+	resolvedRoot string
 
 	current atomic.Pointer[RouteTable]
 }
@@ -89,6 +90,8 @@ func (w *Workspace) Load() *RouteTable {
 	cfg, diags := loadConfig(w.root, w.overlays[ConfigFile])
 	w.config, w.configDiags = cfg.Over(w.defaults).withDefaults(), diags
 	w.res, w.resData, w.resDiags = loadResolutions(w.root, w.overlays[ResolutionsFile])
+	w.resolvedRoot = ""
+	w.realRoot()
 	w.folderDiags = nil
 	seen := map[string]bool{}
 	var todo []fileRef
@@ -131,6 +134,7 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.realRoot() // before the concurrent reads, which only read it
 	var todo []fileRef
 	for _, rel := range rels {
 		if rel == ResolutionsFile {
@@ -289,6 +293,18 @@ func (w *Workspace) refreshFile(rel string, kind FileKind) {
 // when its content may have changed, or nil when it is gone. It only reads
 // w's maps, so several can run at once under w.mu.
 func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
+	// A link that leads outside the workspace is never read, and neither
+	// is an editor's buffer of it: its content must not show anywhere.
+	abs := filepath.Join(w.root, filepath.FromSlash(rel))
+	if target, out := w.outside(abs); out {
+		mod := time.Time{}
+		if st, err := os.Lstat(abs); err == nil {
+			mod = st.ModTime()
+		}
+		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Parsed: &routefile.File{Path: rel, Diagnostics: []routefile.Diagnostic{
+			folderDiag(rel, routefile.Warning, routefile.CodeOutsideWorkspace, outsideMessage(rel, abs, target, false)),
+		}}}
+	}
 	if content, ok := w.overlays[rel]; ok {
 		prev := w.files[rel]
 		mod := time.Now()
@@ -299,7 +315,6 @@ func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
 		}
 		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Parsed: routefile.Parse(rel, content)}
 	}
-	abs := filepath.Join(w.root, filepath.FromSlash(rel))
 	st, err := os.Stat(abs)
 	if err != nil || !st.Mode().IsRegular() {
 		return nil
