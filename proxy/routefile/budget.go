@@ -3,6 +3,7 @@ package routefile
 import (
 	"fmt"
 	"regexp/syntax"
+	"strings"
 )
 
 // MaxFileWork is the step budget for checking one file. Tokenizing is
@@ -107,12 +108,20 @@ const regexBaseWork = 32
 // regexp.Compile; they need only be right within a small factor. Parsing
 // to estimate is linear in the pattern's length; the regexp package
 // bounds the size of what it parses.
+//
+// Only a counted repeat ({n}, {n,m}) makes the program much larger than the
+// pattern, so a pattern without '{' is charged by its length and not
+// parsed twice.
 func regexWork(expr string) int64 {
+	byLength := regexBaseWork + 2*int64(len(expr))
+	if !strings.Contains(expr, "{") {
+		return byLength
+	}
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return regexBaseWork + int64(len(expr)) // CompileRegex reports it
+		return byLength // CompileRegex reports it
 	}
-	return regexBaseWork + regexSize(re)
+	return max(byLength, regexBaseWork+regexSize(re))
 }
 
 // regexSizeCap keeps the estimate from overflowing: anything this large is

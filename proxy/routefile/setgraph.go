@@ -29,6 +29,9 @@ type setEdge struct {
 }
 
 func newSetGraph(sets map[string]Template) *setGraph {
+	if len(sets) == 0 {
+		return &setGraph{} // most blocks: nothing to allocate
+	}
 	g := &setGraph{names: make([]string, 0, len(sets))}
 	for name := range sets {
 		g.names = append(g.names, name)
@@ -98,6 +101,9 @@ func (g *setGraph) search() dfsResult {
 		black
 	)
 	n := len(g.names)
+	if n == 0 {
+		return dfsResult{}
+	}
 	res := dfsResult{post: make([]int, 0, n), cyclic: make([]bool, n)}
 	colour := make([]uint8, n)
 	pos := make([]int, n) // place on the stack while grey

@@ -22,15 +22,52 @@ type setValues struct {
 	uri    string
 	args   string
 	target *routefile.UpstreamURL
-	vals   map[string]setValue
+	// The values so far: in few, without allocating, for the usual block
+	// of a handful of sets; in many beyond that.
+	few  [4]setValue
+	nfew int
+	many map[string]*setValue
 	// overflow is the first variable whose value went over
 	// routefile.MaxValueLen; the request then fails with a 500.
 	overflow *valueOverflow
 }
 
 type setValue struct {
+	name       string
 	v          string
 	evaluating bool
+}
+
+// find returns the entry for name, or nil.
+func (m *setValues) find(name string) *setValue {
+	if m.many != nil {
+		return m.many[name]
+	}
+	for i := range m.nfew {
+		if m.few[i].name == name {
+			return &m.few[i]
+		}
+	}
+	return nil
+}
+
+// add makes the entry for name.
+func (m *setValues) add(name string) *setValue {
+	if m.many == nil && m.nfew < len(m.few) {
+		m.few[m.nfew] = setValue{name: name}
+		m.nfew++
+		return &m.few[m.nfew-1]
+	}
+	if m.many == nil {
+		m.many = make(map[string]*setValue, 2*len(m.few))
+		for i := range m.nfew {
+			v := m.few[i]
+			m.many[v.name] = &v
+		}
+	}
+	v := &setValue{name: name}
+	m.many[name] = v
+	return v
 }
 
 // valueOverflow names the set variable that grew too long and where the
@@ -58,15 +95,12 @@ func (e *evaluator) setValue(name string, t routefile.Template) string {
 	if !m.current(e) {
 		*m = setValues{block: e.block, caps: e.caps, uri: e.uri, args: e.args, target: e.target}
 	}
-	if v, ok := m.vals[name]; ok {
+	if sv := m.find(name); sv != nil {
 		// A variable met again while it is being evaluated is a cycle,
 		// which check refuses; it evaluates to "" like an unset variable.
-		return v.v
+		return sv.v
 	}
-	if m.vals == nil {
-		m.vals = make(map[string]setValue, len(e.block.Loc.Sets))
-	}
-	m.vals[name] = setValue{evaluating: true}
+	m.add(name).evaluating = true
 	v, ok := t.EvalLimit(e.lookup, e.capture, routefile.MaxValueLen)
 	if !ok && m.overflow == nil {
 		line := 0
@@ -78,7 +112,12 @@ func (e *evaluator) setValue(name string, t routefile.Template) string {
 	if m.overflow != nil {
 		v = ""
 	}
-	m.vals[name] = setValue{v: v}
+	// Found again: evaluating may have moved the entries into many.
+	sv := m.find(name)
+	if sv == nil {
+		sv = m.add(name)
+	}
+	sv.v, sv.evaluating = v, false
 	return v
 }
 
