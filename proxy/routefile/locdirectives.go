@@ -129,7 +129,7 @@ func (lb *locationBuilder) apply(d *Directive) {
 		// nginx lets set override a prefix-family variable such as
 		// $http_x_user (in this block only, as here), but refuses the
 		// variables it defines by full name, $host or $uri.
-		switch why, refused := SettableVar(name); {
+		switch why, refused := settableVar(name); {
 		case refused:
 			lb.err(CodeVariable, a[0].Range, "$%s %s", name, why)
 			return

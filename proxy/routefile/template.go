@@ -246,12 +246,12 @@ var setEffects = map[string]string{
 	"proxy_port": "in nginx it changes $proxy_port only; devproxy reads the port from proxy_pass",
 }
 
-// SettableVar says what set does with a variable name (lower case, without
+// settableVar says what set does with a variable name (lower case, without
 // '$'), as nginx does: "" when set gives it a value, which for a variable
 // of a built-in prefix family ($http_x_user) overrides the request's value
 // in that block; otherwise why nginx refuses it (refused true) or why
 // devproxy ignores it.
-func SettableVar(name string) (why string, refused bool) {
+func settableVar(name string) (why string, refused bool) {
 	if nginxFixedVars[name] {
 		return "is a built-in variable and cannot be set (nginx refuses it too)", true
 	}
