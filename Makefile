@@ -36,6 +36,7 @@ test-go: build
 # Go fuzzes one target at a time; each starts from its seed corpus.
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
+	$(GO) test -run='^$$' -fuzz='^FuzzSetGraph$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
 	$(GO) test -run='^$$' -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) ./proxy/routing
 
 # The extension's npm packages, reinstalled when the lock file changes.

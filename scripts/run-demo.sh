@@ -14,7 +14,7 @@ trap 'kill $upstreams 2>/dev/null || true' EXIT INT TERM
 cat <<MSG
 
 Open:
-  http://$listen/                 the proxy's landing page (all routes)
+  http://$listen/devproxy/        the dashboard (all routes; also at / while no route claims it)
   http://$listen/web/             the demo web app (prefix strip, HMR WebSocket)
   http://$listen/api/users?page=1 the demo API (rewrite ... break; /api/ is contested, pinned)
   http://$listen/routes.json      the route table as JSON

@@ -73,6 +73,10 @@ const (
 	CodeResolution       = "resolution"        // a problem in .devproxy/resolutions.json
 	CodeConfig           = "config"            // a problem in devproxy.json
 	CodeTooMany          = "too-many-problems" // reporting stopped for this file
+	CodeTooComplex       = "too-complex"       // checking the file needs more than MaxFileWork steps
+	CodeDecodedInHeader  = "decoded-in-header" // a request header carries the decoded path
+	CodeRouteFolder      = "route-folder"      // a route folder that cannot be read
+	CodeOutsideWorkspace = "outside-workspace" // a symbolic link that leads outside the workspace
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).
@@ -124,11 +128,16 @@ type diagList struct {
 
 func (l *diagList) add(sev Severity, code string, r Range, format string, args ...any) *Diagnostic {
 	if l.full {
+		// The notice is as severe as the worst finding left out: an error
+		// left out still fails the file; many hints do not.
+		if last := &l.items[len(l.items)-1]; sev < last.Severity {
+			last.Severity = sev
+		}
 		return nil
 	}
 	if len(l.items) >= maxDiagnosticsPerFile {
 		l.full = true
-		l.items = append(l.items, Diagnostic{File: l.file, Severity: Error, Code: CodeTooMany, Range: r,
+		l.items = append(l.items, Diagnostic{File: l.file, Severity: min(sev, Warning), Code: CodeTooMany, Range: r,
 			Message: fmt.Sprintf("more than %d problems in this file; stopped reporting", maxDiagnosticsPerFile)})
 		return nil
 	}

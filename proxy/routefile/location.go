@@ -304,8 +304,10 @@ type ErrorPage struct {
 	Range    Range
 }
 
-// Parse reads one route file. path is used in diagnostics only.
-func Parse(path string, src []byte) *File {
+// Parse reads one route file. path is used in diagnostics only. Its work
+// is bounded: a file that needs more than MaxFileWork steps to check
+// becomes one "too complex" error and contributes no routes.
+func Parse(path string, src []byte) (result *File) {
 	if len(src) > MaxFileSize {
 		return TooLarge(path, int64(len(src)))
 	}
@@ -318,7 +320,15 @@ func Parse(path string, src []byte) *File {
 			"invalid UTF-8 at byte %d; save the file as UTF-8", off)
 	}
 	f.Directives, f.Comments = parse(src, diags)
-	b := &builder{file: f, diags: diags}
+	b := &builder{file: f, diags: diags, setIn: map[string]*Location{}}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(budgetExhausted); !ok {
+				panic(r)
+			}
+			result = tooComplex(f, &b.budget)
+		}
+	}()
 	for _, d := range f.Directives {
 		if d.Name.Value == "location" {
 			b.location(d)
@@ -376,12 +386,16 @@ func firstInvalidUTF8(b []byte) int {
 type builder struct {
 	file  *File
 	diags *diagList
+	// setIn is the first location so far that sets each variable, for
+	// "set in another block" reports.
+	setIn  map[string]*Location
+	budget workBudget
 }
 
 func (b *builder) topLevel(d *Directive) {
 	name := d.Name.Value
 	if !topLevelKnown(name) {
-		b.diags.add(Error, CodeUnknownDirective, d.Name.Range, "unknown directive %q%s", shorten(name, 40), suggest(name))
+		b.diags.add(Error, CodeUnknownDirective, d.Name.Range, "unknown directive %q%s", shorten(name, 40), b.suggest(name))
 		return
 	}
 	r := d.Range
@@ -460,7 +474,7 @@ func (b *builder) location(d *Directive) {
 	loc.Route, loc.HasRoute = RouteOf(mod, spec)
 	switch {
 	case mod.IsRegex():
-		re, err := CompileRegex(spec, mod == ModRegexCI)
+		re, err := b.compileRegex(spec, mod == ModRegexCI, specRange)
 		if err != nil {
 			b.diags.add(Error, CodeRegex, specRange, "%v", err)
 		} else {
@@ -482,6 +496,11 @@ func (b *builder) location(d *Directive) {
 	}
 	lb.finish()
 	b.file.Locations = append(b.file.Locations, loc)
+	for name := range loc.Sets {
+		if _, ok := b.setIn[name]; !ok {
+			b.setIn[name] = loc
+		}
+	}
 }
 
 func (b *builder) addNamedCaptures(loc *Location, re *Regex) {
@@ -555,9 +574,10 @@ func (b *builder) checkBlockRules() {
 	}
 }
 
-// suggest offers the closest known directive name for a typo.
-func suggest(name string) string {
-	if len(name) > 40 {
+// suggest offers the closest known directive name for a typo. Once the
+// file's report is full nobody reads it, so it is not computed.
+func (b *builder) suggest(name string) string {
+	if len(name) > 40 || b.diags.full {
 		return ""
 	}
 	names := make([]string, 0, len(implemented))

@@ -22,8 +22,10 @@ type locationBuilder struct {
 }
 
 type templateUse struct {
-	t Template
-	r Range
+	t      Template
+	r      Range
+	set    bool   // the value of a set directive
+	header string // the header a proxy_set_header value is for
 }
 
 func (lb *locationBuilder) err(code string, r Range, format string, args ...any) {
@@ -43,7 +45,7 @@ func (lb *locationBuilder) directive(d *Directive) {
 			lb.diags.add(Warning, CodeIgnored, d.Name.Range, "%q is accepted but ignored: devproxy does not implement it", name)
 			return
 		}
-		lb.err(CodeUnknownDirective, d.Name.Range, "unknown directive %q%s", shorten(name, 40), suggest(name))
+		lb.err(CodeUnknownDirective, d.Name.Range, "unknown directive %q%s", shorten(name, 40), lb.suggest(name))
 		return
 	}
 	if d.Block != nil {
@@ -124,13 +126,23 @@ func (lb *locationBuilder) apply(d *Directive) {
 			return
 		}
 		name = strings.ToLower(name[1:])
-		if IsBuiltinVar(name) {
-			lb.err(CodeVariable, a[0].Range, "$%s is a built-in variable and cannot be set", name)
+		// nginx lets set override a prefix-family variable such as
+		// $http_x_user (in this block only, as here), but refuses the
+		// variables it defines by full name, $host or $uri.
+		switch why, refused := settableVar(name); {
+		case refused:
+			lb.err(CodeVariable, a[0].Range, "$%s %s", name, why)
+			return
+		case why != "":
+			lb.diags.add(Warning, CodeIgnored, a[0].Range, "set $%s is accepted but ignored: %s", name, why)
 			return
 		}
 		t, ok := lb.template(a[1])
 		if !ok {
 			return
+		}
+		if t.HasVars() {
+			lb.templates[len(lb.templates)-1].set = true
 		}
 		if prev, dup := l.SetDirectives[name]; dup {
 			lb.diags.add(Warning, CodeDuplicate, d.Range, "$%s is also set on line %d; devproxy treats set as a declaration, so this later value wins", name, prev.Name.Range.Start.Line)
@@ -149,6 +161,9 @@ func (lb *locationBuilder) apply(d *Directive) {
 		}
 		if t, ok := lb.template(a[1]); ok {
 			l.ProxySetHeaders = append(l.ProxySetHeaders, HeaderRule{Name: a[0].Value, Value: t})
+			if t.HasVars() {
+				lb.templates[len(lb.templates)-1].header = a[0].Value
+			}
 		}
 	case "rewrite":
 		lb.rewrite(d)
@@ -287,8 +302,14 @@ func (lb *locationBuilder) variableURIPart(t Template) bool {
 			return true
 		}
 	}
-	// A host variable whose declared value carries a path.
+	// A host variable whose declared value carries a path. Each is looked
+	// at once, however often the URL names it.
+	seen := map[string]bool{}
 	for _, name := range t.Vars() {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		if v, ok := lb.loc.Sets[name]; ok {
 			raw := v.Raw
 			if i := strings.Index(raw, "://"); i >= 0 {
@@ -309,7 +330,7 @@ func isRedirectTarget(s string) bool {
 
 func (lb *locationBuilder) rewrite(d *Directive) {
 	a := d.Args
-	re, err := CompileRegex(a[0].Value, false)
+	re, err := lb.compileRegex(a[0].Value, false, a[0].Range)
 	if err != nil {
 		lb.err(CodeRegex, a[0].Range, "%v", err)
 		return
@@ -395,7 +416,7 @@ func (lb *locationBuilder) proxyRedirect(d *Directive) {
 	case strings.HasPrefix(from, "~*"), strings.HasPrefix(from, "~"):
 		ci := strings.HasPrefix(from, "~*")
 		src := strings.TrimPrefix(strings.TrimPrefix(from, "~*"), "~")
-		re, err := CompileRegex(src, ci)
+		re, err := lb.compileRegex(src, ci, a[0].Range)
 		if err != nil {
 			lb.err(CodeRegex, a[0].Range, "%v", err)
 			return
@@ -494,15 +515,15 @@ func staticUpstream(l *Location) string {
 		return u.Origin()
 	}
 	constant := true
-	s := l.ProxyPass.URL.Eval(func(name string) string {
+	s, short := l.ProxyPass.URL.EvalLimit(func(name string) string {
 		v, ok := l.Sets[name]
 		if !ok || v.HasVars() {
 			constant = false
 			return "$" + name
 		}
 		return v.Raw
-	}, func(int) string { return "" })
-	if !constant {
+	}, func(int) string { return "" }, MaxValueLen)
+	if !constant || !short {
 		return l.ProxyPass.URL.Raw
 	}
 	if u, err := ParseUpstreamURL(s); err == nil {
@@ -519,6 +540,7 @@ func (lb *locationBuilder) checkVariables() {
 	l := lb.loc
 	reported := map[string]bool{}
 	for _, use := range lb.templates {
+		lb.charge(workValues, use.r, 2*int64(len(use.t.Parts)))
 		for _, name := range use.t.Vars() {
 			if IsBuiltinVar(name) || l.NamedCaptures[name] || reported[name] {
 				continue
@@ -536,39 +558,148 @@ func (lb *locationBuilder) checkVariables() {
 		}
 	}
 	// A set whose value refers to itself, directly or through others,
-	// would never finish.
-	for _, name := range sortedKeys(l.Sets) {
-		if cyclicSet(l.Sets, name, map[string]bool{}) {
-			lb.err(CodeVariable, l.SetDirectives[name].Range, "$%s is defined in terms of itself", name)
+	// would never finish. Each cycle is reported once, on the set the
+	// search entered it by. Every analysis of the graph is linear in its
+	// variables and references.
+	steps := int64(len(l.Sets))
+	for _, t := range l.Sets {
+		steps += int64(len(t.Parts))
+	}
+	lb.charge(workSets, l.Directive.HeaderRange(), 4*steps)
+	g := newSetGraph(l.Sets)
+	res := g.search()
+	for _, c := range res.cycles {
+		lb.err(CodeVariable, l.SetDirectives[c.start].Range, "$%s is defined in terms of itself: %s", c.start, c.path)
+	}
+	lb.checkExpansion(g, res)
+	lb.checkDecodedHeaders(g, res)
+}
+
+// checkDecodedHeaders hints at request headers built from the decoded path:
+// $uri, $document_uri, a capture, or a set variable built from one. The
+// path is percent-decoded before matching, so a request for /a%0d%0ab puts
+// a line break in such a header, and the proxy answers 400 rather than
+// send it upstream. $request_uri is the raw form.
+func (lb *locationBuilder) checkDecodedHeaders(g *setGraph, res dfsResult) {
+	l := lb.loc
+	captures := l.Regex != nil
+	for _, op := range l.Script {
+		captures = captures || op.Kind == OpRewrite
+	}
+	// decoded names, for each part, the decoded value it holds directly
+	// ("$uri", "$1") or "" when it holds none.
+	decoded := func(p TemplatePart) string {
+		switch {
+		case p.Capture >= 0:
+			if captures {
+				return "$" + strconv.Itoa(p.Capture)
+			}
+		case p.Var == "uri" || p.Var == "document_uri":
+			return "$" + p.Var
+		case l.NamedCaptures[p.Var]:
+			if _, isSet := g.index[p.Var]; !isSet {
+				return "$" + p.Var
+			}
+		}
+		return ""
+	}
+	// from[v] is the decoded value set variable v is built from, found in
+	// post-order, so once per variable.
+	from := make([]string, len(g.names))
+	for _, u := range res.post {
+		for _, p := range l.Sets[g.names[u]].Parts {
+			if v, isSet := g.index[p.Var]; isSet {
+				from[u] = from[v]
+			} else {
+				from[u] = decoded(p)
+			}
+			if from[u] != "" {
+				break
+			}
+		}
+	}
+	for _, use := range lb.templates {
+		if use.header == "" {
+			continue
+		}
+		for _, p := range use.t.Parts {
+			what := ""
+			if v, isSet := g.index[p.Var]; isSet && from[v] != "" {
+				what = fmt.Sprintf("$%s, built from %s, %s", p.Var, from[v], describeDecoded(from[v]))
+			} else if src := decoded(p); src != "" && !isSet {
+				what = src + ", " + describeDecoded(src)
+			}
+			if what != "" {
+				lb.diags.add(Hint, CodeDecodedInHeader, use.r,
+					"%s gets %s: a request whose path has %%0d%%0a or other control characters gets a 400 instead of reaching the app. Send $request_uri (the raw path and query) or escape the value",
+					use.header, what)
+				break
+			}
+		}
+	}
+}
+
+func describeDecoded(src string) string {
+	if src == "$uri" || src == "$document_uri" {
+		return "which carries the decoded path"
+	}
+	return "a capture of the decoded path"
+}
+
+// checkExpansion refuses set values that expand beyond what a request may
+// evaluate (MaxValueLen, MaxValueCopies): a chain of sets that each repeat
+// the next doubles the value at every line. The error sits where the
+// bound is crossed: on a set whose references are all within it, and on a
+// value (a header, a proxy_pass...) that multiplies sets within it.
+func (lb *locationBuilder) checkExpansion(g *setGraph, res dfsResult) {
+	exp, ok := g.expansions(res)
+	for _, u := range res.post {
+		if !ok[u] || !exp[u].over() {
+			continue
+		}
+		crossed := true
+		for _, e := range g.deps[u] {
+			crossed = crossed && !exp[e.to].over()
+		}
+		if crossed {
+			name := g.names[u]
+			lb.err(CodeVariable, lb.loc.SetDirectives[name].Range,
+				"$%s expands to %s; simplify the chain of set variables it is built from", name, exp[u].describe())
+		}
+	}
+	// A value's own literal text is already in the file; what it can
+	// multiply is its set variables and request values.
+	for _, use := range lb.templates {
+		if use.set {
+			continue
+		}
+		var x expansion
+		usable := true
+		for _, p := range use.t.Parts {
+			if !p.IsVar() {
+				continue
+			}
+			v, isSet := g.index[p.Var]
+			switch {
+			case !isSet:
+				x.copies++
+			case !ok[v] || exp[v].over():
+				usable = false // reported on the set
+			default:
+				x = x.add(exp[v], 1)
+			}
+		}
+		if usable && x.over() {
+			lb.err(CodeVariable, use.r, "this value expands to %s; use fewer set variables in it", x.describe())
 		}
 	}
 }
 
 func (lb *locationBuilder) setElsewhere(name string) string {
-	for _, other := range lb.file.Locations {
-		if _, ok := other.Sets[name]; ok {
-			return fmt.Sprintf("the location on line %d", other.Line())
-		}
+	if other, ok := lb.setIn[name]; ok {
+		return fmt.Sprintf("the location on line %d", other.Line())
 	}
 	return ""
-}
-
-func cyclicSet(sets map[string]Template, name string, visiting map[string]bool) bool {
-	if visiting[name] {
-		return true
-	}
-	t, ok := sets[name]
-	if !ok {
-		return false
-	}
-	visiting[name] = true
-	for _, v := range t.Vars() {
-		if cyclicSet(sets, v, visiting) {
-			return true
-		}
-	}
-	delete(visiting, name)
-	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -74,6 +74,43 @@ func (t Template) Eval(lookup func(name string) string, capture func(n int) stri
 	return b.String()
 }
 
+// EvalLimit is Eval for values that must stay under limit bytes: it stops
+// once the result is longer and reports ok false, with the result cut
+// there, so a value that would grow without bound costs at most limit
+// bytes of work plus one part.
+func (t Template) EvalLimit(lookup func(name string) string, capture func(n int) string, limit int) (s string, ok bool) {
+	if len(t.Parts) == 1 {
+		// One part needs no copy.
+		switch p := t.Parts[0]; {
+		case p.Capture >= 0:
+			s = capture(p.Capture)
+		case p.Var != "":
+			s = lookup(p.Var)
+		default:
+			s = p.Lit
+		}
+		if len(s) > limit {
+			return s[:limit], false
+		}
+		return s, true
+	}
+	var b strings.Builder
+	for _, p := range t.Parts {
+		switch {
+		case p.Capture >= 0:
+			b.WriteString(capture(p.Capture))
+		case p.Var != "":
+			b.WriteString(lookup(p.Var))
+		default:
+			b.WriteString(p.Lit)
+		}
+		if b.Len() > limit {
+			return b.String()[:limit], false
+		}
+	}
+	return b.String(), true
+}
+
 func isVarChar(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
@@ -162,6 +199,63 @@ func IsBuiltinVar(name string) bool {
 		}
 	}
 	return false
+}
+
+// nginxFixedVars are the variables nginx 1.22 defines by their full name
+// and refuses to set ("the duplicate ... variable"), as `nginx -t` reports
+// for Debian's build. Variables of the prefix families (http_*, arg_*,
+// cookie_*, sent_http_*, upstream_http_*...) are not among them: nginx
+// lets set give those a value, except for the few it defines by full name
+// ($http_host, $sent_http_content_type...), which are listed here. The
+// list is held to nginx by proxy/nginxdiff.
+var nginxFixedVars = map[string]bool{}
+
+func init() {
+	for _, name := range strings.Fields(`
+		binary_remote_addr body_bytes_sent bytes_sent connection connection_requests
+		connection_time connections_active connections_reading connections_waiting
+		connections_writing content_length content_type date_gmt date_local document_root
+		document_uri fastcgi_path_info fastcgi_script_name grpc_internal_trailers gzip_ratio
+		host hostname http2 http_cookie http_host http_referer http_user_agent http_via
+		http_x_forwarded_for https is_args limit_conn_status limit_req_status msec
+		nginx_version pid pipe proxy_add_x_forwarded_for proxy_internal_body_length
+		proxy_internal_chunked proxy_protocol_addr proxy_protocol_port
+		proxy_protocol_server_addr proxy_protocol_server_port query_string realip_remote_addr
+		realip_remote_port realpath_root remote_addr remote_port remote_user request
+		request_body request_body_file request_completion request_filename request_id
+		request_length request_method request_time request_uri scheme secure_link
+		secure_link_expires sent_http_cache_control sent_http_connection
+		sent_http_content_length sent_http_content_type sent_http_keep_alive
+		sent_http_last_modified sent_http_link sent_http_location sent_http_transfer_encoding
+		server_addr server_name server_port server_protocol slice_range status
+		tcpinfo_rcv_space tcpinfo_rtt tcpinfo_rttvar tcpinfo_snd_cwnd time_iso8601 time_local
+		uid_got uid_set upstream_addr upstream_bytes_received upstream_bytes_sent
+		upstream_cache_etag upstream_cache_last_modified upstream_cache_status
+		upstream_connect_time upstream_header_time upstream_response_length
+		upstream_response_time upstream_status uri`) {
+		nginxFixedVars[name] = true
+	}
+}
+
+// setEffects are the built-ins nginx lets set change with an effect beyond
+// the variable's value, which devproxy does not implement: such a set is
+// accepted and ignored.
+var setEffects = map[string]string{
+	"args":       "in nginx it replaces the request's query, and so what the upstream receives; change the query with rewrite instead",
+	"proxy_host": "in nginx it changes the Host header sent upstream; use proxy_set_header Host instead",
+	"proxy_port": "in nginx it changes $proxy_port only; devproxy reads the port from proxy_pass",
+}
+
+// settableVar says what set does with a variable name (lower case, without
+// '$'), as nginx does: "" when set gives it a value, which for a variable
+// of a built-in prefix family ($http_x_user) overrides the request's value
+// in that block; otherwise why nginx refuses it (refused true) or why
+// devproxy ignores it.
+func settableVar(name string) (why string, refused bool) {
+	if nginxFixedVars[name] {
+		return "is a built-in variable and cannot be set (nginx refuses it too)", true
+	}
+	return setEffects[name], false
 }
 
 // BuiltinVariables lists the nginx variables devproxy evaluates, by name

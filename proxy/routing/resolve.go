@@ -195,9 +195,9 @@ type evaluator struct {
 	internal      bool
 	validUnparsed bool
 	validLocation bool
-	depth         int
 	trace         bool
 	d             *Decision
+	sets          setValues // the block's set variables, each evaluated once
 }
 
 func (e *evaluator) note(format string, args ...any) {
@@ -223,6 +223,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}()
 	}
 	e := &evaluator{t: t, req: req, d: d, trace: trace, validUnparsed: true, validLocation: true}
+	defer e.failOnOverflow()
 	target := req.Target
 	e.host = req.Host
 	emptyPath := false // "http://host?args": nginx's empty_path_in_uri
@@ -943,14 +944,12 @@ func (e *evaluator) remoteIP() string {
 }
 
 // lookup evaluates a variable. [intent] set is a declaration: a variable
-// set anywhere in the block has its value wherever it is used.
+// set anywhere in the block has its value wherever it is used, including
+// one that overrides a built-in prefix variable such as $http_x_user.
 func (e *evaluator) lookup(name string) string {
 	if e.block != nil {
-		if t, ok := e.block.Loc.Sets[name]; ok && e.depth < 16 {
-			e.depth++
-			v := t.Eval(e.lookup, e.setCapture)
-			e.depth--
-			return v
+		if t, ok := e.block.Loc.Sets[name]; ok {
+			return e.setValue(name, t)
 		}
 		if v, ok := e.named[name]; ok {
 			return v

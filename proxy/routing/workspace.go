@@ -3,9 +3,11 @@ package routing
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +32,13 @@ type Workspace struct {
 	resDiags    []routefile.Diagnostic
 	files       map[string]*SourceFile // by root-relative path
 	overlays    map[string][]byte
+	// readDir reads a route folder: os.ReadDir, or a stand-in in tests
+	// that need a folder to fail.
+	readDir func(string) ([]fs.DirEntry, error)
+	// folderDiags are the problems with the route folders found by the
+	// last Load; resolvedRoot is the root with links resolved.
+	folderDiags  []routefile.Diagnostic
+	resolvedRoot string
 
 	current atomic.Pointer[RouteTable]
 }
@@ -53,7 +62,7 @@ func NewWorkspaceWithDefaults(root string, defaults Config) (*Workspace, error) 
 	if !st.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a directory", abs)
 	}
-	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, defaults: defaults}
+	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, defaults: defaults, readDir: os.ReadDir}
 	w.Load()
 	return w, nil
 }
@@ -81,10 +90,13 @@ func (w *Workspace) Load() *RouteTable {
 	cfg, diags := loadConfig(w.root, w.overlays[ConfigFile])
 	w.config, w.configDiags = cfg.Over(w.defaults).withDefaults(), diags
 	w.res, w.resData, w.resDiags = loadResolutions(w.root, w.overlays[ResolutionsFile])
+	w.resolvedRoot = ""
+	w.realRoot()
+	w.folderDiags = nil
 	seen := map[string]bool{}
 	var todo []fileRef
 	for _, kind := range []FileKind{OverrideFile, AppFile} {
-		for _, rel := range w.discover(kind) {
+		for _, rel := range w.discover(kind, &w.folderDiags) {
 			if !seen[rel] {
 				seen[rel] = true
 				todo = append(todo, fileRef{rel, kind})
@@ -97,6 +109,14 @@ func (w *Workspace) Load() *RouteTable {
 			delete(w.files, rel)
 		}
 	}
+	// Several globs can name one folder; say each thing once.
+	said := map[string]bool{}
+	w.folderDiags = slices.DeleteFunc(w.folderDiags, func(d routefile.Diagnostic) bool {
+		key := d.File + "\x00" + d.Message
+		dup := said[key]
+		said[key] = true
+		return dup
+	})
 	return w.publish()
 }
 
@@ -114,6 +134,7 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.realRoot() // before the concurrent reads, which only read it
 	var todo []fileRef
 	for _, rel := range rels {
 		if rel == ResolutionsFile {
@@ -195,11 +216,12 @@ func (w *Workspace) kindOf(rel string) (FileKind, bool) {
 	return 0, false
 }
 
-func (w *Workspace) discover(kind FileKind) []string {
+// discover lists the route files of one kind, reporting the folders it
+// cannot read or will not follow to diags.
+func (w *Workspace) discover(kind FileKind, diags *[]routefile.Diagnostic) []string {
 	var out []string
 	for _, g := range w.globs(kind) {
-		matches, _ := filepath.Glob(filepath.Join(w.root, filepath.FromSlash(g)))
-		for _, m := range matches {
+		for _, m := range w.globRouteFiles(g, diags) {
 			rel := w.rel(m)
 			if isRouteFileName(rel) {
 				out = append(out, rel)
@@ -271,6 +293,18 @@ func (w *Workspace) refreshFile(rel string, kind FileKind) {
 // when its content may have changed, or nil when it is gone. It only reads
 // w's maps, so several can run at once under w.mu.
 func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
+	// A link that leads outside the workspace is never read, and neither
+	// is an editor's buffer of it: its content must not show anywhere.
+	abs := filepath.Join(w.root, filepath.FromSlash(rel))
+	if target, out := w.outside(abs); out {
+		mod := time.Time{}
+		if st, err := os.Lstat(abs); err == nil {
+			mod = st.ModTime()
+		}
+		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Parsed: &routefile.File{Path: rel, Diagnostics: []routefile.Diagnostic{
+			folderDiag(rel, routefile.Warning, routefile.CodeOutsideWorkspace, outsideMessage(rel, abs, target, false)),
+		}}}
+	}
 	if content, ok := w.overlays[rel]; ok {
 		prev := w.files[rel]
 		mod := time.Now()
@@ -281,7 +315,6 @@ func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
 		}
 		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Parsed: routefile.Parse(rel, content)}
 	}
-	abs := filepath.Join(w.root, filepath.FromSlash(rel))
 	st, err := os.Stat(abs)
 	if err != nil || !st.Mode().IsRegular() {
 		return nil
@@ -321,7 +354,7 @@ func (w *Workspace) publish() *RouteTable {
 	for _, f := range w.files {
 		files = append(files, f)
 	}
-	diags := append(append([]routefile.Diagnostic(nil), w.configDiags...), w.resDiags...)
+	diags := append(append(append([]routefile.Diagnostic(nil), w.configDiags...), w.resDiags...), w.folderDiags...)
 	t := compose(composeInput{
 		root: w.root, config: w.config, files: files,
 		resolutions: w.res, resData: w.resData, extraDiags: diags,

@@ -103,15 +103,19 @@ func WriteDiagnosticsText(w io.Writer, diags []routefile.Diagnostic) {
 }
 
 func summary(t *routing.RouteTable, errors, warnings int) string {
-	active, failed := 0, []string{}
+	active, failed, skipped := 0, []string{}, []string{}
 	for _, b := range t.Blocks {
 		if b.Active {
 			active++
 		}
 	}
 	for _, f := range t.Files {
-		if !f.Parsed.OK {
+		switch {
+		case f.Parsed.OK:
+		case hasError(f.Parsed.Diagnostics):
 			failed = append(failed, f.Path)
+		default: // not read at all, such as a link that leads outside the workspace
+			skipped = append(skipped, f.Path)
 		}
 	}
 	s := fmt.Sprintf("%s, %s in %s; %d of %d locations active",
@@ -119,7 +123,19 @@ func summary(t *routing.RouteTable, errors, warnings int) string {
 	if len(failed) > 0 {
 		s += fmt.Sprintf("; not loaded (fix the errors): %s", strings.Join(failed, ", "))
 	}
+	if len(skipped) > 0 {
+		s += fmt.Sprintf("; skipped: %s", strings.Join(skipped, ", "))
+	}
 	return s
+}
+
+func hasError(diags []routefile.Diagnostic) bool {
+	for _, d := range diags {
+		if d.Severity == routefile.Error {
+			return true
+		}
+	}
+	return false
 }
 
 func plural(n int, word string) string {
