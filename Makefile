@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/devproxy
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-FUZZTIME ?= 15s
+FUZZTIME ?= 10s
 
 NPM     ?= npm
 
@@ -37,7 +37,10 @@ test-go: build
 test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
 	$(GO) test -run='^$$' -fuzz='^FuzzSetGraph$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
+	$(GO) test -run='^$$' -fuzz='^FuzzRegexAgreesWithWholeRegexp$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
 	$(GO) test -run='^$$' -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) ./proxy/routing
+	$(GO) test -run='^$$' -fuzz='^FuzzReadRequestHead$$' -fuzztime=$(FUZZTIME) ./proxy/httpproxy
+	$(GO) test -run='^$$' -fuzz='^FuzzChunkedReader$$' -fuzztime=$(FUZZTIME) ./proxy/httpproxy
 
 # The extension's npm packages, reinstalled when the lock file changes.
 node_modules/.package-lock.json: package.json package-lock.json
