@@ -111,7 +111,11 @@ func (s *Server) newConn(nc net.Conn) *clientConn {
 	if s.closing {
 		return nil
 	}
-	c := &clientConn{srv: s, nc: nc}
+	c := &clientConn{srv: s, nc: nc, remote: nc.RemoteAddr().String()}
+	c.wd.write = true
+	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
+		c.localPort = a.Port
+	}
 	c.sendTimeout = s.p.sendTimeout
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
@@ -239,6 +243,12 @@ type clientConn struct {
 	// reading from it).
 	upstream atomic.Pointer[upConn]
 	path     atomic.Pointer[string] // the current request's path, for logs
+	rd, wd   lazyDeadline           // read and write deadlines
+	// remote and localPort describe the connection for every request on
+	// it ($remote_addr, $server_port).
+	remote    string
+	localPort int
+	x         exchange // the current request; one at a time per connection
 }
 
 var (
@@ -250,10 +260,37 @@ var (
 type deadlineWriter struct{ c *clientConn }
 
 func (w deadlineWriter) Write(p []byte) (int, error) {
-	if w.c.sendTimeout > 0 {
-		w.c.nc.SetWriteDeadline(time.Now().Add(w.c.sendTimeout))
-	}
+	w.c.wd.extend(w.c.nc, w.c.sendTimeout)
 	return w.c.nc.Write(p)
+}
+
+// lazyDeadline keeps a per-operation deadline (now plus a timeout) on one
+// direction of a connection, but skips the update while the deadline in
+// force is less than an eighth of the timeout old: each update costs a
+// timer change, and a proxied request does several reads and writes. An
+// operation then gets between 7/8 of its timeout and all of it.
+type lazyDeadline struct {
+	at    time.Time // the deadline in force; zero for none
+	write bool
+}
+
+// extend makes the deadline about d from now; d <= 0 removes it.
+func (l *lazyDeadline) extend(c net.Conn, d time.Duration) {
+	var want time.Time
+	if d > 0 {
+		want = time.Now().Add(d)
+		if !l.at.IsZero() && !want.Before(l.at) && want.Sub(l.at) <= d/8 {
+			return
+		}
+	} else if l.at.IsZero() {
+		return
+	}
+	if l.write {
+		c.SetWriteDeadline(want)
+	} else {
+		c.SetReadDeadline(want)
+	}
+	l.at = want
 }
 
 func (c *clientConn) forceClose() {
@@ -297,23 +334,29 @@ func (c *clientConn) serve() {
 		if c.srv.isClosing() {
 			return
 		}
-		c.nc.SetReadDeadline(time.Now().Add(idleTimeout))
-		if _, err := c.br.Peek(1); err != nil {
-			return // the client closed, or stayed idle too long
+		if c.br.Buffered() == 0 {
+			// Waiting for the next request: the idle timeout. A pipelined
+			// request already buffered needs no wait.
+			c.rd.extend(c.nc, idleTimeout)
+			if _, err := c.br.Peek(1); err != nil {
+				return // the client closed, or stayed idle too long
+			}
 		}
 		c.state.Store(stateActive)
 		if c.srv.isClosing() {
 			return // shutdown began while the first byte arrived
 		}
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.p.readHeaderTimeout))
+		c.rd.extend(c.nc, c.srv.p.readHeaderTimeout)
 		c.lr.budget = maxHeaderBytes
 		err := readRequestHead(&c.lr, &c.head)
 		if err != nil {
 			c.answerBadHead(err)
 			return
 		}
-		c.nc.SetReadDeadline(time.Time{})
-		x := &exchange{c: c, req: &c.head, method: c.head.Method}
+		// The header deadline stays until something else reads: a body
+		// read sets client_body_timeout, the next request the idle one.
+		x := &c.x
+		*x = exchange{c: c, req: &c.head, method: c.head.Method}
 		x.keepAlive = c.head.KeepAlive
 		c.srv.p.serveExchange(x, c.srv.tunnel)
 		c.path.Store(nil)
@@ -593,7 +636,7 @@ func (x *exchange) lingerClose() {
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	for time.Now().Before(end) {
-		c.nc.SetReadDeadline(time.Now().Add(lingerIdle))
+		c.rd.extend(c.nc, lingerIdle)
 		if _, err := c.br.Read(*buf); err != nil {
 			break
 		}

@@ -99,9 +99,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	if b.timeout > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(b.timeout))
-	}
+	c.rd.extend(c.nc, b.timeout)
 	var n int
 	var err error
 	if b.chunked != nil {
@@ -312,7 +310,7 @@ func roundTrip(c *upConn, d *routing.Decision, method string, body *clientBody, 
 	}
 	rh := &c.head
 	for {
-		c.SetReadDeadline(time.Now().Add(readTO))
+		c.rd.extend(c.Conn, readTO)
 		c.lr.budget = maxUpstreamHead
 		if err := readResponseHead(&c.lr, rh); err != nil {
 			if isTimeout(err) {
@@ -571,11 +569,7 @@ func (b *upstreamBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
-	if b.idle > 0 {
-		b.c.SetReadDeadline(time.Now().Add(b.idle))
-	} else {
-		b.c.SetReadDeadline(time.Time{})
-	}
+	b.c.rd.extend(b.c.Conn, b.idle)
 	var n int
 	var err error
 	switch {
@@ -743,8 +737,10 @@ func (p *Proxy) switchProtocols(x *exchange, up *upConn, rh *responseHead, d *ro
 	}
 	// From here on the tunnel has no deadlines: the flush above set the
 	// client's send timeout, and a WebSocket may be quiet for hours.
-	up.SetDeadline(time.Time{})
-	c.nc.SetDeadline(time.Time{})
+	up.rd.extend(up.Conn, 0)
+	up.wd.extend(up.Conn, 0)
+	c.rd.extend(c.nc, 0)
+	c.wd.extend(c.nc, 0)
 	done := make(chan struct{}, 2)
 	go func() {
 		io.Copy(c.nc, up.br) // what the upstream sends, buffered bytes first

@@ -36,6 +36,14 @@ func (e *wireError) Error() string { return e.msg }
 
 func badRequest(msg string) error { return &wireError{http.StatusBadRequest, msg} }
 
+// Refusals met while parsing, made once: the parser is on the hot path.
+var (
+	errBadVersion    = badRequest("The HTTP version in the request line is invalid.")
+	errBadTarget     = badRequest("The request target is malformed.")
+	errBadHeaderLine = badRequest("A request header line is malformed.")
+	errBadStatusLine = &errBadUpstream{"malformed status line"}
+)
+
 var (
 	errHeadTooLarge = &wireError{http.StatusRequestHeaderFieldsTooLarge, "The request line or headers are too large."}
 	// errHeadTimeout is a client that did not finish its request line and
@@ -248,7 +256,7 @@ func methodString(b []byte) string {
 // parseVersion reads "HTTP/major.minor". A major version above 1 is 505,
 // as in nginx; anything else malformed is 400.
 func parseVersion(p []byte) (int, int, error) {
-	bad := badRequest("The HTTP version in the request line is invalid.")
+	bad := errBadVersion
 	if len(p) < 6 || string(p[:5]) != "HTTP/" {
 		return 0, 0, bad
 	}
@@ -286,7 +294,7 @@ func parseVersion(p []byte) (int, int, error) {
 // absolute form. The asterisk and authority forms (OPTIONS *, CONNECT
 // host:port) are refused, as nginx refuses them.
 func checkTarget(t []byte) (host []byte, err error) {
-	bad := badRequest("The request target is malformed.")
+	bad := errBadTarget
 	if len(t) == 0 {
 		return nil, bad
 	}
@@ -355,7 +363,7 @@ func isIPLiteralChar(c byte) bool {
 // smuggled past another parser: a line without a colon, a control
 // character other than tab in a value, and obsolete line folding are 400.
 func parseHeaderLine(line []byte, allowUnderscore bool) (name, value []byte, keep bool, err error) {
-	bad := badRequest("A request header line is malformed.")
+	bad := errBadHeaderLine
 	if c := line[0]; c <= 0x20 || c == 0x7f || c == ':' {
 		return nil, nil, false, bad // includes obsolete line folding
 	}
@@ -646,7 +654,7 @@ func readResponseHead(lr *lineReader, r *responseHead) error {
 
 // parseStatusLine reads "HTTP/x.y NNN reason" (ngx_http_parse_status_line).
 func parseStatusLine(line []byte, r *responseHead) error {
-	bad := &errBadUpstream{"malformed status line"}
+	bad := errBadStatusLine
 	if len(line) < 12 || string(line[:5]) != "HTTP/" {
 		return bad
 	}

@@ -4,6 +4,10 @@ package httpproxy
 
 import "net"
 
-// pendingOrClosed cannot peek at the socket on this platform; a pooled
-// connection is trusted only by its empty read buffer (upConn.br).
-func pendingOrClosed(net.Conn) bool { return false }
+// socketPeek cannot look at the socket on this platform; a pooled
+// connection is trusted by its empty read buffer alone (upConn.br).
+type socketPeek struct{}
+
+func newSocketPeek(net.Conn) *socketPeek { return &socketPeek{} }
+
+func (*socketPeek) pendingOrClosed() bool { return false }

@@ -17,7 +17,6 @@ package httpproxy
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"net/textproto"
 	"sync/atomic"
@@ -87,11 +86,9 @@ func (p *Proxy) serveExchange(x *exchange, tunnel bool) {
 		Target:     h.Target,
 		Host:       h.HostHeader,
 		Header:     requestHeader(h.Fields),
-		RemoteAddr: x.c.nc.RemoteAddr().String(),
+		RemoteAddr: x.c.remote,
 		Tunnel:     tunnel,
-	}
-	if a, ok := x.c.nc.LocalAddr().(*net.TCPAddr); ok {
-		req.ServerPort = a.Port
+		ServerPort: x.c.localPort,
 	}
 	x.c.path.Store(&h.Target)
 	if !tunnel && !hostAllowed(h.Host, x.c.nc.LocalAddr(), &t.Config) {

@@ -42,14 +42,14 @@ type upConn struct {
 	head        responseHead  // the current response's head
 	body        upstreamBody  // the reader of the current response body
 	chunked     chunkedReader // its chunk decoder, when the body is chunked
+	peek        *socketPeek   // looks for bytes the upstream sent while the connection was idle
+	rd, wd      lazyDeadline  // read and write deadlines
 }
 
 type timedWriter struct{ c *upConn }
 
 func (w timedWriter) Write(p []byte) (int, error) {
-	if w.c.sendTimeout > 0 {
-		w.c.SetWriteDeadline(time.Now().Add(w.c.sendTimeout))
-	}
+	w.c.wd.extend(w.c.Conn, w.c.sendTimeout)
 	return w.c.Conn.Write(p)
 }
 
@@ -103,22 +103,26 @@ func (p *upstreamPool) dial(ctx context.Context, scheme, addr string, connectTim
 	c := &upConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10), key: scheme + "://" + addr}
 	c.bw = bufio.NewWriterSize(timedWriter{c}, 16<<10)
 	c.lr.br = c.br
+	c.wd.write = true
+	c.peek = newSocketPeek(nc)
 	return c, nil
 }
 
 // put returns a connection whose response was read to the end. It is kept
-// only if the response ended exactly at a message boundary: nothing left
-// in the read buffer and nothing waiting on the socket. Otherwise the
-// upstream sent more than it announced (bytes past Content-Length, a body
-// after HEAD, 204 or 304, a second answer to a split request), and those
-// bytes would be the next client's answer; nginx's keepalive module closes
-// such connections too.
+// only if the response ended exactly at a message boundary, with nothing
+// left in the read buffer; get checks the socket itself before the
+// connection is used again. Otherwise the upstream sent more than it
+// announced (bytes past Content-Length, a body after HEAD, 204 or 304, a
+// second answer to a split request), and those bytes would be the next
+// client's answer; nginx's keepalive module closes such connections too.
 func (p *upstreamPool) put(c *upConn) {
-	if unclean(c) {
+	if c.br.Buffered() > 0 {
 		c.Conn.Close()
 		return
 	}
-	c.SetDeadline(time.Time{})
+	// No deadline while idle: the socket peek in get must not trip one.
+	c.rd.extend(c.Conn, 0)
+	c.wd.extend(c.Conn, 0)
 	c.idleFrom = time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -149,10 +153,10 @@ func (p *upstreamPool) close() {
 	p.mu.Unlock()
 }
 
-// unclean reports a connection that has bytes buffered or pending on its
-// socket, or that the upstream has closed.
+// unclean reports a connection that has bytes buffered or waiting on its
+// socket (sent while it was idle), or that the upstream has closed.
 func unclean(c *upConn) bool {
-	return c.br.Buffered() > 0 || pendingOrClosed(c.Conn)
+	return c.br.Buffered() > 0 || c.peek.pendingOrClosed()
 }
 
 // retryable reports whether a failure on a reused connection happened
