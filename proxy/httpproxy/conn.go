@@ -170,12 +170,15 @@ func (s *Server) Close() error {
 	return s.Shutdown(ctx)
 }
 
+// closeIdle closes the connections a shutdown need not wait for: those
+// between requests, and those carrying a WebSocket or an event stream,
+// which never end by themselves (their clients reconnect).
 func (s *Server) closeIdle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.state.Load() == stateIdle {
-			c.nc.Close()
+		if c.state.Load() != stateActive {
+			c.forceClose()
 		}
 	}
 }
@@ -226,6 +229,7 @@ const (
 	stateIdle     int32 = iota // between requests: safe to close
 	stateActive                // reading or answering a request
 	stateHijacked              // a WebSocket tunnel or a lingering close
+	stateStream                // answering with an event stream (SSE)
 )
 
 // clientConn is one client connection.
@@ -301,7 +305,7 @@ func (c *clientConn) forceClose() {
 }
 
 func (c *clientConn) describe() string {
-	s := [...]string{"idle", "active", "websocket or lingering"}[c.state.Load()] + " " + c.nc.RemoteAddr().String()
+	s := [...]string{"idle", "active", "websocket or lingering", "event stream"}[c.state.Load()] + " " + c.remote
 	if p := c.path.Load(); p != nil {
 		s += " " + *p
 	}

@@ -243,6 +243,7 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 	rb := newUpstreamBody(c, rh, readTO, keepAlive, p.pool)
 	if strings.HasPrefix(rh.get("Content-Type"), "text/event-stream") {
 		rb.idle = 0 // [intent] event streams live as long as both sides do
+		x.c.state.Store(stateStream)
 	}
 	if cl := rh.ContentLength; cl >= 0 && cl <= smallBody {
 		// Read into a pooled buffer, answer with the connection already
