@@ -608,7 +608,9 @@ func (x *exchange) drainBody() bool {
 	if b == nil || b.eof {
 		return true
 	}
-	if b.err != nil {
+	if b.err != nil || !b.continued {
+		// A read failed, or the client still waits for "100 Continue"
+		// and will send its body only after it (it never comes now).
 		return false
 	}
 	if x.keepAlive {

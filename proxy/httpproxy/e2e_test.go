@@ -558,3 +558,46 @@ location /off/ { proxy_redirect off; proxy_pass http://%s/; }
 		}
 	}
 }
+
+// TestExpectContinue: a client that asks for "100 Continue" gets it once
+// the body is wanted (a proxied request), and never after the final
+// answer when the body is not wanted (a return).
+func TestExpectContinue(t *testing.T) {
+	up := echoUpstream(t)
+	r := startServe(t, map[string]string{"apps/e.conf": fmt.Sprintf("location /up/ { proxy_pass http://%s/; }\nlocation /ret/ { return 200 done; }\n", up)})
+	addr := strings.TrimPrefix(r.addr, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	fmt.Fprint(c, "POST /up/x HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("waiting for 100 Continue: %q %v", line, err)
+	}
+	br.ReadString('\n') // the empty line after it
+	fmt.Fprint(c, "hello")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if s := decodeSeen(t, string(b)); s.Body != 5 {
+		t.Errorf("the upstream read %d bytes, want 5", s.Body)
+	}
+
+	c2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c2, "POST /ret/x HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+	rest, _ := io.ReadAll(c2)
+	if !strings.HasPrefix(string(rest), "HTTP/1.1 200") || strings.Contains(string(rest), "100 Continue") {
+		t.Errorf("a return with an unwanted body answered %q", rest)
+	}
+}
