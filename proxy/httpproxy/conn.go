@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -666,10 +665,4 @@ func httpDate() string {
 	d := &dateValue{sec: now.Unix(), s: now.UTC().Format(http.TimeFormat)}
 	dateCache.Store(d)
 	return d.s
-}
-
-// logConnError logs a failure writing to a client at debug level: clients
-// go away all the time.
-func logConnError(log *slog.Logger, x *exchange, what string, err error) {
-	log.Debug(what, "remote", x.c.nc.RemoteAddr().String(), "err", err)
 }

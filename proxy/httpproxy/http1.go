@@ -71,8 +71,6 @@ type requestHead struct {
 	// this request (HTTP/1.1 unless "close"; HTTP/1.0 with "keep-alive").
 	KeepAlive bool
 	Expect100 bool
-	// Upgrade is the Upgrade header's value ("" without one).
-	Upgrade string
 }
 
 func (h *requestHead) reset() {
@@ -435,11 +433,8 @@ func processRequestHeaders(h *requestHead) error {
 			}
 			break
 		}
-		switch {
-		case len(f.Name) == 10 && asciiEqualFold(f.Name, "Connection"):
+		if len(f.Name) == 10 && asciiEqualFold(f.Name, "Connection") {
 			connection = f.Value
-		case len(f.Name) == 7 && asciiEqualFold(f.Name, "Upgrade"):
-			h.Upgrade = f.Value
 		}
 	}
 	if haveHost {
