@@ -875,7 +875,7 @@ func (p *Proxy) errorPage(x *exchange, t *routing.RouteTable, req *routing.Reque
 }
 
 // isTimeout reports a deadline that passed, whatever type carries it
-// (net.Error, os.ErrDeadlineExceeded, fasthttp.ErrTimeout).
+// (net.Error, os.ErrDeadlineExceeded).
 func isTimeout(err error) bool {
 	var te interface{ Timeout() bool }
 	return errors.As(err, &te) && te.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)

@@ -4,11 +4,14 @@
 // server-sent events, or answering from the route file (return, redirects,
 // empty_gif), or serving the proxy's own pages.
 //
-// The client side runs on fasthttp, the upstream side on a small pooled
-// HTTP/1.1 client of our own that works synchronously on the handler's
-// goroutine: on a 2-core machine, Go's net/http server and transport spent
-// most of the CPU on goroutine hand-offs and extra reads (see
-// docs/benchmarks-proxy.md).
+// Both sides speak HTTP/1.x through code of our own: a server that reads
+// requests with nginx's rules (http1.go, conn.go), and a small pooled
+// client that works synchronously on the handler's goroutine (upstream.go,
+// forward.go). On a 2-core machine, Go's net/http server and transport
+// spent most of the CPU on goroutine hand-offs and extra reads, and
+// fasthttp's parser could not follow nginx (see docs/benchmarks-proxy.md).
+// Every byte from clients, upstreams and route files is checked where it
+// is written; docs/security.md lists the guarantees.
 //
 // The table is swapped atomically on reload. Each request reads the table
 // once, when it arrives, so a request or an open WebSocket finishes on the
