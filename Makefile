@@ -28,10 +28,15 @@ test: test-deps test-go test-fuzz test-ext test-e2e test-vsix
 test-deps:
 	./scripts/test-deps.sh
 
+# The packages whose code runs on many goroutines at once (the proxy, the
+# engine's shared tables, the language server) are tested under the race
+# detector; the rest (nginx differential tests, the CLI, the signal tests of
+# the real binary) run plainly.
 test-go: build
 	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./proxy/httpproxy ./proxy/routing ./proxy/routefile ./server/lsp
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /proxy/httpproxy$$ -e /proxy/routing$$ -e /proxy/routefile$$ -e /server/lsp$$)
 
 # Go fuzzes one target at a time; each starts from its seed corpus.
 test-fuzz:

@@ -25,8 +25,7 @@ type Server struct {
 	mu        sync.Mutex
 	conns     map[*clientConn]struct{}
 	listeners map[net.Listener]struct{}
-	closing   bool
-	done      chan struct{} // closed when the last connection ends after closing
+	closing   atomic.Bool // set under mu, so that no connection joins wg after Shutdown waits
 	wg        sync.WaitGroup
 }
 
@@ -54,7 +53,7 @@ func (p *Proxy) NewServer(tunnel bool) *Server {
 // Serve accepts connections on ln until Shutdown or Close.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
-	if s.closing {
+	if s.closing.Load() {
 		s.mu.Unlock()
 		ln.Close()
 		return ErrServerClosed
@@ -98,16 +97,12 @@ func isTemporaryAccept(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &te) && te.Temporary()
 }
 
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *Server) isClosing() bool { return s.closing.Load() }
 
 func (s *Server) newConn(nc net.Conn) *clientConn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.closing.Load() {
 		return nil
 	}
 	c := &clientConn{srv: s, nc: nc, remote: nc.RemoteAddr().String()}
@@ -135,7 +130,7 @@ func (s *Server) forget(c *clientConn) {
 // list of those that did not within a second of being closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.closing = true
+	s.closing.Store(true)
 	for ln := range s.listeners {
 		ln.Close()
 	}
@@ -190,7 +185,7 @@ func (s *Server) closeAll() {
 	}
 }
 
-// ActiveConns describes the connections still open, for shutdown logs.
+// describeConns describes the connections still open, for shutdown logs.
 func (s *Server) describeConns() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

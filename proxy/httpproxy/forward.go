@@ -256,8 +256,11 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 			p.upstreamError(x, t, req, d, err, false)
 			return
 		}
+		// rh belongs to the connection: read it before the pool may hand
+		// the connection to another request.
+		reason := rh.Reason
 		rb.Close()
-		x.writeHead(status, rh.Reason, fields, cl)
+		x.writeHead(status, reason, fields, cl)
 		x.Write(buf.Bytes())
 		return
 	}
