@@ -54,6 +54,18 @@ func (t Template) Captures() bool {
 	return false
 }
 
+// Value renders one part: its literal text, or the variable or capture it
+// names, looked up with lookup and capture.
+func (p TemplatePart) Value(lookup func(name string) string, capture func(n int) string) string {
+	switch {
+	case p.Capture >= 0:
+		return capture(p.Capture)
+	case p.Var != "":
+		return lookup(p.Var)
+	}
+	return p.Lit
+}
+
 // Eval renders t, looking variables up with lookup and captures with
 // capture.
 func (t Template) Eval(lookup func(name string) string, capture func(n int) string) string {
@@ -62,14 +74,7 @@ func (t Template) Eval(lookup func(name string) string, capture func(n int) stri
 	}
 	var b strings.Builder
 	for _, p := range t.Parts {
-		switch {
-		case p.Capture >= 0:
-			b.WriteString(capture(p.Capture))
-		case p.Var != "":
-			b.WriteString(lookup(p.Var))
-		default:
-			b.WriteString(p.Lit)
-		}
+		b.WriteString(p.Value(lookup, capture))
 	}
 	return b.String()
 }
@@ -81,14 +86,7 @@ func (t Template) Eval(lookup func(name string) string, capture func(n int) stri
 func (t Template) EvalLimit(lookup func(name string) string, capture func(n int) string, limit int) (s string, ok bool) {
 	if len(t.Parts) == 1 {
 		// One part needs no copy.
-		switch p := t.Parts[0]; {
-		case p.Capture >= 0:
-			s = capture(p.Capture)
-		case p.Var != "":
-			s = lookup(p.Var)
-		default:
-			s = p.Lit
-		}
+		s = t.Parts[0].Value(lookup, capture)
 		if len(s) > limit {
 			return s[:limit], false
 		}
@@ -96,14 +94,7 @@ func (t Template) EvalLimit(lookup func(name string) string, capture func(n int)
 	}
 	var b strings.Builder
 	for _, p := range t.Parts {
-		switch {
-		case p.Capture >= 0:
-			b.WriteString(capture(p.Capture))
-		case p.Var != "":
-			b.WriteString(lookup(p.Var))
-		default:
-			b.WriteString(p.Lit)
-		}
+		b.WriteString(p.Value(lookup, capture))
 		if b.Len() > limit {
 			return b.String()[:limit], false
 		}

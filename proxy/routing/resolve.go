@@ -669,16 +669,10 @@ func (e *evaluator) proxyPassURL(t routefile.Template) string {
 	inURI := false
 	quoted := e.orig.Quoted || e.internal
 	for _, p := range t.Parts {
-		v, decoded := p.Lit, false
-		switch {
-		case p.Capture >= 0:
-			v, decoded = e.capture(p.Capture), true
-		case p.Var != "":
-			v = e.lookup(p.Var)
-			_, isSet := e.block.Loc.Sets[p.Var]
-			_, isNamed := e.named[p.Var]
-			decoded = p.Var == "uri" || p.Var == "document_uri" || isNamed && !isSet
-		}
+		v := p.Value(e.lookup, e.capture)
+		_, isSet := e.block.Loc.Sets[p.Var]
+		_, isNamed := e.named[p.Var]
+		decoded := p.Capture >= 0 || p.Var == "uri" || p.Var == "document_uri" || isNamed && !isSet
 		if !inURI && p.IsVar() && (strings.HasPrefix(v, "/") || strings.HasPrefix(v, "?")) && strings.Contains(sb.String(), "://") {
 			inURI = true // http://host$uri: the value is the whole URI part
 		}
