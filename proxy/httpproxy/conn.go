@@ -106,6 +106,7 @@ func (s *Server) newConn(nc net.Conn) *clientConn {
 		return nil
 	}
 	c := &clientConn{srv: s, nc: nc, remote: nc.RemoteAddr().String()}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wd.write = true
 	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
 		c.localPort = a.Port
@@ -117,6 +118,7 @@ func (s *Server) newConn(nc net.Conn) *clientConn {
 }
 
 func (s *Server) forget(c *clientConn) {
+	c.cancel()
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
@@ -242,6 +244,10 @@ type clientConn struct {
 	upstream atomic.Pointer[upConn]
 	path     atomic.Pointer[string] // the current request's path, for logs
 	rd, wd   lazyDeadline           // read and write deadlines
+	// ctx ends when the connection is closed by force (shutdown); work
+	// done for its requests (upstream dials) derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
 	// remote and localPort describe the connection for every request on
 	// it ($remote_addr, $server_port).
 	remote    string
@@ -292,9 +298,37 @@ func (l *lazyDeadline) extend(c net.Conn, d time.Duration) {
 }
 
 func (c *clientConn) forceClose() {
+	c.cancel()
 	c.nc.Close()
 	if up := c.upstream.Load(); up != nil {
 		up.Conn.Close()
+	}
+}
+
+// cancelWhenGone watches the client while the request waits on something
+// that does not read from it (a dial): if the client closes its connection,
+// cancel runs. The returned stop ends the watch before anyone else reads.
+// A client with bytes already buffered (a pipelined request, a body) is
+// plainly there, and is not watched.
+func (c *clientConn) cancelWhenGone(cancel context.CancelFunc) (stop func()) {
+	if c.br.Buffered() > 0 {
+		return func() {}
+	}
+	c.rd.extend(c.nc, 0) // the head's deadline must not end the watch
+	var stopping atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := c.br.Peek(1); err != nil && !stopping.Load() {
+			cancel()
+		}
+	}()
+	return func() {
+		stopping.Store(true)
+		past := time.Unix(1, 0)
+		c.nc.SetReadDeadline(past) // wakes the Peek
+		<-done
+		c.rd.at = past // the next read sets its own deadline
 	}
 }
 

@@ -159,16 +159,23 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 		}
 	}
 	upgrade := isWebSocket(req.Header)
-	pctx := context.Background()
 
 	var c *upConn
 	var rh *responseHead
 	var err error
 	for attempt := 0; ; attempt++ {
-		if upgrade {
-			c, err = p.pool.dial(pctx, d.Target.Scheme, d.Target.HostPort(), connectTO)
-		} else {
-			c, err = p.pool.get(pctx, d.Target.Scheme, d.Target.HostPort(), connectTO)
+		if !upgrade { // WebSocket tunnels are never pooled
+			c = p.pool.idle(d.Target.Scheme, d.Target.HostPort())
+		}
+		if c == nil {
+			c, err = p.dial(x, d.Target.Scheme, d.Target.HostPort(), connectTO)
+		}
+		if errors.Is(err, context.Canceled) {
+			// The client went away (or shutdown closed its connection)
+			// while the upstream was being dialled.
+			p.log.Debug("client went away while connecting to the upstream", "path", d.Path, "upstream", d.Upstream)
+			x.abort()
+			return
 		}
 		if err != nil {
 			break
@@ -272,6 +279,18 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 				"path", d.Path, "upstream", d.Upstream, "err", err)
 		}
 	}
+}
+
+// dial connects to the upstream on the request's behalf: the dial ends
+// early when the client goes away or shutdown closes its connection, as a
+// connect timeout can be long (proxy_connect_timeout, 60 s by default).
+func (p *Proxy) dial(x *exchange, scheme, addr string, timeout time.Duration) (*upConn, error) {
+	ctx, cancel := context.WithCancel(x.c.ctx)
+	defer cancel()
+	stop := x.c.cancelWhenGone(cancel)
+	c, err := p.pool.dial(ctx, scheme, addr, timeout)
+	stop()
+	return c, err
 }
 
 // headLength is the Content-Length to announce for an answer without a

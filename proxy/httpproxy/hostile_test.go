@@ -718,3 +718,30 @@ func TestClientThatStopsReadingIsLetGo(t *testing.T) {
 		break
 	}
 }
+
+// TestClientGoneCancelsTheDial: a client that leaves while devproxy is
+// still connecting to a slow upstream (proxy_connect_timeout of 30 s)
+// ends the dial, instead of holding it for the whole timeout.
+func TestClientGoneCancelsTheDial(t *testing.T) {
+	addr := unacceptingListener(t)
+	log := &serverLog{}
+	r := startServe(t, map[string]string{"apps/c.conf": fmt.Sprintf("location /c/ { proxy_connect_timeout 30s; proxy_pass http://%s/; }\n", addr)}, withLog(log))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(r.addr, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(conn, "GET /c/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	time.Sleep(200 * time.Millisecond) // the dial is under way
+	conn.Close()
+	for deadline := time.Now().Add(hostileWait); ; time.Sleep(20 * time.Millisecond) {
+		log.mu.Lock()
+		gone := strings.Contains(strings.Join(log.lines, "\n"), "client went away while connecting")
+		log.mu.Unlock()
+		if gone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dial went on after the client left (proxy_connect_timeout 30s)")
+		}
+	}
+}

@@ -19,7 +19,7 @@ import (
 // the same work; on a 2-core machine that was most of the proxy's CPU.)
 type upstreamPool struct {
 	mu      sync.Mutex
-	idle    map[string][]*upConn // by origin key, most recently used last
+	conns   map[string][]*upConn // idle ones, by origin key, most recently used last
 	closed  bool
 	maxIdle int
 }
@@ -54,26 +54,29 @@ func (w timedWriter) Write(p []byte) (int, error) {
 }
 
 func newUpstreamPool() *upstreamPool {
-	return &upstreamPool{idle: map[string][]*upConn{}, maxIdle: 512}
+	return &upstreamPool{conns: map[string][]*upConn{}, maxIdle: 512}
 }
 
-// get returns an idle connection to the origin or dials a new one.
-func (p *upstreamPool) get(ctx context.Context, scheme, addr string, connectTimeout time.Duration) (*upConn, error) {
+// idle returns a pooled connection to the origin that is still good, or
+// nil. The socket check runs outside the pool's lock.
+func (p *upstreamPool) idle(scheme, addr string) *upConn {
 	key := scheme + "://" + addr
-	now := time.Now()
-	p.mu.Lock()
-	for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
-		c := list[len(list)-1]
-		p.idle[key] = list[:len(list)-1]
-		if now.Sub(c.idleFrom) < upstreamIdleTimeout && !unclean(c) {
+	for {
+		p.mu.Lock()
+		list := p.conns[key]
+		if len(list) == 0 {
 			p.mu.Unlock()
+			return nil
+		}
+		c := list[len(list)-1]
+		p.conns[key] = list[:len(list)-1]
+		p.mu.Unlock()
+		if time.Since(c.idleFrom) < upstreamIdleTimeout && !unclean(c) {
 			c.reused = true
-			return c, nil
+			return c
 		}
 		c.Conn.Close()
 	}
-	p.mu.Unlock()
-	return p.dial(ctx, scheme, addr, connectTimeout)
 }
 
 // dial opens a new connection (also used for WebSocket upgrades, which are
@@ -126,22 +129,22 @@ func (p *upstreamPool) put(c *upConn) {
 	c.idleFrom = time.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || len(p.idle[c.key]) >= p.maxIdle {
+	if p.closed || len(p.conns[c.key]) >= p.maxIdle {
 		c.Conn.Close()
 		return
 	}
-	p.idle[c.key] = append(p.idle[c.key], c)
+	p.conns[c.key] = append(p.conns[c.key], c)
 }
 
 // CloseIdleConnections closes every pooled connection.
 func (p *upstreamPool) CloseIdleConnections() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for k, list := range p.idle {
+	for k, list := range p.conns {
 		for _, c := range list {
 			c.Conn.Close()
 		}
-		delete(p.idle, k)
+		delete(p.conns, k)
 	}
 }
 
