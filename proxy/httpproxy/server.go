@@ -16,6 +16,11 @@ import (
 // ServeOptions configure Serve. Empty addresses fall back to devproxy.json,
 // then to the loopback defaults.
 type ServeOptions struct {
+	// Workspace, when set, is the workspace whose tables the proxy serves,
+	// owned by the caller (the language server's, with the editor's
+	// settings and buffers), which also feeds it file changes. When nil,
+	// Serve opens Root and watches its files itself.
+	Workspace    *routing.Workspace
 	Root         string
 	Listen       string
 	TunnelListen string
@@ -64,9 +69,13 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ws, err := routing.NewWorkspace(opts.Root)
-	if err != nil {
-		return err
+	ws := opts.Workspace
+	own := ws == nil
+	if own {
+		var err error
+		if ws, err = routing.NewWorkspace(opts.Root); err != nil {
+			return err
+		}
 	}
 	t := ws.Table()
 	listen, tunnel := opts.Listen, opts.TunnelListen
@@ -109,16 +118,23 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	logTable(log, "routes loaded", t, 0)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watcherDone, err := ws.Watch(ctx, reloadDebounce, func(nt *routing.RouteTable) {
-		start := time.Now()
-		p.Swap(nt)
-		logTable(log, "routes reloaded", nt, time.Since(start))
-		if opts.OnReload != nil {
-			opts.OnReload(nt)
+	// Every table the workspace publishes from now on is served; one
+	// published between ws.Table() above and here is caught up on.
+	unsubscribe := ws.Subscribe(p.Swap)
+	defer unsubscribe()
+	p.Swap(ws.Table())
+	var watcherDone <-chan struct{}
+	if own {
+		var err error
+		watcherDone, err = ws.Watch(ctx, reloadDebounce, func(nt *routing.RouteTable) {
+			logTable(log, "routes reloaded", nt, 0)
+			if opts.OnReload != nil {
+				opts.OnReload(nt)
+			}
+		})
+		if err != nil {
+			log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
 		}
-	})
-	if err != nil {
-		log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
 	}
 
 	servers := []*Server{p.NewServer(false), p.NewServer(true)}

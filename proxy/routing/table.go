@@ -81,6 +81,9 @@ type RouteTable struct {
 	Conflicts   []*Conflict
 	Diagnostics []routefile.Diagnostic
 	Built       time.Time
+	// Generation counts the tables a Workspace has published, from 1:
+	// a later table has a larger number. Tables composed alone have 0.
+	Generation uint64
 
 	tree    *treeNode
 	regexes regexIndex

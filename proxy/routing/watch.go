@@ -13,7 +13,8 @@ import (
 // Watch follows changes to the workspace's route folders, devproxy.json and
 // .devproxy/resolutions.json until ctx ends. Changes are collected for
 // debounce (editors write a file in several steps), then only the changed
-// paths are re-read and changed receives the new table. Watch returns once
+// paths are re-read and changed (when not nil) receives the new table, as
+// every Subscribe callback does. Watch returns once
 // the watches are in place; the work continues in a goroutine, and done
 // is closed when it has stopped.
 func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed func(*RouteTable)) (done <-chan struct{}, err error) {
@@ -78,7 +79,9 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 				}
 				clear(pending)
 				w.addWatches(fw) // devproxy.json may have moved the folders
-				changed(t)
+				if changed != nil {
+					changed(t)
+				}
 			}
 		}
 	}()

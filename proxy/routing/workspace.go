@@ -41,6 +41,10 @@ type Workspace struct {
 	resolvedRoot string
 
 	current atomic.Pointer[RouteTable]
+	// generation numbers the published tables; subscribers hear of each.
+	generation  uint64
+	subscribers map[int]func(*RouteTable)
+	nextSub     int
 }
 
 // NewWorkspace opens root (which must be a directory) and loads it.
@@ -359,8 +363,33 @@ func (w *Workspace) publish() *RouteTable {
 		root: w.root, config: w.config, files: files,
 		resolutions: w.res, resData: w.resData, extraDiags: diags,
 	})
+	w.generation++
+	t.Generation = w.generation
 	w.current.Store(t)
+	for _, fn := range w.subscribers {
+		fn(t)
+	}
 	return t
+}
+
+// Subscribe calls fn with every table the workspace publishes from now on,
+// in order, until the returned function is called. fn runs under the
+// workspace's lock: it must be quick and must not call the workspace (the
+// proxy swaps its table pointer there).
+func (w *Workspace) Subscribe(fn func(*RouteTable)) (unsubscribe func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nextSub++
+	id := w.nextSub
+	if w.subscribers == nil {
+		w.subscribers = map[int]func(*RouteTable){}
+	}
+	w.subscribers[id] = fn
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		delete(w.subscribers, id)
+	}
 }
 
 // Compose builds a table from in-memory files, for tests and tools that do
