@@ -1,5 +1,10 @@
 package routefile
 
+import (
+	"maps"
+	"slices"
+)
+
 // directiveSpec describes a directive devproxy accepts inside a location.
 type directiveSpec struct {
 	min, max int  // argument count bounds; max < 0 means unbounded
@@ -133,7 +138,7 @@ type DirectiveInfo struct {
 // Directives lists the directives of the route-file contract, by name.
 func Directives() []DirectiveInfo {
 	out := make([]DirectiveInfo, 0, len(implemented))
-	for _, name := range sortedKeys(implemented) {
+	for _, name := range slices.Sorted(maps.Keys(implemented)) {
 		spec := implemented[name]
 		out = append(out, DirectiveInfo{Name: name, Args: argCount(spec), NoEffect: spec.noEffect})
 	}

@@ -2,7 +2,6 @@ package routefile
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -700,15 +699,6 @@ func (lb *locationBuilder) setElsewhere(name string) string {
 		return fmt.Sprintf("the location on line %d", other.Line())
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ParseDuration reads an nginx time value: "60", "60s", "500ms", "1m",

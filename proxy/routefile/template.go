@@ -2,6 +2,8 @@ package routefile
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -253,6 +255,6 @@ func settableVar(name string) (why string, refused bool) {
 // (without '$'); the http_*, arg_* and cookie_* families are listed by
 // their prefix.
 func BuiltinVariables() []string {
-	out := sortedKeys(builtinVars)
+	out := slices.Sorted(maps.Keys(builtinVars))
 	return append(out, "http_", "arg_", "cookie_")
 }

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,7 +118,7 @@ func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Config{}, []routefile.Diagnostic{jsonError(ConfigFile, data, routefile.CodeConfig, err)}
 	}
-	for _, k := range sortedKeys(raw) {
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !knownConfigKeys[k] {
 			off := bytes.Index(data, []byte(`"`+k+`"`))
 			d := jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("unknown setting %q; it is ignored", k))
@@ -249,7 +250,7 @@ func loadResolutions(root string, data []byte) (Resolutions, []byte, []routefile
 	}
 	res := Resolutions{}
 	var diags []routefile.Diagnostic
-	for _, route := range sortedKeys(raw) {
+	for _, route := range slices.Sorted(maps.Keys(raw)) {
 		v := raw[route]
 		var s string
 		if json.Unmarshal(v, &s) != nil {
@@ -288,13 +289,4 @@ func jsonDiag(file string, data []byte, off int, code, msg string) routefile.Dia
 	p := routefile.PosAt(data, off)
 	return routefile.Diagnostic{File: file, Severity: routefile.Error, Code: code, Message: msg,
 		Range: routefile.Range{Start: p, End: p}}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

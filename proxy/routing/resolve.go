@@ -2,9 +2,11 @@ package routing
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -361,7 +363,7 @@ func formatCaptures(caps []string, named map[string]string) string {
 		}
 		parts = append(parts, fmt.Sprintf("$%d=%q", i, c))
 	}
-	for _, k := range sortedKeys(named) {
+	for _, k := range slices.Sorted(maps.Keys(named)) {
 		parts = append(parts, fmt.Sprintf("$%s=%q", k, named[k]))
 	}
 	return strings.Join(parts, ", ")

@@ -8,6 +8,7 @@ package routing
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -212,7 +213,7 @@ func (t *RouteTable) resolveConflicts(res Resolutions, resData []byte) {
 			t.Diagnostics = append(t.Diagnostics, conflictDiag(b, c))
 		}
 	}
-	for _, route := range sortedKeys(res) {
+	for _, route := range slices.Sorted(maps.Keys(res)) {
 		if pinsUsed[route] {
 			continue
 		}
