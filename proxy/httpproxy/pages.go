@@ -117,7 +117,7 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 	for i, b := range t.Blocks {
 		e := RoutesEntry{RouteInfo: infos[i]}
 		if !b.Active {
-			r := b.Inactive
+			r := b.InactiveSentence()
 			e.Inactive = &r
 		}
 		if b.Conflict != nil {
@@ -127,7 +127,7 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 		doc.Routes = append(doc.Routes, e)
 	}
 	for _, c := range t.Conflicts {
-		rc := RoutesConflict{Route: c.Route, Winner: c.Winner.Path, Reason: c.Why}
+		rc := RoutesConflict{Route: c.Route, Winner: c.Winner.Path, Reason: c.Settlement.Phrase()}
 		seen := map[string]bool{}
 		for _, b := range c.Claims {
 			if !seen[b.File.Path] {
@@ -203,7 +203,7 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 	for _, b := range t.Blocks {
 		row := landingRow{Label: b.Loc.Label(), Upstream: b.Upstream, Owner: b.File.Path + ":" + strconv.Itoa(b.Loc.Line())}
 		if !b.Active {
-			row.Note = b.Inactive
+			row.Note = b.InactiveSentence()
 			data.Inactive = append(data.Inactive, row)
 			continue
 		}
@@ -211,7 +211,7 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 			row.Link = b.Loc.Spec
 		}
 		if b.Conflict != nil {
-			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Why + ")"
+			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Settlement.Phrase() + ")"
 		}
 		if row.Upstream == "" {
 			row.Upstream = "(answers itself)"

@@ -302,7 +302,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}
 		e.enter(b)
 		if b.Conflict != nil && trace {
-			e.note("route %s is also claimed by other files; %s wins (%s)", b.Conflict.Route, b.Conflict.Winner.Path, b.Conflict.Why)
+			e.note("route %s is also claimed by other files; %s wins (%s)", b.Conflict.Route, b.Conflict.Winner.Path, b.Conflict.Settlement.Phrase())
 		}
 		if kind == MatchRedirect {
 			loc := e.uri + "/"
