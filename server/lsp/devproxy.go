@@ -10,7 +10,6 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 
-	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -24,51 +23,47 @@ func init() {
 
 // RoutesResult is devproxy/routes' answer (schemas/lsp-routes.schema.json).
 type RoutesResult struct {
-	Version   int64                      `json:"version"`
-	Root      string                     `json:"root"`
-	Files     []RouteFileInfo            `json:"files"`
-	Routes    []RouteInfo                `json:"routes"`
-	Conflicts []httpproxy.RoutesConflict `json:"conflicts"`
-	Proxy     ProxyStatus                `json:"proxy"`
+	Version   int64                    `json:"version"`
+	Root      string                   `json:"root"`
+	Files     []RouteFileInfo          `json:"files"`
+	Routes    []RouteInfo              `json:"routes"`
+	Conflicts []routing.ConflictReport `json:"conflicts"`
+	Proxy     ProxyStatus              `json:"proxy"`
 }
 
 type RouteFileInfo struct {
-	Path string `json:"path"`
-	URI  string `json:"uri"`
-	Kind string `json:"kind"`
-	OK   bool   `json:"ok"`
+	routing.FileReport        // path, kind, ok: as /routes.json
+	URI                string `json:"uri"`
 }
 
 type RouteInfo struct {
-	httpproxy.RoutesEntry         // route, file, line, modifier, spec, active, upstream, inactiveReason, conflict: as /routes.json
-	ID                    string  `json:"id"`
-	URI                   string  `json:"uri"`
-	Range                 Range   `json:"range"`
-	Label                 string  `json:"label"`
-	URL                   *string `json:"url"`
-	Health                any     `json:"health"` // the health scanner's place
+	routing.RouteReport         // route, file, line, modifier, spec, active, upstream, inactiveCode, inactiveReason, conflict, health: as /routes.json
+	ID                  string  `json:"id"`
+	URI                 string  `json:"uri"`
+	Range               Range   `json:"range"`
+	Label               string  `json:"label"`
+	URL                 *string `json:"url"`
 }
 
 func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (any, error) {
 	t := snap.table
-	doc := httpproxy.NewRoutesDocument(t)
 	res := RoutesResult{Version: snap.version, Root: t.Root, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
-		Conflicts: doc.Conflicts, Proxy: s.proxy.current()}
+		Conflicts: t.ConflictReports(), Proxy: s.proxy.current()}
 	if res.Proxy.State == "" {
 		res.Proxy = ProxyStatus{State: "disabled", Address: t.Config.Listen, Message: "The proxy has not started yet."}
 	}
-	for _, f := range t.Files {
-		res.Files = append(res.Files, RouteFileInfo{Path: f.Path, URI: s.uriOf(f.Path), Kind: f.Kind.String(), OK: f.Parsed.OK})
+	for _, f := range t.FileReports() {
+		res.Files = append(res.Files, RouteFileInfo{FileReport: f, URI: s.uriOf(f.Path)})
 	}
 	seen := map[string]int{}
-	for i, b := range t.Blocks { // doc.Routes[i] describes t.Blocks[i]
+	for _, b := range t.Blocks {
 		l := b.Loc
 		id := b.File.Path + "#" + l.Label()
 		seen[id]++
 		if n := seen[id]; n > 1 {
 			id += "#" + strconv.Itoa(n)
 		}
-		ri := RouteInfo{RoutesEntry: doc.Routes[i], ID: id, URI: s.uriOf(b.File.Path),
+		ri := RouteInfo{RouteReport: b.Report(), ID: id, URI: s.uriOf(b.File.Path),
 			Range: lspRange(l.Directive.HeaderRange()), Label: l.Label()}
 		if u := routeURL(t, l); u != "" {
 			ri.URL = &u
