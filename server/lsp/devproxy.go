@@ -3,9 +3,7 @@ package lsp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
+	"sort"
 	"strconv"
 
 	"go.lsp.dev/jsonrpc2"
@@ -94,21 +92,15 @@ func (s *Server) explain(_ context.Context, snap *snapshot, params json.RawMessa
 	if err := json.Unmarshal(params, &p); err != nil || p.URL == "" {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/explain needs {\"url\": \"/path\"}")
 	}
-	hdr := http.Header{}
-	host := ""
+	// The request `devproxy explain` would build (routing.ExplainRequest).
+	lines := make([]string, 0, len(p.Headers))
 	for k, v := range p.Headers {
-		if http.CanonicalHeaderKey(k) == "Host" {
-			host = v
-			continue
-		}
-		hdr.Set(k, v)
+		lines = append(lines, k+": "+v)
 	}
-	port := 0
-	if _, ps, err := net.SplitHostPort(snap.table.Config.Listen); err == nil {
-		port, _ = strconv.Atoi(ps)
+	sort.Strings(lines)
+	req, err := routing.ExplainRequest(snap.table.Config, p.URL, p.Method, lines, false)
+	if err != nil {
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/explain: "+err.Error())
 	}
-	if host == "" && port != 0 {
-		host = fmt.Sprintf("localhost:%d", port)
-	}
-	return snap.table.Explain(&routing.Request{Method: p.Method, Target: p.URL, Host: host, Header: hdr, ServerPort: port}), nil
+	return snap.table.Explain(req), nil
 }
