@@ -18,8 +18,8 @@ var ErrHeader = errors.New("header")
 // target is a path ("/api/x?y=1") or an absolute URL; headers are "Name:
 // value" lines, where a Host line sets the Host. The request arrives as the
 // proxy would receive it: on the port of cfg.Listen, or of
-// cfg.Tunnel.Listen with tunnel set, so $server_port, X-Forwarded-Host and
-// X-Forwarded-Port are what the running proxy sends.
+// cfg.Tunnel.Listen with tunnel set, so $server_port and X-Forwarded-Host
+// are what the running proxy sends.
 func ExplainRequest(cfg Config, target, method string, headers []string, tunnel bool) (*Request, error) {
 	if !strings.HasPrefix(target, "/") && !strings.Contains(target, "://") {
 		return nil, fmt.Errorf("%q is neither a path (/x) nor a URL (http://host/x)", target)
