@@ -77,6 +77,21 @@ export interface RouteFileInfo {
   ok: boolean;
 }
 
+/**
+ * Why a block takes no requests: proxy/routing.InactiveReason,
+ * schemas/lsp-routes.schema.json `$defs.inactiveCode`. Switch on these, never
+ * on the words beside them.
+ */
+export const InactiveCodes = ['duplicate', 'reserved', 'lost-conflict', 'shadowed-by-earlier'] as const;
+export type InactiveCode = (typeof InactiveCodes)[number];
+
+/**
+ * How the winner of a conflict was chosen: proxy/routing.Settlement,
+ * schemas/lsp-routes.schema.json `$defs.settlement`.
+ */
+export const Settlements = ['override', 'pinned', 'newest', 'same-age-first-by-path'] as const;
+export type Settlement = (typeof Settlements)[number];
+
 /** One location of RoutesResult.routes. */
 export interface RouteInfo {
   /** Stable across edits: `file#modifier spec`, with #2, #3… appended to repeats. */
@@ -93,6 +108,9 @@ export interface RouteInfo {
   /** The modifier and spec as written, e.g. "^~ /web/". */
   label: string;
   active: boolean;
+  /** Why the block takes no requests; null when active. */
+  inactiveCode: InactiveCode | null;
+  /** inactiveCode in words, for people: show it, never match on it. */
   inactiveReason: string | null;
   /** The contested route, when other files claim it too. */
   conflict: string | null;
@@ -106,7 +124,9 @@ export interface RouteInfo {
 export interface RouteConflict {
   route: string;
   winner: string;
+  /** reasonCode in words, for people: show it, never match on it. */
   reason: string;
+  reasonCode: Settlement;
   files: string[];
 }
 

@@ -6,7 +6,7 @@
 // Ids are the server's stable ids (the file path; `file#modifier spec`), so
 // a refresh keeps what the user expanded and selected.
 
-import { Position, Range, RouteConflict, RouteFileInfo, RouteInfo, RoutesResult } from './contract';
+import { Position, Range, RouteConflict, RouteFileInfo, RouteInfo, RoutesResult, Settlement } from './contract';
 
 /**
  * - active: takes its requests (alone, or by an override or a pinned resolution);
@@ -103,13 +103,13 @@ function plural(n: number, one: string, many: string): string {
 
 /**
  * Whether a conflict was settled on purpose: an override file won, or the
- * winner is pinned in .devproxy/resolutions.json. The other reasons
- * ("newest", "same age, first by path") are the engine's guess, which the
- * user should confirm. The reason strings are proxy/routing's (table.go);
- * docs/lsp.md only shows "newest".
+ * winner is pinned in .devproxy/resolutions.json. The others (newest,
+ * same-age-first-by-path) go by file age, which the next save can change,
+ * so the user should confirm them. Reads the code (reasonCode), never the
+ * words beside it; a code this version does not know is not settled.
  */
-export function isSettled(reason: string): boolean {
-  return /^(override|pinned)\b/.test(reason);
+export function isSettled(code: Settlement | undefined): boolean {
+  return code === 'override' || code === 'pinned';
 }
 
 function routeState(route: RouteInfo, fileOk: boolean, conflicts: RouteConflict[]): RouteState {
@@ -123,7 +123,7 @@ function routeState(route: RouteInfo, fileOk: boolean, conflicts: RouteConflict[
     return 'active';
   }
   const c = conflicts.find((x) => x.route === route.conflict);
-  return c && isSettled(c.reason) ? 'active' : 'conflict';
+  return c && isSettled(c.reasonCode) ? 'active' : 'conflict';
 }
 
 function conflictLine(route: RouteInfo, conflicts: RouteConflict[]): string | undefined {

@@ -76,68 +76,17 @@ type ConfigInfo struct {
 	Version     string `json:"version"`
 }
 
-// RoutesDocument is /routes.json (schemas/routes.schema.json).
+// RoutesDocument is /routes.json (schemas/routes.schema.json): the
+// engine's report with when it was built and by which version.
 type RoutesDocument struct {
-	GeneratedAt time.Time        `json:"generatedAt"`
-	Version     string           `json:"version"`
-	Files       []RoutesFile     `json:"files"`
-	Routes      []RoutesEntry    `json:"routes"`
-	Conflicts   []RoutesConflict `json:"conflicts"`
-}
-
-// RoutesFile is a route file and whether it loaded.
-type RoutesFile struct {
-	Path string `json:"path"`
-	Kind string `json:"kind"`
-	OK   bool   `json:"ok"`
-}
-
-// RoutesEntry is one location block.
-type RoutesEntry struct {
-	routing.RouteInfo
-	Inactive *string `json:"inactiveReason"`
-	Conflict *string `json:"conflict"` // the contested route, when there is one
-}
-
-// RoutesConflict is one route claimed by several files.
-type RoutesConflict struct {
-	Route  string   `json:"route"`
-	Winner string   `json:"winner"`
-	Reason string   `json:"reason"`
-	Files  []string `json:"files"`
+	GeneratedAt time.Time `json:"generatedAt"`
+	Version     string    `json:"version"`
+	routing.Report
 }
 
 // NewRoutesDocument describes a table for /routes.json.
 func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
-	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Files: []RoutesFile{}, Routes: []RoutesEntry{}, Conflicts: []RoutesConflict{}}
-	for _, f := range t.Files {
-		doc.Files = append(doc.Files, RoutesFile{Path: f.Path, Kind: f.Kind.String(), OK: f.Parsed.OK})
-	}
-	infos := t.Routes()
-	for i, b := range t.Blocks {
-		e := RoutesEntry{RouteInfo: infos[i]}
-		if !b.Active {
-			r := b.Inactive
-			e.Inactive = &r
-		}
-		if b.Conflict != nil {
-			r := b.Conflict.Route
-			e.Conflict = &r
-		}
-		doc.Routes = append(doc.Routes, e)
-	}
-	for _, c := range t.Conflicts {
-		rc := RoutesConflict{Route: c.Route, Winner: c.Winner.Path, Reason: c.Why}
-		seen := map[string]bool{}
-		for _, b := range c.Claims {
-			if !seen[b.File.Path] {
-				seen[b.File.Path] = true
-				rc.Files = append(rc.Files, b.File.Path)
-			}
-		}
-		doc.Conflicts = append(doc.Conflicts, rc)
-	}
-	return doc
+	return RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Report: t.Report()}
 }
 
 // servePage answers the proxy's own paths. Through the tunnel they are not
@@ -203,7 +152,7 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 	for _, b := range t.Blocks {
 		row := landingRow{Label: b.Loc.Label(), Upstream: b.Upstream, Owner: b.File.Path + ":" + strconv.Itoa(b.Loc.Line())}
 		if !b.Active {
-			row.Note = b.Inactive
+			row.Note = b.InactiveSentence()
 			data.Inactive = append(data.Inactive, row)
 			continue
 		}
@@ -211,7 +160,7 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 			row.Link = b.Loc.Spec
 		}
 		if b.Conflict != nil {
-			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Why + ")"
+			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Settlement.Phrase() + ")"
 		}
 		if row.Upstream == "" {
 			row.Upstream = "(answers itself)"

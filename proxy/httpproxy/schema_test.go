@@ -2,11 +2,15 @@ package httpproxy
 
 import (
 	"bytes"
+	"encoding/json"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // TestRoutesJSONMatchesSchema validates the live /routes.json of a
@@ -42,5 +46,42 @@ func TestRoutesJSONMatchesSchema(t *testing.T) {
 	bad, _ := jsonschema.UnmarshalJSON(bytes.NewReader([]byte(`{"generatedAt":"2026-01-01T00:00:00Z","version":"x","files":[],"routes":[],"conflicts":[],"extra":1}`)))
 	if sch.Validate(bad) == nil {
 		t.Fatal("the schema accepts an unknown field")
+	}
+
+	// The document carries the decisions as codes: a block that lost a
+	// conflict, a duplicate, and a conflict an override settled.
+	var codes struct {
+		Routes []struct {
+			InactiveCode *routing.InactiveReason `json:"inactiveCode"`
+		} `json:"routes"`
+		Conflicts []struct {
+			ReasonCode routing.Settlement `json:"reasonCode"`
+		} `json:"conflicts"`
+	}
+	if err := json.Unmarshal([]byte(body), &codes); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[routing.InactiveReason]bool{}
+	for _, r := range codes.Routes {
+		if r.InactiveCode != nil {
+			seen[*r.InactiveCode] = true
+		}
+	}
+	if !seen[routing.InactiveLostConflict] || !seen[routing.InactiveDuplicate] ||
+		len(codes.Conflicts) != 1 || codes.Conflicts[0].ReasonCode != routing.SettledByOverride {
+		t.Errorf("/routes.json lacks the codes the workspace should give: %s", body)
+	}
+	// A code must be a code: the words in its place fail.
+	for _, c := range []struct{ name, from, to string }{
+		{"a conflict's words as its code", `"reasonCode":"override"`, `"reasonCode":"overridden by an override file"`},
+		{"an inactive block without a code", `"inactiveCode":"duplicate"`, `"inactiveCode":null`},
+	} {
+		if !strings.Contains(body, c.from) {
+			t.Fatalf("%s: /routes.json has no %s", c.name, c.from)
+		}
+		broken, _ := jsonschema.UnmarshalJSON(strings.NewReader(strings.Replace(body, c.from, c.to, 1)))
+		if sch.Validate(broken) == nil {
+			t.Errorf("the schema accepts %s", c.name)
+		}
 	}
 }

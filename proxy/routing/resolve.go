@@ -304,7 +304,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}
 		e.enter(b)
 		if b.Conflict != nil && trace {
-			e.note("route %s is also claimed by other files; %s wins (%s)", b.Conflict.Route, b.Conflict.Winner.Path, b.Conflict.Why)
+			e.note("route %s is also claimed by other files; %s wins (%s)", b.Conflict.Route, b.Conflict.Winner.Path, b.Conflict.Settlement.Phrase())
 		}
 		if kind == MatchRedirect {
 			loc := e.uri + "/"
@@ -1061,35 +1061,4 @@ func cookieValue(header, name string) string {
 		}
 	}
 	return ""
-}
-
-// Routes lists the table's blocks for reports: one entry per location of
-// every file that loaded.
-func (t *RouteTable) Routes() []RouteInfo {
-	out := make([]RouteInfo, 0, len(t.Blocks))
-	for _, b := range t.Blocks {
-		ri := RouteInfo{File: b.File.Path, Line: b.Loc.Line(), Modifier: string(b.Loc.Modifier), Spec: b.Loc.Spec, Active: b.Active}
-		if b.Loc.HasRoute {
-			r := b.Loc.Route
-			ri.Route = &r
-		}
-		if b.Upstream != "" {
-			u := b.Upstream
-			ri.Upstream = &u
-		}
-		out = append(out, ri)
-	}
-	return out
-}
-
-// RouteInfo is one location in `devproxy check --format json` and
-// /routes.json.
-type RouteInfo struct {
-	Route    *string `json:"route"`
-	File     string  `json:"file"`
-	Line     int     `json:"line"`
-	Modifier string  `json:"modifier"`
-	Spec     string  `json:"spec"`
-	Active   bool    `json:"active"`
-	Upstream *string `json:"upstream"`
 }

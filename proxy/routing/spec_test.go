@@ -202,35 +202,35 @@ func TestConflicts(t *testing.T) {
 		files  []*routing.SourceFile
 		res    routing.Resolutions
 		winner string
-		why    string // a word the reason must contain
+		why    routing.Settlement
 	}{
 		{"newest wins", []*routing.SourceFile{
 			claim("apps/a.conf", t0), claim("apps/b.conf", t0.Add(time.Hour)),
-		}, nil, "apps/b.conf", "newest"},
+		}, nil, "apps/b.conf", routing.SettledByNewest},
 		{"newest wins whatever the name", []*routing.SourceFile{
 			claim("apps/a.conf", t0.Add(time.Hour)), claim("apps/b.conf", t0),
-		}, nil, "apps/a.conf", "newest"},
+		}, nil, "apps/a.conf", routing.SettledByNewest},
 		{"same age: first by path", []*routing.SourceFile{
 			claim("apps/b.conf", t0), claim("apps/a.conf", t0),
-		}, nil, "apps/a.conf", "path"},
+		}, nil, "apps/a.conf", routing.SettledBySameAgeFirstByPath},
 		{"override beats a newer app", []*routing.SourceFile{
 			claim("apps/a.conf", t0.Add(time.Hour)), claim("overrides/o.conf", t0),
-		}, nil, "overrides/o.conf", "override"},
+		}, nil, "overrides/o.conf", routing.SettledByOverride},
 		{"override beats a pinned app", []*routing.SourceFile{
 			claim("apps/a.conf", t0.Add(time.Hour)), claim("overrides/o.conf", t0),
-		}, routing.Resolutions{"/api/": "apps/a.conf"}, "overrides/o.conf", "override"},
+		}, routing.Resolutions{"/api/": "apps/a.conf"}, "overrides/o.conf", routing.SettledByOverride},
 		{"pinned beats newest", []*routing.SourceFile{
 			claim("apps/a.conf", t0.Add(time.Hour)), claim("apps/b.conf", t0),
-		}, routing.Resolutions{"/api/": "apps/b.conf"}, "apps/b.conf", "pinned"},
+		}, routing.Resolutions{"/api/": "apps/b.conf"}, "apps/b.conf", routing.SettledByPin},
 		{"pinned by bare file name", []*routing.SourceFile{
 			claim("apps/a.conf", t0.Add(time.Hour)), claim("apps/b.conf", t0),
-		}, routing.Resolutions{"/api/": "b.conf"}, "apps/b.conf", "pinned"},
+		}, routing.Resolutions{"/api/": "b.conf"}, "apps/b.conf", routing.SettledByPin},
 		{"pin to a file that does not claim falls back to newest", []*routing.SourceFile{
 			claim("apps/a.conf", t0.Add(time.Hour)), claim("apps/b.conf", t0),
-		}, routing.Resolutions{"/api/": "apps/zzz.conf"}, "apps/a.conf", "newest"},
+		}, routing.Resolutions{"/api/": "apps/zzz.conf"}, "apps/a.conf", routing.SettledByNewest},
 		{"two overrides: newest override", []*routing.SourceFile{
 			claim("overrides/x.conf", t0), claim("overrides/y.conf", t0.Add(time.Hour)), claim("apps/a.conf", t0.Add(2*time.Hour)),
-		}, nil, "overrides/y.conf", "newest"},
+		}, nil, "overrides/y.conf", routing.SettledByNewest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,8 +248,8 @@ func TestConflicts(t *testing.T) {
 				t.Fatalf("got %d conflicts, want 1", len(tbl.Conflicts))
 			}
 			c := tbl.Conflicts[0]
-			if c.Route != "/api/" || c.Winner.Path != tt.winner || !strings.Contains(c.Why, tt.why) {
-				t.Errorf("conflict = %s won by %s (%s); want /api/ won by %s (%s)", c.Route, c.Winner.Path, c.Why, tt.winner, tt.why)
+			if c.Route != "/api/" || c.Winner.Path != tt.winner || c.Settlement != tt.why {
+				t.Errorf("conflict = %s won by %s (%s); want /api/ won by %s (%s)", c.Route, c.Winner.Path, c.Settlement, tt.winner, tt.why)
 			}
 			for _, f := range tt.files {
 				name := strings.TrimSuffix(f.Path[strings.LastIndexByte(f.Path, '/')+1:], ".conf")
@@ -260,7 +260,7 @@ func TestConflicts(t *testing.T) {
 						continue
 					}
 					if b.Active != (f.Path == tt.winner) {
-						t.Errorf("%s: active = %v, want %v (%s)", b.Label(), b.Active, f.Path == tt.winner, b.Inactive)
+						t.Errorf("%s: active = %v, want %v (%s)", b.Label(), b.Active, f.Path == tt.winner, b.InactiveSentence())
 					}
 				}
 				// Both sides hear about the conflict, on each claiming block.
@@ -282,7 +282,7 @@ func TestConflicts(t *testing.T) {
 				// A conflict someone resolved (override, pin) is a hint; one
 				// decided by file age alone is a warning on both sides.
 				wantSeverity := routefile.Warning
-				if tt.why == "override" || strings.HasPrefix(tt.why, "pinned") {
+				if tt.why == routing.SettledByOverride || tt.why == routing.SettledByPin {
 					wantSeverity = routefile.Hint
 				}
 				for _, d := range ds {
@@ -290,8 +290,11 @@ func TestConflicts(t *testing.T) {
 						t.Errorf("conflict severity = %s, want %s (%s)", d.Severity, wantSeverity, tt.why)
 					}
 					prefix := "/api/ is also claimed by " + strings.Join(others, " and ") + "; " + tt.winner + " wins ("
-					if !strings.HasPrefix(d.Message, prefix) || !strings.Contains(d.Message[len(prefix):], tt.why) {
-						t.Errorf("conflict message %q, want %q...%s)", d.Message, prefix, tt.why)
+					// A word the English of each settlement must contain.
+					word := map[routing.Settlement]string{routing.SettledByNewest: "newest", routing.SettledBySameAgeFirstByPath: "path",
+						routing.SettledByOverride: "override", routing.SettledByPin: "pinned"}[tt.why]
+					if !strings.HasPrefix(d.Message, prefix) || !strings.Contains(d.Message[len(prefix):], word) {
+						t.Errorf("conflict message %q, want %q...%s)", d.Message, prefix, word)
 					}
 				}
 			}

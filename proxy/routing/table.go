@@ -46,11 +46,15 @@ type Block struct {
 	Loc   *routefile.Location
 	File  *SourceFile
 	Order int // position in composed order
-	// Active blocks take part in matching. Inactive says why not.
+	// Active blocks take part in matching. Inactive says why not
+	// (decisions.go); InactiveSentence says it in words.
 	Active   bool
-	Inactive string
+	Inactive InactiveReason
 	// Conflict is set when another file claims the same route.
 	Conflict *Conflict
+	// ShadowedBy is the block of an earlier file that takes this block's
+	// requests, when Inactive is InactiveShadowedByEarlier.
+	ShadowedBy *Block
 	// Upstream is the proxy_pass origin when it can be known without a
 	// request ("http://api:8000"), else the proxy_pass text.
 	Upstream string
@@ -63,10 +67,10 @@ func (b *Block) Label() string {
 
 // Conflict is one route claimed by blocks of two or more files.
 type Conflict struct {
-	Route  string
-	Winner *SourceFile
-	Why    string   // "override", "pinned in .devproxy/resolutions.json", "newest", "same age, first by path"
-	Claims []*Block // every claiming block, composed order
+	Route      string
+	Winner     *SourceFile
+	Settlement Settlement // how Winner was chosen
+	Claims     []*Block   // every claiming block, composed order
 }
 
 // RouteTable is an immutable snapshot of a workspace's routing.
@@ -132,9 +136,9 @@ func compose(in composeInput) *RouteTable {
 			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: loc.Upstream}
 			switch {
 			case loc.DuplicateOf != nil:
-				b.Active, b.Inactive = false, fmt.Sprintf("duplicate of the block on line %d", loc.DuplicateOf.Line())
+				b.Active, b.Inactive = false, InactiveDuplicate
 			case loc.Reserved:
-				b.Active, b.Inactive = false, "reserved path"
+				b.Active, b.Inactive = false, InactiveReserved
 			}
 			t.Blocks = append(t.Blocks, b)
 		}
@@ -194,21 +198,20 @@ func (t *RouteTable) resolveConflicts(res Resolutions, resData []byte) {
 		if len(files) < 2 {
 			continue
 		}
-		winner, why := pickWinner(route, files, res)
-		if why == whyPinned {
+		winner, settled := pickWinner(route, files, res)
+		if settled == SettledByPin {
 			pinsUsed[route] = true
 		} else if pin, ok := res[route]; ok {
 			t.Diagnostics = append(t.Diagnostics, t.pinDiag(resData, route,
 				fmt.Sprintf("%s is pinned to %q, which does not claim it; claimed by %s", route, pin, fileList(files))))
 			pinsUsed[route] = true
 		}
-		c := &Conflict{Route: route, Winner: winner, Why: why, Claims: claims}
+		c := &Conflict{Route: route, Winner: winner, Settlement: settled, Claims: claims}
 		t.Conflicts = append(t.Conflicts, c)
 		for _, b := range claims {
 			b.Conflict = c
 			if b.File != winner {
-				b.Active = false
-				b.Inactive = fmt.Sprintf("%s wins %s (%s)", winner.Path, route, why)
+				b.Active, b.Inactive = false, InactiveLostConflict
 			}
 			t.Diagnostics = append(t.Diagnostics, conflictDiag(b, c))
 		}
@@ -232,13 +235,6 @@ func (t *RouteTable) pinDiag(data []byte, route, msg string) routefile.Diagnosti
 	return d
 }
 
-const (
-	whyOverride = "override"
-	whyPinned   = "pinned in " + ResolutionsFile
-	whyNewest   = "newest"
-	whyTie      = "same age, first by path"
-)
-
 func claimingFiles(claims []*Block) []*SourceFile {
 	var files []*SourceFile
 	seen := map[*SourceFile]bool{}
@@ -253,7 +249,7 @@ func claimingFiles(claims []*Block) []*SourceFile {
 
 // pickWinner applies the winner rules of spec §4 in order: an override beats
 // an app; else a pin in resolutions.json; else the newest file (ties by path).
-func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile, string) {
+func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile, Settlement) {
 	cands := files
 	var overrides []*SourceFile
 	for _, f := range files {
@@ -262,7 +258,7 @@ func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile
 		}
 	}
 	if len(overrides) == 1 {
-		return overrides[0], whyOverride
+		return overrides[0], SettledByOverride
 	}
 	if len(overrides) > 1 {
 		cands = overrides
@@ -270,7 +266,7 @@ func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile
 	if pin, ok := res[route]; ok {
 		for _, f := range cands {
 			if f.Path == pin || (!strings.Contains(pin, "/") && baseName(f.Path) == pin) {
-				return f, whyPinned
+				return f, SettledByPin
 			}
 		}
 	}
@@ -282,10 +278,10 @@ func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile
 	}
 	for _, f := range cands {
 		if f != best && f.ModTime.Equal(best.ModTime) {
-			return best, whyTie
+			return best, SettledBySameAgeFirstByPath
 		}
 	}
-	return best, whyNewest
+	return best, SettledByNewest
 }
 
 func baseName(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
@@ -317,19 +313,19 @@ func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 		others = append(others, fmt.Sprintf("%s:%d:%d", o.File.Path, start.Line, start.Col))
 		msg := "also claims " + c.Route
 		if o.File == c.Winner {
-			msg += fmt.Sprintf(" and wins (%s)", c.Why)
+			msg += fmt.Sprintf(" and wins (%s)", c.Settlement.Phrase())
 		}
 		related = append(related, routefile.Related{File: o.File.Path, Range: o.Loc.Directive.HeaderRange(), Message: msg})
 	}
 	severity := routefile.Warning
-	if c.Why == whyOverride || c.Why == whyPinned {
+	if c.Settlement.Chosen() {
 		severity = routefile.Hint
 	}
 	d := routefile.Diagnostic{
 		File:     b.File.Path,
 		Severity: severity,
 		Code:     routefile.CodeConflict,
-		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Why),
+		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Settlement.Phrase()),
 		Range:    b.Loc.Directive.HeaderRange(),
 		Related:  related,
 	}
@@ -383,8 +379,7 @@ func (t *RouteTable) resolveCrossFileDuplicates() {
 		if b.Loc.Modifier == routefile.ModNamed {
 			continue // error_page prefers the named location of its own file
 		}
-		b.Active = false
-		b.Inactive = fmt.Sprintf("%s comes first in composed order", prev.Label())
+		b.Active, b.Inactive, b.ShadowedBy = false, InactiveShadowedByEarlier, prev
 		start := prev.Loc.Directive.Range.Start
 		t.Diagnostics = append(t.Diagnostics, routefile.Diagnostic{
 			File: b.File.Path, Severity: routefile.Warning, Code: routefile.CodeDuplicate,

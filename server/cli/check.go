@@ -28,27 +28,17 @@ type CheckOptions struct {
 }
 
 // CheckReport is the JSON document of `devproxy check --format json`
-// (schemas/check.schema.json).
+// (schemas/check.schema.json): the engine's report (files, routes,
+// conflicts; the same as /routes.json's) and the findings.
 type CheckReport struct {
-	Root        string                 `json:"root"`
-	Files       []FileStatus           `json:"files"`
-	Routes      []routing.RouteInfo    `json:"routes"`
+	Root string `json:"root"`
+	routing.Report
 	Diagnostics []routefile.Diagnostic `json:"diagnostics"`
-}
-
-// FileStatus says whether a route file loaded. A file with errors
-// contributes no routes.
-type FileStatus struct {
-	Path string `json:"path"`
-	OK   bool   `json:"ok"`
 }
 
 // NewCheckReport converts a table into the report.
 func NewCheckReport(t *routing.RouteTable) CheckReport {
-	r := CheckReport{Root: t.Root, Files: []FileStatus{}, Routes: t.Routes(), Diagnostics: t.Diagnostics}
-	for _, f := range t.Files {
-		r.Files = append(r.Files, FileStatus{Path: f.Path, OK: f.Parsed.OK})
-	}
+	r := CheckReport{Root: t.Root, Report: t.Report(), Diagnostics: t.Diagnostics}
 	if r.Diagnostics == nil {
 		r.Diagnostics = []routefile.Diagnostic{}
 	}

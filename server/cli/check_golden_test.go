@@ -375,19 +375,3 @@ func TestExplainUsageErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestParseHeaders(t *testing.T) {
-	h, host, err := cli.ParseHeaders([]string{"Host: a.test:8080", "X-A: 1", "X-A: 2", "Accept:text/html"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if host != "a.test:8080" {
-		t.Errorf("host = %q", host)
-	}
-	if got := h.Values("X-A"); len(got) != 2 || got[0] != "1" || got[1] != "2" {
-		t.Errorf("X-A = %q", got)
-	}
-	if h.Get("Accept") != "text/html" || h.Get("Host") != "" {
-		t.Errorf("headers = %v", h)
-	}
-}

@@ -10,6 +10,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,11 +156,16 @@ func TestCheckSchema(t *testing.T) {
 	// not decode from one.
 	var report struct {
 		Routes []struct {
-			Route    *string `json:"route"`
-			Modifier string  `json:"modifier"`
-			Active   bool    `json:"active"`
-			Upstream *string `json:"upstream"`
+			Route        *string `json:"route"`
+			Modifier     string  `json:"modifier"`
+			Active       bool    `json:"active"`
+			Upstream     *string `json:"upstream"`
+			InactiveCode *string `json:"inactiveCode"`
+			Conflict     *string `json:"conflict"`
 		} `json:"routes"`
+		Conflicts []struct {
+			ReasonCode string `json:"reasonCode"`
+		} `json:"conflicts"`
 		Diagnostics []struct {
 			Severity string            `json:"severity"`
 			Code     string            `json:"code"`
@@ -169,7 +175,7 @@ func TestCheckSchema(t *testing.T) {
 	if err := json.Unmarshal(out, &report); err != nil {
 		t.Fatal(err)
 	}
-	var sawConflictRelated, sawError, sawNullRoute, sawNullUpstream, sawNamed, sawInactive bool
+	var sawConflictRelated, sawError, sawNullRoute, sawNullUpstream, sawNamed, sawInactive, sawRouteConflict bool
 	for _, d := range report.Diagnostics {
 		sawConflictRelated = sawConflictRelated || (d.Code == routefile.CodeConflict && len(d.Related) > 0)
 		sawError = sawError || d.Severity == "error"
@@ -178,12 +184,14 @@ func TestCheckSchema(t *testing.T) {
 		sawNullRoute = sawNullRoute || r.Route == nil
 		sawNullUpstream = sawNullUpstream || r.Upstream == nil
 		sawNamed = sawNamed || r.Modifier == "@"
-		sawInactive = sawInactive || !r.Active
+		sawInactive = sawInactive || (!r.Active && r.InactiveCode != nil && *r.InactiveCode == string(routing.InactiveLostConflict))
+		sawRouteConflict = sawRouteConflict || r.Conflict != nil
 	}
 	for name, ok := range map[string]bool{
 		"a conflict with related locations": sawConflictRelated, "an error": sawError,
 		"a route of null": sawNullRoute, "an upstream of null": sawNullUpstream,
-		"a named location": sawNamed, "an inactive block": sawInactive,
+		"a named location": sawNamed, "a block inactive with a code": sawInactive,
+		"a route with a conflict": sawRouteConflict, "a conflict with a reason code": len(report.Conflicts) == 1 && report.Conflicts[0].ReasonCode == string(routing.SettledByNewest),
 	} {
 		if !ok {
 			t.Errorf("the check report has no %s; the test workspace no longer covers the schema", name)
@@ -332,6 +340,27 @@ func TestSchemasAreStrict(t *testing.T) {
 			first(d, "routes")["modifier"] = "~~"
 		}},
 		{"check with an extra field", check, checkOut, func(d map[string]any) { d["summary"] = "ok" }},
+		{"check file without kind", check, checkOut, func(d map[string]any) { delete(first(d, "files"), "kind") }},
+		{"check route without inactiveCode", check, checkOut, func(d map[string]any) {
+			delete(first(d, "routes"), "inactiveCode")
+		}},
+		{"check inactive route without a code", check, checkOut, func(d map[string]any) {
+			inactiveRoute(d)["inactiveCode"] = nil
+		}},
+		{"check inactive route with a sentence for a code", check, checkOut, func(d map[string]any) {
+			r := inactiveRoute(d)
+			r["inactiveCode"] = r["inactiveReason"]
+		}},
+		{"check active route with a code", check, checkOut, func(d map[string]any) {
+			first(d, "routes")["inactiveCode"] = string(routing.InactiveDuplicate)
+		}},
+		{"check without conflicts", check, checkOut, func(d map[string]any) { delete(d, "conflicts") }},
+		{"check conflict without reasonCode", check, checkOut, func(d map[string]any) {
+			delete(first(d, "conflicts"), "reasonCode")
+		}},
+		{"check conflict with a sentence for a reason code", check, checkOut, func(d map[string]any) {
+			first(d, "conflicts")["reasonCode"] = "pinned in .devproxy/resolutions.json"
+		}},
 		{"explain without action", explain, explainOut, func(d map[string]any) { delete(d, "action") }},
 		{"explain without trace", explain, explainOut, func(d map[string]any) { delete(d, "trace") }},
 		{"explain proxy without upstream", explain, explainOut, func(d map[string]any) { delete(d, "upstream") }},
@@ -353,7 +382,52 @@ func TestSchemasAreStrict(t *testing.T) {
 	}
 }
 
+// inactiveRoute returns the first inactive route of a report.
+func inactiveRoute(doc map[string]any) map[string]any {
+	for _, r := range doc["routes"].([]any) {
+		if r := r.(map[string]any); r["active"] == false {
+			return r
+		}
+	}
+	panic("the report has no inactive route")
+}
+
 // first returns the first element of the array doc[key].
 func first(doc map[string]any, key string) map[string]any {
 	return doc[key].([]any)[0].(map[string]any)
+}
+
+// TestSchemaCodesMatchTheEngine: every schema that carries the engine's
+// decision codes lists exactly the engine's codes, so a new code cannot
+// reach a report that its schema rejects, and a schema cannot promise a
+// code the engine never sends.
+func TestSchemaCodesMatchTheEngine(t *testing.T) {
+	want := map[string][]any{"settlement": {}, "inactiveCode": {}}
+	for _, s := range routing.Settlements {
+		want["settlement"] = append(want["settlement"], string(s))
+	}
+	for _, r := range routing.InactiveReasons {
+		want["inactiveCode"] = append(want["inactiveCode"], string(r))
+	}
+	want["inactiveCode"] = append(want["inactiveCode"], nil) // an active block
+	for _, name := range []string{"routes.schema.json", "check.schema.json", "lsp-routes.schema.json"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "schemas", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Defs map[string]struct {
+				Enum []any `json:"enum"`
+			} `json:"$defs"`
+		}
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for def, codes := range want {
+			got := doc.Defs[def].Enum
+			if fmt.Sprint(got) != fmt.Sprint(codes) {
+				t.Errorf("schemas/%s: $defs.%s lists %v; the engine has %v", name, def, got, codes)
+			}
+		}
+	}
 }

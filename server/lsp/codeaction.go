@@ -50,7 +50,7 @@ func (s *Server) codeAction(_ context.Context, snap *snapshot, params json.RawMe
 				}
 			}
 		}
-		if l.DuplicateOf != nil || (b != nil && !b.Active && b.Conflict == nil && strings.Contains(b.Inactive, "comes first")) {
+		if l.DuplicateOf != nil || (b != nil && b.Inactive == routing.InactiveShadowedByEarlier) {
 			actions = append(actions, CodeAction{Title: "Remove this duplicate block", Kind: "quickfix", IsPreferred: true,
 				Diagnostics: withCode(related, routefile.CodeDuplicate),
 				Edit:        s.edit(textEdit(uri, s.docVersion(v.rel), TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""}))})
@@ -116,7 +116,7 @@ func (s *Server) winAction(snap *snapshot, v view, b *routing.Block) (CodeAction
 			return CodeAction{}, false
 		}
 	}
-	if c.Winner == b.File && strings.HasPrefix(c.Why, "pinned") {
+	if c.Winner == b.File && c.Settlement == routing.SettledByPin {
 		return CodeAction{}, false
 	}
 	e, ok := s.pinEdit(snap, c.Route, b.File.Path)

@@ -3,14 +3,11 @@ package lsp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
+	"sort"
 	"strconv"
 
 	"go.lsp.dev/jsonrpc2"
 
-	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -24,51 +21,47 @@ func init() {
 
 // RoutesResult is devproxy/routes' answer (schemas/lsp-routes.schema.json).
 type RoutesResult struct {
-	Version   int64                      `json:"version"`
-	Root      string                     `json:"root"`
-	Files     []RouteFileInfo            `json:"files"`
-	Routes    []RouteInfo                `json:"routes"`
-	Conflicts []httpproxy.RoutesConflict `json:"conflicts"`
-	Proxy     ProxyStatus                `json:"proxy"`
+	Version   int64                    `json:"version"`
+	Root      string                   `json:"root"`
+	Files     []RouteFileInfo          `json:"files"`
+	Routes    []RouteInfo              `json:"routes"`
+	Conflicts []routing.ConflictReport `json:"conflicts"`
+	Proxy     ProxyStatus              `json:"proxy"`
 }
 
 type RouteFileInfo struct {
-	Path string `json:"path"`
-	URI  string `json:"uri"`
-	Kind string `json:"kind"`
-	OK   bool   `json:"ok"`
+	routing.FileReport        // path, kind, ok: as /routes.json
+	URI                string `json:"uri"`
 }
 
 type RouteInfo struct {
-	httpproxy.RoutesEntry         // route, file, line, modifier, spec, active, upstream, inactiveReason, conflict: as /routes.json
-	ID                    string  `json:"id"`
-	URI                   string  `json:"uri"`
-	Range                 Range   `json:"range"`
-	Label                 string  `json:"label"`
-	URL                   *string `json:"url"`
-	Health                any     `json:"health"` // the health scanner's place
+	routing.RouteReport         // route, file, line, modifier, spec, active, upstream, inactiveCode, inactiveReason, conflict, health: as /routes.json
+	ID                  string  `json:"id"`
+	URI                 string  `json:"uri"`
+	Range               Range   `json:"range"`
+	Label               string  `json:"label"`
+	URL                 *string `json:"url"`
 }
 
 func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (any, error) {
 	t := snap.table
-	doc := httpproxy.NewRoutesDocument(t)
 	res := RoutesResult{Version: snap.version, Root: t.Root, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
-		Conflicts: doc.Conflicts, Proxy: s.proxy.current()}
+		Conflicts: t.ConflictReports(), Proxy: s.proxy.current()}
 	if res.Proxy.State == "" {
 		res.Proxy = ProxyStatus{State: "disabled", Address: t.Config.Listen, Message: "The proxy has not started yet."}
 	}
-	for _, f := range t.Files {
-		res.Files = append(res.Files, RouteFileInfo{Path: f.Path, URI: s.uriOf(f.Path), Kind: f.Kind.String(), OK: f.Parsed.OK})
+	for _, f := range t.FileReports() {
+		res.Files = append(res.Files, RouteFileInfo{FileReport: f, URI: s.uriOf(f.Path)})
 	}
 	seen := map[string]int{}
-	for i, b := range t.Blocks { // doc.Routes[i] describes t.Blocks[i]
+	for _, b := range t.Blocks {
 		l := b.Loc
 		id := b.File.Path + "#" + l.Label()
 		seen[id]++
 		if n := seen[id]; n > 1 {
 			id += "#" + strconv.Itoa(n)
 		}
-		ri := RouteInfo{RoutesEntry: doc.Routes[i], ID: id, URI: s.uriOf(b.File.Path),
+		ri := RouteInfo{RouteReport: b.Report(), ID: id, URI: s.uriOf(b.File.Path),
 			Range: lspRange(l.Directive.HeaderRange()), Label: l.Label()}
 		if u := routeURL(t, l); u != "" {
 			ri.URL = &u
@@ -99,21 +92,15 @@ func (s *Server) explain(_ context.Context, snap *snapshot, params json.RawMessa
 	if err := json.Unmarshal(params, &p); err != nil || p.URL == "" {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/explain needs {\"url\": \"/path\"}")
 	}
-	hdr := http.Header{}
-	host := ""
+	// The request `devproxy explain` would build (routing.ExplainRequest).
+	lines := make([]string, 0, len(p.Headers))
 	for k, v := range p.Headers {
-		if http.CanonicalHeaderKey(k) == "Host" {
-			host = v
-			continue
-		}
-		hdr.Set(k, v)
+		lines = append(lines, k+": "+v)
 	}
-	port := 0
-	if _, ps, err := net.SplitHostPort(snap.table.Config.Listen); err == nil {
-		port, _ = strconv.Atoi(ps)
+	sort.Strings(lines)
+	req, err := routing.ExplainRequest(snap.table.Config, p.URL, p.Method, lines, false)
+	if err != nil {
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/explain: "+err.Error())
 	}
-	if host == "" && port != 0 {
-		host = fmt.Sprintf("localhost:%d", port)
-	}
-	return snap.table.Explain(&routing.Request{Method: p.Method, Target: p.URL, Host: host, Header: hdr, ServerPort: port}), nil
+	return snap.table.Explain(req), nil
 }

@@ -123,10 +123,10 @@ func (s *Server) hover(_ context.Context, snap *snapshot, params json.RawMessage
 		if b.Active {
 			md.WriteString("Active")
 		} else {
-			md.WriteString("**Inactive**: " + b.Inactive)
+			md.WriteString("**Inactive**: " + b.InactiveSentence())
 		}
 		if b.Conflict != nil {
-			fmt.Fprintf(&md, " · route `%s` is claimed by %d files; %s wins (%s)", b.Conflict.Route, len(fileSet(b.Conflict.Claims)), b.Conflict.Winner.Path, b.Conflict.Why)
+			fmt.Fprintf(&md, " · route `%s` is claimed by %d files; %s wins (%s)", b.Conflict.Route, len(fileSet(b.Conflict.Claims)), b.Conflict.Winner.Path, b.Conflict.Settlement.Phrase())
 		}
 		md.WriteString("\n")
 	} else if v.file == nil || !v.file.Parsed.OK {
@@ -202,7 +202,7 @@ func (s *Server) codeLens(_ context.Context, snap *snapshot, params json.RawMess
 			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "not loaded: the file has errors"}})
 			continue
 		case !b.Active:
-			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "inactive: " + b.Inactive}})
+			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "inactive: " + b.InactiveSentence()}})
 			continue
 		case b.Upstream != "":
 			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "→ " + b.Upstream}})

@@ -1,5 +1,7 @@
 import * as assert from 'assert';
-import { RouteInfo, RoutesResult } from '../../src/contract';
+import * as fs from 'fs';
+import * as path from 'path';
+import { InactiveCodes, RouteInfo, RoutesResult, Settlement, Settlements } from '../../src/contract';
 import { buildRoutesModel, emptyRoutesModel, isNewer, isSettled, renameTargetOf, revealTargetOf, stateIcon, urlOf } from '../../src/routesModel';
 
 const root = '/home/me/project';
@@ -15,6 +17,7 @@ function route(over: Partial<RouteInfo> & Pick<RouteInfo, 'id' | 'file' | 'label
     modifier: '',
     spec: over.label,
     active: true,
+    inactiveCode: null,
     inactiveReason: null,
     conflict: null,
     upstream: null,
@@ -42,6 +45,7 @@ const result: RoutesResult = {
       label: '/api/',
       line: 3,
       active: false,
+      inactiveCode: 'lost-conflict',
       inactiveReason: 'apps/api.conf wins /api/ (newest).',
       conflict: '/api/',
       upstream: 'http://127.0.0.1:5999/',
@@ -51,7 +55,7 @@ const result: RoutesResult = {
     route({ id: 'apps/web.conf#^~ /web/', file: 'apps/web.conf', label: '^~ /web/', modifier: '^~', spec: '/web/', line: 4, upstream: 'http://127.0.0.1:5173/', url: 'http://127.0.0.1:8080/web/' }),
     route({ id: 'apps/web.conf#~ \\.map$', file: 'apps/web.conf', label: '~ \\.map$', modifier: '~', spec: '\\.map$', line: 9 }),
   ],
-  conflicts: [{ route: '/api/', winner: 'apps/api.conf', reason: 'newest', files: ['apps/api.conf', 'apps/legacy-api.conf'] }],
+  conflicts: [{ route: '/api/', winner: 'apps/api.conf', reason: 'newest', reasonCode: 'newest', files: ['apps/api.conf', 'apps/legacy-api.conf'] }],
   proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '' },
 };
 
@@ -106,15 +110,42 @@ describe('routesModel.buildRoutesModel', () => {
   });
 
   it('shows a winner settled by an override or a pin as active, with the reason in the tooltip', () => {
-    for (const reason of ['pinned in .devproxy/resolutions.json', 'override']) {
-      const m = buildRoutesModel({ ...result, conflicts: [{ ...result.conflicts[0], reason }] });
+    const cases: [Settlement, string][] = [
+      ['pinned', 'pinned in .devproxy/resolutions.json'],
+      ['override', 'override'],
+    ];
+    for (const [reasonCode, reason] of cases) {
+      const m = buildRoutesModel({ ...result, conflicts: [{ ...result.conflicts[0], reasonCode, reason }] });
       const [winner] = m.files[0].routes;
-      assert.strictEqual(winner.state, 'active', reason);
+      assert.strictEqual(winner.state, 'active', reasonCode);
       assert.ok(winner.tooltip.includes(`(${reason})`), winner.tooltip);
       assert.strictEqual(m.files[1].routes[0].state, 'inactive');
     }
     assert.ok(!isSettled('newest'));
-    assert.ok(!isSettled('same age, first by path'));
+    assert.ok(!isSettled('same-age-first-by-path'));
+    assert.ok(!isSettled(undefined), 'a server without reasonCode settles nothing');
+  });
+
+  it('reads the codes, never the words: renamed words leave every state as it was', () => {
+    const states = (r: RoutesResult) => buildRoutesModel(r).files.flatMap((f) => f.routes.map((n) => `${n.id} ${n.state} ${n.icon.id}`));
+    for (const reasonCode of Settlements) {
+      const coded: RoutesResult = { ...result, conflicts: [{ ...result.conflicts[0], reasonCode }] };
+      const renamed: RoutesResult = {
+        ...coded,
+        routes: coded.routes.map((r) => (r.inactiveReason ? { ...r, inactiveReason: 'switched off, for reasons' } : r)),
+        // Words that name the other settlements must not sway the model.
+        conflicts: coded.conflicts.map((c) => ({ ...c, reason: reasonCode === 'pinned' ? 'newest' : 'pinned in .devproxy/resolutions.json' })),
+      };
+      assert.deepStrictEqual(states(renamed), states(coded), reasonCode);
+      const winner = buildRoutesModel(renamed).files[0].routes[0];
+      assert.strictEqual(winner.state, isSettled(reasonCode) ? 'active' : 'conflict', reasonCode);
+    }
+  });
+
+  it('knows the codes the server sends (schemas/lsp-routes.schema.json)', () => {
+    const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'schemas', 'lsp-routes.schema.json'), 'utf8'));
+    assert.deepStrictEqual(schema.$defs.settlement.enum, [...Settlements]);
+    assert.deepStrictEqual(schema.$defs.inactiveCode.enum, [...InactiveCodes, null]);
   });
 
   it('carries the URL, the reveal target, a context value for the menus and health', () => {
