@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
@@ -73,11 +71,6 @@ func (s *Server) codeAction(_ context.Context, snap *snapshot, params json.RawMe
 	return actions, nil
 }
 
-// overlaps reports whether an LSP range touches an engine range.
-func overlaps(r Range, er routefile.Range) bool {
-	return !before(r.End, er.Start) && before(r.Start, er.End) || inside(r.Start, er)
-}
-
 func diagnosticsOn(ds []Diagnostic, l *routefile.Location) []Diagnostic {
 	var out []Diagnostic
 	for _, d := range ds {
@@ -126,16 +119,6 @@ func (s *Server) winAction(snap *snapshot, v view, b *routing.Block) (CodeAction
 	return CodeAction{Title: fmt.Sprintf("Make %s win %s", b.File.Path, c.Route), Kind: "quickfix", IsPreferred: c.Winner != b.File, Edit: e}, true
 }
 
-// readText is the current text of a workspace file: the editor's buffer,
-// or the disk.
-func (s *Server) readText(snap *snapshot, rel string) (string, bool) {
-	if t, ok := snap.texts[rel]; ok {
-		return t, true
-	}
-	b, err := os.ReadFile(filepath.Join(snap.root, filepath.FromSlash(rel)))
-	return string(b), err == nil
-}
-
 // pinEdit sets resolutions.json's entry for route to file.
 func (s *Server) pinEdit(snap *snapshot, route, file string) (*WorkspaceEdit, bool) {
 	return s.resolutionsEdit(snap, func(m map[string]any) { m[route] = file })
@@ -164,25 +147,6 @@ func (s *Server) resolutionsEdit(snap *snapshot, change func(map[string]any)) (*
 		CreateFile{Kind: "create", URI: uri, Options: &CreateFileOptions{IgnoreIfExists: true}},
 		textEdit(uri, nil, TextEdit{Range: Range{}, NewText: content}),
 	), true
-}
-
-// fullRange covers a whole text.
-func fullRange(text string) Range {
-	lines := strings.Count(text, "\n")
-	last := text[strings.LastIndexByte(text, '\n')+1:]
-	return Range{End: Position{Line: lines, Character: utf16Len(last)}}
-}
-
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
 }
 
 // --- move to overrides ---
@@ -229,12 +193,6 @@ func blockDeleteRange(text string, l *routefile.Location) Range {
 }
 
 // --- anchor an unanchored regex ---
-
-// specToken is the token holding the path or regex of a location.
-func specToken(l *routefile.Location) routefile.Token {
-	args := l.Directive.Args
-	return args[len(args)-1]
-}
 
 func anchorAction(uri string, version *int, v view, l *routefile.Location) (CodeAction, bool) {
 	app := strings.TrimSuffix(path.Base(v.rel), ".conf")

@@ -177,12 +177,6 @@ func (s *Server) findingSets(snap *snapshot) map[string][]routefile.Diagnostic {
 	return sets
 }
 
-func lspPos(p routefile.Pos) Position {
-	return Position{Line: max(p.Line-1, 0), Character: max(p.Col-1, 0)}
-}
-
-func lspRange(r routefile.Range) Range { return Range{Start: lspPos(r.Start), End: lspPos(r.End)} }
-
 var lspSeverity = map[routefile.Severity]int{
 	routefile.Error: SeverityError, routefile.Warning: SeverityWarning,
 	routefile.Information: SeverityInformation, routefile.Hint: SeverityHint,

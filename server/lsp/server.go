@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -211,6 +209,15 @@ type requestHandler func(s *Server, ctx context.Context, snap *snapshot, params 
 // requests is filled by the files that implement each method.
 var requests = map[string]requestHandler{}
 
+// decode reads a request's params.
+func decode[T any](params json.RawMessage) (T, error) {
+	var p T
+	if err := json.Unmarshal(params, &p); err != nil {
+		return p, jsonrpc2.NewError(jsonrpc2.InvalidParams, err.Error())
+	}
+	return p, nil
+}
+
 // notification handles the messages that change state, in wire order.
 func (s *Server) notification(ctx context.Context, method string, params json.RawMessage) error {
 	switch method {
@@ -312,38 +319,4 @@ func (s *Server) call(method string, params, result any) error {
 	defer cancel()
 	_, err := s.conn.Call(ctx, method, params, result)
 	return err
-}
-
-// --- URIs and paths ---
-
-// uriToPath turns a file URI into an absolute path.
-func uriToPath(uri string) (string, bool) {
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "file" {
-		return "", false
-	}
-	return filepath.FromSlash(u.Path), true
-}
-
-// pathToURI turns an absolute path into a file URI.
-func pathToURI(p string) string {
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
-}
-
-// rel turns a URI into a root-relative path with forward slashes, or
-// false when it is outside the workspace.
-func (s *Server) rel(uri string) (string, bool) {
-	p, ok := uriToPath(uri)
-	if !ok {
-		return "", false
-	}
-	r, err := filepath.Rel(s.root, p)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", false
-	}
-	return filepath.ToSlash(r), true
-}
-
-func (s *Server) uriOf(rel string) string {
-	return pathToURI(filepath.Join(s.root, filepath.FromSlash(rel)))
 }
