@@ -112,41 +112,32 @@ func (s *Server) winAction(snap *snapshot, v view, b *routing.Block) (CodeAction
 	if c.Winner == b.File && strings.HasPrefix(c.Why, "pinned") {
 		return CodeAction{}, false
 	}
-	e, ok := s.pinEdit(snap, c.Route, b.File.Path)
-	if !ok {
+	text, exists := s.readText(snap, routing.ResolutionsFile)
+	pins := map[string]any{}
+	if exists {
+		json.Unmarshal([]byte(text), &pins) // a broken file is replaced whole
+	}
+	pins[c.Route] = b.File.Path
+	content, err := routing.FormatResolutions(pins)
+	if err != nil {
 		return CodeAction{}, false
 	}
-	return CodeAction{Title: fmt.Sprintf("Make %s win %s", b.File.Path, c.Route), Kind: "quickfix", IsPreferred: c.Winner != b.File, Edit: e}, true
+	return CodeAction{Title: fmt.Sprintf("Make %s win %s", b.File.Path, c.Route), Kind: "quickfix", IsPreferred: c.Winner != b.File,
+		Edit: s.resolutionsEdit(snap, string(content))}, true
 }
 
-// pinEdit sets resolutions.json's entry for route to file.
-func (s *Server) pinEdit(snap *snapshot, route, file string) (*WorkspaceEdit, bool) {
-	return s.resolutionsEdit(snap, func(m map[string]any) { m[route] = file })
-}
-
-// resolutionsEdit rewrites .devproxy/resolutions.json through change,
-// keeping the other entries, or creates it.
-func (s *Server) resolutionsEdit(snap *snapshot, change func(map[string]any)) (*WorkspaceEdit, bool) {
+// resolutionsEdit replaces the text of .devproxy/resolutions.json with
+// content, or creates the file.
+func (s *Server) resolutionsEdit(snap *snapshot, content string) *WorkspaceEdit {
 	rel := routing.ResolutionsFile
 	uri := s.uriOf(rel)
-	text, exists := s.readText(snap, rel)
-	m := map[string]any{}
-	if exists {
-		json.Unmarshal([]byte(text), &m) // a broken file is replaced whole
-	}
-	change(m)
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, false
-	}
-	content := string(b) + "\n"
-	if exists {
-		return s.edit(textEdit(uri, s.docVersion(rel), TextEdit{Range: fullRange(text), NewText: content})), true
+	if text, exists := s.readText(snap, rel); exists {
+		return s.edit(textEdit(uri, s.docVersion(rel), TextEdit{Range: fullRange(text), NewText: content}))
 	}
 	return s.edit(
 		CreateFile{Kind: "create", URI: uri, Options: &CreateFileOptions{IgnoreIfExists: true}},
 		textEdit(uri, nil, TextEdit{Range: Range{}, NewText: content}),
-	), true
+	)
 }
 
 // --- move to overrides ---
