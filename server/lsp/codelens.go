@@ -3,21 +3,17 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+
+	"go.lsp.dev/protocol"
 )
 
-func init() {
-	requests["textDocument/codeLens"] = (*Server).codeLens
-}
-
-func (s *Server) codeLens(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[struct {
-		TextDocument TextDocumentIdentifier `json:"textDocument"`
-	}](params)
-	if err != nil {
-		return nil, err
-	}
+// CodeLens puts above each location its upstream, or why it does not
+// route, and "Open in browser" (the client command devproxy.openRoute with
+// the URL).
+func (s *Server) CodeLens(ctx context.Context, p *protocol.CodeLensParams) ([]protocol.CodeLens, error) {
+	snap := s.snapshotOf(ctx)
 	v, ok := s.view(snap, p.TextDocument.URI)
-	lenses := []CodeLens{}
+	lenses := []protocol.CodeLens{}
 	if !ok || v.file == nil {
 		return lenses, nil
 	}
@@ -26,17 +22,27 @@ func (s *Server) codeLens(_ context.Context, snap *snapshot, params json.RawMess
 		b := blockOf(snap.table, l)
 		switch {
 		case b == nil:
-			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "not loaded: the file has errors"}})
+			lenses = append(lenses, protocol.CodeLens{Range: r, Command: protocol.Command{Title: "not loaded: the file has errors"}})
 			continue
 		case !b.Active:
-			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "inactive: " + b.Inactive}})
+			lenses = append(lenses, protocol.CodeLens{Range: r, Command: protocol.Command{Title: "inactive: " + b.Inactive}})
 			continue
 		case b.Upstream != "":
-			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "→ " + b.Upstream}})
+			lenses = append(lenses, protocol.CodeLens{Range: r, Command: protocol.Command{Title: "→ " + b.Upstream}})
 		}
 		if u := routeURL(snap.table, l); u != "" {
-			lenses = append(lenses, CodeLens{Range: r, Command: &Command{Title: "Open in browser", Command: "devproxy.openRoute", Arguments: []any{u}}})
+			lenses = append(lenses, protocol.CodeLens{Range: r, Command: protocol.Command{Title: "Open in browser", Command: "devproxy.openRoute", Arguments: arguments(u)}})
 		}
 	}
 	return lenses, nil
+}
+
+// arguments encodes the arguments of a client command (LSPAny is raw
+// JSON). They are strings and positions, which always encode.
+func arguments(args ...any) []protocol.LSPAny {
+	out := make([]protocol.LSPAny, len(args))
+	for i, a := range args {
+		out[i], _ = json.Marshal(a)
+	}
+	return out
 }

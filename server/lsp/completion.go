@@ -2,44 +2,42 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
+
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 )
 
-func init() {
-	requests["textDocument/completion"] = (*Server).completion
-}
-
-func (s *Server) completion(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[TextDocumentPositionParams](params)
-	if err != nil {
-		return nil, err
-	}
-	list := CompletionList{Items: []CompletionItem{}}
+// Completion offers directive names at the start of a statement inside a
+// location, "location" at the top level, and variables after $.
+func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (protocol.CompletionResult, error) {
+	snap := s.snapshotOf(ctx)
+	list := &protocol.CompletionList{Items: []protocol.CompletionItem{}}
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok {
 		return list, nil
 	}
-	line := lineAt(v.text, p.Position.Line)
-	i := utf16Index(line, p.Position.Character)
+	line := lineAt(v.text, int(p.Position.Line))
+	i := utf16Index(line, int(p.Position.Character))
 	start := i
 	for start > 0 && isWordByte(line[start-1]) {
 		start--
 	}
 	word := line[start:i]
-	locs := v.locations()
 	var here *routefile.Location
-	for _, l := range locs {
+	for _, l := range v.locations() {
 		if insideBody(p.Position, l) {
 			here = l
 		}
 	}
-	if k := strings.LastIndexByte(word, '$'); k >= 0 {
+	if strings.Contains(word, "$") {
 		for _, name := range variablesFor(here) {
-			list.Items = append(list.Items, CompletionItem{Label: "$" + name, Kind: CompletionKindVariable, InsertText: name})
+			list.Items = append(list.Items, protocol.CompletionItem{Label: "$" + name, Kind: protocol.CompletionItemKindVariable,
+				InsertText: protocol.NewOptional(name)})
 		}
 		return list, nil
 	}
@@ -49,22 +47,27 @@ func (s *Server) completion(_ context.Context, snap *snapshot, params json.RawMe
 		return list, nil
 	}
 	if here == nil {
-		list.Items = append(list.Items, CompletionItem{Label: "location", Kind: CompletionKindKeyword, Detail: "location [=|^~|~|~*] PATH { ... }"})
+		list.Items = append(list.Items, protocol.CompletionItem{Label: "location", Kind: protocol.CompletionItemKindKeyword,
+			Detail: protocol.NewOptional("location [=|^~|~|~*] PATH { ... }")})
 		return list, nil
 	}
 	for _, d := range routefile.Directives() {
+		item := protocol.CompletionItem{Label: d.Name, Kind: protocol.CompletionItemKindKeyword}
 		detail := d.Args
 		if d.NoEffect != "" {
 			detail += " · no effect in devproxy"
 		}
-		list.Items = append(list.Items, CompletionItem{Label: d.Name, Kind: CompletionKindKeyword, Detail: detail})
+		if detail != "" {
+			item.Detail = protocol.NewOptional(detail)
+		}
+		list.Items = append(list.Items, item)
 	}
 	return list, nil
 }
 
 // insideBody reports whether p lies between a block's braces, where
 // directives go; an unclosed block runs to the end of its range.
-func insideBody(p Position, l *routefile.Location) bool {
+func insideBody(p protocol.Position, l *routefile.Location) bool {
 	b := l.Directive.Block
 	if b == nil || before(p, b.Open.End) {
 		return false
@@ -73,22 +76,15 @@ func insideBody(p Position, l *routefile.Location) bool {
 }
 
 // variablesFor lists the variables usable in a block: the built-ins, its
-// set variables, its named captures and $1..$9.
+// set variables and named captures (sorted), and $1..$9.
 func variablesFor(l *routefile.Location) []string {
-	var out []string
-	for _, name := range routefile.BuiltinVariables() {
-		out = append(out, name)
-	}
+	out := routefile.BuiltinVariables()
 	if l != nil {
-		for name := range l.Sets {
-			out = append(out, name)
-		}
-		for name := range l.NamedCaptures {
-			out = append(out, name)
-		}
+		out = append(out, slices.Sorted(maps.Keys(l.Sets))...)
+		out = append(out, slices.Sorted(maps.Keys(l.NamedCaptures))...)
 	}
 	for i := 1; i <= 9; i++ {
-		out = append(out, fmt.Sprint(i))
+		out = append(out, strconv.Itoa(i))
 	}
 	return out
 }

@@ -2,21 +2,14 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
-	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+	"go.lsp.dev/protocol"
 )
 
-func init() {
-	requests["textDocument/definition"] = (*Server).definition
-}
-
-func (s *Server) definition(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[TextDocumentPositionParams](params)
-	if err != nil {
-		return nil, err
-	}
+// Definition goes from a $variable to the set directive of its block.
+func (s *Server) Definition(ctx context.Context, p *protocol.DefinitionParams) (protocol.DefinitionResult, error) {
+	snap := s.snapshotOf(ctx)
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok {
 		return nil, nil
@@ -26,32 +19,27 @@ func (s *Server) definition(_ context.Context, snap *snapshot, params json.RawMe
 		return nil, nil
 	}
 	name := strings.ToLower(strings.Trim(word[1:], "{}"))
-	f := v.file
-	var locs []*routefile.Location
-	if f != nil {
-		locs = f.Parsed.Locations
-	} else {
-		locs = routefile.Parse(v.rel, []byte(v.text)).Locations
-	}
-	for _, l := range locs {
+	for _, l := range v.locations() {
 		if !inside(p.Position, l.Directive.Range) {
 			continue
 		}
 		if d, ok := l.SetDirectives[name]; ok {
-			return []Location{{URI: p.TextDocument.URI, Range: lspRange(d.Range)}}, nil
+			return protocol.LocationSlice{{URI: p.TextDocument.URI, Range: lspRange(d.Range)}}, nil
 		}
 	}
 	return nil, nil
 }
 
+// isWordByte reports whether c belongs to a directive name or a
+// $variable (with the braces of ${name}).
 func isWordByte(c byte) bool {
 	return c == '$' || c == '_' || c == '{' || c == '}' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // wordAt returns the $variable or directive word around p.
-func wordAt(text string, p Position) string {
-	line := lineAt(text, p.Line)
-	i := utf16Index(line, p.Character)
+func wordAt(text string, p protocol.Position) string {
+	line := lineAt(text, int(p.Line))
+	i := utf16Index(line, int(p.Character))
 	start, end := i, i
 	for start > 0 && isWordByte(line[start-1]) {
 		start--

@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -15,41 +14,12 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-// The custom devproxy/ methods (docs/lsp.md, schemas/lsp-*.json).
+// The devproxy/ requests (docs/lsp.md), served through Request
+// (initialize.go); their types are in devproxy_types.go.
 
-func init() {
-	requests["devproxy/routes"] = (*Server).routes
-	requests["devproxy/explain"] = (*Server).explain
-}
-
-// RoutesResult is devproxy/routes' answer (schemas/lsp-routes.schema.json).
-type RoutesResult struct {
-	Version   int64                      `json:"version"`
-	Root      string                     `json:"root"`
-	Files     []RouteFileInfo            `json:"files"`
-	Routes    []RouteInfo                `json:"routes"`
-	Conflicts []httpproxy.RoutesConflict `json:"conflicts"`
-	Proxy     ProxyStatus                `json:"proxy"`
-}
-
-type RouteFileInfo struct {
-	Path string `json:"path"`
-	URI  string `json:"uri"`
-	Kind string `json:"kind"`
-	OK   bool   `json:"ok"`
-}
-
-type RouteInfo struct {
-	httpproxy.RoutesEntry         // route, file, line, modifier, spec, active, upstream, inactiveReason, conflict: as /routes.json
-	ID                    string  `json:"id"`
-	URI                   string  `json:"uri"`
-	Range                 Range   `json:"range"`
-	Label                 string  `json:"label"`
-	URL                   *string `json:"url"`
-	Health                any     `json:"health"` // the health scanner's place
-}
-
-func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (any, error) {
+// routes answers devproxy/routes: the route table as the routes view shows
+// it.
+func (s *Server) routes(snap *snapshot) (*RoutesResult, error) {
 	t := snap.table
 	doc := httpproxy.NewRoutesDocument(t)
 	res := RoutesResult{Version: snap.version, Root: t.Root, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
@@ -58,7 +28,7 @@ func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (a
 		res.Proxy = ProxyStatus{State: "disabled", Address: t.Config.Listen, Message: "The proxy has not started yet."}
 	}
 	for _, f := range t.Files {
-		res.Files = append(res.Files, RouteFileInfo{Path: f.Path, URI: s.uriOf(f.Path), Kind: f.Kind.String(), OK: f.Parsed.OK})
+		res.Files = append(res.Files, RouteFileInfo{Path: f.Path, URI: string(s.uriOf(f.Path)), Kind: f.Kind.String(), OK: f.Parsed.OK})
 	}
 	seen := map[string]int{}
 	for i, b := range t.Blocks { // doc.Routes[i] describes t.Blocks[i]
@@ -68,14 +38,14 @@ func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (a
 		if n := seen[id]; n > 1 {
 			id += "#" + strconv.Itoa(n)
 		}
-		ri := RouteInfo{RoutesEntry: doc.Routes[i], ID: id, URI: s.uriOf(b.File.Path),
+		ri := RouteInfo{RoutesEntry: doc.Routes[i], ID: id, URI: string(s.uriOf(b.File.Path)),
 			Range: lspRange(l.Directive.HeaderRange()), Label: l.Label()}
 		if u := routeURL(t, l); u != "" {
 			ri.URL = &u
 		}
 		res.Routes = append(res.Routes, ri)
 	}
-	return res, nil
+	return &res, nil
 }
 
 // routeURL is where a person opens a location through the proxy; empty for
@@ -87,14 +57,9 @@ func routeURL(t *routing.RouteTable, l *routefile.Location) string {
 	return "http://" + t.Config.Listen + l.Spec
 }
 
-// ExplainParams are devproxy/explain's (schemas/lsp-explain-params.schema.json).
-type ExplainParams struct {
-	URL     string            `json:"url"`
-	Method  string            `json:"method,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-}
-
-func (s *Server) explain(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
+// explain answers devproxy/explain: what the proxy would do with a
+// request, from the same resolver that serves.
+func (s *Server) explain(snap *snapshot, params []byte) (*routing.Decision, error) {
 	var p ExplainParams
 	if err := json.Unmarshal(params, &p); err != nil || p.URL == "" {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/explain needs {\"url\": \"/path\"}")

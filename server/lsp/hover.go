@@ -2,23 +2,20 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-func init() {
-	requests["textDocument/hover"] = (*Server).hover
-}
-
-func (s *Server) hover(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[TextDocumentPositionParams](params)
-	if err != nil {
-		return nil, err
-	}
+// Hover on a location: which requests it takes, the upstream and the URI
+// it receives, whether it is active or who beats it. Like every feature,
+// it reads the request's snapshot and decides nothing the engine did not.
+func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.Hover, error) {
+	snap := s.snapshotOf(ctx)
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok {
 		return nil, nil
@@ -50,7 +47,7 @@ func (s *Server) hover(_ context.Context, snap *snapshot, params json.RawMessage
 		md.WriteString("This file has errors, so none of its locations route.\n")
 	}
 	r := lspRange(l.Directive.HeaderRange())
-	return Hover{Contents: MarkupContent{Kind: "markdown", Value: md.String()}, Range: &r}, nil
+	return &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: md.String()}, Range: &r}, nil
 }
 
 func fileSet(bs []*routing.Block) map[string]bool {

@@ -1,9 +1,12 @@
 package lsp
 
 import (
-	"net/url"
 	"path/filepath"
 	"strings"
+	"unicode/utf16"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 )
@@ -13,29 +16,34 @@ import (
 // proxy/routefile/pos.go) and workspace-relative paths meet LSP's (0-based
 // lines and UTF-16 characters, file URIs).
 
-func lspPos(p routefile.Pos) Position {
-	return Position{Line: max(p.Line-1, 0), Character: max(p.Col-1, 0)}
+// lspPos converts an engine position.
+func lspPos(p routefile.Pos) protocol.Position {
+	return protocol.Position{Line: uint32(max(p.Line-1, 0)), Character: uint32(max(p.Col-1, 0))}
 }
 
-func lspRange(r routefile.Range) Range { return Range{Start: lspPos(r.Start), End: lspPos(r.End)} }
+func lspRange(r routefile.Range) protocol.Range {
+	return protocol.Range{Start: lspPos(r.Start), End: lspPos(r.End)}
+}
 
 // before reports whether position a comes before engine position b.
-func before(a Position, b routefile.Pos) bool {
-	return a.Line+1 < b.Line || (a.Line+1 == b.Line && a.Character+1 < b.Col)
+func before(a protocol.Position, b routefile.Pos) bool {
+	line, char := int(a.Line)+1, int(a.Character)+1
+	return line < b.Line || (line == b.Line && char < b.Col)
 }
 
-func inside(p Position, r routefile.Range) bool {
+// inside reports whether p lies in the engine range r (end exclusive).
+func inside(p protocol.Position, r routefile.Range) bool {
 	return !before(p, r.Start) && before(p, r.End)
 }
 
 // overlaps reports whether an LSP range touches an engine range.
-func overlaps(r Range, er routefile.Range) bool {
+func overlaps(r protocol.Range, er routefile.Range) bool {
 	return !before(r.End, er.Start) && before(r.Start, er.End) || inside(r.Start, er)
 }
 
-// lineAt returns line n (0-based) of text.
+// lineAt returns line n (0-based) of text, without its line break.
 func lineAt(text string, n int) string {
-	for i := 0; i < n; i++ {
+	for range n {
 		j := strings.IndexByte(text, '\n')
 		if j < 0 {
 			return ""
@@ -55,62 +63,53 @@ func utf16Index(line string, char int) int {
 		if units >= char {
 			return i
 		}
-		if r >= 0x10000 {
-			units += 2
-		} else {
-			units++
-		}
+		units += utf16.RuneLen(r)
 	}
 	return len(line)
 }
 
+// utf16Len is the length of s in UTF-16 code units.
 func utf16Len(s string) int {
 	n := 0
 	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
+		n += utf16.RuneLen(r)
 	}
 	return n
 }
 
 // fullRange covers a whole text.
-func fullRange(text string) Range {
+func fullRange(text string) protocol.Range {
 	lines := strings.Count(text, "\n")
 	last := text[strings.LastIndexByte(text, '\n')+1:]
-	return Range{End: Position{Line: lines, Character: utf16Len(last)}}
+	return protocol.Range{End: protocol.Position{Line: uint32(lines), Character: uint32(utf16Len(last))}}
 }
 
 // uriToPath turns a file URI into an absolute path.
-func uriToPath(uri string) (string, bool) {
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "file" {
+func uriToPath(u uri.URI) (string, bool) {
+	if !u.IsFile() {
 		return "", false
 	}
-	return filepath.FromSlash(u.Path), true
+	return u.FsPath(), true
 }
 
-// pathToURI turns an absolute path into a file URI.
-func pathToURI(p string) string {
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
-}
+// pathToURI turns an absolute path into a file URI, encoded as VS Code
+// encodes it.
+func pathToURI(p string) uri.URI { return uri.File(p) }
 
 // rel turns a URI into a root-relative path with forward slashes, or
 // false when it is outside the workspace.
-func (s *Server) rel(uri string) (string, bool) {
-	p, ok := uriToPath(uri)
+func (s *Server) rel(u uri.URI) (string, bool) {
+	p, ok := uriToPath(u)
 	if !ok {
 		return "", false
 	}
 	r, err := filepath.Rel(s.root, p)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+	if err != nil || !filepath.IsLocal(r) {
 		return "", false
 	}
 	return filepath.ToSlash(r), true
 }
 
-func (s *Server) uriOf(rel string) string {
+func (s *Server) uriOf(rel string) uri.URI {
 	return pathToURI(filepath.Join(s.root, filepath.FromSlash(rel)))
 }

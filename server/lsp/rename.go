@@ -2,9 +2,9 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
 
 	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -14,13 +14,10 @@ import (
 // is the engine's to say (routing.RenameRoute, routing.RenamePin); here
 // its replacements become a WorkspaceEdit.
 
-func init() {
-	requests["textDocument/prepareRename"] = (*Server).prepareRename
-	requests["textDocument/rename"] = (*Server).rename
-}
+const notARoute = "only a location with a route (such as /api/) can be renamed"
 
 // routeAt finds a location with a route whose header holds p.
-func (v view) routeAt(p Position) *routefile.Location {
+func (v view) routeAt(p protocol.Position) *routefile.Location {
 	l := v.locationAt(p)
 	if l == nil || !l.HasRoute || !inside(p, l.Directive.HeaderRange()) && !inside(p, l.Directive.Range) {
 		return nil
@@ -28,48 +25,41 @@ func (v view) routeAt(p Position) *routefile.Location {
 	return l
 }
 
-func (s *Server) prepareRename(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[TextDocumentPositionParams](params)
-	if err != nil {
-		return nil, err
-	}
-	v, ok := s.view(snap, p.TextDocument.URI)
+func (s *Server) PrepareRename(ctx context.Context, p *protocol.PrepareRenameParams) (protocol.PrepareRenameResult, error) {
+	v, ok := s.view(s.snapshotOf(ctx), p.TextDocument.URI)
 	if !ok {
 		return nil, nil
 	}
 	l := v.routeAt(p.Position)
 	if l == nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "only a location with a route (such as /api/) can be renamed")
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, notARoute)
 	}
-	return PrepareRenameResult{Range: lspRange(specToken(l).Range), Placeholder: l.Route}, nil
+	return &protocol.PrepareRenamePlaceholder{Range: lspRange(specToken(l).Range), Placeholder: l.Route}, nil
 }
 
-func (s *Server) rename(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[RenameParams](params)
-	if err != nil {
-		return nil, err
-	}
+func (s *Server) Rename(ctx context.Context, p *protocol.RenameParams) (*protocol.WorkspaceEdit, error) {
+	snap := s.snapshotOf(ctx)
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok || v.file == nil {
 		return nil, nil
 	}
 	l := v.routeAt(p.Position)
 	if l == nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "only a location with a route (such as /api/) can be renamed")
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, notARoute)
 	}
 	r, err := routing.RenameRoute(v.file.Parsed, v.text, l.Route, p.NewName)
 	if err != nil {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, err.Error())
 	}
-	edits := make([]TextEdit, len(r.Edits))
+	edits := make([]protocol.TextEdit, len(r.Edits))
 	for i, e := range r.Edits {
-		edits[i] = TextEdit{Range: lspRange(e.Range), NewText: e.NewText}
+		edits[i] = protocol.TextEdit{Range: lspRange(e.Range), NewText: e.NewText}
 	}
-	changes := []any{textEdit(p.TextDocument.URI, s.docVersion(v.rel), edits...)}
+	edit := workspaceEdit(textDocumentEdit(p.TextDocument.URI, s.versionOf(v.rel), edits...))
 	if text, exists := s.readText(snap, routing.ResolutionsFile); exists {
 		if content, pinned := routing.RenamePin([]byte(text), r.Route, r.NewRoute); pinned {
-			changes = append(changes, s.resolutionsEdit(snap, string(content)).DocumentChanges...)
+			edit.DocumentChanges = append(edit.DocumentChanges, s.resolutionsEdit(snap, string(content)).DocumentChanges...)
 		}
 	}
-	return WorkspaceEdit{DocumentChanges: changes}, nil
+	return edit, nil
 }

@@ -2,30 +2,24 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 )
 
-func init() {
-	requests["textDocument/documentSymbol"] = (*Server).documentSymbol
-}
-
-func (s *Server) documentSymbol(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[struct {
-		TextDocument TextDocumentIdentifier `json:"textDocument"`
-	}](params)
-	if err != nil {
-		return nil, err
-	}
-	syms := []DocumentSymbol{}
+// DocumentSymbol lists the locations of a file, with their upstream (or
+// the status they return) as the detail.
+func (s *Server) DocumentSymbol(ctx context.Context, p *protocol.DocumentSymbolParams) (protocol.DocumentSymbolResult, error) {
+	snap := s.snapshotOf(ctx)
+	syms := protocol.DocumentSymbolSlice{}
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok {
 		return syms, nil
 	}
-	f := (*routefile.File)(nil)
+	var f *routefile.File
 	if v.file != nil {
 		f = v.file.Parsed
 	} else if strings.HasSuffix(v.rel, ".conf") {
@@ -35,12 +29,16 @@ func (s *Server) documentSymbol(_ context.Context, snap *snapshot, params json.R
 		return syms, nil
 	}
 	for _, l := range f.Locations {
+		sym := protocol.DocumentSymbol{Name: "location " + l.Label(), Kind: protocol.SymbolKindNamespace,
+			Range: lspRange(l.Directive.Range), SelectionRange: lspRange(l.SpecRange)}
 		detail := l.Upstream
 		if detail == "" && len(l.Script) > 0 && l.Script[0].Return != nil {
 			detail = "return " + fmt.Sprint(l.Script[0].Return.Code)
 		}
-		syms = append(syms, DocumentSymbol{Name: "location " + l.Label(), Detail: detail, Kind: SymbolKindNamespace,
-			Range: lspRange(l.Directive.Range), SelectionRange: lspRange(l.SpecRange)})
+		if detail != "" {
+			sym.Detail = &detail
+		}
+		syms = append(syms, sym)
 	}
 	return syms, nil
 }

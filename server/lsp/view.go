@@ -4,28 +4,30 @@ import (
 	"os"
 	"path/filepath"
 
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-// view is one file of a snapshot, located by URI.
+// view is one file of a snapshot as a request sees it: the engine's parse
+// when it is a loaded route file, and its current text.
 type view struct {
 	rel  string
 	file *routing.SourceFile // nil when it is not a loaded route file
 	text string
 }
 
-func (s *Server) view(snap *snapshot, uri string) (view, bool) {
-	rel, ok := s.rel(uri)
+// view locates a file of the snapshot by URI; false when it is outside
+// the workspace.
+func (s *Server) view(snap *snapshot, u uri.URI) (view, bool) {
+	rel, ok := s.rel(u)
 	if !ok {
 		return view{}, false
 	}
 	v := view{rel: rel, file: snap.table.FileByPath(rel)}
-	if text, ok := snap.texts[rel]; ok {
-		v.text = text
-	} else if b, err := os.ReadFile(filepath.Join(snap.root, filepath.FromSlash(rel))); err == nil {
-		v.text = string(b)
-	}
+	v.text, _ = s.readText(snap, rel)
 	return v, true
 }
 
@@ -39,6 +41,8 @@ func (s *Server) readText(snap *snapshot, rel string) (string, bool) {
 	return string(b), err == nil
 }
 
+// locations are the file's location blocks: the engine's, or, for a .conf
+// file the engine does not load, a parse of the text on its own.
 func (v view) locations() []*routefile.Location {
 	if v.file != nil {
 		return v.file.Parsed.Locations
@@ -46,8 +50,9 @@ func (v view) locations() []*routefile.Location {
 	return routefile.Parse(v.rel, []byte(v.text)).Locations
 }
 
-// locationAt finds the location block that contains p.
-func (v view) locationAt(p Position) *routefile.Location {
+// locationAt finds the location block of a loaded route file that
+// contains p.
+func (v view) locationAt(p protocol.Position) *routefile.Location {
 	if v.file == nil {
 		return nil
 	}
@@ -59,6 +64,8 @@ func (v view) locationAt(p Position) *routefile.Location {
 	return nil
 }
 
+// blockOf is the composed block of a location; nil when the location does
+// not route (its file has errors).
 func blockOf(t *routing.RouteTable, l *routefile.Location) *routing.Block {
 	for _, b := range t.Blocks {
 		if b.Loc == l {
