@@ -2,11 +2,14 @@ package lsp
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 )
 
@@ -225,4 +228,112 @@ func applyTextEdits(text string, edits []protocol.TextEdit) string {
 		text = text[:s] + e.NewText + text[end:]
 	}
 	return text
+}
+
+// TestRegistersFileWatchers: a client that can register file watchers at
+// run time is asked to watch the route files and the two settings files
+// (the extension does not watch files itself, so this is where VS Code's
+// file events come from); a client that cannot is not asked. Either way,
+// the file events the client reports are applied.
+func TestRegistersFileWatchers(t *testing.T) {
+	for _, dynamic := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dynamicRegistration=%v", dynamic), func(t *testing.T) {
+			root := workspace(t, conflictWorkspace)
+			caps := map[string]any{"workspace": map[string]any{"didChangeWatchedFiles": map[string]any{"dynamicRegistration": dynamic}}}
+			c, _ := startSession(t, root, nil, testOptions(), nil, caps)
+			c.waitDiagnostics(0, "apps/a.conf", "apps/b.conf")
+			// The proxy's status follows the registration (Initialized).
+			c.waitFor("devproxy/status", func(ms []message) bool {
+				return slices.ContainsFunc(ms, func(m message) bool { return m.method == "devproxy/status" })
+			})
+			var regs []protocol.Registration
+			c.mu.Lock()
+			for _, m := range c.messages {
+				if m.dir == "<-" && m.method == "client/registerCapability" {
+					var p protocol.RegistrationParams
+					if err := protocol.Unmarshal(m.params, &p); err != nil {
+						t.Error(err)
+					}
+					regs = append(regs, p.Registrations...)
+				}
+			}
+			c.mu.Unlock()
+			if !dynamic {
+				if len(regs) != 0 {
+					t.Errorf("registered %+v with a client that cannot register at run time", regs)
+				}
+			} else {
+				if len(regs) != 1 || regs[0].Method != "workspace/didChangeWatchedFiles" {
+					t.Fatalf("registrations %+v", regs)
+				}
+				var opts protocol.DidChangeWatchedFilesRegistrationOptions
+				if err := protocol.Unmarshal(regs[0].RegisterOptions, &opts); err != nil {
+					t.Fatal(err)
+				}
+				var globs []string
+				for _, w := range opts.Watchers {
+					p, _ := w.GlobPattern.(protocol.Pattern)
+					globs = append(globs, string(p))
+				}
+				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json"}; !slices.Equal(globs, want) {
+					t.Errorf("watched %q, want %q", globs, want)
+				}
+			}
+			// a.conf drops /api/ on disk: b.conf's conflict goes.
+			if err := os.WriteFile(filepath.Join(root, "apps", "a.conf"), []byte("location /a/ { return 204; }\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			from := c.mark()
+			c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri("apps/a.conf"), "type": 2}}})
+			if got := c.waitDiagnostics(from, "apps/b.conf"); len(got["apps/b.conf"].Diagnostics) != 0 {
+				t.Errorf("b.conf after a.conf changed on disk: %+v", got["apps/b.conf"].Diagnostics)
+			}
+		})
+	}
+}
+
+// TestAnnouncedMethodsAnswer holds the capabilities to the methods: each
+// one initialize announces is answered (with anything but "method not
+// found"), and methods it does not announce are not.
+func TestAnnouncedMethodsAnswer(t *testing.T) {
+	root := workspace(t, "-- apps/web.conf --\nlocation ^~ /web/ { proxy_pass http://127.0.0.1:5173/; }\n")
+	c, _ := start(t, root, nil)
+	var res protocol.InitializeResult
+	c.mu.Lock()
+	for _, m := range c.messages {
+		if m.dir == "<=" && m.method == "initialize" {
+			protocol.Unmarshal(m.params, &res)
+		}
+	}
+	c.mu.Unlock()
+	caps := res.Capabilities
+	if caps.TextDocumentSync == nil {
+		t.Fatal("no initialize result")
+	}
+	doc := protocol.TextDocumentIdentifier{URI: c.uri("apps/web.conf")}
+	at := protocol.TextDocumentPositionParams{TextDocument: doc, Position: protocol.Position{Line: 0, Character: 14}}
+	checks := []struct {
+		method    string
+		announced bool
+		params    any
+	}{
+		{"textDocument/hover", caps.HoverProvider != nil, &protocol.HoverParams{TextDocumentPositionParams: at}},
+		{"textDocument/codeLens", caps.CodeLensProvider != nil, &protocol.CodeLensParams{TextDocument: doc}},
+		{"textDocument/documentSymbol", caps.DocumentSymbolProvider != nil, &protocol.DocumentSymbolParams{TextDocument: doc}},
+		{"textDocument/definition", caps.DefinitionProvider != nil, &protocol.DefinitionParams{TextDocumentPositionParams: at}},
+		{"textDocument/completion", caps.CompletionProvider != nil, &protocol.CompletionParams{TextDocumentPositionParams: at}},
+		{"textDocument/codeAction", caps.CodeActionProvider != nil, &protocol.CodeActionParams{TextDocument: doc, Context: protocol.CodeActionContext{Diagnostics: []protocol.Diagnostic{}}}},
+		{"textDocument/prepareRename", caps.RenameProvider != nil, &protocol.PrepareRenameParams{TextDocumentPositionParams: at}},
+		{"textDocument/rename", caps.RenameProvider != nil, &protocol.RenameParams{TextDocumentPositionParams: at, NewName: "/b/"}},
+		{"textDocument/references", caps.ReferencesProvider != nil, &protocol.ReferenceParams{TextDocumentPositionParams: at}},
+		{"textDocument/documentHighlight", caps.DocumentHighlightProvider != nil, &protocol.DocumentHighlightParams{TextDocumentPositionParams: at}},
+		{"textDocument/foldingRange", caps.FoldingRangeProvider != nil, &protocol.FoldingRangeParams{TextDocument: doc}},
+		{"workspace/symbol", caps.WorkspaceSymbolProvider != nil, &protocol.WorkspaceSymbolParams{Query: "a"}},
+	}
+	for _, ch := range checks {
+		err := c.call(ch.method, ch.params, nil)
+		if answered := code(err) != jsonrpc2.MethodNotFound; answered != ch.announced {
+			t.Errorf("%s: announced %v, answered %v (%v)", ch.method, ch.announced, answered, err)
+		}
+	}
 }
