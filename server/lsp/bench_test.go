@@ -44,7 +44,7 @@ func benchWorkspace(b *testing.B) string {
 func (c *client) waitURIs(from int, rels []string) {
 	want := map[string]bool{}
 	for _, rel := range rels {
-		want[c.uri(rel)] = true
+		want[string(c.uri(rel))] = true
 	}
 	next := from
 	c.waitFor(fmt.Sprintf("diagnostics for %d files", len(rels)), func(ms []message) bool {
@@ -95,7 +95,7 @@ func BenchmarkDidChangeRepublish(b *testing.B) {
 	partners := []string{"apps/app000.conf", "apps/app001.conf", "apps/app002.conf", "apps/app003.conf"}
 	texts := [2]string{benchConf(0, false), benchConf(0, true)}
 	var took []time.Duration
-	version := 1
+	var version int32 = 1
 	for b.Loop() {
 		version++
 		from := c.mark()

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"strings"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -16,22 +17,16 @@ import (
 // Code actions are WorkspaceEdits, so an editor can preview them. Titles
 // are part of the contract (docs/lsp.md, "Code action titles").
 
-func init() {
-	requests["textDocument/codeAction"] = (*Server).codeAction
-}
-
-func (s *Server) codeAction(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
-	p, err := decode[CodeActionParams](params)
-	if err != nil {
-		return nil, err
-	}
-	actions := []CodeAction{}
+func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) ([]protocol.CommandOrCodeAction, error) {
+	snap := s.snapshotOf(ctx)
+	actions := []protocol.CommandOrCodeAction{}
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok || v.file == nil || !v.file.Parsed.OK {
 		return actions, nil
 	}
 	t := snap.table
-	uri := p.TextDocument.URI
+	doc := p.TextDocument.URI
+	version := s.versionOf(v.rel)
 	for _, l := range v.file.Parsed.Locations {
 		if !overlaps(p.Range, l.Directive.Range) {
 			continue
@@ -39,47 +34,53 @@ func (s *Server) codeAction(_ context.Context, snap *snapshot, params json.RawMe
 		b := blockOf(t, l)
 		related := diagnosticsOn(p.Context.Diagnostics, l)
 		if b != nil && b.Conflict != nil {
-			if a, ok := s.winAction(snap, v, b); ok {
+			if a, ok := s.winAction(snap, b); ok {
 				a.Diagnostics = withCode(related, routefile.CodeConflict)
 				actions = append(actions, a)
 			}
 			if !b.Active && b.File.Kind == routing.AppFile {
-				if a, ok := s.moveToOverrides(snap, v, b); ok {
-					a.Diagnostics = withCode(related, routefile.CodeConflict)
-					actions = append(actions, a)
-				}
-			}
-		}
-		if l.DuplicateOf != nil || (b != nil && b.Inactive == routing.InactiveShadowedByEarlier) {
-			actions = append(actions, CodeAction{Title: "Remove this duplicate block", Kind: "quickfix", IsPreferred: true,
-				Diagnostics: withCode(related, routefile.CodeDuplicate),
-				Edit:        s.edit(textEdit(uri, s.docVersion(v.rel), TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""}))})
-		}
-		if l.Modifier.IsRegex() && !strings.HasPrefix(l.Spec, "^/") {
-			if a, ok := anchorAction(uri, s.docVersion(v.rel), v, l); ok {
-				a.Diagnostics = withCode(related, routefile.CodeUnanchoredRegex)
+				a := s.moveToOverrides(snap, v, b)
+				a.Diagnostics = withCode(related, routefile.CodeConflict)
 				actions = append(actions, a)
 			}
 		}
-		if a, ok := redirectCompanion(t, uri, s.docVersion(v.rel), v, l); ok {
+		if l.DuplicateOf != nil || (b != nil && b.Inactive == routing.InactiveShadowedByEarlier) {
+			actions = append(actions, &protocol.CodeAction{Title: "Remove this duplicate block", Kind: quickFix(), IsPreferred: preferred(true),
+				Diagnostics: withCode(related, routefile.CodeDuplicate),
+				Edit:        workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""}))})
+		}
+		if l.Modifier.IsRegex() && !strings.HasPrefix(l.Spec, "^/") {
+			a := anchorAction(doc, version, v, l)
+			a.Diagnostics = withCode(related, routefile.CodeUnanchoredRegex)
+			actions = append(actions, a)
+		}
+		if a, ok := redirectCompanion(t, doc, version, v, l); ok {
 			actions = append(actions, a)
 		}
 		if l.HasRoute && (l.Modifier.IsPrefix() || l.Modifier == routefile.ModExact) {
-			pos := lspPos(specToken(l).Range.Start)
-			actions = append(actions, CodeAction{Title: "Rename route " + l.Route + "…", Kind: "refactor.rewrite",
-				Command: &Command{Title: "Rename route", Command: "devproxy.renameRoute", Arguments: []any{uri, pos}}})
+			rewrite := protocol.CodeActionKindRefactorRewrite
+			actions = append(actions, &protocol.CodeAction{Title: "Rename route " + l.Route + "…", Kind: &rewrite,
+				Command: protocol.Command{Title: "Rename route", Command: "devproxy.renameRoute", Arguments: arguments(doc, lspPos(specToken(l).Range.Start))}})
 		}
 	}
 	return actions, nil
 }
 
-// overlaps reports whether an LSP range touches an engine range.
-func overlaps(r Range, er routefile.Range) bool {
-	return !before(r.End, er.Start) && before(r.Start, er.End) || inside(r.Start, er)
+func quickFix() *protocol.CodeActionKind {
+	k := protocol.CodeActionKindQuickFix
+	return &k
 }
 
-func diagnosticsOn(ds []Diagnostic, l *routefile.Location) []Diagnostic {
-	var out []Diagnostic
+// preferred is CodeAction.IsPreferred: set when true, left out when false.
+func preferred(yes bool) *bool {
+	if !yes {
+		return nil
+	}
+	return &yes
+}
+
+func diagnosticsOn(ds []protocol.Diagnostic, l *routefile.Location) []protocol.Diagnostic {
+	var out []protocol.Diagnostic
 	for _, d := range ds {
 		if overlaps(d.Range, l.Directive.Range) {
 			out = append(out, d)
@@ -88,106 +89,87 @@ func diagnosticsOn(ds []Diagnostic, l *routefile.Location) []Diagnostic {
 	return out
 }
 
-func withCode(ds []Diagnostic, code string) []Diagnostic {
-	var out []Diagnostic
+func withCode(ds []protocol.Diagnostic, code string) []protocol.Diagnostic {
+	var out []protocol.Diagnostic
 	for _, d := range ds {
-		if d.Code == code {
+		if diagnosticCode(d) == code {
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
-func (s *Server) edit(changes ...any) *WorkspaceEdit { return &WorkspaceEdit{DocumentChanges: changes} }
+// versionOf is the version of rel's open buffer for a TextDocumentEdit;
+// nil (null on the wire) for a file that is not open.
+func (s *Server) versionOf(rel string) *int32 {
+	if v, open := s.docVersion(rel); open {
+		return &v
+	}
+	return nil
+}
 
-func textEdit(uri string, version *int, edits ...TextEdit) TextDocumentEdit {
-	return TextDocumentEdit{TextDocument: VersionedTextDocumentIdentifier{URI: uri, Version: version}, Edits: edits}
+func workspaceEdit(changes ...protocol.DocumentChange) *protocol.WorkspaceEdit {
+	return &protocol.WorkspaceEdit{DocumentChanges: changes}
+}
+
+func textDocumentEdit(doc uri.URI, version *int32, edits ...protocol.TextEdit) *protocol.TextDocumentEdit {
+	e := &protocol.TextDocumentEdit{TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{
+		TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: doc}, Version: version}}
+	for i := range edits {
+		e.Edits = append(e.Edits, &edits[i])
+	}
+	return e
+}
+
+// createFile creates a file unless it exists.
+func createFile(doc uri.URI) *protocol.CreateFile {
+	yes := true
+	return &protocol.CreateFile{Kind: "create", URI: doc, Options: &protocol.CreateFileOptions{IgnoreIfExists: &yes}}
 }
 
 // --- make this file win ---
 
-// winAction pins the viewed file as the winner of a contested route in
+// winAction pins the file of b as the winner of its contested route in
 // .devproxy/resolutions.json, creating the file when needed. It is not
 // offered when an override claims the route (overrides beat any pin).
-func (s *Server) winAction(snap *snapshot, v view, b *routing.Block) (CodeAction, bool) {
+func (s *Server) winAction(snap *snapshot, b *routing.Block) (*protocol.CodeAction, bool) {
 	c := b.Conflict
 	for _, o := range c.Claims {
 		if o.File.Kind == routing.OverrideFile && o.File != b.File {
-			return CodeAction{}, false
+			return nil, false
 		}
 	}
 	if c.Winner == b.File && c.Settlement == routing.SettledByPin {
-		return CodeAction{}, false
+		return nil, false
 	}
-	e, ok := s.pinEdit(snap, c.Route, b.File.Path)
-	if !ok {
-		return CodeAction{}, false
-	}
-	return CodeAction{Title: fmt.Sprintf("Make %s win %s", b.File.Path, c.Route), Kind: "quickfix", IsPreferred: c.Winner != b.File, Edit: e}, true
-}
-
-// readText is the current text of a workspace file: the editor's buffer,
-// or the disk.
-func (s *Server) readText(snap *snapshot, rel string) (string, bool) {
-	if t, ok := snap.texts[rel]; ok {
-		return t, true
-	}
-	b, err := os.ReadFile(filepath.Join(snap.root, filepath.FromSlash(rel)))
-	return string(b), err == nil
-}
-
-// pinEdit sets resolutions.json's entry for route to file.
-func (s *Server) pinEdit(snap *snapshot, route, file string) (*WorkspaceEdit, bool) {
-	return s.resolutionsEdit(snap, func(m map[string]any) { m[route] = file })
-}
-
-// resolutionsEdit rewrites .devproxy/resolutions.json through change,
-// keeping the other entries, or creates it.
-func (s *Server) resolutionsEdit(snap *snapshot, change func(map[string]any)) (*WorkspaceEdit, bool) {
-	rel := routing.ResolutionsFile
-	uri := s.uriOf(rel)
-	text, exists := s.readText(snap, rel)
-	m := map[string]any{}
+	text, exists := s.readText(snap, routing.ResolutionsFile)
+	pins := map[string]any{}
 	if exists {
-		json.Unmarshal([]byte(text), &m) // a broken file is replaced whole
+		json.Unmarshal([]byte(text), &pins) // a broken file is replaced whole
 	}
-	change(m)
-	b, err := json.MarshalIndent(m, "", "  ")
+	pins[c.Route] = b.File.Path
+	content, err := routing.FormatResolutions(pins)
 	if err != nil {
 		return nil, false
 	}
-	content := string(b) + "\n"
-	if exists {
-		return s.edit(textEdit(uri, s.docVersion(rel), TextEdit{Range: fullRange(text), NewText: content})), true
-	}
-	return s.edit(
-		CreateFile{Kind: "create", URI: uri, Options: &CreateFileOptions{IgnoreIfExists: true}},
-		textEdit(uri, nil, TextEdit{Range: Range{}, NewText: content}),
-	), true
+	return &protocol.CodeAction{Title: fmt.Sprintf("Make %s win %s", b.File.Path, c.Route), Kind: quickFix(),
+		IsPreferred: preferred(c.Winner != b.File), Edit: s.resolutionsEdit(snap, string(content))}, true
 }
 
-// fullRange covers a whole text.
-func fullRange(text string) Range {
-	lines := strings.Count(text, "\n")
-	last := text[strings.LastIndexByte(text, '\n')+1:]
-	return Range{End: Position{Line: lines, Character: utf16Len(last)}}
-}
-
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
+// resolutionsEdit replaces the text of .devproxy/resolutions.json with
+// content, or creates the file.
+func (s *Server) resolutionsEdit(snap *snapshot, content string) *protocol.WorkspaceEdit {
+	rel := routing.ResolutionsFile
+	doc := s.uriOf(rel)
+	if text, exists := s.readText(snap, rel); exists {
+		return workspaceEdit(textDocumentEdit(doc, s.versionOf(rel), protocol.TextEdit{Range: fullRange(text), NewText: content}))
 	}
-	return n
+	return workspaceEdit(createFile(doc), textDocumentEdit(doc, nil, protocol.TextEdit{NewText: content}))
 }
 
 // --- move to overrides ---
 
-func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) (CodeAction, bool) {
+func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) *protocol.CodeAction {
 	dir := "overrides"
 	if globs := snap.table.Config.Overrides; len(globs) > 0 {
 		dir = routing.GlobDir(globs[0])
@@ -195,48 +177,40 @@ func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) (Code
 	target := path.Join(dir, path.Base(v.rel))
 	l := b.Loc
 	blockText := v.text[l.Directive.Range.Start.Offset:l.Directive.Range.End.Offset]
-	uri := s.uriOf(v.rel)
-	del := textEdit(uri, s.docVersion(v.rel), TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})
+	del := textDocumentEdit(s.uriOf(v.rel), s.versionOf(v.rel), protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})
 	turi := s.uriOf(target)
 	insert := fmt.Sprintf("# moved from %s\n%s\n", v.rel, blockText)
-	var changes []any
+	var changes []protocol.DocumentChange
 	if existing, ok := s.readText(snap, target); ok {
 		at := fullRange(existing).End
 		if existing != "" && !strings.HasSuffix(existing, "\n") {
 			insert = "\n" + insert
 		}
-		changes = []any{del, textEdit(turi, s.docVersion(target), TextEdit{Range: Range{Start: at, End: at}, NewText: insert})}
+		changes = []protocol.DocumentChange{del, textDocumentEdit(turi, s.versionOf(target), protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert})}
 	} else {
-		changes = []any{del, CreateFile{Kind: "create", URI: turi, Options: &CreateFileOptions{IgnoreIfExists: true}},
-			textEdit(turi, nil, TextEdit{Range: Range{}, NewText: insert})}
+		changes = []protocol.DocumentChange{del, createFile(turi), textDocumentEdit(turi, nil, protocol.TextEdit{NewText: insert})}
 	}
-	return CodeAction{Title: "Move this block to " + target, Kind: "quickfix", Edit: s.edit(changes...)}, true
+	return &protocol.CodeAction{Title: "Move this block to " + target, Kind: quickFix(), Edit: workspaceEdit(changes...)}
 }
 
 // blockDeleteRange covers a location block and, when it sits on lines of
 // its own, those whole lines.
-func blockDeleteRange(text string, l *routefile.Location) Range {
+func blockDeleteRange(text string, l *routefile.Location) protocol.Range {
 	r := lspRange(l.Directive.Range)
-	startLine := lineAt(text, r.Start.Line)
-	if strings.TrimSpace(startLine[:utf16Index(startLine, r.Start.Character)]) == "" {
+	startLine := lineAt(text, int(r.Start.Line))
+	if strings.TrimSpace(startLine[:utf16Index(startLine, int(r.Start.Character))]) == "" {
 		r.Start.Character = 0
 	}
-	endLine := lineAt(text, r.End.Line)
-	if strings.TrimSpace(endLine[utf16Index(endLine, r.End.Character):]) == "" {
-		r.End = Position{Line: r.End.Line + 1}
+	endLine := lineAt(text, int(r.End.Line))
+	if strings.TrimSpace(endLine[utf16Index(endLine, int(r.End.Character)):]) == "" {
+		r.End = protocol.Position{Line: r.End.Line + 1}
 	}
 	return r
 }
 
 // --- anchor an unanchored regex ---
 
-// specToken is the token holding the path or regex of a location.
-func specToken(l *routefile.Location) routefile.Token {
-	args := l.Directive.Args
-	return args[len(args)-1]
-}
-
-func anchorAction(uri string, version *int, v view, l *routefile.Location) (CodeAction, bool) {
+func anchorAction(doc uri.URI, version *int32, v view, l *routefile.Location) *protocol.CodeAction {
 	app := strings.TrimSuffix(path.Base(v.rel), ".conf")
 	spec := l.Spec
 	var anchored string
@@ -256,27 +230,27 @@ func anchorAction(uri string, version *int, v view, l *routefile.Location) (Code
 	if tok.Quote != 0 {
 		newText = string(tok.Quote) + newText + string(tok.Quote)
 	}
-	return CodeAction{Title: "Anchor the regex: " + anchored, Kind: "quickfix", IsPreferred: true,
-		Edit: &WorkspaceEdit{DocumentChanges: []any{textEdit(uri, version, TextEdit{Range: lspRange(tok.Range), NewText: newText})}}}, true
+	return &protocol.CodeAction{Title: "Anchor the regex: " + anchored, Kind: quickFix(), IsPreferred: preferred(true),
+		Edit: workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: lspRange(tok.Range), NewText: newText}))}
 }
 
 // --- the missing-slash redirect companion ---
 
-func redirectCompanion(t *routing.RouteTable, uri string, version *int, v view, l *routefile.Location) (CodeAction, bool) {
+func redirectCompanion(t *routing.RouteTable, doc uri.URI, version *int32, v view, l *routefile.Location) (*protocol.CodeAction, bool) {
 	if !l.Modifier.IsPrefix() || len(l.Spec) < 2 || !strings.HasSuffix(l.Spec, "/") {
-		return CodeAction{}, false
+		return nil, false
 	}
 	bare := strings.TrimSuffix(l.Spec, "/")
 	for _, b := range t.Blocks {
 		if b.Active && (b.Loc.Modifier.IsPrefix() || b.Loc.Modifier == routefile.ModExact) && b.Loc.Spec == bare {
-			return CodeAction{}, false
+			return nil, false
 		}
 	}
 	r := lspRange(l.Directive.Range)
-	line := lineAt(v.text, r.Start.Line)
+	line := lineAt(v.text, int(r.Start.Line))
 	indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
-	at := Position{Line: r.Start.Line}
+	at := protocol.Position{Line: r.Start.Line}
 	text := fmt.Sprintf("%slocation = %s { return 301 %s; }\n", indent, bare, l.Spec)
-	return CodeAction{Title: fmt.Sprintf("Add the redirect %s → %s", bare, l.Spec), Kind: "quickfix",
-		Edit: &WorkspaceEdit{DocumentChanges: []any{textEdit(uri, version, TextEdit{Range: Range{Start: at, End: at}, NewText: text})}}}, true
+	return &protocol.CodeAction{Title: fmt.Sprintf("Add the redirect %s → %s", bare, l.Spec), Kind: quickFix(),
+		Edit: workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: text}))}, true
 }

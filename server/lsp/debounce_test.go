@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"go.lsp.dev/protocol"
 )
 
 // TestDebounce runs the real server in a synctest bubble, where time moves
@@ -56,7 +58,7 @@ func TestDebounce(t *testing.T) {
 		synctest.Wait()
 		got := c.published()[from:]
 		// b.conf's findings did not change, so only the edited file.
-		if len(got) != 1 || got[0].URI != uri || got[0].Version == nil || *got[0].Version != 5 {
+		if len(got) != 1 || got[0].URI != uri || got[0].Version != protocol.NewOptional[int32](5) {
 			t.Errorf("after the burst: %+v, want one publish of version 5 for a.conf", got)
 		}
 	})
@@ -72,7 +74,7 @@ type rawClient struct {
 	conn net.Conn
 	wmu  sync.Mutex
 	mu   sync.Mutex
-	msgs []PublishDiagnosticsParams
+	msgs []protocol.PublishDiagnosticsParams
 }
 
 func startRaw(t *testing.T, root string, opts Options) *rawClient {
@@ -127,8 +129,8 @@ func (c *rawClient) read(responses chan<- json.RawMessage) {
 		json.Unmarshal(body, &m)
 		switch {
 		case m.Method == "textDocument/publishDiagnostics":
-			var p PublishDiagnosticsParams
-			json.Unmarshal(m.Params, &p)
+			var p protocol.PublishDiagnosticsParams
+			protocol.Unmarshal(m.Params, &p)
 			c.mu.Lock()
 			c.msgs = append(c.msgs, p)
 			c.mu.Unlock()
@@ -138,8 +140,8 @@ func (c *rawClient) read(responses chan<- json.RawMessage) {
 	}
 }
 
-func (c *rawClient) published() []PublishDiagnosticsParams {
+func (c *rawClient) published() []protocol.PublishDiagnosticsParams {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]PublishDiagnosticsParams(nil), c.msgs...)
+	return append([]protocol.PublishDiagnosticsParams(nil), c.msgs...)
 }

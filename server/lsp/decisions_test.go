@@ -53,7 +53,7 @@ func decisionsSeen(t *testing.T) (actions map[string][]string, states string, wo
 	}{{"apps/a.conf", 5}, {"apps/b.conf", 2}, {"apps/c.conf", 1}, {"apps/d.conf", 1}, {"apps/e.conf", 1}, {"overrides/o.conf", 1}} {
 		for line := range f.lines {
 			var titles []string
-			for _, a := range codeActions(t, c, f.rel, line) {
+			for _, a := range codeActions(t, c, f.rel, uint32(line)) {
 				titles = append(titles, a.Title)
 			}
 			slices.Sort(titles)

@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"context"
 	"encoding/json"
 	"sort"
 	"strconv"
@@ -12,38 +11,12 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-// The custom devproxy/ methods (docs/lsp.md, schemas/lsp-*.json).
+// The devproxy/ requests (docs/lsp.md), served through Request
+// (initialize.go); their types are in devproxy_types.go.
 
-func init() {
-	requests["devproxy/routes"] = (*Server).routes
-	requests["devproxy/explain"] = (*Server).explain
-}
-
-// RoutesResult is devproxy/routes' answer (schemas/lsp-routes.schema.json).
-type RoutesResult struct {
-	Version   int64                    `json:"version"`
-	Root      string                   `json:"root"`
-	Files     []RouteFileInfo          `json:"files"`
-	Routes    []RouteInfo              `json:"routes"`
-	Conflicts []routing.ConflictReport `json:"conflicts"`
-	Proxy     ProxyStatus              `json:"proxy"`
-}
-
-type RouteFileInfo struct {
-	routing.FileReport        // path, kind, ok: as /routes.json
-	URI                string `json:"uri"`
-}
-
-type RouteInfo struct {
-	routing.RouteReport         // route, file, line, modifier, spec, active, upstream, inactiveCode, inactiveReason, conflict, health: as /routes.json
-	ID                  string  `json:"id"`
-	URI                 string  `json:"uri"`
-	Range               Range   `json:"range"`
-	Label               string  `json:"label"`
-	URL                 *string `json:"url"`
-}
-
-func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (any, error) {
+// routes answers devproxy/routes: the route table as the routes view shows
+// it.
+func (s *Server) routes(snap *snapshot) (*RoutesResult, error) {
 	t := snap.table
 	res := RoutesResult{Version: snap.version, Root: t.Root, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
 		Conflicts: t.ConflictReports(), Proxy: s.proxy.current()}
@@ -51,7 +24,7 @@ func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (a
 		res.Proxy = ProxyStatus{State: "disabled", Address: t.Config.Listen, Message: "The proxy has not started yet."}
 	}
 	for _, f := range t.FileReports() {
-		res.Files = append(res.Files, RouteFileInfo{FileReport: f, URI: s.uriOf(f.Path)})
+		res.Files = append(res.Files, RouteFileInfo{FileReport: f, URI: string(s.uriOf(f.Path))})
 	}
 	seen := map[string]int{}
 	for _, b := range t.Blocks {
@@ -61,14 +34,14 @@ func (s *Server) routes(_ context.Context, snap *snapshot, _ json.RawMessage) (a
 		if n := seen[id]; n > 1 {
 			id += "#" + strconv.Itoa(n)
 		}
-		ri := RouteInfo{RouteReport: b.Report(), ID: id, URI: s.uriOf(b.File.Path),
+		ri := RouteInfo{RouteReport: b.Report(), ID: id, URI: string(s.uriOf(b.File.Path)),
 			Range: lspRange(l.Directive.HeaderRange()), Label: l.Label()}
 		if u := routeURL(t, l); u != "" {
 			ri.URL = &u
 		}
 		res.Routes = append(res.Routes, ri)
 	}
-	return res, nil
+	return &res, nil
 }
 
 // routeURL is where a person opens a location through the proxy; empty for
@@ -80,14 +53,9 @@ func routeURL(t *routing.RouteTable, l *routefile.Location) string {
 	return "http://" + t.Config.Listen + l.Spec
 }
 
-// ExplainParams are devproxy/explain's (schemas/lsp-explain-params.schema.json).
-type ExplainParams struct {
-	URL     string            `json:"url"`
-	Method  string            `json:"method,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-}
-
-func (s *Server) explain(_ context.Context, snap *snapshot, params json.RawMessage) (any, error) {
+// explain answers devproxy/explain: what the proxy would do with a
+// request, from the same resolver that serves.
+func (s *Server) explain(snap *snapshot, params []byte) (*routing.Decision, error) {
 	var p ExplainParams
 	if err := json.Unmarshal(params, &p); err != nil || p.URL == "" {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/explain needs {\"url\": \"/path\"}")

@@ -1,11 +1,15 @@
 package lsp
 
 import (
+	"cmp"
 	"context"
 	"slices"
-	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -77,7 +81,7 @@ func (d *diagnostics) clearAll() {
 	d.runMu.Lock()
 	defer d.runMu.Unlock()
 	for rel := range d.published {
-		d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []Diagnostic{}})
+		d.s.publishDiagnostics(&protocol.PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []protocol.Diagnostic{}})
 	}
 	clear(d.published)
 }
@@ -101,11 +105,14 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 			rels = append(rels, rel)
 		}
 	}
-	sort.Slice(rels, func(i, j int) bool {
-		if forced[rels[i]] != forced[rels[j]] {
-			return forced[rels[i]]
+	slices.SortFunc(rels, func(a, b string) int {
+		if forced[a] != forced[b] {
+			if forced[a] {
+				return -1
+			}
+			return 1
 		}
-		return rels[i] < rels[j]
+		return cmp.Compare(a, b)
 	})
 	for i, rel := range rels {
 		if ctx.Err() != nil {
@@ -119,18 +126,20 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 			d.mu.Unlock()
 			return
 		}
-		uri := d.s.uriOf(rel)
-		set := make([]Diagnostic, 0, len(sets[rel]))
+		p := &protocol.PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: make([]protocol.Diagnostic, 0, len(sets[rel]))}
 		for _, f := range sets[rel] {
-			set = append(set, d.s.toLSP(f))
+			p.Diagnostics = append(p.Diagnostics, d.s.toLSP(f))
 		}
-		d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: uri, Version: d.s.docVersion(rel), Diagnostics: set})
+		if v, open := d.s.docVersion(rel); open {
+			p.Version = protocol.NewOptional(v)
+		}
+		d.s.publishDiagnostics(p)
 		d.published[rel] = sets[rel]
 	}
 	// Files that went away (deleted, or closed standalone buffers): clear.
 	for rel := range d.published {
 		if sets[rel] == nil && ctx.Err() == nil {
-			d.s.notify("textDocument/publishDiagnostics", PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []Diagnostic{}})
+			d.s.publishDiagnostics(&protocol.PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []protocol.Diagnostic{}})
 			delete(d.published, rel)
 		}
 	}
@@ -145,19 +154,30 @@ func sameFindings(a, b []routefile.Diagnostic) bool {
 	})
 }
 
-func (s *Server) docVersion(rel string) *int {
+// publishDiagnostics sends one file's set; failures are logged.
+func (s *Server) publishDiagnostics(p *protocol.PublishDiagnosticsParams) {
+	ctx, cancel := s.outbound()
+	defer cancel()
+	if err := s.client.PublishDiagnostics(ctx, p); err != nil && s.ctx.Err() == nil {
+		s.log.Debug("publishing diagnostics failed", "uri", p.URI, "err", err)
+	}
+}
+
+// docVersion is the version of rel's open buffer; false when it is not
+// open.
+func (s *Server) docVersion(rel string) (int32, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if d, ok := s.docs[rel]; ok {
-		v := d.version
-		return &v
+		return d.version, true
 	}
-	return nil
+	return 0, false
 }
 
-// findingSets groups the table's findings by file, a non-nil list per file: every route file, devproxy.json and resolutions.json when
-// they have findings, and open .conf buffers that are not route files
-// (checked on their own).
+// findingSets groups the table's findings by file, a non-nil list per
+// file: every route file, devproxy.json and resolutions.json when they
+// have findings, and open .conf buffers that are not route files (checked
+// on their own).
 func (s *Server) findingSets(snap *snapshot) map[string][]routefile.Diagnostic {
 	sets := map[string][]routefile.Diagnostic{}
 	for _, f := range snap.table.Files {
@@ -170,35 +190,44 @@ func (s *Server) findingSets(snap *snapshot) map[string][]routefile.Diagnostic {
 		if _, ok := sets[rel]; ok || rel == routing.ConfigFile || rel == routing.ResolutionsFile {
 			continue
 		}
-		if len(rel) > 5 && rel[len(rel)-5:] == ".conf" {
+		if strings.HasSuffix(rel, ".conf") {
 			sets[rel] = append([]routefile.Diagnostic{}, routefile.Parse(rel, []byte(text)).Diagnostics...)
 		}
 	}
 	return sets
 }
 
-func lspPos(p routefile.Pos) Position {
-	return Position{Line: max(p.Line-1, 0), Character: max(p.Col-1, 0)}
+var lspSeverity = map[routefile.Severity]protocol.DiagnosticSeverity{
+	routefile.Error: protocol.DiagnosticSeverityError, routefile.Warning: protocol.DiagnosticSeverityWarning,
+	routefile.Information: protocol.DiagnosticSeverityInformation, routefile.Hint: protocol.DiagnosticSeverityHint,
 }
 
-func lspRange(r routefile.Range) Range { return Range{Start: lspPos(r.Start), End: lspPos(r.End)} }
-
-var lspSeverity = map[routefile.Severity]int{
-	routefile.Error: SeverityError, routefile.Warning: SeverityWarning,
-	routefile.Information: SeverityInformation, routefile.Hint: SeverityHint,
-}
-
-func (s *Server) toLSP(d routefile.Diagnostic) Diagnostic {
-	out := Diagnostic{Range: lspRange(d.Range), Severity: lspSeverity[d.Severity], Code: d.Code, Source: "devproxy", Message: d.Message}
-	for _, t := range d.Tags {
-		if t == routefile.TagUnnecessary {
-			out.Tags = append(out.Tags, TagUnnecessary)
-		}
+// toLSP converts one engine finding. Optional fields the finding does not
+// have are left out, as the engine's JSON reports leave them out.
+func (s *Server) toLSP(d routefile.Diagnostic) protocol.Diagnostic {
+	out := protocol.Diagnostic{Range: lspRange(d.Range), Severity: lspSeverity[d.Severity],
+		Source: protocol.NewOptional("devproxy"), Message: protocol.String(d.Message)}
+	if d.Code != "" {
+		out.Code = protocol.String(d.Code)
+	}
+	if slices.Contains(d.Tags, routefile.TagUnnecessary) {
+		out.Tags = protocol.NewDiagnosticTags(protocol.DiagnosticTagUnnecessary)
 	}
 	for _, r := range d.Related {
-		out.RelatedInformation = append(out.RelatedInformation, DiagnosticRelatedInformation{
-			Location: Location{URI: s.uriOf(r.File), Range: lspRange(r.Range)}, Message: r.Message,
+		out.RelatedInformation = append(out.RelatedInformation, protocol.DiagnosticRelatedInformation{
+			Location: protocol.Location{URI: s.uriOf(r.File), Range: lspRange(r.Range)}, Message: r.Message,
 		})
 	}
 	return out
+}
+
+// diagnosticCode is a diagnostic's code as devproxy writes it (a string).
+func diagnosticCode(d protocol.Diagnostic) string {
+	switch c := d.Code.(type) {
+	case protocol.String:
+		return string(c)
+	case protocol.Integer:
+		return strconv.Itoa(int(c))
+	}
+	return ""
 }

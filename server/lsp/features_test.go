@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -29,20 +32,12 @@ func readFile(t *testing.T, c *client, rel string) string {
 	return string(b)
 }
 
-func codeActions(t *testing.T, c *client, rel string, line int) []CodeAction {
+func codeActions(t *testing.T, c *client, rel string, line uint32) []*protocol.CodeAction {
 	t.Helper()
-	var actions []CodeAction
-	if err := c.call("textDocument/codeAction", map[string]any{
-		"textDocument": map[string]any{"uri": c.uri(rel)},
-		"range":        Range{Start: Position{Line: line, Character: 2}, End: Position{Line: line, Character: 2}},
-		"context":      map[string]any{"diagnostics": []any{}},
-	}, &actions); err != nil {
-		t.Fatal(err)
-	}
-	return actions
+	return codeActionsAt(t, c, rel, protocol.Position{Line: line, Character: 2})
 }
 
-func findAction(t *testing.T, actions []CodeAction, title string) CodeAction {
+func findAction(t *testing.T, actions []*protocol.CodeAction, title string) *protocol.CodeAction {
 	t.Helper()
 	var titles []string
 	for _, a := range actions {
@@ -52,12 +47,12 @@ func findAction(t *testing.T, actions []CodeAction, title string) CodeAction {
 		titles = append(titles, a.Title)
 	}
 	t.Fatalf("no action %q among %q", title, titles)
-	return CodeAction{}
+	return nil
 }
 
 // reload tells the server files changed on disk and waits for the new
 // diagnostics of rels.
-func reload(t *testing.T, c *client, rels ...string) map[string]PublishDiagnosticsParams {
+func reload(t *testing.T, c *client, rels ...string) map[string]published {
 	t.Helper()
 	from := c.mark()
 	var changes []map[string]any
@@ -85,18 +80,19 @@ func TestRenameRoute(t *testing.T) {
 	root := workspace(t, webWorkspace)
 	c, _ := start(t, root, nil)
 	c.waitDiagnostics(0, "apps/web.conf")
-	var prep PrepareRenameResult
-	if err := c.call("textDocument/prepareRename", TextDocumentPositionParams{TextDocument: TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: Position{Line: 1, Character: 14}}, &prep); err != nil {
+	at := protocol.TextDocumentPositionParams{TextDocument: protocol.TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: protocol.Position{Line: 1, Character: 14}}
+	var prep protocol.PrepareRenameResult
+	if err := c.call("textDocument/prepareRename", &protocol.PrepareRenameParams{TextDocumentPositionParams: at}, &prep); err != nil {
 		t.Fatal(err)
 	}
-	if prep.Placeholder != "/web/" {
-		t.Errorf("prepareRename placeholder %q", prep.Placeholder)
+	if p, ok := prep.(*protocol.PrepareRenamePlaceholder); !ok || p.Placeholder != "/web/" {
+		t.Errorf("prepareRename: %#v", prep)
 	}
-	var edit WorkspaceEdit
-	if err := c.call("textDocument/rename", RenameParams{TextDocument: TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: Position{Line: 1, Character: 14}, NewName: "shop"}, &edit); err != nil {
+	var edit protocol.WorkspaceEdit
+	if err := c.call("textDocument/rename", &protocol.RenameParams{TextDocumentPositionParams: at, NewName: "shop"}, &edit); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, c, "rename-web-to-shop", edit)
+	golden(t, c, "rename-web-to-shop", &edit)
 	applyEdit(t, c, edit)
 	got := readFile(t, c, "apps/web.conf")
 	want := `location = /shop { return 301 /shop/; }
@@ -114,8 +110,8 @@ location /webhooks/ { proxy_pass http://127.0.0.1:5175; }
 		t.Errorf("the pin was not renamed: %s", pins)
 	}
 	// A reserved name is refused with a reason.
-	err := c.call("textDocument/rename", RenameParams{TextDocument: TextDocumentIdentifier{URI: c.uri("apps/web.conf")}, Position: Position{Line: 1, Character: 14}, NewName: "/status"}, &edit)
-	if err == nil || !strings.Contains(err.Error(), "belongs to the proxy") {
+	err := c.call("textDocument/rename", &protocol.RenameParams{TextDocumentPositionParams: at, NewName: "/status"}, &edit)
+	if code(err) != jsonrpc2.InvalidParams || !strings.Contains(err.Error(), "belongs to the proxy") {
 		t.Errorf("renaming to /status: %v", err)
 	}
 }
@@ -175,28 +171,44 @@ func TestHoverLensSymbolsCompletionDefinition(t *testing.T) {
 	root := workspace(t, webWorkspace)
 	c, _ := start(t, root, nil)
 	c.waitDiagnostics(0, "apps/web.conf")
-	uri := c.uri("apps/web.conf")
-	doc := TextDocumentIdentifier{URI: uri}
+	doc := protocol.TextDocumentIdentifier{URI: c.uri("apps/web.conf")}
+	at := func(line, char uint32) protocol.TextDocumentPositionParams {
+		return protocol.TextDocumentPositionParams{TextDocument: doc, Position: protocol.Position{Line: line, Character: char}}
+	}
 
-	var h Hover
-	c.call("textDocument/hover", TextDocumentPositionParams{TextDocument: doc, Position: Position{Line: 1, Character: 3}}, &h)
+	var h protocol.Hover
+	if err := c.call("textDocument/hover", &protocol.HoverParams{TextDocumentPositionParams: at(1, 3)}, &h); err != nil {
+		t.Fatal(err)
+	}
+	md, ok := h.Contents.(*protocol.MarkupContent)
+	if !ok || md.Kind != protocol.MarkupKindMarkdown {
+		t.Fatalf("hover contents %#v", h.Contents)
+	}
 	for _, want := range []string{"location ^~ /web/", "regex locations are not checked", "http://127.0.0.1:5173", "`/web/example?x=1` → `/example?x=1`", "Active"} {
-		if !strings.Contains(h.Contents.Value, want) {
-			t.Errorf("hover lacks %q:\n%s", want, h.Contents.Value)
+		if !strings.Contains(md.Value, want) {
+			t.Errorf("hover lacks %q:\n%s", want, md.Value)
 		}
 	}
 
-	var lenses []CodeLens
-	c.call("textDocument/codeLens", map[string]any{"textDocument": doc}, &lenses)
+	var lenses []protocol.CodeLens
+	if err := c.call("textDocument/codeLens", &protocol.CodeLensParams{TextDocument: doc}, &lenses); err != nil {
+		t.Fatal(err)
+	}
 	var open, upstream int
 	for _, l := range lenses {
-		if l.Command != nil && l.Command.Command == "devproxy.openRoute" {
+		if l.Command.Command == "devproxy.openRoute" {
 			open++
-			if fmt.Sprint(l.Command.Arguments) != "[http://127.0.0.1:8080/web/]" && fmt.Sprint(l.Command.Arguments) != "[http://127.0.0.1:8080/web]" && fmt.Sprint(l.Command.Arguments) != "[http://127.0.0.1:8080/webhooks/]" {
-				t.Errorf("lens arguments %v", l.Command.Arguments)
+			var args []string
+			for _, a := range l.Command.Arguments {
+				var s string
+				json.Unmarshal(a, &s)
+				args = append(args, s)
+			}
+			if got := fmt.Sprint(args); got != "[http://127.0.0.1:8080/web/]" && got != "[http://127.0.0.1:8080/web]" && got != "[http://127.0.0.1:8080/webhooks/]" {
+				t.Errorf("lens arguments %v", got)
 			}
 		}
-		if l.Command != nil && strings.HasPrefix(l.Command.Title, "→ http://127.0.0.1:517") {
+		if strings.HasPrefix(l.Command.Title, "→ http://127.0.0.1:517") {
 			upstream++
 		}
 	}
@@ -204,10 +216,12 @@ func TestHoverLensSymbolsCompletionDefinition(t *testing.T) {
 		t.Errorf("lenses: %d open, %d upstream: %+v", open, upstream, lenses)
 	}
 
-	var syms []DocumentSymbol
-	c.call("textDocument/documentSymbol", map[string]any{"textDocument": doc}, &syms)
-	if len(syms) != 4 || syms[1].Name != "location ^~ /web/" {
-		t.Errorf("symbols %+v", syms)
+	var symbols protocol.DocumentSymbolResult
+	if err := c.call("textDocument/documentSymbol", &protocol.DocumentSymbolParams{TextDocument: doc}, &symbols); err != nil {
+		t.Fatal(err)
+	}
+	if syms, ok := symbols.(protocol.DocumentSymbolSlice); !ok || len(syms) != 4 || syms[1].Name != "location ^~ /web/" {
+		t.Errorf("symbols %#v", symbols)
 	}
 
 	// Completion: directive names at the start of a statement inside a
@@ -215,38 +229,44 @@ func TestHoverLensSymbolsCompletionDefinition(t *testing.T) {
 	c.open("apps/web.conf")
 	text := readFile(t, c, "apps/web.conf")
 	const anchor = "    proxy_pass http://127.0.0.1:5173/;"
-	complete := func(version int, insert string, at Position) CompletionList {
+	complete := func(version int32, insert string, line, char uint32) *protocol.CompletionList {
 		t.Helper()
 		c.change("apps/web.conf", version, strings.Replace(text, anchor, anchor+"\n"+insert, 1))
-		var list CompletionList
-		if err := c.call("textDocument/completion", TextDocumentPositionParams{TextDocument: doc, Position: at}, &list); err != nil {
+		var result protocol.CompletionResult
+		if err := c.call("textDocument/completion", &protocol.CompletionParams{TextDocumentPositionParams: at(line, char)}, &result); err != nil {
 			t.Fatal(err)
+		}
+		list, ok := result.(*protocol.CompletionList)
+		if !ok {
+			t.Fatalf("completion answered %#v", result)
 		}
 		return list
 	}
-	if list := complete(2, "    prox", Position{Line: 4, Character: 8}); !hasItem(list, "proxy_pass") || !hasItem(list, "rewrite") || hasItem(list, "$host") || hasItem(list, "location") {
+	if list := complete(2, "    prox", 4, 8); !hasItem(list, "proxy_pass") || !hasItem(list, "rewrite") || hasItem(list, "$host") || hasItem(list, "location") {
 		t.Errorf("directive completion: %+v", list.Items)
 	}
-	if list := complete(3, "    set $up x; proxy_set_header X $ho", Position{Line: 4, Character: 37}); !hasItem(list, "$host") || !hasItem(list, "$up") || hasItem(list, "proxy_pass") {
+	if list := complete(3, "    set $up x; proxy_set_header X $ho", 4, 37); !hasItem(list, "$host") || !hasItem(list, "$up") || hasItem(list, "proxy_pass") {
 		t.Errorf("variable completion: %+v", list.Items)
 	}
 	// Before the first block and after the last one is the top level.
-	for _, at := range []Position{{Line: 0, Character: 0}, {Line: 8, Character: 0}} {
-		if list := complete(4, "", at); !hasItem(list, "location") || hasItem(list, "proxy_pass") {
-			t.Errorf("top-level completion at %v: %+v", at, list.Items)
+	for _, line := range []uint32{0, 8} {
+		if list := complete(4, "", line, 0); !hasItem(list, "location") || hasItem(list, "proxy_pass") {
+			t.Errorf("top-level completion on line %d: %+v", line, list.Items)
 		}
 	}
 
 	// Definition from $var to its set.
 	c.change("apps/web.conf", 5, "location /v/ {\n    set $u 127.0.0.1:1;\n    proxy_pass http://$u/;\n}\n")
-	var locs []Location
-	c.call("textDocument/definition", TextDocumentPositionParams{TextDocument: doc, Position: Position{Line: 2, Character: 24}}, &locs)
-	if len(locs) != 1 || locs[0].Range.Start.Line != 1 {
-		t.Errorf("definition of $u: %+v", locs)
+	var def protocol.DefinitionResult
+	if err := c.call("textDocument/definition", &protocol.DefinitionParams{TextDocumentPositionParams: at(2, 24)}, &def); err != nil {
+		t.Fatal(err)
+	}
+	if locs, ok := def.(protocol.LocationSlice); !ok || len(locs) != 1 || locs[0].Range.Start.Line != 1 || locs[0].URI != doc.URI {
+		t.Errorf("definition of $u: %#v", def)
 	}
 }
 
-func hasItem(l CompletionList, label string) bool {
+func hasItem(l *protocol.CompletionList, label string) bool {
 	for _, it := range l.Items {
 		if it.Label == label {
 			return true
@@ -354,22 +374,53 @@ func TestCustomMethodsMatchTheirSchemas(t *testing.T) {
 	}
 }
 
-// TestBadMessagesNeverCloseTheConnection sends malformed notifications, an
-// unknown method and a request whose handler panics; the connection keeps
-// answering.
+// code is the JSON-RPC error code of an answer; 0 for none.
+func code(err error) jsonrpc2.Code {
+	var e *jsonrpc2.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
+}
+
+// testOptions are start's.
+func testOptions() Options {
+	return Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true}
+}
+
+// panicking is the server with a request and a notification that panic.
+type panicking struct{ *Server }
+
+func (panicking) Hover(context.Context, *protocol.HoverParams) (*protocol.Hover, error) {
+	panic("boom")
+}
+
+func (panicking) DidSave(context.Context, *protocol.DidSaveTextDocumentParams) error {
+	panic("boom in a notification")
+}
+
+// TestBadMessagesNeverCloseTheConnection sends malformed notifications and
+// requests, an unknown method, and a request and a notification whose
+// handlers panic; the connection keeps answering.
 func TestBadMessagesNeverCloseTheConnection(t *testing.T) {
-	requests["test/panic"] = func(*Server, context.Context, *snapshot, json.RawMessage) (any, error) { panic("boom") }
-	defer delete(requests, "test/panic")
 	root := workspace(t, conflictWorkspace)
-	c, _ := start(t, root, nil)
+	c, _ := startSession(t, root, nil, testOptions(), func(s *Server) protocol.Server { return panicking{s} }, nil)
 	c.notify("textDocument/didOpen", "not an object")
 	c.notify("textDocument/didChange", map[string]any{"textDocument": 7})
 	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": "not a uri"}}})
-	if err := c.call("test/panic", map[string]any{}, nil); err == nil || !strings.Contains(err.Error(), "boom") {
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("apps/a.conf")}})
+	c.notify("no/such/notification", map[string]any{})
+	if err := c.call("textDocument/hover", map[string]any{"textDocument": map[string]any{"uri": c.uri("apps/a.conf")}, "position": map[string]any{"line": 0, "character": 3}}, nil); code(err) != jsonrpc2.InternalError || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("a panicking request: %v", err)
 	}
-	if err := c.call("no/such/method", map[string]any{}, nil); err == nil {
-		t.Error("an unknown method must be an error")
+	if err := c.call("textDocument/codeLens", map[string]any{"textDocument": 7}, nil); code(err) != jsonrpc2.InvalidParams {
+		t.Errorf("a request with bad params: %v", err)
+	}
+	if err := c.call("no/such/method", map[string]any{}, nil); code(err) != jsonrpc2.MethodNotFound {
+		t.Errorf("an unknown method: %v", err)
+	}
+	if err := c.call("textDocument/formatting", map[string]any{"textDocument": map[string]any{"uri": c.uri("apps/a.conf")}, "options": map[string]any{"tabSize": 4, "insertSpaces": true}}, nil); code(err) != jsonrpc2.MethodNotFound {
+		t.Errorf("a standard method the server does not announce: %v", err)
 	}
 	var rr RoutesResult
 	if err := c.call("devproxy/routes", map[string]any{}, &rr); err != nil || len(rr.Routes) == 0 {
@@ -377,26 +428,34 @@ func TestBadMessagesNeverCloseTheConnection(t *testing.T) {
 	}
 }
 
+// blocking is the server with a hover that waits until it is cancelled.
+type blocking struct {
+	*Server
+	started chan struct{}
+}
+
+func (b blocking) Hover(ctx context.Context, _ *protocol.HoverParams) (*protocol.Hover, error) {
+	close(b.started)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
 // TestCancelRequest cancels a request in flight with $/cancelRequest; it
 // ends with LSP's RequestCancelled code and the connection goes on.
 func TestCancelRequest(t *testing.T) {
 	started := make(chan struct{})
-	requests["test/block"] = func(_ *Server, ctx context.Context, _ *snapshot, _ json.RawMessage) (any, error) {
-		close(started)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	defer delete(requests, "test/block")
 	root := workspace(t, conflictWorkspace)
-	c, _ := start(t, root, nil)
+	c, _ := startSession(t, root, nil, testOptions(), func(s *Server) protocol.Server { return blocking{s, started} }, nil)
 	errc := make(chan error, 1)
-	go func() { errc <- c.call("test/block", map[string]any{}, nil) }()
+	hover := &protocol.HoverParams{TextDocumentPositionParams: protocol.TextDocumentPositionParams{
+		TextDocument: protocol.TextDocumentIdentifier{URI: c.uri("apps/a.conf")}}}
+	go func() { errc <- c.call("textDocument/hover", hover, nil) }()
 	<-started
-	// initialize was call 1, so test/block is call 2.
+	// initialize was call 1, so the hover is call 2.
 	c.notify("$/cancelRequest", map[string]any{"id": 2})
 	select {
 	case err := <-errc:
-		if err == nil || !strings.Contains(err.Error(), "cancelled") {
+		if code(err) != protocol.CodeRequestCancelled || !strings.Contains(err.Error(), "cancelled") {
 			t.Errorf("a cancelled request: %v", err)
 		}
 	case <-time.After(10 * time.Second):

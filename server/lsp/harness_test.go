@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 	"golang.org/x/tools/txtar"
 )
 
@@ -21,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 // message is one message the fake client received or sent.
 type message struct {
-	dir    string // "<-" from the server, "->" to it
+	dir    string // "<-" from the server, "->" to it, "<=" the server's answer to a call
 	method string
 	params json.RawMessage
 }
@@ -73,8 +76,20 @@ func start(t testing.TB, root string, settings any) (*client, *Server) {
 // startServer is start with the server's options spelled out.
 func startServer(t testing.TB, root string, settings any, opts Options) (*client, *Server) {
 	t.Helper()
+	return startSession(t, root, settings, opts, nil, nil)
+}
+
+// startSession starts a server whose methods may be wrapped (a test adds a
+// misbehaving method this way) and whose client announces the given
+// capabilities (nil: configuration when there are settings, and
+// documentChanges).
+func startSession(t testing.TB, root string, settings any, opts Options, wrap func(*Server) protocol.Server, capabilities map[string]any) (*client, *Server) {
+	t.Helper()
 	srvConn, cliConn := net.Pipe()
 	s := New(opts)
+	if wrap != nil {
+		s.methods = wrap(s)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -83,7 +98,9 @@ func startServer(t testing.TB, root string, settings any, opts Options) (*client
 	}()
 	c := &client{t: t, root: root, settings: settings}
 	c.cond = sync.NewCond(&c.mu)
-	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(cliConn), jsonrpc2.WithCodec(jsonCodec{}))
+	// Payloads cross the client's connection as raw JSON in both
+	// directions; call encodes and decodes them (see encode).
+	c.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(cliConn), jsonrpc2.WithCodec(wireCodec{}))
 	c.conn.Go(ctx, c.handle)
 	var once sync.Once
 	c.stop = func() {
@@ -101,15 +118,18 @@ func startServer(t testing.TB, root string, settings any, opts Options) (*client
 		})
 	}
 	t.Cleanup(c.stop)
-	var res InitializeResult
+	if capabilities == nil {
+		capabilities = map[string]any{"workspace": map[string]any{
+			"configuration": settings != nil, "workspaceEdit": map[string]any{"documentChanges": true},
+		}}
+	}
+	var res protocol.InitializeResult
 	c.call("initialize", map[string]any{
 		"processId": nil, "rootUri": pathToURI(root),
 		"initializationOptions": settings,
-		"capabilities": map[string]any{"workspace": map[string]any{
-			"configuration": settings != nil, "workspaceEdit": map[string]any{"documentChanges": true},
-		}},
+		"capabilities":          capabilities,
 	}, &res)
-	if !res.Capabilities.HoverProvider {
+	if res.Capabilities.HoverProvider != protocol.Boolean(true) {
 		t.Fatalf("initialize: %+v", res)
 	}
 	c.notify("initialized", map[string]any{})
@@ -124,7 +144,7 @@ func (c *client) handle(ctx context.Context, req *jsonrpc2.Request) (any, error)
 	case "workspace/configuration":
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return []any{c.settings}, nil
+		return jsonrpc2.RawMessage(mustJSON([]any{c.settings})), nil
 	case "client/registerCapability":
 		return nil, nil
 	}
@@ -141,23 +161,58 @@ func (c *client) record(m message) {
 	c.cond.Broadcast()
 }
 
+// call sends a request and decodes its result into result (when not
+// nil). The answer is recorded too, as "<=" with the raw result.
 func (c *client) call(method string, params, result any) error {
 	c.t.Helper()
-	b, _ := json.Marshal(params)
+	b := encode(method, params)
 	c.record(message{dir: "->", method: method, params: b})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := c.conn.Call(ctx, method, params, result)
-	return err
+	var raw jsonrpc2.RawMessage
+	if _, err := c.conn.Call(ctx, method, jsonrpc2.RawMessage(b), &raw); err != nil {
+		c.record(message{dir: "<=", method: method, params: mustJSON(err.Error())})
+		return err
+	}
+	c.record(message{dir: "<=", method: method, params: json.RawMessage(raw)})
+	if result == nil {
+		return nil
+	}
+	return decode(method, raw, result)
 }
 
 func (c *client) notify(method string, params any) {
 	c.t.Helper()
-	b, _ := json.Marshal(params)
+	b := encode(method, params)
 	c.record(message{dir: "->", method: method, params: b})
-	if err := c.conn.Notify(context.Background(), method, params); err != nil {
+	if err := c.conn.Notify(context.Background(), method, jsonrpc2.RawMessage(b)); err != nil {
 		c.t.Fatalf("notify %s: %v", method, err)
 	}
+}
+
+// encode writes a message's params as the editor would: devproxy/ ones
+// with encoding/json (as the extension's JSON.stringify), standard ones
+// with the protocol library's encoder, which knows its union types.
+func encode(method string, params any) json.RawMessage {
+	var b []byte
+	var err error
+	if strings.HasPrefix(method, "devproxy/") {
+		b, err = json.Marshal(params)
+	} else {
+		b, err = protocol.Marshal(params)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("encode %s params: %v", method, err))
+	}
+	return b
+}
+
+// decode reads a message's payload the same way.
+func decode(method string, data []byte, v any) error {
+	if strings.HasPrefix(method, "devproxy/") {
+		return json.Unmarshal(data, v)
+	}
+	return protocol.Unmarshal(data, v)
 }
 
 // waitFor blocks until cond holds over the recorded messages (bounded).
@@ -189,28 +244,34 @@ func (c *client) mark() int {
 	return len(c.messages)
 }
 
-// diagnostics returns the latest published set per URI among the
+// latestDiagnostics returns the latest published set per URI among the
 // messages from index from on.
-func latestDiagnostics(ms []message, from int) map[string]PublishDiagnosticsParams {
-	out := map[string]PublishDiagnosticsParams{}
+func latestDiagnostics(ms []message, from int) map[string]published {
+	out := map[string]published{}
 	for _, m := range ms[from:] {
 		if m.dir == "<-" && m.method == "textDocument/publishDiagnostics" {
-			var p PublishDiagnosticsParams
-			json.Unmarshal(m.params, &p)
-			out[p.URI] = p
+			var p protocol.PublishDiagnosticsParams
+			protocol.Unmarshal(m.params, &p)
+			out[string(p.URI)] = published{p, m.params}
 		}
 	}
 	return out
 }
 
+// published is one publishDiagnostics notification, decoded and as sent.
+type published struct {
+	protocol.PublishDiagnosticsParams
+	wire json.RawMessage
+}
+
 // waitDiagnostics waits until every listed file has had diagnostics
 // published after from, and returns the latest sets by relative path.
-func (c *client) waitDiagnostics(from int, rels ...string) map[string]PublishDiagnosticsParams {
+func (c *client) waitDiagnostics(from int, rels ...string) map[string]published {
 	c.t.Helper()
 	c.waitFor("diagnostics for "+strings.Join(rels, ", "), func(ms []message) bool {
 		got := latestDiagnostics(ms, from)
 		for _, rel := range rels {
-			if _, ok := got[c.uri(rel)]; !ok {
+			if _, ok := got[string(c.uri(rel))]; !ok {
 				return false
 			}
 		}
@@ -218,15 +279,16 @@ func (c *client) waitDiagnostics(from int, rels ...string) map[string]PublishDia
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]PublishDiagnosticsParams{}
-	for uri, p := range latestDiagnostics(c.messages, from) {
-		rel, _ := filepath.Rel(c.root, strings.TrimPrefix(uri, "file://"))
+	out := map[string]published{}
+	for u, p := range latestDiagnostics(c.messages, from) {
+		path, _ := uriToPath(uri.URI(u))
+		rel, _ := filepath.Rel(c.root, path)
 		out[filepath.ToSlash(rel)] = p
 	}
 	return out
 }
 
-func (c *client) uri(rel string) string {
+func (c *client) uri(rel string) uri.URI {
 	return pathToURI(filepath.Join(c.root, filepath.FromSlash(rel)))
 }
 
@@ -240,7 +302,7 @@ func (c *client) open(rel string) {
 		"uri": c.uri(rel), "languageId": "devproxy-routes", "version": 1, "text": string(b)}})
 }
 
-func (c *client) change(rel string, version int, text string) {
+func (c *client) change(rel string, version int32, text string) {
 	c.t.Helper()
 	c.notify("textDocument/didChange", map[string]any{
 		"textDocument":   map[string]any{"uri": c.uri(rel), "version": version},
@@ -261,15 +323,24 @@ func (c *client) transcript() string {
 	return b.String()
 }
 
-// golden compares got (JSON, with the workspace root replaced by $ROOT)
-// with testdata/golden/name.json; -update rewrites it.
+// golden compares got as it goes on the wire (JSON written by the protocol
+// library's encoder, indented, with the workspace root replaced by $ROOT)
+// with testdata/golden/name.json; -update rewrites it. A json.RawMessage is
+// taken as it is.
 func golden(t *testing.T, c *client, name string, got any) {
 	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
+	raw, ok := got.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = protocol.Marshal(got); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, raw, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	text := strings.ReplaceAll(string(b), pathToURI(c.root), "file://$ROOT")
+	text := strings.ReplaceAll(indented.String(), string(pathToURI(c.root)), "file://$ROOT")
 	text = strings.ReplaceAll(text, c.root, "$ROOT") + "\n"
 	path := filepath.Join("testdata", "golden", name+".json")
 	if *update {

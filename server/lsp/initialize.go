@@ -5,58 +5,108 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"reflect"
 
 	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-// Settings are the editor's `devproxy` settings (docs/lsp.md). The ones
-// devproxy.json also has are overridden by it.
-type Settings struct {
-	Apps      []string `json:"apps,omitempty"`
-	Overrides []string `json:"overrides,omitempty"`
-	Listen    string   `json:"listen,omitempty"`
-	Tunnel    struct {
-		Listen string `json:"listen,omitempty"`
-	} `json:"tunnel"`
-	Proxy struct {
-		Enabled *bool `json:"enabled,omitempty"`
-	} `json:"proxy"`
-}
+// The methods this server answers. protocol.ServerHandler decodes each
+// standard method's params and calls the *Server method of the same name,
+// which overrides protocol.UnimplementedServer's "method not found"; the
+// devproxy/ requests go through Request below. capabilities announces
+// exactly these; change the two together.
+//
+//	initialize, initialized, shutdown, exit        initialize.go
+//	textDocument/didOpen, didChange, didClose,     textsync.go
+//	  didSave; workspace/didChangeWatchedFiles
+//	workspace/didChangeConfiguration               configuration.go
+//	$/cancelRequest                                server.go (handle)
+//	textDocument/hover                             hover.go
+//	textDocument/codeLens                          codelens.go
+//	textDocument/documentSymbol                    symbols.go
+//	textDocument/definition                        definition.go
+//	textDocument/completion                        completion.go
+//	textDocument/codeAction                        codeaction.go
+//	textDocument/prepareRename, rename             rename.go
+//	devproxy/routes, devproxy/explain              devproxy.go
+//
+// The server calls the client with workspace/configuration,
+// client/registerCapability (the file watchers) and
+// textDocument/publishDiagnostics, and sends the devproxy/status and
+// devproxy/routesChanged notifications.
 
-// config is the part of the settings the route engine reads.
-func (st Settings) config() routing.Config {
-	var c routing.Config
-	c.Apps, c.Overrides, c.Listen = st.Apps, st.Overrides, st.Listen
-	c.Tunnel.Listen = st.Tunnel.Listen
-	return c
-}
+var _ protocol.Server = (*Server)(nil)
 
-func (st Settings) proxyEnabled() bool { return st.Proxy.Enabled == nil || *st.Proxy.Enabled }
-
-// commands the server advertises through workspace/executeCommand: none;
-// the code lenses and actions run client-side commands (docs/lsp.md).
-var advertisedCommands []string
-
-func (s *Server) initialize(ctx context.Context, params json.RawMessage) (any, error) {
-	var p InitializeParams
-	if err := json.Unmarshal(params, &p); err != nil {
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, err.Error())
+// capabilities announces the methods above.
+func capabilities() protocol.ServerCapabilities {
+	yes := true
+	full := protocol.TextDocumentSyncKindFull
+	return protocol.ServerCapabilities{
+		// Full sync: every didChange carries the whole text. Saves need
+		// no text: the buffer already is the file's content here.
+		TextDocumentSync:       &protocol.TextDocumentSyncOptions{OpenClose: &yes, Change: &full, Save: &protocol.SaveOptions{}},
+		HoverProvider:          protocol.Boolean(true),
+		CodeLensProvider:       &protocol.CodeLensOptions{},
+		DocumentSymbolProvider: protocol.Boolean(true),
+		DefinitionProvider:     protocol.Boolean(true),
+		CompletionProvider:     &protocol.CompletionOptions{TriggerCharacters: []string{"$"}},
+		CodeActionProvider: &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{
+			protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactorRewrite}},
+		RenameProvider: &protocol.RenameOptions{PrepareProvider: &yes},
+		// No executeCommandProvider: the code lenses and actions run
+		// client-side commands (docs/lsp.md).
 	}
+}
+
+// Request answers the devproxy/ requests (docs/lsp.md, schemas/lsp-*.json);
+// protocol.ServerHandler sends every method it does not know here, with
+// the params as raw JSON (protocol.LSPAny). Their params and results are
+// encoded with encoding/json, the encoding the engine's documents are
+// written for.
+func (s *Server) Request(ctx context.Context, method string, params any) (any, error) {
+	var (
+		result any
+		err    error
+	)
+	raw, _ := params.(protocol.LSPAny)
+	snap := s.snapshotOf(ctx)
+	switch method {
+	case "devproxy/routes":
+		result, err = s.routes(snap)
+	case "devproxy/explain":
+		result, err = s.explain(snap, raw)
+	default:
+		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(result)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return jsonrpc2.RawMessage(b), nil
+}
+
+func (s *Server) Initialize(_ context.Context, p *protocol.InitializeParams) (*protocol.InitializeResult, error) {
 	s.mu.Lock()
 	if s.ws != nil {
 		s.mu.Unlock()
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "initialize was already called")
 	}
-	rootURI := p.RootURI
-	if rootURI == "" && len(p.WorkspaceFolders) > 0 {
-		rootURI = p.WorkspaceFolders[0].URI
+	var rootURI uri.URI
+	if p.RootURI != nil {
+		rootURI = *p.RootURI
+	}
+	if folders, ok := p.WorkspaceFolders.Get(); rootURI == "" && ok && len(folders) > 0 {
+		rootURI = folders[0].URI
 	}
 	root, ok := uriToPath(rootURI)
-	if !ok && p.RootPath != "" {
-		root, ok = p.RootPath, true
+	if rootPath, set := p.RootPath.Get(); !ok && set && rootPath != "" {
+		root, ok = rootPath, true
 	}
 	if !ok {
 		if wd, err := os.Getwd(); err == nil {
@@ -73,28 +123,25 @@ func (s *Server) initialize(ctx context.Context, params json.RawMessage) (any, e
 		s.mu.Unlock()
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("workspace %s: %v", root, err))
 	}
-	s.ws, s.root, s.caps = ws, ws.Root(), p.Capabilities
+	s.ws, s.root = ws, ws.Root()
+	if w := p.Capabilities.Workspace; w != nil {
+		s.caps.configuration = isTrue(w.Configuration)
+		s.caps.dynamicWatchers = w.DidChangeWatchedFiles != nil && isTrue(w.DidChangeWatchedFiles.DynamicRegistration)
+	}
 	s.mu.Unlock()
 	s.setTable(ws.Table())
 	s.log.Info("initialized", "root", s.root)
-	return InitializeResult{
-		ServerInfo: ServerInfo{Name: "devproxy", Version: s.opts.Version},
-		Capabilities: ServerCapabilities{
-			TextDocumentSync:       TextDocumentSyncOptions{OpenClose: true, Change: 1, Save: SaveOptions{}},
-			HoverProvider:          true,
-			DefinitionProvider:     true,
-			DocumentSymbolProvider: true,
-			CodeActionProvider:     CodeActionOptions{CodeActionKinds: []string{"quickfix", "refactor.rewrite"}},
-			CodeLensProvider:       CodeLensOptions{},
-			CompletionProvider:     CompletionOptions{TriggerCharacters: []string{"$"}},
-			RenameProvider:         RenameOptions{PrepareProvider: true},
-		},
+	return &protocol.InitializeResult{
+		ServerInfo:   protocol.ServerInfo{Name: "devproxy", Version: protocol.NewOptional(s.opts.Version)},
+		Capabilities: capabilities(),
 	}, nil
 }
 
-// initializedNotification starts what needs a client that is ready: the
-// first diagnostics, file watching, the settings and the proxy.
-func (s *Server) initializedNotification() error {
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// Initialized starts what needs a client that is ready: the first
+// diagnostics, file watching, the settings and the proxy.
+func (s *Server) Initialized(context.Context, *protocol.InitializedParams) error {
 	s.mu.Lock()
 	if s.ws == nil || s.initialized {
 		s.mu.Unlock()
@@ -105,11 +152,13 @@ func (s *Server) initializedNotification() error {
 	s.mu.Unlock()
 
 	s.diags.publishAll()
+	// Calls to the client wait for its answer, which the read loop must
+	// be free to read: they run on their own goroutine (habit 2).
 	go func() {
-		if caps.Workspace.DidChangeWatchedFiles.DynamicRegistration {
+		if caps.dynamicWatchers {
 			s.registerWatchers()
 		}
-		if caps.Workspace.Configuration {
+		if caps.configuration {
 			s.fetchConfiguration() // also starts the proxy
 			return
 		}
@@ -118,79 +167,49 @@ func (s *Server) initializedNotification() error {
 	return nil
 }
 
+// watchedFiles are the files whose changes on disk the server needs to
+// hear of: route files, wherever the devproxy.apps and devproxy.overrides
+// globs point, and the two settings files.
+var watchedFiles = []string{"**/*.conf", "**/" + routing.ConfigFile, "**/" + routing.ResolutionsFile}
+
 // registerWatchers asks the client to report file events of the route
-// folders and the settings files (clients without static file events).
+// files and the settings files with workspace/didChangeWatchedFiles, so
+// that a client needs no watchers of its own: with VS Code, this is where
+// the file events come from. A client that cannot register watchers at
+// run time is not asked; it reports the events it watches on its own.
 func (s *Server) registerWatchers() {
-	opts := DidChangeWatchedFilesRegistrationOptions{Watchers: []FileSystemWatcher{
-		{GlobPattern: "**/*.conf"}, {GlobPattern: "**/" + routing.ConfigFile}, {GlobPattern: "**/" + routing.ResolutionsFile},
-	}}
-	err := s.call("client/registerCapability", RegistrationParams{Registrations: []Registration{{
-		ID: "devproxy-watch", Method: "workspace/didChangeWatchedFiles", RegisterOptions: opts,
-	}}}, nil)
+	var opts protocol.DidChangeWatchedFilesRegistrationOptions
+	for _, glob := range watchedFiles {
+		opts.Watchers = append(opts.Watchers, protocol.FileSystemWatcher{GlobPattern: protocol.Pattern(glob)})
+	}
+	raw, err := protocol.Marshal(&opts)
+	if err != nil {
+		s.log.Error("cannot encode the file watchers", "err", err)
+		return
+	}
+	ctx, cancel := s.outbound()
+	defer cancel()
+	err = s.client.RegisterCapability(ctx, &protocol.RegistrationParams{Registrations: []protocol.Registration{{
+		ID: "devproxy-watch", Method: protocol.MethodWorkspaceDidChangeWatchedFiles, RegisterOptions: raw,
+	}}})
 	if err != nil {
 		s.log.Warn("cannot register file watchers", "err", err)
 	}
 }
 
-// fetchConfiguration reads the `devproxy` settings from the client and
-// applies them. It runs off the read loop (it waits for the client).
-func (s *Server) fetchConfiguration() {
-	var out []json.RawMessage
-	if err := s.call("workspace/configuration", ConfigurationParams{Items: []ConfigurationItem{{Section: "devproxy"}}}, &out); err != nil {
-		s.log.Warn("workspace/configuration failed; keeping the current settings", "err", err)
-	} else if len(out) == 1 && string(out[0]) != "null" {
-		var st Settings
-		if err := json.Unmarshal(out[0], &st); err != nil {
-			s.log.Warn("the devproxy settings cannot be read", "err", err)
-		} else {
-			s.mu.Lock()
-			changed := !reflect.DeepEqual(st, s.settings)
-			s.settings = st
-			ws := s.ws
-			s.mu.Unlock()
-			// VS Code asks again after every devproxy.* change (the trace
-			// level too) and right after start, with the settings
-			// initializationOptions already gave: only a real change
-			// recomposes and republishes.
-			if changed {
-				s.setTable(ws.SetDefaults(st.config()))
-				s.proxy.apply()
-				s.diags.publishAll()
-				return
-			}
-		}
-	}
-	s.proxy.apply()
-}
-
-func (s *Server) shutdownRequest() (any, error) {
+// Shutdown stops the proxy and clears every published diagnostic; later
+// requests are refused.
+func (s *Server) Shutdown(context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
 	s.mu.Unlock()
 	s.proxy.stop()
 	s.diags.clearAll()
-	return nil, nil
+	return nil
 }
 
-// setTable installs a new route table for requests and tells the client
-// the routes may have changed.
-func (s *Server) setTable(t *routing.RouteTable) {
-	s.mu.Lock()
-	texts := make(map[string]string, len(s.docs))
-	for rel, d := range s.docs {
-		texts[rel] = d.text
-	}
-	s.mu.Unlock()
-	prev := s.snap.Load()
-	var version int64 = 1
-	if prev != nil {
-		if prev.table == t {
-			return
-		}
-		version = prev.version + 1
-	}
-	s.snap.Store(&snapshot{table: t, version: version, texts: texts, root: t.Root})
-	if s.conn != nil && prev != nil {
-		go s.notify("devproxy/routesChanged", map[string]int64{"version": version})
-	}
+// Exit ends the session (Run returns).
+func (s *Server) Exit(context.Context) error {
+	s.cancel()
+	return nil
 }

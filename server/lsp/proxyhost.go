@@ -14,14 +14,6 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 )
 
-// ProxyStatus is the devproxy/status notification (schemas/lsp-status.schema.json).
-type ProxyStatus struct {
-	State   string `json:"state"`
-	Address string `json:"address"`
-	URL     string `json:"url"`
-	Message string `json:"message"`
-}
-
 // proxyHost runs the proxy (the same as `devproxy serve`) inside the
 // language server, on the configured address. It reads the workspace from
 // disk with its own watcher: the proxy serves saved files, the editor

@@ -4,23 +4,31 @@
 // anything itself (proxy/routing and proxy/routefile do). In the same
 // process it hosts the proxy (proxy/httpproxy).
 //
-// Message order is owned here (house style, habit 1): jsonrpc2 v1 runs a
-// handler inline on the read loop unless the handler releases itself, so
-// text sync notifications run in wire order and only update state and
-// schedule work, while requests read an immutable snapshot and then go
-// asynchronous. No notification error or panic ever closes the
-// connection (habit 2).
+// The standard LSP types, method names and the decoding of each method's
+// params come from go.lsp.dev/protocol: Server implements protocol.Server
+// (embedding protocol.UnimplementedServer) and protocol.ServerHandler
+// dispatches to it. The devproxy/ methods are ours (devproxy_types.go) and
+// arrive through Server.Request. Which methods are answered, and the
+// capabilities that announce them, are listed together in initialize.go;
+// each feature has a file named after its method.
+//
+// Message order is owned here (house style, habit 1), in handle, which sits
+// in front of the library's dispatcher: jsonrpc2 v1 runs a handler inline
+// on the read loop unless the handler releases itself, so text sync
+// notifications run in wire order and only update state and schedule work,
+// while requests take an immutable snapshot and then go asynchronous. No
+// notification error or panic ever closes the connection (habit 2).
 package lsp
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +36,7 @@ import (
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -46,9 +55,19 @@ type Options struct {
 
 // Server is one language-server session.
 type Server struct {
-	opts Options
-	log  *slog.Logger
-	conn jsonrpc2.Conn
+	// UnimplementedServer answers "method not found" for the requests this
+	// server does not override and ignores such notifications.
+	protocol.UnimplementedServer
+
+	opts   Options
+	log    *slog.Logger
+	conn   jsonrpc2.Conn
+	client protocol.Client // calls and notifications to the editor
+
+	// methods is what the dispatcher calls: the server itself. A test may
+	// put a wrapper in front of it to add a misbehaving method.
+	methods  protocol.Server
+	dispatch jsonrpc2.Handler // protocol.ServerHandler(methods)
 
 	// ctx is the connection's context: the parent of the proxy and of
 	// every background goroutine, so shutdown stops them all (habit 5).
@@ -58,7 +77,7 @@ type Server struct {
 	mu          sync.Mutex
 	ws          *routing.Workspace // nil until initialize
 	root        string
-	caps        ClientCapabilities
+	caps        clientSupport
 	settings    Settings
 	docs        map[string]*document // by relative path
 	initialized bool
@@ -70,16 +89,23 @@ type Server struct {
 	// running holds the cancel functions of the requests in flight, by
 	// id, for $/cancelRequest. Their contexts derive from ctx, never from
 	// the context jsonrpc2 passes in: that one is pooled and recycled once
-	// the handler returns, so a context.WithCancel child of it races.
+	// the handler returns, so a context.WithCancel child of it races. This
+	// is also why protocol.Handlers (protocol.CancelHandler, built on
+	// jsonrpc2.CancelHandler) is not used.
 	cancelMu sync.Mutex
 	running  map[string]context.CancelFunc
 }
 
+// clientSupport is what the server needs to know of the client's
+// capabilities, read once at initialize.
+type clientSupport struct {
+	configuration   bool // answers workspace/configuration
+	dynamicWatchers bool // accepts file watchers registered at run time
+}
+
 // document is an open editor buffer.
 type document struct {
-	uri     string
-	rel     string
-	version int
+	version int32
 	text    string
 }
 
@@ -101,6 +127,7 @@ func New(opts Options) *Server {
 		opts.Debounce = 50 * time.Millisecond
 	}
 	s := &Server{opts: opts, log: opts.Log, docs: map[string]*document{}, running: map[string]context.CancelFunc{}}
+	s.methods = s
 	s.diags = newDiagnostics(s, opts.Debounce)
 	s.proxy = &proxyHost{s: s}
 	return s
@@ -111,7 +138,12 @@ func New(opts Options) *Server {
 func (s *Server) Run(ctx context.Context, rwc io.ReadWriteCloser) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	defer s.cancel()
-	s.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(rwc), jsonrpc2.WithCodec(jsonCodec{}))
+	// Not protocol.NewServer: it installs protocol.Handlers, whose
+	// asynchronous dispatch gives up the message order and whose
+	// cancellation races (see running).
+	s.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(rwc), jsonrpc2.WithCodec(wireCodec{}))
+	s.client = protocol.ClientDispatcher(s.conn)
+	s.dispatch = protocol.ServerHandler(s.methods, nil)
 	s.conn.Go(s.ctx, s.handle)
 	select {
 	case <-s.conn.Done():
@@ -122,16 +154,47 @@ func (s *Server) Run(ctx context.Context, rwc io.ReadWriteCloser) error {
 	return s.conn.Err()
 }
 
-// jsonCodec encodes payloads with encoding/json, the encoding the engine's
-// report types (check, explain) are written for.
-type jsonCodec struct{}
+// wireCodec encodes message payloads the way protocol.NewServer's codec
+// does (that one is not exported): go.lsp.dev/protocol's encoder, which
+// knows its union types. Payloads already encoded pass through verbatim:
+// the devproxy/ messages, written with encoding/json as the engine's report
+// types expect.
+type wireCodec struct{}
 
-func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
-func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+func (wireCodec) Marshal(v any) ([]byte, error) {
+	switch raw := v.(type) {
+	case jsonrpc2.RawMessage:
+		return rawOrNull(raw), nil
+	case json.RawMessage:
+		return rawOrNull(raw), nil
+	}
+	return protocol.Marshal(v)
+}
 
-// handle dispatches one message. Notifications run inline and never fail
-// the connection; requests decode their params, take a snapshot, then run
-// concurrently.
+func (wireCodec) Unmarshal(data []byte, v any) error {
+	switch p := v.(type) {
+	case *jsonrpc2.RawMessage:
+		*p = slices.Clone(data)
+		return nil
+	case *json.RawMessage:
+		*p = slices.Clone(data)
+		return nil
+	}
+	return protocol.Unmarshal(data, v)
+}
+
+func rawOrNull(raw []byte) []byte {
+	if raw == nil {
+		return []byte("null")
+	}
+	return raw
+}
+
+// handle is the connection's handler, in front of the library's
+// dispatcher. Notifications run inline, in wire order, and never fail the
+// connection; requests are checked, take a snapshot, and then run
+// concurrently with the messages after them. A panic anywhere answers an
+// error and leaves the connection up.
 func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any, err error) {
 	// jsonrpc2 lends the method and params until the handler returns (or
 	// Async clones them in place); keep a copy of the name for the log.
@@ -147,16 +210,13 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 		}
 	}()
 	if !req.IsCall() {
-		if err := s.notification(ctx, method, json.RawMessage(req.Params())); err != nil {
-			s.log.Warn("notification failed", "method", method, "err", err)
-		}
+		s.notification(ctx, method, req)
 		return nil, nil
 	}
 	switch method {
-	case "initialize":
-		return s.initialize(ctx, json.RawMessage(req.Params()))
-	case "shutdown":
-		return s.shutdownRequest()
+	case protocol.MethodInitialize, protocol.MethodShutdown:
+		// Inline: nothing after them runs before they are done.
+		return s.answer(ctx, method, req)
 	}
 	s.mu.Lock()
 	ready, down := s.ws != nil, s.shutdown
@@ -167,14 +227,8 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 	if down {
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "the server is shutting down")
 	}
-	h, ok := requests[method]
-	if !ok {
-		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
-	}
-	params := append(json.RawMessage(nil), req.Params()...)
-	snap := s.snap.Load()
 	key := idKey(req.ID())
-	work, cancel := context.WithCancel(s.ctx)
+	work, cancel := context.WithCancel(context.WithValue(s.ctx, snapshotKey{}, s.snap.Load()))
 	s.cancelMu.Lock()
 	s.running[key] = cancel
 	s.cancelMu.Unlock()
@@ -186,15 +240,87 @@ func (s *Server) handle(ctx context.Context, req *jsonrpc2.Request) (result any,
 	}()
 	// The snapshot is taken; later messages may go on while this runs.
 	jsonrpc2.Async(ctx)
-	result, err = h(s, work, snap, params)
-	if err != nil && work.Err() != nil && s.ctx.Err() == nil {
-		return nil, jsonrpc2.NewError(requestCancelled, method+" was cancelled")
-	}
-	return result, err
+	return s.answer(work, method, req)
 }
 
-// requestCancelled is LSP's error code for a request the client cancelled.
-const requestCancelled jsonrpc2.Code = -32800
+// answer runs a request through the dispatcher with work as its context
+// and gives its errors LSP's codes.
+func (s *Server) answer(work context.Context, method string, req *jsonrpc2.Request) (any, error) {
+	result, err := s.dispatch(work, req)
+	switch {
+	case err == nil:
+		return result, nil
+	case work.Err() != nil && s.ctx.Err() == nil:
+		return nil, jsonrpc2.NewError(protocol.CodeRequestCancelled, method+" was cancelled")
+	case errors.Is(err, jsonrpc2.ErrParse):
+		// The message was JSON (jsonrpc2 checked); its params were not
+		// what the method takes.
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("%s: %v", method, err))
+	}
+	return nil, err
+}
+
+// snapshotKey carries a request's snapshot in its context.
+type snapshotKey struct{}
+
+// snapshotOf is the snapshot handle took for the request of ctx, before
+// any later message could change the state.
+func (s *Server) snapshotOf(ctx context.Context) *snapshot {
+	if snap, ok := ctx.Value(snapshotKey{}).(*snapshot); ok && snap != nil {
+		return snap
+	}
+	return s.snap.Load()
+}
+
+// notification handles a notification inline, in wire order. Before
+// initialize (and after shutdown) only the lifecycle ones are served.
+func (s *Server) notification(ctx context.Context, method string, req *jsonrpc2.Request) {
+	switch method {
+	case protocol.MethodCancelRequest:
+		s.cancelRequest(req.Params())
+		return
+	case protocol.MethodInitialized, protocol.MethodExit, protocol.MethodSetTrace:
+	default:
+		s.mu.Lock()
+		ready := s.ws != nil && !s.shutdown
+		s.mu.Unlock()
+		if !ready {
+			return
+		}
+	}
+	if _, err := s.dispatch(ctx, req); err != nil {
+		if errors.Is(err, jsonrpc2.ErrMethodNotFound) {
+			s.log.Debug("notification ignored", "method", method)
+			return
+		}
+		s.log.Warn("notification failed", "method", method, "err", err)
+	}
+}
+
+// cancelRequest cancels the request $/cancelRequest names, if it still
+// runs; the request then answers RequestCancelled (see answer).
+func (s *Server) cancelRequest(params jsonrpc2.RawMessage) {
+	var p protocol.CancelParams
+	if err := protocol.Unmarshal(params, &p); err != nil {
+		s.log.Warn("notification failed", "method", protocol.MethodCancelRequest, "err", err)
+		return
+	}
+	var id jsonrpc2.ID
+	switch v := p.ID.(type) {
+	case protocol.Integer:
+		id = jsonrpc2.NewNumberID(int64(v))
+	case protocol.String:
+		id = jsonrpc2.NewStringID(string(v))
+	default:
+		return
+	}
+	s.cancelMu.Lock()
+	cancel := s.running[idKey(id)]
+	s.cancelMu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
 
 // idKey is a request id as a map key that outlives the request.
 func idKey(id jsonrpc2.ID) string {
@@ -205,145 +331,46 @@ func idKey(id jsonrpc2.ID) string {
 	return "s" + strings.Clone(str)
 }
 
-// requestHandler answers one request kind from a snapshot.
-type requestHandler func(s *Server, ctx context.Context, snap *snapshot, params json.RawMessage) (any, error)
-
-// requests is filled by the files that implement each method.
-var requests = map[string]requestHandler{}
-
-// notification handles the messages that change state, in wire order.
-func (s *Server) notification(ctx context.Context, method string, params json.RawMessage) error {
-	switch method {
-	case "initialized":
-		return s.initializedNotification()
-	case "exit":
-		s.cancel()
-		return nil
-	case "$/cancelRequest":
-		var p struct {
-			ID json.RawMessage `json:"id"`
-		}
-		if err := json.Unmarshal(params, &p); err != nil {
-			return err
-		}
-		if id, ok := parseID(p.ID); ok {
-			s.cancelMu.Lock()
-			cancel := s.running[idKey(id)]
-			s.cancelMu.Unlock()
-			if cancel != nil {
-				cancel()
-			}
-		}
-		return nil
-	case "$/setTrace", "$/logTrace":
-		return nil
-	}
-	s.mu.Lock()
-	ready := s.ws != nil && !s.shutdown
-	s.mu.Unlock()
-	if !ready {
-		return nil
-	}
-	switch method {
-	case "textDocument/didOpen":
-		var p DidOpenTextDocumentParams
-		if err := json.Unmarshal(params, &p); err != nil {
-			return err
-		}
-		return s.didOpen(p)
-	case "textDocument/didChange":
-		var p DidChangeTextDocumentParams
-		if err := json.Unmarshal(params, &p); err != nil {
-			return err
-		}
-		return s.didChange(p)
-	case "textDocument/didClose":
-		var p DidCloseTextDocumentParams
-		if err := json.Unmarshal(params, &p); err != nil {
-			return err
-		}
-		return s.didClose(p)
-	case "textDocument/didSave":
-		var p DidSaveTextDocumentParams
-		if err := json.Unmarshal(params, &p); err != nil {
-			return err
-		}
-		return s.didSave(p)
-	case "workspace/didChangeWatchedFiles":
-		var p DidChangeWatchedFilesParams
-		if err := json.Unmarshal(params, &p); err != nil {
-			return err
-		}
-		return s.didChangeWatchedFiles(p)
-	case "workspace/didChangeConfiguration":
-		// Pull the settings again; a call back to the client must not
-		// run on the read loop.
-		go s.fetchConfiguration()
-		return nil
-	}
-	return nil
+// outbound is the context of a message to the client: a child of the
+// connection's, with a timeout (habit 5).
+func (s *Server) outbound() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, 10*time.Second)
 }
 
-func parseID(raw json.RawMessage) (jsonrpc2.ID, bool) {
-	var n int64
-	if json.Unmarshal(raw, &n) == nil {
-		return jsonrpc2.NewNumberID(n), true
-	}
-	var str string
-	if json.Unmarshal(raw, &str) == nil {
-		return jsonrpc2.NewStringID(str), true
-	}
-	return jsonrpc2.ID{}, false
-}
-
-// notify sends a notification to the client; failures are logged.
+// notify sends one of the devproxy/ notifications, encoded with
+// encoding/json like the rest of devproxy's documents; failures are logged.
 func (s *Server) notify(method string, params any) {
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	b, err := json.Marshal(params)
+	if err != nil {
+		s.log.Error("cannot encode a notification", "method", method, "err", err)
+		return
+	}
+	ctx, cancel := s.outbound()
 	defer cancel()
-	if err := s.conn.Notify(ctx, method, params); err != nil && s.ctx.Err() == nil {
+	if err := s.conn.Notify(ctx, method, jsonrpc2.RawMessage(b)); err != nil && s.ctx.Err() == nil {
 		s.log.Debug("notify failed", "method", method, "err", err)
 	}
 }
 
-// call makes a request to the client with a timeout. It must not run on the
-// read loop (it would wait for a response the read loop cannot read).
-func (s *Server) call(method string, params, result any) error {
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
-	_, err := s.conn.Call(ctx, method, params, result)
-	return err
-}
-
-// --- URIs and paths ---
-
-// uriToPath turns a file URI into an absolute path.
-func uriToPath(uri string) (string, bool) {
-	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "file" {
-		return "", false
+// setTable installs a new route table for requests and tells the client
+// the routes may have changed.
+func (s *Server) setTable(t *routing.RouteTable) {
+	s.mu.Lock()
+	texts := make(map[string]string, len(s.docs))
+	for rel, d := range s.docs {
+		texts[rel] = d.text
 	}
-	return filepath.FromSlash(u.Path), true
-}
-
-// pathToURI turns an absolute path into a file URI.
-func pathToURI(p string) string {
-	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
-}
-
-// rel turns a URI into a root-relative path with forward slashes, or
-// false when it is outside the workspace.
-func (s *Server) rel(uri string) (string, bool) {
-	p, ok := uriToPath(uri)
-	if !ok {
-		return "", false
+	s.mu.Unlock()
+	prev := s.snap.Load()
+	var version int64 = 1
+	if prev != nil {
+		if prev.table == t {
+			return
+		}
+		version = prev.version + 1
 	}
-	r, err := filepath.Rel(s.root, p)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return "", false
+	s.snap.Store(&snapshot{table: t, version: version, texts: texts, root: t.Root})
+	if s.conn != nil && prev != nil {
+		go s.notify("devproxy/routesChanged", RoutesChangedParams{Version: version})
 	}
-	return filepath.ToSlash(r), true
-}
-
-func (s *Server) uriOf(rel string) string {
-	return pathToURI(filepath.Join(s.root, filepath.FromSlash(rel)))
 }

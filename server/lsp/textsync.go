@@ -1,16 +1,20 @@
 package lsp
 
 import (
+	"context"
 	"slices"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-// The text sync notifications run inline, in wire order (see server.go).
-// They update the workspace's overlays, which re-parses the one file and
-// recomposes the table (a few milliseconds even for hundreds of files), so
-// that requests always read the latest table; publishing diagnostics is
-// debounced per file.
+// The text sync notifications run inline, in wire order (see handle in
+// server.go). They update the workspace's overlays, which re-parses the one
+// file and recomposes the table (a few milliseconds even for hundreds of
+// files), so that requests always read the latest table; publishing
+// diagnostics is debounced per file.
 
 // tracked reports whether rel is read by the workspace: a route file, or
 // one of the two settings files.
@@ -18,29 +22,32 @@ func (s *Server) tracked(rel string) bool {
 	return rel == routing.ConfigFile || rel == routing.ResolutionsFile || s.ws.IsRouteFile(rel)
 }
 
-func (s *Server) didOpen(p DidOpenTextDocumentParams) error {
+func (s *Server) DidOpen(_ context.Context, p *protocol.DidOpenTextDocumentParams) error {
 	return s.setText(p.TextDocument.URI, p.TextDocument.Version, p.TextDocument.Text)
 }
 
-func (s *Server) didChange(p DidChangeTextDocumentParams) error {
+func (s *Server) DidChange(_ context.Context, p *protocol.DidChangeTextDocumentParams) error {
 	if len(p.ContentChanges) == 0 {
 		return nil
 	}
 	// Full sync: the last change holds the whole text.
-	version := 0
-	if p.TextDocument.Version != nil {
-		version = *p.TextDocument.Version
+	var text string
+	switch c := p.ContentChanges[len(p.ContentChanges)-1].(type) {
+	case *protocol.TextDocumentContentChangeWholeDocument:
+		text = c.Text
+	case *protocol.TextDocumentContentChangePartial:
+		text = c.Text // a client that ignored the announced full sync
 	}
-	return s.setText(p.TextDocument.URI, version, p.ContentChanges[len(p.ContentChanges)-1].Text)
+	return s.setText(p.TextDocument.URI, p.TextDocument.Version, text)
 }
 
-func (s *Server) setText(uri string, version int, text string) error {
-	rel, ok := s.rel(uri)
+func (s *Server) setText(u uri.URI, version int32, text string) error {
+	rel, ok := s.rel(u)
 	if !ok {
 		return nil // outside the workspace
 	}
 	s.mu.Lock()
-	s.docs[rel] = &document{uri: uri, rel: rel, version: version, text: text}
+	s.docs[rel] = &document{version: version, text: text}
 	s.mu.Unlock()
 	if s.tracked(rel) {
 		s.setTable(s.ws.SetOverlay(rel, []byte(text)))
@@ -49,7 +56,7 @@ func (s *Server) setText(uri string, version int, text string) error {
 	return nil
 }
 
-func (s *Server) didClose(p DidCloseTextDocumentParams) error {
+func (s *Server) DidClose(_ context.Context, p *protocol.DidCloseTextDocumentParams) error {
 	rel, ok := s.rel(p.TextDocument.URI)
 	if !ok {
 		return nil
@@ -64,17 +71,17 @@ func (s *Server) didClose(p DidCloseTextDocumentParams) error {
 	return nil
 }
 
-// didSave needs no work for route files: the buffer already is the file's
+// DidSave needs no work for route files: the buffer already is the file's
 // content here, and the hosted proxy watches the disk itself. A saved
 // devproxy.json may move the proxy to another address.
-func (s *Server) didSave(p DidSaveTextDocumentParams) error {
+func (s *Server) DidSave(_ context.Context, p *protocol.DidSaveTextDocumentParams) error {
 	if rel, ok := s.rel(p.TextDocument.URI); ok && rel == routing.ConfigFile {
 		go s.proxy.apply()
 	}
 	return nil
 }
 
-func (s *Server) didChangeWatchedFiles(p DidChangeWatchedFilesParams) error {
+func (s *Server) DidChangeWatchedFiles(_ context.Context, p *protocol.DidChangeWatchedFilesParams) error {
 	var rels []string
 	s.mu.Lock()
 	for _, c := range p.Changes {
@@ -82,7 +89,7 @@ func (s *Server) didChangeWatchedFiles(p DidChangeWatchedFilesParams) error {
 		if !ok {
 			continue
 		}
-		if _, open := s.docs[rel]; open && c.Type != 3 {
+		if _, open := s.docs[rel]; open && c.Type != protocol.FileChangeTypeDeleted {
 			continue // the editor's buffer wins over the disk while it is open
 		}
 		rels = append(rels, rel)

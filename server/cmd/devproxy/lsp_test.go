@@ -34,12 +34,10 @@ func TestLSPStdoutCarriesOnlyFrames(t *testing.T) {
 	writeFile(t, root, "apps/a.conf", "location /api/ { proxy_pass http://127.0.0.1:5999/; }\n")
 	writeFile(t, root, "apps/b.conf", "location /api/ { proxy_pass http://127.0.0.1:5998/; }\n")
 	writeFile(t, root, "apps/broken.conf", "location /x/ { proxy_pas http://x; \n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
+	// Both of the proxy's listeners get free ports, so that the test does
+	// not depend on 8080 and 8081 being free.
+	listen, tunnel := freeAddr(t), freeAddr(t)
+	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -84,7 +82,7 @@ func TestLSPStdoutCarriesOnlyFrames(t *testing.T) {
 					var req struct{ ID json.RawMessage }
 					b, _ := json.Marshal(f)
 					json.Unmarshal(b, &req)
-					send(map[string]any{"id": req.ID, "result": []any{map[string]any{"listen": listen}}})
+					send(map[string]any{"id": req.ID, "result": []any{settings}})
 					continue
 				}
 				if want(f) {
@@ -104,7 +102,7 @@ func TestLSPStdoutCarriesOnlyFrames(t *testing.T) {
 	uri := "file://" + root + "/apps/a.conf"
 	send(map[string]any{"id": 1, "method": "initialize", "params": map[string]any{
 		"processId": os.Getpid(), "rootUri": "file://" + root,
-		"initializationOptions": map[string]any{"listen": listen},
+		"initializationOptions": settings,
 		"capabilities":          map[string]any{"workspace": map[string]any{"configuration": true}}}})
 	await(1)
 	send(map[string]any{"method": "initialized", "params": map[string]any{}})
@@ -146,6 +144,17 @@ func TestLSPStdoutCarriesOnlyFrames(t *testing.T) {
 	if !bytes.Contains(stderr.Bytes(), []byte("proxy running")) {
 		t.Errorf("the log should be on stderr; stderr:\n%s", stderr.String())
 	}
+}
+
+// freeAddr is a local address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // readFrames parses r strictly as base-protocol frames: headers

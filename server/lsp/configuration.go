@@ -1,0 +1,77 @@
+package lsp
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// Settings are the editor's `devproxy` settings (docs/lsp.md). The ones
+// devproxy.json also has are overridden by it.
+type Settings struct {
+	Apps      []string `json:"apps,omitempty"`
+	Overrides []string `json:"overrides,omitempty"`
+	Listen    string   `json:"listen,omitempty"`
+	Tunnel    struct {
+		Listen string `json:"listen,omitempty"`
+	} `json:"tunnel"`
+	Proxy struct {
+		Enabled *bool `json:"enabled,omitempty"`
+	} `json:"proxy"`
+}
+
+// config is the part of the settings the route engine reads.
+func (st Settings) config() routing.Config {
+	var c routing.Config
+	c.Apps, c.Overrides, c.Listen = st.Apps, st.Overrides, st.Listen
+	c.Tunnel.Listen = st.Tunnel.Listen
+	return c
+}
+
+func (st Settings) proxyEnabled() bool { return st.Proxy.Enabled == nil || *st.Proxy.Enabled }
+
+// DidChangeConfiguration pulls the settings again (the notification's own
+// payload is not relied on). The call back to the client must not run on
+// the read loop.
+func (s *Server) DidChangeConfiguration(context.Context, *protocol.DidChangeConfigurationParams) error {
+	go s.fetchConfiguration()
+	return nil
+}
+
+// fetchConfiguration reads the `devproxy` settings from the client and
+// applies them. It runs off the read loop (it waits for the client).
+func (s *Server) fetchConfiguration() {
+	ctx, cancel := s.outbound()
+	defer cancel()
+	section := "devproxy"
+	out, err := s.client.Configuration(ctx, &protocol.ConfigurationParams{Items: []protocol.ConfigurationItem{{Section: &section}}})
+	if err != nil {
+		s.log.Warn("workspace/configuration failed; keeping the current settings", "err", err)
+	} else if len(out) == 1 && string(out[0]) != "null" {
+		var st Settings
+		if err := json.Unmarshal(out[0], &st); err != nil {
+			s.log.Warn("the devproxy settings cannot be read", "err", err)
+		} else {
+			s.mu.Lock()
+			changed := !reflect.DeepEqual(st, s.settings)
+			s.settings = st
+			ws := s.ws
+			s.mu.Unlock()
+			// VS Code asks again after every devproxy.* change (the trace
+			// level too) and right after start, with the settings
+			// initializationOptions already gave: only a real change
+			// recomposes and republishes.
+			if changed {
+				s.setTable(ws.SetDefaults(st.config()))
+				s.proxy.apply()
+				s.diags.publishAll()
+				return
+			}
+		}
+	}
+	s.proxy.apply()
+}

@@ -1,0 +1,95 @@
+package lsp
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.lsp.dev/protocol"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// Hover on a location: which requests it takes, the upstream and the URI
+// it receives, whether it is active or who beats it. Like every feature,
+// it reads the request's snapshot and decides nothing the engine did not.
+func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.Hover, error) {
+	snap := s.snapshotOf(ctx)
+	v, ok := s.view(snap, p.TextDocument.URI)
+	if !ok {
+		return nil, nil
+	}
+	l := v.locationAt(p.Position)
+	if l == nil {
+		return nil, nil
+	}
+	b := blockOf(snap.table, l)
+	var md strings.Builder
+	fmt.Fprintf(&md, "**`location %s`** · %s:%d\n\n", l.Label(), v.rel, l.Line())
+	fmt.Fprintf(&md, "Takes %s.\n\n", takes(l))
+	if b != nil {
+		if example, mapped := exampleMapping(snap.table, b); example != "" {
+			fmt.Fprintf(&md, "Upstream `%s`: `%s` → `%s`\n\n", b.Upstream, example, mapped)
+		} else if b.Upstream != "" {
+			fmt.Fprintf(&md, "Upstream `%s`\n\n", b.Upstream)
+		}
+		if b.Active {
+			md.WriteString("Active")
+		} else {
+			md.WriteString("**Inactive**: " + b.InactiveSentence())
+		}
+		if b.Conflict != nil {
+			fmt.Fprintf(&md, " · route `%s` is claimed by %d files; %s wins (%s)", b.Conflict.Route, len(fileSet(b.Conflict.Claims)), b.Conflict.Winner.Path, b.Conflict.Settlement.Phrase())
+		}
+		md.WriteString("\n")
+	} else if v.file == nil || !v.file.Parsed.OK {
+		md.WriteString("This file has errors, so none of its locations route.\n")
+	}
+	r := lspRange(l.Directive.HeaderRange())
+	return &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: md.String()}, Range: &r}, nil
+}
+
+func fileSet(bs []*routing.Block) map[string]bool {
+	out := map[string]bool{}
+	for _, b := range bs {
+		out[b.File.Path] = true
+	}
+	return out
+}
+
+// takes says in words which requests a location takes (spec §5).
+func takes(l *routefile.Location) string {
+	switch l.Modifier {
+	case routefile.ModExact:
+		return "only the path `" + l.Spec + "`"
+	case routefile.ModNoRegex:
+		return "every path starting with `" + l.Spec + "` that no longer prefix or exact location takes; regex locations are not checked for them"
+	case routefile.ModPrefix:
+		return "every path starting with `" + l.Spec + "` that no longer prefix, exact or regex location takes"
+	case routefile.ModRegex:
+		return "paths matching the regex `" + l.Spec + "`, checked in composed order after exact and `^~` locations"
+	case routefile.ModRegexCI:
+		return "paths matching the regex `" + l.Spec + "` ignoring case, checked in composed order after exact and `^~` locations"
+	}
+	return "only requests that error_page sends here"
+}
+
+// exampleMapping shows what the upstream receives for a sample request,
+// when the block really takes that request.
+func exampleMapping(t *routing.RouteTable, b *routing.Block) (string, string) {
+	l := b.Loc
+	if l.ProxyPass == nil || !(l.Modifier.IsPrefix() || l.Modifier == routefile.ModExact) {
+		return "", ""
+	}
+	path := l.Spec
+	if strings.HasSuffix(path, "/") && l.Modifier != routefile.ModExact {
+		path += "example"
+	}
+	example := path + "?x=1"
+	d := t.Resolve(&routing.Request{Target: example})
+	if d.Block != b || d.Action != routing.ActionProxy {
+		return "", ""
+	}
+	return example, d.UpstreamURI
+}
