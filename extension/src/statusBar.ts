@@ -1,6 +1,6 @@
 // The status bar item's state machine: what the language server and the
-// proxy it hosts are doing, and how to show it. Pure; extension.ts applies
-// the rendered value to a vscode.StatusBarItem.
+// proxy it hosts are doing, and how to show it. Pure; statusBarItem.ts
+// applies the rendered value to a vscode.StatusBarItem.
 //
 //   starting ──serverRunning──▶ starting (waiting for devproxy/status)
 //      │                            │ proxyStatus
