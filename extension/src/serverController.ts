@@ -7,13 +7,15 @@
 //
 //   serverProcess.ts   finds the binary, spawns `devproxy lsp`, ends it
 //   serverRun.ts       the restart budget and why the server failed (pure)
+//   clientOptions.ts   what the client syncs; no file watchers of its own (pure)
 //   statusBarItem.ts   the status bar, over statusBar.ts's state machine (pure)
 //   routeSync.ts       devproxy/routesChanged → devproxy/routes → the tree (pure)
 //   routeFileLanguage.ts  the route-file language for route files in other folders
 
 import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn, State } from 'vscode-languageclient/node';
-import { ClientId, DisplayName, LanguageId, Methods, RoutesResult } from './contract';
+import { ClientId, DisplayName, Methods, RoutesResult } from './contract';
+import { protocolOptions } from './clientOptions';
 import { errorText, Log } from './log';
 import { failureActionCommands, failureMessage } from './restartPolicy';
 import { RouteFileLanguage } from './routeFileLanguage';
@@ -21,7 +23,7 @@ import { RoutesView, RouteSync } from './routeSync';
 import { locateServer, ServerProcess } from './serverProcess';
 import { ServerPathSetting } from './serverPath';
 import { ServerRun } from './serverRun';
-import { readSettings, settingsWatchGlobs, staticWatchGlobs } from './settings';
+import { readSettings } from './settings';
 import { isProxyStatus } from './statusBar';
 import { ServerStatusItem } from './statusBarItem';
 
@@ -65,8 +67,6 @@ export class ServerController implements vscode.Disposable {
   private readonly run = new ServerRun();
   private readonly process: ServerProcess;
   private readonly routes: RouteSync;
-  private watchers: vscode.FileSystemWatcher[] = [];
-  private folderGlobs: string[] = [];
   /** Start, stop and restart run one at a time, in order. */
   private lifecycle: Promise<void> = Promise.resolve();
 
@@ -106,18 +106,15 @@ export class ServerController implements vscode.Disposable {
     return this.routes.refresh();
   }
 
-  /** Whether a settings change needs a new server: a new binary, or new folders to watch. */
+  /**
+   * Only a new binary needs a new server. Every other devproxy.* change
+   * reaches the running server as workspace/didChangeConfiguration; new
+   * route folders included, as the server registered its watchers for
+   * every *.conf.
+   */
   onConfigurationChanged(e: vscode.ConfigurationChangeEvent): void {
     if (e.affectsConfiguration(ServerPathSetting)) {
       void this.restart(`${ServerPathSetting} changed`);
-      return;
-    }
-    if (e.affectsConfiguration('devproxy.apps') || e.affectsConfiguration('devproxy.overrides')) {
-      const config = vscode.workspace.getConfiguration('devproxy');
-      const globs = settingsWatchGlobs(readSettings((key) => config.get(key)));
-      if (globs.join('\n') !== this.folderGlobs.join('\n')) {
-        void this.restart('the route folders of devproxy.apps or devproxy.overrides changed, and the new ones need watching');
-      }
     }
   }
 
@@ -148,29 +145,8 @@ export class ServerController implements vscode.Disposable {
     }
     this.parts.log('Info', `Starting ${located.path} lsp (${located.description})${cwd ? ` in ${cwd}` : ''}.`);
 
-    // File events for the server (docs/lsp.md, "Documents"): the fixed
-    // globs anywhere, and the folders the settings add, in each folder.
-    this.folderGlobs = settingsWatchGlobs(settings);
-    this.watchers = staticWatchGlobs.map((g) => vscode.workspace.createFileSystemWatcher(g));
-    for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      for (const g of this.folderGlobs) {
-        this.watchers.push(vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, g)));
-      }
-    }
-
     const client = new DevproxyLanguageClient(ClientId, DisplayName, () => this.spawnServer(gen, located.path, cwd), {
-      // Only route files are the language. The server publishes diagnostics
-      // for devproxy.json and .devproxy/resolutions.json by URI, and reads
-      // them from disk (watched below), so they need no text sync.
-      documentSelector: [{ scheme: 'file', language: LanguageId }],
-      synchronize: {
-        // Sends workspace/didChangeConfiguration on change; the server then
-        // pulls section devproxy with workspace/configuration.
-        configurationSection: 'devproxy',
-        fileEvents: this.watchers,
-      },
-      initializationOptions: settings,
-      diagnosticCollectionName: 'devproxy',
+      ...protocolOptions(settings),
       outputChannel: this.parts.output,
       traceOutputChannel: this.parts.traceOutput,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -298,10 +274,6 @@ export class ServerController implements vscode.Disposable {
       }
     }
     await this.process.stop(stopTimeoutMs);
-    for (const w of this.watchers) {
-      w.dispose();
-    }
-    this.watchers = [];
     this.routes.reset();
     this.parts.status.apply({ type: 'serverStopped' });
   }
