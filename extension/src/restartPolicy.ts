@@ -1,7 +1,7 @@
 // When the language server goes away, whether to start it again, and what to
-// tell the user when we do not. Pure (the clock is injected); extension.ts
-// wires it into the LanguageClient's errorHandler and
-// initializationFailedHandler.
+// tell the user when we do not. Pure (the clock is injected); serverRun.ts
+// keeps one per run and answers the LanguageClient's errorHandler and
+// initializationFailedHandler with it.
 //
 // Two rules (house style, habit 9):
 //  - a bounded budget: at most maxRestarts restarts within windowMs, so a
@@ -104,7 +104,7 @@ export interface FailureMessage {
   actions: FailureAction[];
 }
 
-/** What each button does, for extension.ts. */
+/** What each button does, for serverController.ts. */
 export const failureActionCommands: Record<FailureAction, string> = {
   'Show output': Commands.showOutput,
   'Open settings': 'workbench.action.openSettings',

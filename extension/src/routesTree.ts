@@ -1,6 +1,6 @@
 // The Routes view (devproxy.routes): a TreeDataProvider over the pure
 // RoutesModel. The server pushes changes (devproxy/routesChanged);
-// extension.ts debounces them, asks devproxy/routes and calls update().
+// routeSync.ts debounces them, asks devproxy/routes and calls update().
 // Ids come from the model and are stable, so a refresh keeps expansion.
 
 import * as vscode from 'vscode';

@@ -1,6 +1,6 @@
-// The `devproxy.*` settings (docs/lsp.md, "Settings") as one plain object,
-// and the file globs the client watches for the server. Pure: extension.ts
-// passes a getter over vscode.workspace.getConfiguration('devproxy').
+// The `devproxy.*` settings (docs/lsp.md, "Settings") as one plain object.
+// Pure: serverController.ts passes a getter over
+// vscode.workspace.getConfiguration('devproxy').
 
 export type TraceLevel = 'off' | 'messages' | 'verbose';
 
@@ -56,43 +56,4 @@ export function readSettings(get: (key: SettingKey) => unknown): DevproxySetting
     server: { path: str(get('server.path'), d.server.path) },
     trace: { server: trace === 'messages' || trace === 'verbose' ? trace : 'off' },
   };
-}
-
-/**
- * Globs the client always watches, anywhere in the workspace (docs/lsp.md,
- * "Documents"). The folder globs also catch a deleted or renamed folder,
- * which VS Code reports as one event for the folder, not one per file.
- */
-export const staticWatchGlobs = ['**/apps/**', '**/overrides/**', '**/devproxy.json', '**/.devproxy/resolutions.json'] as const;
-
-const globMeta = /[*?[\]{}]/;
-
-/**
- * Globs, relative to each workspace folder, for route files that the
- * devproxy.apps and devproxy.overrides settings put outside apps/ and
- * overrides/. A glob with a fixed leading folder ("services/*\/routes/*.conf")
- * is watched as that whole folder ("services/**"), so deleting a folder in
- * it is seen too; one without ("*.conf") as itself.
- */
-export function settingsWatchGlobs(settings: Pick<DevproxySettings, 'apps' | 'overrides'>): string[] {
-  const out = new Set<string>();
-  for (const raw of [...settings.apps, ...settings.overrides]) {
-    const glob = raw.trim().replace(/\\/g, '/').replace(/^(\.\/)+/, '');
-    if (glob === '' || glob.startsWith('/') || glob.startsWith('../')) {
-      continue; // the server reports these as bad values; nothing to watch
-    }
-    const segments = glob.split('/');
-    const fixed: string[] = [];
-    for (const s of segments.slice(0, -1)) {
-      if (globMeta.test(s)) {
-        break;
-      }
-      fixed.push(s);
-    }
-    if (fixed[0] === 'apps' || fixed[0] === 'overrides') {
-      continue; // inside **/apps/** or **/overrides/** already
-    }
-    out.add(fixed.length > 0 ? `${fixed.join('/')}/**` : glob);
-  }
-  return [...out].sort();
 }

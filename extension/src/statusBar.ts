@@ -1,6 +1,6 @@
 // The status bar item's state machine: what the language server and the
-// proxy it hosts are doing, and how to show it. Pure; extension.ts applies
-// the rendered value to a vscode.StatusBarItem.
+// proxy it hosts are doing, and how to show it. Pure; statusBarItem.ts
+// applies the rendered value to a vscode.StatusBarItem.
 //
 //   starting ──serverRunning──▶ starting (waiting for devproxy/status)
 //      │                            │ proxyStatus
@@ -10,7 +10,11 @@
 //      └──────────serverStopped────▶ stopped ──serverStarting──▶ starting
 //
 // A proxy status that arrives after the server stopped is ignored: the
-// status of a process that is gone is not news.
+// status of a process that is gone is not news. Two sources report the
+// proxy's state: devproxy/status, pushed by the server, and the copy in
+// every devproxy/routes answer. The push is authoritative: once a server
+// sent one, the copies no longer move the state (an answer may be older than
+// the push); until then they fill the gap.
 
 import { Commands, ProxyState, ProxyStatus } from './contract';
 
@@ -24,37 +28,48 @@ export interface StatusState {
   message: string;
   /** For stopped: whether it stopped because of a failure (not by request). */
   failed: boolean;
+  /** Whether this server sent devproxy/status yet. */
+  pushed: boolean;
 }
 
 export type StatusEvent =
   | { type: 'serverStarting' }
   | { type: 'serverRunning' }
+  /** devproxy/status */
   | { type: 'proxyStatus'; status: ProxyStatus }
+  /** RoutesResult.proxy, the copy in a devproxy/routes answer */
+  | { type: 'tableProxyStatus'; status: ProxyStatus }
   | { type: 'serverStopped'; failure?: string };
 
-export const initialStatus: StatusState = { kind: 'starting', address: '', message: '', failed: false };
+export const initialStatus: StatusState = { kind: 'starting', address: '', message: '', failed: false, pushed: false };
 
 const proxyStates: readonly ProxyState[] = ['running', 'other-devproxy', 'port-in-use', 'disabled', 'error'];
+
+/** Whether a notification's params (or RoutesResult.proxy) look like a ProxyStatus. */
+export function isProxyStatus(v: unknown): v is ProxyStatus {
+  return typeof v === 'object' && v !== null && typeof (v as { state?: unknown }).state === 'string';
+}
 
 export function nextStatus(state: StatusState, event: StatusEvent): StatusState {
   switch (event.type) {
     case 'serverStarting':
-      return { kind: 'starting', address: state.address, message: '', failed: false };
+      return { kind: 'starting', address: state.address, message: '', failed: false, pushed: false };
     case 'serverRunning':
       // The server is up; the proxy's state comes with devproxy/status.
       return state.kind === 'stopped' ? { ...initialStatus, address: state.address } : state;
-    case 'proxyStatus': {
-      if (state.kind === 'stopped') {
-        return state;
-      }
-      const s = event.status;
-      // An unknown state from a newer server is shown as an error with its message.
-      const kind: StatusKind = proxyStates.includes(s.state) ? s.state : 'error';
-      return { kind, address: s.address ?? '', message: s.message ?? '', failed: false };
-    }
+    case 'proxyStatus':
+      return state.kind === 'stopped' ? state : { ...fromProxy(event.status), pushed: true };
+    case 'tableProxyStatus':
+      return state.kind === 'stopped' || state.pushed ? state : { ...fromProxy(event.status), pushed: false };
     case 'serverStopped':
-      return { kind: 'stopped', address: state.address, message: event.failure ?? '', failed: event.failure !== undefined };
+      return { kind: 'stopped', address: state.address, message: event.failure ?? '', failed: event.failure !== undefined, pushed: false };
   }
+}
+
+function fromProxy(s: ProxyStatus): Omit<StatusState, 'pushed'> {
+  // An unknown state from a newer server is shown as an error with its message.
+  const kind: StatusKind = proxyStates.includes(s.state) ? s.state : 'error';
+  return { kind, address: s.address ?? '', message: s.message ?? '', failed: false };
 }
 
 export interface StatusView {

@@ -131,8 +131,13 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	rels := make([]string, 0, len(paths))
 	for _, p := range paths {
 		rel := w.rel(p)
-		if rel == ConfigFile {
+		switch {
+		case rel == ConfigFile:
 			return w.Load() // the folders themselves may have changed
+		case rel != ResolutionsFile && !strings.HasSuffix(rel, ".conf"):
+			// A folder created, deleted or renamed as a whole: file
+			// watchers may report only the folder, so look again.
+			return w.Load()
 		}
 		rels = append(rels, rel)
 	}

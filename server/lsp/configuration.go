@@ -69,6 +69,7 @@ func (s *Server) fetchConfiguration() {
 				s.setTable(ws.SetDefaults(st.config()))
 				s.proxy.apply()
 				s.diags.publishAll()
+				s.refreshWatchers() // the route folders may have moved
 				return
 			}
 		}

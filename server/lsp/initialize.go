@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -155,9 +156,7 @@ func (s *Server) Initialized(context.Context, *protocol.InitializedParams) error
 	// Calls to the client wait for its answer, which the read loop must
 	// be free to read: they run on their own goroutine (habit 2).
 	go func() {
-		if caps.dynamicWatchers {
-			s.registerWatchers()
-		}
+		s.refreshWatchers()
 		if caps.configuration {
 			s.fetchConfiguration() // also starts the proxy
 			return
@@ -172,14 +171,55 @@ func (s *Server) Initialized(context.Context, *protocol.InitializedParams) error
 // globs point, and the two settings files.
 var watchedFiles = []string{"**/*.conf", "**/" + routing.ConfigFile, "**/" + routing.ResolutionsFile}
 
-// registerWatchers asks the client to report file events of the route
-// files and the settings files with workspace/didChangeWatchedFiles, so
-// that a client needs no watchers of its own: with VS Code, this is where
-// the file events come from. A client that cannot register watchers at
-// run time is not asked; it reports the events it watches on its own.
-func (s *Server) registerWatchers() {
+// watchGlobs are the patterns the server registers: watchedFiles, and the
+// route folders themselves, whose creation, deletion or renaming as a
+// whole a file watcher may report as one event for the folder (the
+// workspace then looks again; routing.Workspace.Reload).
+func watchGlobs(cfg routing.Config) []string {
+	globs := slices.Clone(watchedFiles)
+	for _, g := range slices.Concat(cfg.Apps, cfg.Overrides) {
+		if dir := routing.GlobDir(g); dir != "." && !slices.Contains(globs, dir) {
+			globs = append(globs, dir)
+		}
+	}
+	return globs
+}
+
+// refreshWatchers asks the client to report file events of the route
+// files, their folders and the settings files with
+// workspace/didChangeWatchedFiles, so that a client needs no watchers of
+// its own: with VS Code, this is where the file events come from. When the
+// folders change (settings, devproxy.json), the old registration is
+// replaced. A client that cannot register watchers at run time is not
+// asked; it reports the events it watches on its own. It calls the client:
+// never from the read loop.
+func (s *Server) refreshWatchers() {
+	s.mu.Lock()
+	supported := s.caps.dynamicWatchers
+	s.mu.Unlock()
+	if !supported {
+		return
+	}
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	globs := watchGlobs(s.snap.Load().table.Config)
+	if slices.Equal(globs, s.watching) {
+		return
+	}
+	ctx, cancel := s.outbound()
+	defer cancel()
+	if s.watching != nil {
+		err := s.client.UnregisterCapability(ctx, &protocol.UnregistrationParams{Unregisterations: []protocol.Unregistration{{
+			ID: watchRegistration, Method: protocol.MethodWorkspaceDidChangeWatchedFiles,
+		}}})
+		if err != nil {
+			s.log.Warn("cannot replace the file watchers", "err", err)
+			return
+		}
+		s.watching = nil
+	}
 	var opts protocol.DidChangeWatchedFilesRegistrationOptions
-	for _, glob := range watchedFiles {
+	for _, glob := range globs {
 		opts.Watchers = append(opts.Watchers, protocol.FileSystemWatcher{GlobPattern: protocol.Pattern(glob)})
 	}
 	raw, err := protocol.Marshal(&opts)
@@ -187,15 +227,18 @@ func (s *Server) registerWatchers() {
 		s.log.Error("cannot encode the file watchers", "err", err)
 		return
 	}
-	ctx, cancel := s.outbound()
-	defer cancel()
 	err = s.client.RegisterCapability(ctx, &protocol.RegistrationParams{Registrations: []protocol.Registration{{
-		ID: "devproxy-watch", Method: protocol.MethodWorkspaceDidChangeWatchedFiles, RegisterOptions: raw,
+		ID: watchRegistration, Method: protocol.MethodWorkspaceDidChangeWatchedFiles, RegisterOptions: raw,
 	}}})
 	if err != nil {
 		s.log.Warn("cannot register file watchers", "err", err)
+		return
 	}
+	s.watching = globs
 }
+
+// watchRegistration is the id of the server's file-watcher registration.
+const watchRegistration = "devproxy-watch"
 
 // Shutdown stops the proxy and clears every published diagnostic; later
 // requests are refused.

@@ -275,7 +275,10 @@ func TestRegistersFileWatchers(t *testing.T) {
 					p, _ := w.GlobPattern.(protocol.Pattern)
 					globs = append(globs, string(p))
 				}
-				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json"}; !slices.Equal(globs, want) {
+				// The route files, the settings files, and the route
+				// folders themselves (deleted or renamed as a whole, they
+				// may be reported as one event).
+				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json", "apps", "overrides"}; !slices.Equal(globs, want) {
 					t.Errorf("watched %q, want %q", globs, want)
 				}
 			}
@@ -287,6 +290,16 @@ func TestRegistersFileWatchers(t *testing.T) {
 			c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri("apps/a.conf"), "type": 2}}})
 			if got := c.waitDiagnostics(from, "apps/b.conf"); len(got["apps/b.conf"].Diagnostics) != 0 {
 				t.Errorf("b.conf after a.conf changed on disk: %+v", got["apps/b.conf"].Diagnostics)
+			}
+			// The whole apps folder goes, reported as one folder event:
+			// its files leave the table and their diagnostics are cleared.
+			if err := os.RemoveAll(filepath.Join(root, "apps")); err != nil {
+				t.Fatal(err)
+			}
+			from = c.mark()
+			c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri("apps"), "type": 3}}})
+			if got := c.waitDiagnostics(from, "apps/js.conf"); len(got["apps/js.conf"].Diagnostics) != 0 {
+				t.Errorf("js.conf after its folder was deleted: %+v", got["apps/js.conf"].Diagnostics)
 			}
 		})
 	}

@@ -94,6 +94,10 @@ type Server struct {
 	// jsonrpc2.CancelHandler) is not used.
 	cancelMu sync.Mutex
 	running  map[string]context.CancelFunc
+	// watching is what the file-watcher registration asks for (nil before
+	// it is made; refreshWatchers).
+	watchMu  sync.Mutex
+	watching []string
 }
 
 // clientSupport is what the server needs to know of the client's

@@ -101,7 +101,10 @@ func (s *Server) DidChangeWatchedFiles(_ context.Context, p *protocol.DidChangeW
 	s.setTable(s.ws.Reload(rels...))
 	s.diags.changed(rels...)
 	if slices.Contains(rels, routing.ConfigFile) {
-		go s.proxy.apply()
+		go func() {
+			s.proxy.apply()
+			s.refreshWatchers() // the route folders may have moved
+		}()
 	}
 	return nil
 }

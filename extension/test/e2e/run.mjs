@@ -12,7 +12,15 @@
 //   b. the "Dev Tunnel Proxy" container's Routes tree lists the files and routes;
 //   c. the quick fix "Make apps/a.conf win /api/" pins a.conf in
 //      .devproxy/resolutions.json, the conflict leaves the Problems panel and
-//      the tree shows b.conf's /api inactive and a.conf's /api/ active.
+//      the tree shows b.conf's /api inactive and a.conf's /api/ active;
+//   d. services/c.conf (a folder devproxy.json adds) opens as a route file;
+//   e. a route file created, then changed, on disk (not in the editor) shows
+//      in the tree, each time from exactly one workspace/didChangeWatchedFiles
+//      change (counted in the verbose LSP trace);
+//   f. a folder that devproxy.overrides adds (a workspace setting, set while
+//      running) is read: its file shows in the tree, a change on disk
+//      reaches the server as one file event, it opens as a route file, and
+//      the language server was not restarted for it.
 // Every wait is for an element or a state, bounded; there are no fixed sleeps.
 // Screenshots, the code-server log, VS Code's logs (with the extension's
 // output channel) and the browser console go to
@@ -385,6 +393,64 @@ function findRoute(byFile, file, label) {
   return key ? byFile[key].find((r) => r.label === label) : undefined;
 }
 
+// --- the LSP trace ------------------------------------------------------------------------------
+
+// devproxy.trace.server is "verbose" in this run, so the "Dev Tunnel Proxy
+// Trace" output channel, which VS Code writes to a file under
+// <user-data>/logs, holds every message between the client and the server
+// with its params. The newest such file is this window's.
+function traceLogText(userData) {
+  return outputChannelText(userData, 'Dev Tunnel Proxy Trace');
+}
+
+// What an output channel of this window holds so far ("Dev Tunnel Proxy" is
+// the extension's own log).
+function outputChannelText(userData, name) {
+  const logs = path.join(userData, 'logs');
+  if (!fs.existsSync(logs)) return '';
+  const files = fs
+    .readdirSync(logs, { recursive: true })
+    .filter((f) => String(f).endsWith(`-${name}.log`))
+    .map((f) => path.join(logs, String(f)))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return files.length > 0 ? fs.readFileSync(files[0], 'utf8') : '';
+}
+
+// The messages of the trace: {head (the "[Trace - time] Sending …" line), params (parsed, or undefined)}.
+function traceMessages(text) {
+  const out = [];
+  for (const chunk of text.split(/^(?=\[Trace - )/m)) {
+    const [head, ...rest] = chunk.split('\n');
+    const body = rest.join('\n');
+    const at = body.indexOf('Params: ');
+    let params;
+    if (at >= 0) {
+      // The params run to the next "Result:" or the end of the message.
+      const json = body.slice(at + 'Params: '.length).split(/^Result: /m)[0].trim();
+      try {
+        params = JSON.parse(json);
+      } catch {
+        params = undefined;
+      }
+    }
+    out.push({ head, params });
+  }
+  return out;
+}
+
+// The workspace/didChangeWatchedFiles notifications the client sent, each
+// as its list of changes ({uri, type}; 1 created, 2 changed, 3 deleted).
+function watchedFileNotifications(userData) {
+  return traceMessages(traceLogText(userData))
+    .filter((m) => m.head.includes("Sending notification 'workspace/didChangeWatchedFiles'"))
+    .map((m) => m.params?.changes ?? []);
+}
+
+// How many devproxy/routes requests the client sent so far.
+function routesRequests(userData) {
+  return traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Sending request 'devproxy/routes")).length;
+}
+
 // --- driving the workbench ---------------------------------------------------------------------
 
 async function runCommand(page, title) {
@@ -497,7 +563,8 @@ async function main() {
     // The hosted proxy gets its own free ports, never the developer's 8080.
     'devproxy.listen': `127.0.0.1:${proxyPort}`,
     'devproxy.tunnel.listen': `127.0.0.1:${tunnelPort}`,
-    'devproxy.trace.server': 'messages',
+    // verbose: the watched-file step counts the file events in the trace.
+    'devproxy.trace.server': 'verbose',
   });
 
   await step(`install ${rel(vsixPath)}`, async () => {
@@ -659,6 +726,101 @@ async function main() {
       return { ok: !!findRoute(byFile, 'services/c.conf', '/c/'), detail: byFile };
     });
     await shot(page, '04-route-file-outside-apps.png');
+  });
+
+  // e. File events come from the watchers the server registers
+  // (client/registerCapability, docs/lsp.md "Documents"), not from the
+  // client's own: a file written on disk, not through the editor, reaches
+  // the server once and the Routes tree shows it.
+  const dFile = path.join(ws, 'apps', 'd.conf');
+  // The changes for file in the notifications after the first `from`.
+  const eventsFor = (file, from) =>
+    watchedFileNotifications(dirs.userData)
+      .slice(from)
+      .map((changes) => changes.filter((c) => c.uri === `file://${file}`))
+      .filter((changes) => changes.length > 0);
+  // Waits until the client asked devproxy/routes again after a refresh:
+  // every file event sent before it is in the trace by then.
+  const settleTrace = async () => {
+    const before = routesRequests(dirs.userData);
+    await runCommand(page, 'Dev Tunnel Proxy: Refresh Routes');
+    await until('one more devproxy/routes request in the trace', async () => {
+      const n = routesRequests(dirs.userData);
+      return { ok: n > before, detail: `${n} requests, ${before} before the refresh` };
+    }, 15_000);
+  };
+  // Expects exactly one notification since `from`, carrying exactly one change of type for file.
+  const expectOneEvent = (file, from, type, what) => {
+    const events = eventsFor(file, from);
+    const flat = events.flat();
+    if (events.length !== 1 || flat.length !== 1 || flat[0].type !== type) {
+      fail(`${what} should reach the server as one workspace/didChangeWatchedFiles with one change of type ${type} for ${rel(file)}; the trace has: ${fmt(events)}`);
+    }
+    log(`  one workspace/didChangeWatchedFiles: ${fmt(flat[0])}`);
+  };
+
+  await step('apps/d.conf written on disk appears in the Routes tree, from one file event', async () => {
+    const from = watchedFileNotifications(dirs.userData).length;
+    fs.writeFileSync(dFile, '# Written on disk by the end-to-end test.\nlocation /d/ {\n    proxy_pass http://127.0.0.1:5994/;\n}\n');
+    await showRoutesView(page);
+    await until('apps/d.conf with /d/ in the Routes tree', async () => {
+      const byFile = routesByFile(await treeRows(page));
+      return { ok: !!findRoute(byFile, 'apps/d.conf', '/d/'), detail: byFile };
+    });
+    await settleTrace();
+    expectOneEvent(dFile, from, 1, 'creating apps/d.conf');
+  });
+
+  await step('apps/d.conf changed on disk updates the Routes tree, from one file event', async () => {
+    const from = watchedFileNotifications(dirs.userData).length;
+    fs.writeFileSync(dFile, '# Written on disk by the end-to-end test.\nlocation /dd/ {\n    proxy_pass http://127.0.0.1:5994/;\n}\n');
+    await until('apps/d.conf with /dd/ (not /d/) in the Routes tree', async () => {
+      const byFile = routesByFile(await treeRows(page));
+      return { ok: !!findRoute(byFile, 'apps/d.conf', '/dd/') && !findRoute(byFile, 'apps/d.conf', '/d/'), detail: byFile };
+    });
+    await settleTrace();
+    expectOneEvent(dFile, from, 2, 'saving apps/d.conf');
+    await shot(page, '05-route-file-written-on-disk.png');
+  });
+
+  // f. Route folders added by a setting need no watcher of the client's
+  // and no restart: the server hears the setting
+  // (workspace/didChangeConfiguration), reads the new folder, and its
+  // registered **/*.conf watcher already covers the folder's files.
+  const oFile = path.join(ws, 'ops', 'o.conf');
+  await step('a folder added by devproxy.overrides is read, without a restart', async () => {
+    // A workspace setting (.vscode/settings.json), as a project would set it.
+    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify({ 'devproxy.overrides': ['ops/*.conf'] }, null, 2));
+    fs.mkdirSync(path.join(ws, 'ops'));
+    fs.writeFileSync(oFile, '# An override in a folder that devproxy.overrides adds.\nlocation /o/ {\n    proxy_pass http://127.0.0.1:5993/;\n}\n');
+    await showRoutesView(page);
+    await until('ops/o.conf with /o/ in the Routes tree', async () => {
+      const byFile = routesByFile(await treeRows(page));
+      return { ok: !!findRoute(byFile, 'ops/o.conf', '/o/'), detail: byFile };
+    });
+  });
+
+  await step('ops/o.conf changed on disk updates the Routes tree, from one file event', async () => {
+    const from = watchedFileNotifications(dirs.userData).length;
+    fs.writeFileSync(oFile, '# An override in a folder that devproxy.overrides adds.\nlocation /oo/ {\n    proxy_pass http://127.0.0.1:5993/;\n}\n');
+    await until('ops/o.conf with /oo/ (not /o/) in the Routes tree', async () => {
+      const byFile = routesByFile(await treeRows(page));
+      return { ok: !!findRoute(byFile, 'ops/o.conf', '/oo/') && !findRoute(byFile, 'ops/o.conf', '/o/'), detail: byFile };
+    });
+    await settleTrace();
+    expectOneEvent(oFile, from, 2, 'saving ops/o.conf');
+  });
+
+  await step('ops/o.conf opens as a route file; the language server started once', async () => {
+    await openFile(page, 'ops/o.conf');
+    await until('the language mode "Dev Tunnel Proxy routes" for ops/o.conf', async () => {
+      const mode = await page.locator('.statusbar-item[id="status.editor.mode"]').innerText().catch(() => '');
+      return { ok: mode.trim() === 'Dev Tunnel Proxy routes', detail: mode };
+    });
+    const starts = outputChannelText(dirs.userData, 'Dev Tunnel Proxy').match(/^\[Info +- [^\]]*\] Starting .* lsp /gm) ?? [];
+    if (starts.length !== 1) fail(`the language server should have started once, not ${starts.length} times`);
+    await shot(page, '06-folder-from-a-setting.png');
   });
 }
 

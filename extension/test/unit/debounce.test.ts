@@ -1,31 +1,6 @@
 import * as assert from 'assert';
-import { CoalescingDebouncer, Timers } from '../../src/debounce';
-
-/** Timers that only move when the test says so. */
-class FakeTimers implements Timers {
-  now = 0;
-  private next = 1;
-  private pending = new Map<number, { at: number; fn: () => void }>();
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.pending.set(id, { at: this.now + ms, fn });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.pending.delete(h as number);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (const [id, t] of [...this.pending]) {
-      if (t.at <= this.now) {
-        this.pending.delete(id);
-        t.fn();
-      }
-    }
-  }
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
+import { CoalescingDebouncer } from '../../src/debounce';
+import { FakeTimers, tick } from './fakeTimers';
 
 describe('debounce.CoalescingDebouncer', () => {
   it('runs once after a burst, delayMs after the last trigger', async () => {

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { readSettings, settingDefaults, settingsWatchGlobs, staticWatchGlobs } from '../../src/settings';
+import { readSettings, settingDefaults } from '../../src/settings';
 
 describe('settings.readSettings', () => {
   it('nests the keys the way workspace/configuration returns section devproxy', () => {
@@ -35,24 +35,6 @@ describe('settings.readSettings', () => {
     assert.deepStrictEqual(
       readSettings((k) => bad[k]),
       settingDefaults,
-    );
-  });
-});
-
-describe('settings watch globs', () => {
-  it('always watches the folders and files of docs/lsp.md', () => {
-    assert.deepStrictEqual([...staticWatchGlobs], ['**/apps/**', '**/overrides/**', '**/devproxy.json', '**/.devproxy/resolutions.json']);
-  });
-
-  it('adds nothing for the default folders', () => {
-    assert.deepStrictEqual(settingsWatchGlobs(settingDefaults), []);
-    assert.deepStrictEqual(settingsWatchGlobs({ apps: ['apps/*.conf', './apps/team/*.conf'], overrides: ['overrides/*.conf'] }), []);
-  });
-
-  it('watches the fixed folder of other globs, or the glob itself at the root', () => {
-    assert.deepStrictEqual(
-      settingsWatchGlobs({ apps: ['services/*/routes/*.conf', 'services/web.conf', '*.conf'], overrides: ['ops\\overrides\\*.conf', '', '/abs/*.conf', '../up/*.conf'] }),
-      ['*.conf', 'ops/overrides/**', 'services/**'],
     );
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { Commands, ProxyStatus } from '../../src/contract';
-import { initialStatus, nextStatus, renderStatus, shorten, StatusEvent, StatusState } from '../../src/statusBar';
+import { initialStatus, isProxyStatus, nextStatus, renderStatus, shorten, StatusEvent, StatusState } from '../../src/statusBar';
 
 function run(...events: StatusEvent[]): StatusState {
   return events.reduce(nextStatus, initialStatus);
@@ -33,10 +33,37 @@ describe('statusBar state machine', () => {
 
   it('stops, ignores a late status, and starts again', () => {
     const stopped = run(status({}), { type: 'serverStopped', failure: 'exit code 2' });
-    assert.deepStrictEqual(stopped, { kind: 'stopped', address: '127.0.0.1:8080', message: 'exit code 2', failed: true });
+    assert.deepStrictEqual(stopped, { kind: 'stopped', address: '127.0.0.1:8080', message: 'exit code 2', failed: true, pushed: false });
     assert.strictEqual(nextStatus(stopped, status({})).kind, 'stopped');
     assert.strictEqual(nextStatus(stopped, { type: 'serverStarting' }).kind, 'starting');
     assert.strictEqual(run(status({}), { type: 'serverStopped' }).failed, false);
+  });
+
+  // devproxy/routes answers carry the proxy's state too; until the server
+  // pushed devproxy/status they fill the status bar, after it they may be
+  // older than the push and are ignored.
+  const table = (over: Partial<ProxyStatus>): StatusEvent => {
+    const e = status(over) as { status: ProxyStatus };
+    return { type: 'tableProxyStatus', status: e.status };
+  };
+
+  it("takes the table's copy of the proxy state until devproxy/status arrives", () => {
+    assert.strictEqual(run({ type: 'serverRunning' }, table({ state: 'port-in-use' })).kind, 'port-in-use');
+    assert.strictEqual(run(table({ state: 'disabled' }), table({ state: 'running' })).kind, 'running');
+    assert.strictEqual(run(status({ state: 'running' }), table({ state: 'port-in-use' })).kind, 'running');
+    assert.strictEqual(run(status({}), { type: 'serverStopped' }, table({})).kind, 'stopped');
+  });
+
+  it('listens to the copies again after a new server starts', () => {
+    const st = run(status({ state: 'running' }), { type: 'serverStarting' }, table({ state: 'disabled' }));
+    assert.strictEqual(st.kind, 'disabled');
+  });
+
+  it('recognises a ProxyStatus by its state', () => {
+    assert.strictEqual(isProxyStatus({ state: 'running', address: '' }), true);
+    assert.strictEqual(isProxyStatus({ address: '127.0.0.1:8080' }), false);
+    assert.strictEqual(isProxyStatus(null), false);
+    assert.strictEqual(isProxyStatus('running'), false);
   });
 });
 
