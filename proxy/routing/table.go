@@ -38,6 +38,15 @@ type SourceFile struct {
 	Kind    FileKind
 	ModTime time.Time
 	Size    int64
+	// Text is the content Parsed was read from (an editor's buffer or the
+	// disk), so that positions and edits computed on the table apply to
+	// exactly this text; nil when the file was not read (too large,
+	// unreadable, outside the workspace).
+	Text []byte
+	// Open is set when Text is an editor's buffer (an overlay); Version is
+	// then the editor's version of it.
+	Open    bool
+	Version int32
 	Parsed  *routefile.File
 }
 
@@ -86,6 +95,9 @@ type RouteTable struct {
 	Conflicts   []*Conflict
 	Diagnostics []routefile.Diagnostic
 	Built       time.Time
+	// ResolutionsText is the .devproxy/resolutions.json the pins were read
+	// from (nil without one).
+	ResolutionsText []byte
 	// Generation counts the tables a Workspace has published, from 1:
 	// a later table has a larger number. Tables composed alone have 0.
 	Generation uint64
@@ -124,7 +136,7 @@ func composedOrder(files []*SourceFile) []*SourceFile {
 }
 
 func compose(in composeInput) *RouteTable {
-	t := &RouteTable{Root: in.root, Config: in.config, Built: time.Now(), named: map[string][]*Block{}}
+	t := &RouteTable{Root: in.root, Config: in.config, Built: time.Now(), ResolutionsText: in.resData, named: map[string][]*Block{}}
 	t.Files = composedOrder(in.files)
 	t.Diagnostics = append(t.Diagnostics, in.extraDiags...)
 	for _, f := range t.Files {

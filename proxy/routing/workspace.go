@@ -32,6 +32,8 @@ type Workspace struct {
 	resDiags    []routefile.Diagnostic
 	files       map[string]*SourceFile // by root-relative path
 	overlays    map[string][]byte
+	// overlayVersions are the editor's versions of the overlays.
+	overlayVersions map[string]int32
 	// readDir reads a route folder: os.ReadDir, or a stand-in in tests
 	// that need a folder to fail.
 	readDir func(string) ([]fs.DirEntry, error)
@@ -66,7 +68,7 @@ func NewWorkspaceWithDefaults(root string, defaults Config) (*Workspace, error) 
 	if !st.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a directory", abs)
 	}
-	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, defaults: defaults, readDir: os.ReadDir}
+	w := &Workspace{root: abs, files: map[string]*SourceFile{}, overlays: map[string][]byte{}, overlayVersions: map[string]int32{}, defaults: defaults, readDir: os.ReadDir}
 	w.Load()
 	return w, nil
 }
@@ -162,9 +164,17 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 // (an editor's unsaved buffer) and returns the new table. Route files,
 // devproxy.json and .devproxy/resolutions.json can have overlays.
 func (w *Workspace) SetOverlay(path string, content []byte) *RouteTable {
+	return w.SetOverlayVersion(path, content, 0)
+}
+
+// SetOverlayVersion is SetOverlay for an editor buffer with a version: the
+// tables carry it with the file (SourceFile.Version), so that whatever is
+// computed on a table (positions, edits) names the buffer it applies to.
+func (w *Workspace) SetOverlayVersion(path string, content []byte, version int32) *RouteTable {
 	rel := w.rel(path)
 	w.mu.Lock()
 	w.overlays[rel] = append([]byte(nil), content...)
+	w.overlayVersions[rel] = version
 	w.mu.Unlock()
 	return w.Reload(rel)
 }
@@ -174,6 +184,7 @@ func (w *Workspace) ClearOverlay(path string) *RouteTable {
 	rel := w.rel(path)
 	w.mu.Lock()
 	delete(w.overlays, rel)
+	delete(w.overlayVersions, rel)
 	delete(w.files, rel) // force a re-read from disk
 	w.mu.Unlock()
 	return w.Reload(rel)
@@ -322,7 +333,8 @@ func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
 		} else if st, err := os.Stat(filepath.Join(w.root, filepath.FromSlash(rel))); err == nil {
 			mod = st.ModTime()
 		}
-		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Parsed: routefile.Parse(rel, content)}
+		return &SourceFile{Path: rel, Kind: kind, ModTime: mod, Size: int64(len(content)), Text: content,
+			Open: true, Version: w.overlayVersions[rel], Parsed: routefile.Parse(rel, content)}
 	}
 	st, err := os.Stat(abs)
 	if err != nil || !st.Mode().IsRegular() {
@@ -335,7 +347,8 @@ func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
 		return &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: routefile.TooLarge(rel, st.Size())}
 	}
 	var parsed *routefile.File
-	if data, err := readLimited(abs, routefile.MaxFileSize+1); err != nil {
+	data, err := readLimited(abs, routefile.MaxFileSize+1)
+	if err != nil {
 		parsed = &routefile.File{Path: rel, Diagnostics: []routefile.Diagnostic{{
 			File: rel, Severity: routefile.Error, Code: routefile.CodeSyntax,
 			Message: fmt.Sprintf("cannot read %s: %v", rel, err),
@@ -344,7 +357,7 @@ func (w *Workspace) readFile(rel string, kind FileKind) *SourceFile {
 	} else {
 		parsed = routefile.Parse(rel, data)
 	}
-	return &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Parsed: parsed}
+	return &SourceFile{Path: rel, Kind: kind, ModTime: st.ModTime(), Size: st.Size(), Text: data, Parsed: parsed}
 }
 
 func readLimited(path string, n int64) ([]byte, error) {

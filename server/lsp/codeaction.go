@@ -26,7 +26,7 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 	}
 	t := snap.table
 	doc := p.TextDocument.URI
-	version := s.versionOf(v.rel)
+	version := versionOf(snap, v.rel)
 	for _, l := range v.file.Parsed.Locations {
 		if !overlaps(p.Range, l.Directive.Range) {
 			continue
@@ -99,10 +99,10 @@ func withCode(ds []protocol.Diagnostic, code string) []protocol.Diagnostic {
 	return out
 }
 
-// versionOf is the version of rel's open buffer for a TextDocumentEdit;
-// nil (null on the wire) for a file that is not open.
-func (s *Server) versionOf(rel string) *int32 {
-	if v, open := s.docVersion(rel); open {
+// versionOf is the version of the buffer rel's text came from in snap, for
+// a TextDocumentEdit; nil (null on the wire) for a file read from disk.
+func versionOf(snap *snapshot, rel string) *int32 {
+	if v, open := snap.docVersion(rel); open {
 		return &v
 	}
 	return nil
@@ -142,7 +142,7 @@ func (s *Server) winAction(snap *snapshot, b *routing.Block) (*protocol.CodeActi
 	if c.Winner == b.File && c.Settlement == routing.SettledByPin {
 		return nil, false
 	}
-	text, exists := s.readText(snap, routing.ResolutionsFile)
+	text, exists := snap.text(routing.ResolutionsFile)
 	pins := map[string]any{}
 	if exists {
 		json.Unmarshal([]byte(text), &pins) // a broken file is replaced whole
@@ -161,8 +161,8 @@ func (s *Server) winAction(snap *snapshot, b *routing.Block) (*protocol.CodeActi
 func (s *Server) resolutionsEdit(snap *snapshot, content string) *protocol.WorkspaceEdit {
 	rel := routing.ResolutionsFile
 	doc := s.uriOf(rel)
-	if text, exists := s.readText(snap, rel); exists {
-		return workspaceEdit(textDocumentEdit(doc, s.versionOf(rel), protocol.TextEdit{Range: fullRange(text), NewText: content}))
+	if text, exists := snap.text(rel); exists {
+		return workspaceEdit(textDocumentEdit(doc, versionOf(snap, rel), protocol.TextEdit{Range: fullRange(text), NewText: content}))
 	}
 	return workspaceEdit(createFile(doc), textDocumentEdit(doc, nil, protocol.TextEdit{NewText: content}))
 }
@@ -177,16 +177,16 @@ func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) *prot
 	target := path.Join(dir, path.Base(v.rel))
 	l := b.Loc
 	blockText := v.text[l.Directive.Range.Start.Offset:l.Directive.Range.End.Offset]
-	del := textDocumentEdit(s.uriOf(v.rel), s.versionOf(v.rel), protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})
+	del := textDocumentEdit(s.uriOf(v.rel), versionOf(snap, v.rel), protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})
 	turi := s.uriOf(target)
 	insert := fmt.Sprintf("# moved from %s\n%s\n", v.rel, blockText)
 	var changes []protocol.DocumentChange
-	if existing, ok := s.readText(snap, target); ok {
+	if existing, ok := snap.text(target); ok {
 		at := fullRange(existing).End
 		if existing != "" && !strings.HasSuffix(existing, "\n") {
 			insert = "\n" + insert
 		}
-		changes = []protocol.DocumentChange{del, textDocumentEdit(turi, s.versionOf(target), protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert})}
+		changes = []protocol.DocumentChange{del, textDocumentEdit(turi, versionOf(snap, target), protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert})}
 	} else {
 		changes = []protocol.DocumentChange{del, createFile(turi), textDocumentEdit(turi, nil, protocol.TextEdit{NewText: insert})}
 	}

@@ -130,7 +130,7 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 		for _, f := range sets[rel] {
 			p.Diagnostics = append(p.Diagnostics, d.s.toLSP(f))
 		}
-		if v, open := d.s.docVersion(rel); open {
+		if v, open := snap.docVersion(rel); open {
 			p.Version = protocol.NewOptional(v)
 		}
 		d.s.publishDiagnostics(p)
@@ -163,17 +163,6 @@ func (s *Server) publishDiagnostics(p *protocol.PublishDiagnosticsParams) {
 	}
 }
 
-// docVersion is the version of rel's open buffer; false when it is not
-// open.
-func (s *Server) docVersion(rel string) (int32, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d, ok := s.docs[rel]; ok {
-		return d.version, true
-	}
-	return 0, false
-}
-
 // findingSets groups the table's findings by file, a non-nil list per
 // file: every route file, devproxy.json and resolutions.json when they
 // have findings, and open .conf buffers that are not route files (checked
@@ -186,12 +175,12 @@ func (s *Server) findingSets(snap *snapshot) map[string][]routefile.Diagnostic {
 	for _, d := range snap.table.Diagnostics {
 		sets[d.File] = append(sets[d.File], d)
 	}
-	for rel, text := range snap.texts {
+	for rel, b := range snap.buffers {
 		if _, ok := sets[rel]; ok || rel == routing.ConfigFile || rel == routing.ResolutionsFile {
 			continue
 		}
 		if strings.HasSuffix(rel, ".conf") {
-			sets[rel] = append([]routefile.Diagnostic{}, routefile.Parse(rel, []byte(text)).Diagnostics...)
+			sets[rel] = append([]routefile.Diagnostic{}, routefile.Parse(rel, []byte(b.text)).Diagnostics...)
 		}
 	}
 	return sets

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -639,5 +640,37 @@ func TestProxyFollowsSettings(t *testing.T) {
 	resp.Body.Close()
 	if _, err := http.Get("http://" + first + "/ping"); err == nil {
 		t.Errorf("the old address %s still answers", first)
+	}
+}
+
+// TestHostedProxyServesTheEditorsTable: the proxy devproxy lsp hosts
+// serves exactly the table the editor shows: a route from a folder that
+// only the editor's settings name (devproxy.apps), and an edit in an open
+// buffer once the editor has it.
+func TestHostedProxyServesTheEditorsTable(t *testing.T) {
+	root := workspace(t, "-- more/m.conf --\nlocation = /more { return 200 from-settings; }\n")
+	listen := freeAddr(t)
+	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": freeAddr(t)}, "apps": []string{"more/*.conf"}}
+	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond})
+	waitStatus(t, c, "running")
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + listen + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/more"); code != 200 || body != "from-settings" {
+		t.Fatalf("GET /more: %d %q, want the route of more/m.conf, a folder only the settings name", code, body)
+	}
+	from := c.mark()
+	c.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
+		"uri": c.uri("more/m.conf"), "languageId": "devproxy-routes", "version": 1,
+		"text": "location = /more { return 200 from-the-buffer; }\n"}})
+	c.waitDiagnostics(from, "more/m.conf")
+	if code, body := get("/more"); code != 200 || body != "from-the-buffer" {
+		t.Fatalf("GET /more after the edit: %d %q, want the editor's text", code, body)
 	}
 }

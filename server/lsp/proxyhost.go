@@ -64,7 +64,7 @@ func (h *proxyHost) apply() {
 	s := h.s
 	s.mu.Lock()
 	settings, down := s.settings, s.shutdown
-	root := s.root
+	root, ws := s.root, s.ws
 	s.mu.Unlock()
 	table := s.snap.Load().table
 	listen := table.Config.Listen
@@ -91,8 +91,10 @@ func (h *proxyHost) apply() {
 	errc := make(chan error, 1)
 	go func() {
 		defer close(done)
+		// The proxy serves the editor's workspace itself: the tables the
+		// editor shows (its settings, its buffers), not a second copy.
 		errc <- httpproxy.Serve(ctx, httpproxy.ServeOptions{
-			Root: root, Listen: listen, TunnelListen: tunnel, Log: s.log,
+			Workspace: ws, Listen: listen, TunnelListen: tunnel, Log: s.log,
 			Ready: func(info httpproxy.ServeInfo) { ready <- info },
 		})
 	}()

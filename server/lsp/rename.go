@@ -55,8 +55,8 @@ func (s *Server) Rename(ctx context.Context, p *protocol.RenameParams) (*protoco
 	for i, e := range r.Edits {
 		edits[i] = protocol.TextEdit{Range: lspRange(e.Range), NewText: e.NewText}
 	}
-	edit := workspaceEdit(textDocumentEdit(p.TextDocument.URI, s.versionOf(v.rel), edits...))
-	if text, exists := s.readText(snap, routing.ResolutionsFile); exists {
+	edit := workspaceEdit(textDocumentEdit(p.TextDocument.URI, versionOf(snap, v.rel), edits...))
+	if text, exists := snap.text(routing.ResolutionsFile); exists {
 		if content, pinned := routing.RenamePin([]byte(text), r.Route, r.NewRoute); pinned {
 			edit.DocumentChanges = append(edit.DocumentChanges, s.resolutionsEdit(snap, string(content)).DocumentChanges...)
 		}

@@ -116,10 +116,47 @@ type document struct {
 // snapshot is what requests read: an immutable route table, its version,
 // and the open documents' texts at the time.
 type snapshot struct {
-	table   *routing.RouteTable
+	table *routing.RouteTable
+	// version is the table's generation: devproxy/routes and
+	// devproxy/routesChanged carry it.
 	version int64
-	texts   map[string]string // rel path -> open document text
-	root    string
+	// buffers are the open documents the table does not load (route files
+	// outside the route folders), as they were when the snapshot was made.
+	// The table's own files carry their buffers' text and version.
+	buffers map[string]buffer
+}
+
+// buffer is an open document's text and version.
+type buffer struct {
+	text    string
+	version int32
+}
+
+// text is a workspace file's text as this snapshot knows it: a loaded
+// route file's (an editor's buffer or the disk, as the engine read it),
+// the resolutions the pins came from, or an open buffer. The disk is never
+// read here: a request sees one consistent state.
+func (snap *snapshot) text(rel string) (string, bool) {
+	if f := snap.table.FileByPath(rel); f != nil && f.Text != nil {
+		return string(f.Text), true
+	}
+	if rel == routing.ResolutionsFile && snap.table.ResolutionsText != nil {
+		return string(snap.table.ResolutionsText), true
+	}
+	if b, ok := snap.buffers[rel]; ok {
+		return b.text, true
+	}
+	return "", false
+}
+
+// docVersion is the version of the editor buffer a file's text came from;
+// false when it came from the disk.
+func (snap *snapshot) docVersion(rel string) (int32, bool) {
+	if f := snap.table.FileByPath(rel); f != nil {
+		return f.Version, f.Open
+	}
+	b, ok := snap.buffers[rel]
+	return b.version, ok
 }
 
 // New prepares a server; Run starts it on a connection.
@@ -360,21 +397,28 @@ func (s *Server) notify(method string, params any) {
 // the routes may have changed.
 func (s *Server) setTable(t *routing.RouteTable) {
 	s.mu.Lock()
-	texts := make(map[string]string, len(s.docs))
+	buffers := map[string]buffer{}
 	for rel, d := range s.docs {
-		texts[rel] = d.text
+		if t.FileByPath(rel) == nil {
+			buffers[rel] = buffer{text: d.text, version: d.version}
+		}
 	}
 	s.mu.Unlock()
-	prev := s.snap.Load()
-	var version int64 = 1
-	if prev != nil {
-		if prev.table == t {
+	next := &snapshot{table: t, version: int64(t.Generation), buffers: buffers}
+	// The read loop and the settings goroutine both publish: the newest
+	// table wins, whichever arrives last (compare and swap, no read then
+	// store).
+	var prev *snapshot
+	for {
+		prev = s.snap.Load()
+		if prev != nil && prev.table.Generation >= t.Generation {
 			return
 		}
-		version = prev.version + 1
+		if s.snap.CompareAndSwap(prev, next) {
+			break
+		}
 	}
-	s.snap.Store(&snapshot{table: t, version: version, texts: texts, root: t.Root})
 	if s.conn != nil && prev != nil {
-		go s.notify("devproxy/routesChanged", RoutesChangedParams{Version: version})
+		go s.notify("devproxy/routesChanged", RoutesChangedParams{Version: next.version})
 	}
 }

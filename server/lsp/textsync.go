@@ -50,7 +50,7 @@ func (s *Server) setText(u uri.URI, version int32, text string) error {
 	s.docs[rel] = &document{version: version, text: text}
 	s.mu.Unlock()
 	if s.tracked(rel) {
-		s.setTable(s.ws.SetOverlay(rel, []byte(text)))
+		s.setTable(s.ws.SetOverlayVersion(rel, []byte(text), version))
 	}
 	s.diags.changed(rel)
 	return nil
@@ -72,8 +72,8 @@ func (s *Server) DidClose(_ context.Context, p *protocol.DidCloseTextDocumentPar
 }
 
 // DidSave needs no work for route files: the buffer already is the file's
-// content here, and the hosted proxy watches the disk itself. A saved
-// devproxy.json may move the proxy to another address.
+// content here, and the hosted proxy serves this server's workspace. A
+// saved devproxy.json may move the proxy to another address.
 func (s *Server) DidSave(_ context.Context, p *protocol.DidSaveTextDocumentParams) error {
 	if rel, ok := s.rel(p.TextDocument.URI); ok && rel == routing.ConfigFile {
 		go s.proxy.apply()

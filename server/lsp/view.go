@@ -1,9 +1,6 @@
 package lsp
 
 import (
-	"os"
-	"path/filepath"
-
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
@@ -27,18 +24,8 @@ func (s *Server) view(snap *snapshot, u uri.URI) (view, bool) {
 		return view{}, false
 	}
 	v := view{rel: rel, file: snap.table.FileByPath(rel)}
-	v.text, _ = s.readText(snap, rel)
+	v.text, _ = snap.text(rel)
 	return v, true
-}
-
-// readText is the current text of a workspace file: the editor's buffer,
-// or the disk.
-func (s *Server) readText(snap *snapshot, rel string) (string, bool) {
-	if t, ok := snap.texts[rel]; ok {
-		return t, true
-	}
-	b, err := os.ReadFile(filepath.Join(snap.root, filepath.FromSlash(rel)))
-	return string(b), err == nil
 }
 
 // locations are the file's location blocks: the engine's, or, for a .conf
