@@ -158,7 +158,7 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 			return
 		}
 	}
-	upgrade := isWebSocket(req.Header)
+	upgrade := routing.IsWebSocketUpgrade(req.Header)
 
 	var c *upConn
 	var rh *responseHead

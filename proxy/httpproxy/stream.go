@@ -5,7 +5,6 @@ package httpproxy
 
 import (
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -35,18 +34,6 @@ func copyFlushing(dst io.Writer, flush interface{ Flush() error }, src io.Reader
 			return err
 		}
 	}
-}
-
-func isWebSocket(h http.Header) bool {
-	if !strings.EqualFold(h.Get("Upgrade"), "websocket") {
-		return false
-	}
-	for _, tok := range strings.Split(h.Get("Connection"), ",") {
-		if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
-			return true
-		}
-	}
-	return false
 }
 
 // switchProtocols completes a WebSocket upgrade: the client connection is

@@ -787,7 +787,7 @@ func (e *evaluator) upstreamHeaders(u *routefile.UpstreamURL, upstreamPath strin
 			out.Del(strings.TrimSpace(tok))
 		}
 	}
-	upgrade := isWebSocketUpgrade(e.req.Header)
+	upgrade := IsWebSocketUpgrade(e.req.Header)
 	for _, h := range hopByHop {
 		out.Del(h)
 	}
@@ -844,7 +844,9 @@ func (e *evaluator) tunnelClientIP() string {
 	return e.remoteIP()
 }
 
-func isWebSocketUpgrade(h http.Header) bool {
+// IsWebSocketUpgrade reports a request that asks to become a WebSocket
+// (Upgrade: websocket, with "upgrade" among the Connection tokens).
+func IsWebSocketUpgrade(h http.Header) bool {
 	return strings.EqualFold(h.Get("Upgrade"), "websocket") && headerHasToken(h.Get("Connection"), "upgrade")
 }
 
