@@ -295,3 +295,37 @@ func TestNestedFolderLinkOutsideWorkspace(t *testing.T) {
 	}
 	mustRoute(t, tbl, "/z/x")
 }
+
+// TestFolderEventsRescan: a watcher may report a folder deleted or moved
+// in as one event for the folder; Reload of that path looks at every
+// folder again, so the folder's route files come and go with it.
+func TestFolderEventsRescan(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, text string) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("apps/a.conf", "location /a/ { return 204; }\n")
+	ws, err := NewWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "apps")); err != nil {
+		t.Fatal(err)
+	}
+	if tbl := ws.Reload(filepath.Join(root, "apps")); len(tbl.Files) != 0 {
+		t.Fatalf("after the apps folder went away: %d files", len(tbl.Files))
+	}
+	write("staging/b.conf", "location /b/ { return 204; }\n")
+	if err := os.Rename(filepath.Join(root, "staging"), filepath.Join(root, "apps")); err != nil {
+		t.Fatal(err)
+	}
+	if tbl := ws.Reload(filepath.Join(root, "apps")); len(tbl.Files) != 1 || tbl.Files[0].Path != "apps/b.conf" {
+		t.Fatalf("after a folder was moved in as apps: %d files", len(tbl.Files))
+	}
+}

@@ -40,14 +40,11 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 				}
 				if ev.Op&fsnotify.Create != 0 {
 					if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-						// A route folder (or .devproxy) appeared: watch it
-						// and rescan everything.
+						// A route folder (or .devproxy) appeared: watch
+						// it. Reload rescans for folder events, this one
+						// and a folder that goes away with its files.
 						w.addWatches(fw)
-						pending[""] = true
 					}
-				}
-				if ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 && !strings.HasSuffix(ev.Name, ".conf") && !strings.HasSuffix(ev.Name, ".json") {
-					pending[""] = true // a folder went away with its files
 				}
 				pending[ev.Name] = true
 				if timer == nil {

@@ -133,15 +133,13 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	rels := make([]string, 0, len(paths))
 	for _, p := range paths {
 		rel := w.rel(p)
-		switch {
-		case rel == ConfigFile:
+		if rel == ConfigFile {
 			return w.Load() // the folders themselves may have changed
-		case rel != ResolutionsFile && !strings.HasSuffix(rel, ".conf"):
-			// A folder created, deleted or renamed as a whole: file
-			// watchers may report only the folder, so look again.
-			return w.Load()
 		}
 		rels = append(rels, rel)
+	}
+	if w.folderChanged(rels) {
+		return w.Load()
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -158,6 +156,34 @@ func (w *Workspace) Reload(paths ...string) *RouteTable {
 	}
 	w.refreshFiles(todo)
 	return w.publish()
+}
+
+// folderChanged reports an event for a folder rather than a route file: a
+// path that is a folder now, or under which the workspace knows route
+// files (a folder deleted or renamed as a whole). File watchers may report
+// only the folder, so the workspace then looks at every folder again.
+// Other paths (an editor's swap or backup file) change nothing.
+func (w *Workspace) folderChanged(rels []string) bool {
+	for _, rel := range rels {
+		if rel == ResolutionsFile || strings.HasSuffix(rel, ".conf") {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(w.root, filepath.FromSlash(rel))); err == nil && st.IsDir() {
+			return true
+		}
+		w.mu.Lock()
+		known := false
+		for f := range w.files {
+			if known = strings.HasPrefix(f, rel+"/"); known {
+				break
+			}
+		}
+		w.mu.Unlock()
+		if known {
+			return true
+		}
+	}
+	return false
 }
 
 // SetOverlay makes the file at path read from content instead of the disk
