@@ -170,20 +170,20 @@ func (s *Server) Close() error {
 // between requests, and those carrying a WebSocket or an event stream,
 // which never end by themselves (their clients reconnect).
 func (s *Server) closeIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		if c.state.Load() != stateActive {
-			c.forceClose()
-		}
-	}
+	s.closeConns(func(c *clientConn) bool { return c.state.Load() != stateActive })
 }
 
-func (s *Server) closeAll() {
+// closeAll closes every connection.
+func (s *Server) closeAll() { s.closeConns(func(*clientConn) bool { return true }) }
+
+// closeConns closes by force the connections which says to close.
+func (s *Server) closeConns(which func(*clientConn) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.forceClose()
+		if which(c) {
+			c.forceClose()
+		}
 	}
 }
 

@@ -115,7 +115,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if drain <= 0 {
 		drain = DefaultDrainTimeout
 	}
-	logTable(log, "routes loaded", t, 0)
+	logTable(log, "routes loaded", t)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Every table the workspace publishes from now on is served; one
@@ -127,7 +127,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if own {
 		var err error
 		watcherDone, err = ws.Watch(ctx, reloadDebounce, func(nt *routing.RouteTable) {
-			logTable(log, "routes reloaded", nt, 0)
+			logTable(log, "routes reloaded", nt)
 			if opts.OnReload != nil {
 				opts.OnReload(nt)
 			}
@@ -211,16 +211,12 @@ func listenOn(addr, setting string) (net.Listener, error) {
 	return ln, nil
 }
 
-func logTable(log *slog.Logger, msg string, t *routing.RouteTable, took time.Duration) {
+func logTable(log *slog.Logger, msg string, t *routing.RouteTable) {
 	active := 0
 	for _, b := range t.Blocks {
 		if b.Active {
 			active++
 		}
 	}
-	args := []any{"files", len(t.Files), "active_locations", active, "errors", t.ErrorCount(), "conflicts", len(t.Conflicts)}
-	if took > 0 {
-		args = append(args, "swap", took)
-	}
-	log.Info(msg, args...)
+	log.Info(msg, "files", len(t.Files), "active_locations", active, "errors", t.ErrorCount(), "conflicts", len(t.Conflicts), "generation", t.Generation)
 }
