@@ -3,12 +3,14 @@ package httpproxy
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -149,16 +151,26 @@ func decodeSeen(t *testing.T, body string) seen {
 	return s
 }
 
-// closedPort returns a loopback address nothing listens on.
+// closedPort returns a loopback address that refuses connections for the
+// whole test. A closed listener's port could be taken by a parallel test's
+// server; instead the port stays bound, without SO_REUSEADDR and without
+// listen(2), so the kernel answers every connect with a reset and refuses
+// every other bind.
 func closedPort(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // wsEchoUpstream echoes every WebSocket message back, after prefix, and
