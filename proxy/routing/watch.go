@@ -10,8 +10,9 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Watch follows changes to the workspace's route folders, devproxy.json and
-// .devproxy/resolutions.json until ctx ends. Changes are collected for
+// Watch follows changes to the route folders, devproxy.json and
+// .devproxy/resolutions.json of the workspace's watched folders
+// (FolderSpec.Watched) until ctx ends. Changes are collected for
 // debounce (editors write a file in several steps), then only the changed
 // paths are re-read and changed (when not nil) receives the new table, as
 // every Subscribe callback does. Watch returns once
@@ -85,14 +86,22 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 	return stopped, nil
 }
 
-// addWatches watches the root, .devproxy and every existing folder named by
-// the route globs. Adding a watch twice is harmless.
+// addWatches watches, in every watched folder, the folder itself,
+// .devproxy and every existing folder named by the route globs. Adding a
+// watch twice is harmless. A folder added to the workspace later is
+// watched from the next change on.
 func (w *Workspace) addWatches(fw *fsnotify.Watcher) {
 	w.mu.Lock()
-	dirs := []string{w.root, filepath.Join(w.root, ".devproxy")}
-	for _, kind := range []FileKind{OverrideFile, AppFile} {
-		for _, g := range w.globs(kind) {
-			dirs = append(dirs, filepath.Join(w.root, filepath.FromSlash(GlobDir(g))))
+	var dirs []string
+	for _, f := range w.folders {
+		if !f.watched {
+			continue
+		}
+		dirs = append(dirs, f.root, f.abs(".devproxy"))
+		for _, kind := range []FileKind{OverrideFile, AppFile} {
+			for _, g := range globs(&f.disk.config, kind) {
+				dirs = append(dirs, f.abs(GlobDir(g)))
+			}
 		}
 	}
 	w.mu.Unlock()
