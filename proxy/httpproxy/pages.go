@@ -160,7 +160,7 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 			row.Link = b.Loc.Spec
 		}
 		if b.Conflict != nil {
-			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Settlement.Phrase() + ")"
+			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Phrase() + ")"
 		}
 		if row.Upstream == "" {
 			row.Upstream = "(answers itself)"
