@@ -1,6 +1,8 @@
 package routing
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -580,4 +582,49 @@ func TestSettingsPerFolder(t *testing.T) {
 		t.Errorf("want the route folder shop/routes2 reported:%s", dumpAll(tbl.Diagnostics))
 	}
 	mustRoute(t, tbl, "/a/x")
+}
+
+// TestWatchFollowsSetFolders: a watched folder added while Watch runs is
+// watched too.
+func TestWatchFollowsSetFolders(t *testing.T) {
+	web, shop := twoFolders(t, map[string]string{"web/apps/a.conf": "location /a/ { return 204; }\n"}, nil)
+	if err := os.MkdirAll(filepath.Join(shop, "apps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := NewWorkspace(web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tables := make(chan *RouteTable, 64)
+	done, err := ws.Watch(ctx, 10*time.Millisecond, func(t *RouteTable) {
+		select {
+		case tables <- t:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-done }()
+	ws.SetFolders([]FolderSpec{{Root: web, Watched: true}, {Root: shop, Watched: true}})
+	// The watch on shop/apps is added by Watch's goroutine: write until a
+	// change is seen (each write is a new version, so no event is lost
+	// for good).
+	deadline := time.After(10 * time.Second)
+	for i := 0; ; i++ {
+		writeFile(t, shop, "apps/c.conf", fmt.Sprintf("location /c/ { return 204; }\n# %d\n", i), base.Add(time.Duration(i)*time.Second))
+		select {
+		case tbl := <-tables:
+			if b, _ := tbl.Lookup("/c/x"); b != nil && b.File.Path == "shop/apps/c.conf" {
+				if b, _ := ws.Served().Lookup("/c/x"); b == nil {
+					t.Fatal("the served table does not have the new file")
+				}
+				return
+			}
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("a file written in the added folder was never seen")
+		}
+	}
 }

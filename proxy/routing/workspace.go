@@ -250,8 +250,8 @@ type folderPaths struct {
 	rels []string
 }
 
-// group sorts paths by folder, in folder order; paths in no folder are
-// dropped. w.mu must be held.
+// group sorts paths by folder, the folders in the order their first path
+// comes; paths in no folder are dropped. w.mu must be held.
 func (w *Workspace) group(paths []string) []folderPaths {
 	var out []folderPaths
 	for _, p := range paths {
