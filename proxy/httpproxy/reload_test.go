@@ -104,6 +104,9 @@ func TestBrokenFileKeepsOthersServing(t *testing.T) {
 	if _, body := r.get(t, "/routes.json"); !strings.Contains(body, `"path":"apps/b.conf","kind":"app","ok":false,"stale":true,"staleSince":`) {
 		t.Errorf("/routes.json does not say apps/b.conf is stale: %s", body)
 	}
+	if _, body := r.get(t, "/devproxy/"); !strings.Contains(body, "<code>apps/b.conf</code> — serving the last good version from ") {
+		t.Errorf("the dashboard does not say apps/b.conf is stale: %s", body)
+	}
 	// Fixing it brings the route back; deleting a file drops its routes.
 	writeRouteFile(t, r.root, "apps/b.conf", "location /b/ { return 200 fixed; }\n")
 	waitReload(t, reloads, func(tbl *routing.RouteTable) bool { return tbl.ErrorCount() == 0 })
