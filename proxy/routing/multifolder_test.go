@@ -628,3 +628,20 @@ func TestWatchFollowsSetFolders(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFolders: a workspace left without folders is empty, not broken.
+func TestNoFolders(t *testing.T) {
+	ws, err := NewWorkspace(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := ws.SetFolders(nil)
+	if len(tbl.Files) != 0 || len(tbl.Folders) != 0 || tbl.Config.Listen != DefaultListen || ws.Root() != "" {
+		t.Errorf("an empty workspace: %+v", tbl)
+	}
+	ws.SetOverlay("apps/a.conf", []byte("location /a/ { return 204; }\n"))
+	ws.Reload("apps/a.conf", "/elsewhere/apps/a.conf")
+	if ws.IsRouteFile("apps/a.conf") || len(ws.Table().Files) != 0 || ws.Served() == nil {
+		t.Error("paths of no folder must change nothing")
+	}
+}
