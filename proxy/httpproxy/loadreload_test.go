@@ -25,9 +25,9 @@ import (
 // rewritten every 200 ms — adding and removing locations, changing its
 // upstream, and now and then breaking its syntax. No request may fail, no
 // WebSocket may drop, the two stable files must serve throughout (§4: a
-// broken file contributes nothing and every other file keeps serving), and
-// every answer for the churning file's paths must come from one whole
-// version of it, never a mix.
+// broken file never takes down another file's routes; it keeps serving its
+// last good version, marked stale), and every answer for the churning
+// file's paths must come from one whole version of it, never a mix.
 //
 // It runs 60 s; DEVPROXY_RELOAD_LOAD_SECONDS overrides that, and -short
 // runs 5 s.
@@ -73,7 +73,9 @@ location /churn-ws/ { proxy_pass http://%s/; }
 		sig, _ := churnSignatureOf(tableFor(t, stable, st.content))
 		validTables[sig] = st.name
 	}
-	// Spec §4: the broken version contributes nothing at all.
+	// Spec §4: the broken version contributes nothing of its own (read
+	// first, it has no good version to serve; later, the served table
+	// serves the version before it, one of the others).
 	if sig, _ := churnSignatureOf(tableFor(t, stable, churnStates[3].content)); sig != "parsed=false" {
 		t.Fatalf("the broken version of apps/churn.conf contributes %q, want nothing", sig)
 	}
@@ -441,7 +443,8 @@ func wantText(want string) func(int, string, string) string {
 
 // wantChurn accepts the answer of any whole version of apps/churn.conf:
 // one of texts, the echo upstream having seen echoURI (version A's
-// /churn/extra/), or devproxy's 404 (the broken and empty versions).
+// /churn/extra/), or devproxy's 404 (the empty version, or a broken one
+// written before any version parsed).
 func wantChurn(count func(string), texts map[string]string, echoURI string) func(int, string, string) string {
 	return func(status int, ct, body string) string {
 		switch {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -129,7 +130,7 @@ code{font-size:13px}.muted{color:#888}.bad{color:#b00}
 {{range .Active}}<tr><td>{{if .Link}}<a href="{{.Link}}">{{.Label}}</a>{{else}}<code>{{.Label}}</code>{{end}}</td><td><code>{{.Upstream}}</code></td><td><code>{{.Owner}}</code>{{if .Note}} <span class="muted">{{.Note}}</span>{{end}}</td></tr>
 {{end}}</tbody></table>
 {{if .Inactive}}<h2>Inactive blocks</h2><ul>{{range .Inactive}}<li><code>{{.Label}}</code> in <code>{{.Owner}}</code>: {{.Note}}</li>{{end}}</ul>{{end}}
-{{if .Broken}}<h2 class="bad">Route files with errors (not loaded)</h2><ul>{{range .Broken}}<li><code>{{.}}</code> — run <code>devproxy check</code></li>{{end}}</ul>{{end}}
+{{if .Broken}}<h2 class="bad">Route files with errors</h2><ul>{{range .Broken}}<li><code>{{.Path}}</code> — {{if .Stale}}{{.Stale}}; {{else}}not loaded; {{end}}run <code>devproxy check</code></li>{{end}}</ul>{{end}}
 </body></html>
 `))
 
@@ -137,16 +138,35 @@ type landingRow struct {
 	Label, Link, Upstream, Owner, Note string
 }
 
+// landingBroken is a route file with errors; Stale is the warning of one
+// whose last good version serves (spec §4), "" for one that loads nothing.
+type landingBroken struct {
+	Path, Stale string
+}
+
+// staleWarning is the engine's warning on a stale file, in its words.
+func staleWarning(t *routing.RouteTable, file string) string {
+	for _, d := range t.Diagnostics {
+		if d.File == file && d.Code == routefile.CodeStale {
+			return d.Message
+		}
+	}
+	return "stale"
+}
+
 func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 	data := struct {
 		Root             string
 		FileCount        int
 		Active, Inactive []landingRow
-		Broken           []string
+		Broken           []landingBroken
 	}{Root: t.Root, FileCount: len(t.Files)}
 	for _, f := range t.Files {
-		if !f.Parsed.OK {
-			data.Broken = append(data.Broken, f.Path)
+		switch {
+		case f.Stale:
+			data.Broken = append(data.Broken, landingBroken{Path: f.Path, Stale: staleWarning(t, f.Path)})
+		case !f.Parsed.OK:
+			data.Broken = append(data.Broken, landingBroken{Path: f.Path})
 		}
 	}
 	for _, b := range t.Blocks {
@@ -160,7 +180,7 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 			row.Link = b.Loc.Spec
 		}
 		if b.Conflict != nil {
-			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Settlement.Phrase() + ")"
+			row.Note = "wins " + b.Conflict.Route + " (" + b.Conflict.Phrase() + ")"
 		}
 		if row.Upstream == "" {
 			row.Upstream = "(answers itself)"

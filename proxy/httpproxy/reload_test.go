@@ -84,19 +84,28 @@ func TestReloadSwapsAtomicallyAndInFlightRequestsFinish(t *testing.T) {
 	}
 }
 
+// TestBrokenFileKeepsOthersServing: a file that stops parsing takes down
+// no other file's routes, and keeps serving its own last good version,
+// marked stale in /routes.json, until it is fixed (spec §4).
 func TestBrokenFileKeepsOthersServing(t *testing.T) {
 	reloads := make(chan *routing.RouteTable, 16)
 	r := startServe(t, map[string]string{
 		"apps/a.conf": "location /a/ { return 200 a; }\n",
 		"apps/b.conf": "location /b/ { return 200 b; }\n",
 	}, withReloads(reloads))
-	writeRouteFile(t, r.root, "apps/b.conf", "location /b/ { return 200 b;\n") // unclosed
+	writeRouteFile(t, r.root, "apps/b.conf", "location /b/ { return 200 broken;\n") // unclosed
 	waitReload(t, reloads, func(tbl *routing.RouteTable) bool { return tbl.ErrorCount() > 0 })
 	if resp, body := r.get(t, "/a/"); resp.StatusCode != 200 || body != "a" {
 		t.Errorf("/a/ after b.conf broke: %d %q", resp.StatusCode, body)
 	}
-	if resp, _ := r.get(t, "/b/"); resp.StatusCode != 404 {
-		t.Errorf("/b/ from a broken file: %d, want 404", resp.StatusCode)
+	if resp, body := r.get(t, "/b/"); resp.StatusCode != 200 || body != "b" {
+		t.Errorf("/b/ from a broken file: %d %q, want its last good version's 200 b", resp.StatusCode, body)
+	}
+	if _, body := r.get(t, "/routes.json"); !strings.Contains(body, `"path":"apps/b.conf","kind":"app","ok":false,"stale":true,"staleSince":`) {
+		t.Errorf("/routes.json does not say apps/b.conf is stale: %s", body)
+	}
+	if _, body := r.get(t, "/devproxy/"); !strings.Contains(body, "<code>apps/b.conf</code> — serving the last good version from ") {
+		t.Errorf("the dashboard does not say apps/b.conf is stale: %s", body)
 	}
 	// Fixing it brings the route back; deleting a file drops its routes.
 	writeRouteFile(t, r.root, "apps/b.conf", "location /b/ { return 200 fixed; }\n")

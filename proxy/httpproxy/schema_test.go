@@ -71,10 +71,17 @@ func TestRoutesJSONMatchesSchema(t *testing.T) {
 		len(codes.Conflicts) != 1 || codes.Conflicts[0].ReasonCode != routing.SettledByOverride {
 		t.Errorf("/routes.json lacks the codes the workspace should give: %s", body)
 	}
+	// A stale file says since when (as routing.FileReport writes it).
+	stale := strings.Replace(body, `"stale":false`, `"stale":true,"staleSince":"2026-01-01T00:00:00Z"`, 1)
+	if doc, _ := jsonschema.UnmarshalJSON(strings.NewReader(stale)); stale == body || sch.Validate(doc) != nil {
+		t.Errorf("the schema refuses a stale file: %v", sch.Validate(doc))
+	}
 	// A code must be a code: the words in its place fail.
 	for _, c := range []struct{ name, from, to string }{
 		{"a conflict's words as its code", `"reasonCode":"override"`, `"reasonCode":"overridden by an override file"`},
 		{"an inactive block without a code", `"inactiveCode":"duplicate"`, `"inactiveCode":null`},
+		{"a stale file without staleSince", `"stale":false`, `"stale":true`},
+		{"staleSince on a file that is not stale", `"stale":false`, `"stale":false,"staleSince":"2026-01-01T00:00:00Z"`},
 	} {
 		if !strings.Contains(body, c.from) {
 			t.Fatalf("%s: /routes.json has no %s", c.name, c.from)

@@ -16,10 +16,11 @@ import (
 // ServeOptions configure Serve. Empty addresses fall back to devproxy.json,
 // then to the loopback defaults.
 type ServeOptions struct {
-	// Workspace, when set, is the workspace whose tables the proxy serves,
-	// owned by the caller (the language server's, with the editor's
-	// settings and buffers), which also feeds it file changes. When nil,
-	// Serve opens Root and watches its files itself.
+	// Workspace, when set, is the workspace whose served tables
+	// (Workspace.Served: the files on disk, under the editor's settings;
+	// unsaved buffers never serve) the proxy serves, owned by the caller
+	// (the language server's), which also feeds it file changes. When
+	// nil, Serve opens Root and watches its files itself.
 	Workspace    *routing.Workspace
 	Root         string
 	Listen       string
@@ -77,7 +78,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 			return err
 		}
 	}
-	t := ws.Table()
+	t := ws.Served() // what is on disk: editors' unsaved buffers never serve
 	listen, tunnel := opts.Listen, opts.TunnelListen
 	if listen == "" {
 		listen = t.Config.Listen
@@ -118,15 +119,16 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	logTable(log, "routes loaded", t)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Every table the workspace publishes from now on is served; one
-	// published between ws.Table() above and here is caught up on.
-	unsubscribe := ws.Subscribe(p.Swap)
+	// Every served table the workspace publishes from now on is served;
+	// one published between ws.Served() above and here is caught up on.
+	unsubscribe := ws.SubscribeServed(p.Swap)
 	defer unsubscribe()
-	p.Swap(ws.Table())
+	p.Swap(ws.Served())
 	var watcherDone <-chan struct{}
 	if own {
 		var err error
-		watcherDone, err = ws.Watch(ctx, reloadDebounce, func(nt *routing.RouteTable) {
+		watcherDone, err = ws.Watch(ctx, reloadDebounce, func(*routing.RouteTable) {
+			nt := ws.Served()
 			logTable(log, "routes reloaded", nt)
 			if opts.OnReload != nil {
 				opts.OnReload(nt)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -12,8 +14,10 @@ import (
 )
 
 // TestServeTheCallersWorkspace: given a workspace (the language server's),
-// the proxy serves exactly its tables: routes from folders that only the
-// editor's settings name, and every table it publishes afterwards.
+// the proxy serves exactly its served tables: the files on disk, under the
+// editor's settings (routes from folders that only the editor's settings
+// name), never an editor's unsaved buffer, and every served table it
+// publishes afterwards.
 func TestServeTheCallersWorkspace(t *testing.T) {
 	up := echoUpstream(t)
 	root := t.TempDir()
@@ -42,48 +46,71 @@ func TestServeTheCallersWorkspace(t *testing.T) {
 	if s := get("/m/x"); s != 200 {
 		t.Fatalf("a route from a folder only the editor's settings name: %d, want 200", s)
 	}
-	// An editor buffer (overlay) is served as soon as the workspace
-	// publishes it; so is a table from another goroutine.
+	// An editor buffer (overlay) is the editor's alone: the proxy serves
+	// what is on disk.
 	ws.SetOverlay(filepath.Join(root, "more/n.conf"), []byte("location /n/ { return 200 n; }\n"))
-	if s := get("/n/x"); s != 200 {
-		t.Fatalf("a route the workspace published: %d, want 200", s)
+	if b, _ := ws.Table().Lookup("/n/x"); b == nil {
+		t.Fatal("the editor's table does not show the buffer")
 	}
-	if info.Proxy.Table() != ws.Table() {
-		t.Fatalf("the proxy serves generation %d, the workspace's newest is %d", info.Proxy.Table().Generation, ws.Table().Generation)
+	if s := get("/n/x"); s != 404 {
+		t.Fatalf("an unsaved buffer is served: %d, want 404", s)
+	}
+	// Saved, it is served as soon as the workspace publishes it; so is a
+	// table from another goroutine.
+	writeRouteFile(t, root, "more/n.conf", "location /n/ { return 200 n; }\n")
+	ws.Reload(filepath.Join(root, "more/n.conf"))
+	if s := get("/n/x"); s != 200 {
+		t.Fatalf("a saved route the workspace published: %d, want 200", s)
+	}
+	if info.Proxy.Table() != ws.Served() {
+		t.Fatalf("the proxy serves generation %d, the workspace's newest served table is %d", info.Proxy.Table().Generation, ws.Served().Generation)
 	}
 }
 
-// TestPublishedTablesEndWithTheNewest publishes tables from two goroutines
-// at once (under -race in make test): generations grow, and the proxy and
-// the workspace end on the same, newest table.
+// TestPublishedTablesEndWithTheNewest publishes served tables from two
+// goroutines at once (under -race in make test): generations grow, and the
+// proxy and the workspace end on the same, newest table.
 func TestPublishedTablesEndWithTheNewest(t *testing.T) {
 	root := t.TempDir()
 	ws, err := routing.NewWorkspace(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := New(ws.Table(), nil)
-	defer ws.Subscribe(p.Swap)()
+	p := New(ws.Served(), nil)
+	defer ws.SubscribeServed(p.Swap)()
 	var mu sync.Mutex
 	var seen []uint64
-	defer ws.Subscribe(func(t *routing.RouteTable) {
+	defer ws.SubscribeServed(func(t *routing.RouteTable) {
 		mu.Lock()
 		seen = append(seen, t.Generation)
 		mu.Unlock()
 	})()
+	if err := os.MkdirAll(filepath.Join(root, "apps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
+	errs := make(chan error, 2)
 	for g := range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
+			name := filepath.Join(root, fmt.Sprintf("apps/g%d.conf", g))
 			for i := range 50 {
-				ws.SetOverlay(filepath.Join(root, fmt.Sprintf("apps/g%d.conf", g)), fmt.Appendf(nil, "location /g%d/ { return 200 %d; }\n", g, i))
+				// Every version differs in size, so each Reload reads a
+				// change and publishes a served table.
+				if err := os.WriteFile(name, fmt.Appendf(nil, "location /g%d/ { return 200 %d; }\n%s", g, i, strings.Repeat("#", i)), 0o644); err != nil {
+					errs <- err
+					return
+				}
+				ws.Reload(name)
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	if p.Table() != ws.Table() {
-		t.Fatalf("the proxy serves generation %d, the newest is %d", p.Table().Generation, ws.Table().Generation)
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if p.Table() != ws.Served() {
+		t.Fatalf("the proxy serves generation %d, the newest is %d", p.Table().Generation, ws.Served().Generation)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -92,7 +119,7 @@ func TestPublishedTablesEndWithTheNewest(t *testing.T) {
 			t.Fatalf("generations out of order: %v", seen)
 		}
 	}
-	if len(seen) != 100 || seen[len(seen)-1] != ws.Table().Generation {
-		t.Fatalf("saw %d tables ending at %d, want 100 ending at the newest %d", len(seen), seen[len(seen)-1], ws.Table().Generation)
+	if len(seen) != 100 || seen[len(seen)-1] != ws.Served().Generation {
+		t.Fatalf("saw %d tables ending at %d, want 100 ending at the newest %d", len(seen), seen[len(seen)-1], ws.Served().Generation)
 	}
 }

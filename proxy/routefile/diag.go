@@ -77,6 +77,7 @@ const (
 	CodeDecodedInHeader  = "decoded-in-header" // a request header carries the decoded path
 	CodeRouteFolder      = "route-folder"      // a route folder that cannot be read
 	CodeOutsideWorkspace = "outside-workspace" // a symbolic link that leads outside the workspace
+	CodeStale            = "stale"             // the file stopped parsing; the proxy serves its last good version
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).

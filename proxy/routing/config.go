@@ -99,10 +99,12 @@ func (c Config) withDefaults() Config {
 // are reported (they may belong to a newer version) but do not fail.
 var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true}
 
-// loadConfig reads devproxy.json (or its overlay, when data is not nil).
-// A missing file means no settings; a broken one means none plus an error
-// diagnostic that names the problem. Defaults are applied by the caller.
-func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
+// loadConfig reads devproxy.json in root (or its overlay, when data is
+// not nil); name is how diagnostics name it (ConfigFile, or
+// "shop/devproxy.json" in a workspace of several folders). A missing file
+// means no settings; a broken one means none plus an error diagnostic that
+// names the problem. Defaults are applied by the caller.
+func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic) {
 	if data == nil {
 		var err error
 		data, err = os.ReadFile(filepath.Join(root, ConfigFile))
@@ -110,18 +112,18 @@ func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
 			return Config{}, nil
 		}
 		if err != nil {
-			return Config{}, []routefile.Diagnostic{jsonDiag(ConfigFile, nil, 0, routefile.CodeConfig, fmt.Sprintf("cannot read %s: %v", ConfigFile, err))}
+			return Config{}, []routefile.Diagnostic{jsonDiag(name, nil, 0, routefile.CodeConfig, fmt.Sprintf("cannot read %s: %v", name, err))}
 		}
 	}
 	var diags []routefile.Diagnostic
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return Config{}, []routefile.Diagnostic{jsonError(ConfigFile, data, routefile.CodeConfig, err)}
+		return Config{}, []routefile.Diagnostic{jsonError(name, data, routefile.CodeConfig, err)}
 	}
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !knownConfigKeys[k] {
 			off := bytes.Index(data, []byte(`"`+k+`"`))
-			d := jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("unknown setting %q; it is ignored", k))
+			d := jsonDiag(name, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("unknown setting %q; it is ignored", k))
 			d.Severity = routefile.Warning
 			diags = append(diags, d)
 		}
@@ -129,7 +131,7 @@ func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
 	var c Config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, append(diags, jsonError(ConfigFile, data, routefile.CodeConfig, err))
+		return Config{}, append(diags, jsonError(name, data, routefile.CodeConfig, err))
 	}
 	for _, field := range []struct {
 		name string
@@ -144,20 +146,20 @@ func loadConfig(root string, data []byte) (Config, []routefile.Diagnostic) {
 		}
 		if err != nil {
 			off := bytes.Index(data, []byte(*field.addr))
-			diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+			diags = append(diags, jsonDiag(name, data, max(off, 0), routefile.CodeConfig,
 				fmt.Sprintf("%s: %q is not host:port with a numeric port; using the default", field.name, *field.addr)))
 			*field.addr = ""
 		}
 	}
 	if u := c.Tunnel.PublicURL; u != "" && PublicHost(u) == "" {
 		off := bytes.Index(data, []byte(u))
-		diags = append(diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+		diags = append(diags, jsonDiag(name, data, max(off, 0), routefile.CodeConfig,
 			fmt.Sprintf("tunnel.publicUrl: %q is not an http(s) URL such as \"https://abc.ngrok.app\"; it is ignored", u)))
 		c.Tunnel.PublicURL = ""
 	}
-	c.AllowedHosts = checkAllowedHosts(data, c.AllowedHosts, &diags)
-	c.Apps = checkGlobs(data, "apps", c.Apps, &diags)
-	c.Overrides = checkGlobs(data, "overrides", c.Overrides, &diags)
+	c.AllowedHosts = checkAllowedHosts(name, data, c.AllowedHosts, &diags)
+	c.Apps = checkGlobs(name, data, "apps", c.Apps, &diags)
+	c.Overrides = checkGlobs(name, data, "overrides", c.Overrides, &diags)
 	return c, diags
 }
 
@@ -184,12 +186,12 @@ func PublicHost(u string) string {
 
 // checkAllowedHosts keeps host names (lowercased) and reports entries that
 // cannot be one: ports, paths, spaces.
-func checkAllowedHosts(data []byte, hosts []string, diags *[]routefile.Diagnostic) []string {
+func checkAllowedHosts(name string, data []byte, hosts []string, diags *[]routefile.Diagnostic) []string {
 	var ok []string
 	for _, h := range hosts {
 		if h == "" || strings.ContainsAny(h, ":/ \t@") && !strings.HasPrefix(h, "[") {
 			off := bytes.Index(data, []byte(`"`+h+`"`))
-			*diags = append(*diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+			*diags = append(*diags, jsonDiag(name, data, max(off, 0), routefile.CodeConfig,
 				fmt.Sprintf("allowedHosts: %q is not a host name; write it without scheme, port or path, such as \"dev.example.com\" or \".example.com\"", h)))
 			continue
 		}
@@ -201,7 +203,7 @@ func checkAllowedHosts(data []byte, hosts []string, diags *[]routefile.Diagnosti
 // checkGlobs keeps the usable route-file globs and reports the others: bad
 // patterns, and patterns that leave the workspace (route files live under
 // the root, where the watcher and the editor see them).
-func checkGlobs(data []byte, setting string, globs []string, diags *[]routefile.Diagnostic) []string {
+func checkGlobs(name string, data []byte, setting string, globs []string, diags *[]routefile.Diagnostic) []string {
 	var ok []string
 	for _, g := range globs {
 		problem := ""
@@ -218,7 +220,7 @@ func checkGlobs(data []byte, setting string, globs []string, diags *[]routefile.
 		}
 		if problem != "" {
 			off := bytes.Index(data, []byte(`"`+g+`"`))
-			*diags = append(*diags, jsonDiag(ConfigFile, data, max(off, 0), routefile.CodeConfig,
+			*diags = append(*diags, jsonDiag(name, data, max(off, 0), routefile.CodeConfig,
 				fmt.Sprintf("%s: %q %s; it is ignored", setting, g, problem)))
 			continue
 		}
@@ -230,10 +232,12 @@ func checkGlobs(data []byte, setting string, globs []string, diags *[]routefile.
 // Resolutions maps a route to the file pinned to win it.
 type Resolutions map[string]string
 
-// loadResolutions reads .devproxy/resolutions.json (or its overlay, when
-// data is not nil). Both the plain form {"/api/": "apps/b.conf"} and the
-// old product's {"/api/": {"winner": "apps/b.conf", ...}} are accepted.
-func loadResolutions(root string, data []byte) (Resolutions, []byte, []routefile.Diagnostic) {
+// loadResolutions reads .devproxy/resolutions.json in root (or its
+// overlay, when data is not nil); name is how diagnostics name it. Both
+// the plain form {"/api/": "apps/b.conf"} and the old product's
+// {"/api/": {"winner": "apps/b.conf", ...}} are accepted. A missing file
+// means no pins.
+func loadResolutions(root, name string, data []byte) (Resolutions, []byte, []routefile.Diagnostic) {
 	if data == nil {
 		var err error
 		data, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(ResolutionsFile)))
@@ -241,12 +245,12 @@ func loadResolutions(root string, data []byte) (Resolutions, []byte, []routefile
 			return nil, nil, nil
 		}
 		if err != nil {
-			return nil, nil, []routefile.Diagnostic{jsonDiag(ResolutionsFile, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", ResolutionsFile, err))}
+			return nil, nil, []routefile.Diagnostic{jsonDiag(name, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", name, err))}
 		}
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, data, []routefile.Diagnostic{jsonError(ResolutionsFile, data, routefile.CodeResolution, err)}
+		return nil, data, []routefile.Diagnostic{jsonError(name, data, routefile.CodeResolution, err)}
 	}
 	res := Resolutions{}
 	var diags []routefile.Diagnostic
@@ -259,7 +263,7 @@ func loadResolutions(root string, data []byte) (Resolutions, []byte, []routefile
 			}
 			if json.Unmarshal(v, &obj) != nil || obj.Winner == "" {
 				off := bytes.Index(data, []byte(`"`+route+`"`))
-				diags = append(diags, jsonDiag(ResolutionsFile, data, max(off, 0), routefile.CodeResolution,
+				diags = append(diags, jsonDiag(name, data, max(off, 0), routefile.CodeResolution,
 					fmt.Sprintf("the winner for %q must be a file name such as \"apps/b.conf\"", route)))
 				continue
 			}

@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 )
 
 // Decisions are data (house style 14). The engine says why a block takes
@@ -51,7 +52,8 @@ const (
 	// SettledByOverride: an override file claims the route, and an
 	// override beats app files.
 	SettledByOverride Settlement = "override"
-	// SettledByPin: .devproxy/resolutions.json names the winner.
+	// SettledByPin: .devproxy/resolutions.json names the winner
+	// (Conflict.PinnedIn says which folder's file).
 	SettledByPin Settlement = "pinned"
 	// SettledByNewest: the most recently modified file wins.
 	SettledByNewest Settlement = "newest"
@@ -73,6 +75,17 @@ func (s Settlement) Chosen() bool {
 // winner: "apps/b.conf wins (newest)".
 func (s Settlement) Phrase() string { return sentences.Load().Settlement(s) }
 
+// Phrase is the conflict's settlement in words, naming the resolutions
+// file of the pin that chose the winner, if one did: "pinned in
+// shop/.devproxy/resolutions.json".
+func (c *Conflict) Phrase() string {
+	s := sentences.Load()
+	if c.Settlement == SettledByPin && c.PinnedIn != "" && s.Pinned != nil {
+		return s.Pinned(c.PinnedIn)
+	}
+	return s.Settlement(c.Settlement)
+}
+
 // InactiveSentence says in words why the block takes no requests; "" for
 // an active block.
 func (b *Block) InactiveSentence() string {
@@ -92,9 +105,23 @@ type Sentences struct {
 	// block's code and the block it names (DuplicateOf, Conflict,
 	// ShadowedBy).
 	Inactive func(*Block) string
+	// Pinned is SettledByPin as a short phrase naming the resolutions file
+	// of the pin; when nil, Settlement says it.
+	Pinned func(resolutionsFile string) string
+	// Stale is the warning on a file that stopped parsing while the proxy
+	// serves its last good version, modified at goodSince (the code is
+	// routefile.CodeStale); when nil, the English words are used.
+	Stale func(goodSince time.Time) string
 }
 
-var english = Sentences{Settlement: englishSettlement, Inactive: englishInactive}
+var english = Sentences{Settlement: englishSettlement, Inactive: englishInactive, Pinned: englishPinned, Stale: englishStale}
+
+func (s *Sentences) stale(goodSince time.Time) string {
+	if s.Stale == nil {
+		return englishStale(goodSince)
+	}
+	return s.Stale(goodSince)
+}
 
 // sentences is read by every report, from any goroutine.
 var sentences atomic.Pointer[Sentences]
@@ -123,6 +150,14 @@ func englishSettlement(s Settlement) string {
 	return string(s)
 }
 
+func englishPinned(resolutionsFile string) string { return "pinned in " + resolutionsFile }
+
+// englishStale says when the good version was saved, as the clock on the
+// wall showed it.
+func englishStale(goodSince time.Time) string {
+	return fmt.Sprintf("serving the last good version from %s until the errors are fixed", goodSince.Local().Format("15:04:05"))
+}
+
 func englishInactive(b *Block) string {
 	switch b.Inactive {
 	case InactiveDuplicate:
@@ -133,7 +168,7 @@ func englishInactive(b *Block) string {
 		return "reserved path"
 	case InactiveLostConflict:
 		if c := b.Conflict; c != nil {
-			return fmt.Sprintf("%s wins %s (%s)", c.Winner.Path, c.Route, c.Settlement.Phrase())
+			return fmt.Sprintf("%s wins %s (%s)", c.Winner.Path, c.Route, c.Phrase())
 		}
 	case InactiveShadowedByEarlier:
 		if e := b.ShadowedBy; e != nil {

@@ -20,27 +20,27 @@ import (
 // followed: a warning names the link and where it leads, and nothing of
 // what it points at is read.
 
-// realRoot is the workspace root with symbolic links resolved, to which
+// realRoot is the folder's root with symbolic links resolved, to which
 // resolved paths are compared; w.mu must be held.
-func (w *Workspace) realRoot() string {
-	if w.resolvedRoot == "" {
-		w.resolvedRoot = w.root
-		if r, err := filepath.EvalSymlinks(w.root); err == nil {
-			w.resolvedRoot = r
+func (f *folder) realRoot() string {
+	if f.resolvedRoot == "" {
+		f.resolvedRoot = f.root
+		if r, err := filepath.EvalSymlinks(f.root); err == nil {
+			f.resolvedRoot = r
 		}
 	}
-	return w.resolvedRoot
+	return f.resolvedRoot
 }
 
 // outside resolves the symbolic links of abs and reports whether it leads
-// out of the workspace, and where. A path that does not resolve (missing,
+// out of the folder, and where. A path that does not resolve (missing,
 // dangling) is not outside: reading it fails on its own.
-func (w *Workspace) outside(abs string) (target string, out bool) {
+func (f *folder) outside(abs string) (target string, out bool) {
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		return "", false
 	}
-	rel, err := filepath.Rel(w.realRoot(), real)
+	rel, err := filepath.Rel(f.realRoot(), real)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return real, true
 	}
@@ -48,7 +48,7 @@ func (w *Workspace) outside(abs string) (target string, out bool) {
 }
 
 // folderDiag is a finding on a route folder (or a route file found in
-// one), with the folder's root-relative path as its file.
+// one), with the folder's display path as its file.
 func folderDiag(rel string, sev routefile.Severity, code, msg string) routefile.Diagnostic {
 	start := routefile.Pos{Line: 1, Col: 1}
 	return routefile.Diagnostic{File: rel, Severity: sev, Code: code, Message: msg,
@@ -72,18 +72,18 @@ func outsideMessage(rel, abs, target string, folder bool) string {
 		rel, how, filepath.Dir(target))
 }
 
-// globRouteFiles expands one route-file glob (root-relative, already
-// checked to stay inside the root) like filepath.Glob, and reports the
+// globRouteFiles expands one route-file glob (folder-relative, already
+// checked to stay inside the folder) like filepath.Glob, and reports the
 // folders it cannot read or will not follow.
-func (w *Workspace) globRouteFiles(pattern string, diags *[]routefile.Diagnostic) []string {
-	return w.glob(filepath.Join(w.root, filepath.FromSlash(pattern)), diags)
+func (f *folder) globRouteFiles(pattern string, diags *[]routefile.Diagnostic) []string {
+	return f.glob(f.abs(pattern), diags)
 }
 
 func hasMeta(path string) bool {
 	return strings.ContainsAny(path, `*?[\`)
 }
 
-func (w *Workspace) glob(pattern string, diags *[]routefile.Diagnostic) []string {
+func (f *folder) glob(pattern string, diags *[]routefile.Diagnostic) []string {
 	if !hasMeta(pattern) {
 		if _, err := os.Lstat(pattern); err != nil {
 			return nil
@@ -93,14 +93,14 @@ func (w *Workspace) glob(pattern string, diags *[]routefile.Diagnostic) []string
 	dir, file := filepath.Split(pattern)
 	dir = filepath.Clean(dir)
 	if !hasMeta(dir) {
-		return w.globDir(dir, file, true, diags)
+		return f.globDir(dir, file, true, diags)
 	}
 	if dir == pattern {
 		return nil // a pattern that does not shrink; checkGlobs refuses such globs
 	}
 	var out []string
-	for _, d := range w.glob(dir, diags) {
-		out = append(out, w.globDir(d, file, false, diags)...)
+	for _, d := range f.glob(dir, diags) {
+		out = append(out, f.globDir(d, file, false, diags)...)
 	}
 	return out
 }
@@ -109,8 +109,8 @@ func (w *Workspace) glob(pattern string, diags *[]routefile.Diagnostic) []string
 // for a folder named in the setting (apps/ of apps/*.conf), which must be
 // a readable folder if it exists at all; a folder that a wildcard matched
 // may also be a file, which is then simply not a folder of route files.
-func (w *Workspace) globDir(dir, pattern string, configured bool, diags *[]routefile.Diagnostic) []string {
-	rel := w.rel(dir)
+func (f *folder) globDir(dir, pattern string, configured bool, diags *[]routefile.Diagnostic) []string {
+	rel := f.display(f.relOf(dir))
 	fail := func(msg string) {
 		*diags = append(*diags, folderDiag(rel, routefile.Error, routefile.CodeRouteFolder, msg))
 	}
@@ -131,7 +131,7 @@ func (w *Workspace) globDir(dir, pattern string, configured bool, diags *[]route
 			return nil
 		}
 	}
-	if target, out := w.outside(dir); out {
+	if target, out := f.outside(dir); out {
 		*diags = append(*diags, folderDiag(rel, routefile.Warning, routefile.CodeOutsideWorkspace, outsideMessage(rel, dir, target, true)))
 		return nil
 	}
@@ -145,7 +145,7 @@ func (w *Workspace) globDir(dir, pattern string, configured bool, diags *[]route
 		}
 		return nil
 	}
-	entries, err := w.readDir(dir)
+	entries, err := f.w.readDir(dir)
 	if err != nil {
 		fail(fmt.Sprintf("cannot read the route folder %s: %v; no route files are loaded from it", rel, osReason(err)))
 		return nil

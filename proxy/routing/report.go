@@ -1,5 +1,7 @@
 package routing
 
+import "time"
+
 // Report is the route table as people and tools read it: every route file,
 // every block and every contested route, with the engine's decisions as
 // codes and, beside them, as sentences. /routes.json, devproxy/routes and
@@ -14,10 +16,21 @@ type Report struct {
 // FileReport is a route file and whether it loaded.
 type FileReport struct {
 	Path string `json:"path"`
-	Kind string `json:"kind"` // "app" or "override"
-	// OK is false when the file has errors: it contributes no routes, and
-	// every other file keeps serving.
+	// Folder is the label of the workspace folder that holds the file;
+	// omitted when the workspace has one folder.
+	Folder string `json:"folder,omitempty"`
+	Kind   string `json:"kind"` // "app" or "override"
+	// OK is false when the file has errors: it contributes no routes
+	// (unless it is stale), and every other file keeps serving.
 	OK bool `json:"ok"`
+	// Stale is set when the file stopped parsing and the proxy serves its
+	// last good version, modified at StaleSince (RFC 3339, UTC; omitted
+	// when not stale).
+	Stale      bool   `json:"stale"`
+	StaleSince string `json:"staleSince,omitempty"`
+	// Unsaved is set when the table reads an editor's buffer that differs
+	// from the file on disk.
+	Unsaved bool `json:"unsaved,omitempty"`
 }
 
 // RouteReport is one location block.
@@ -74,7 +87,14 @@ func (t *RouteTable) Report() Report {
 func (t *RouteTable) FileReports() []FileReport {
 	out := make([]FileReport, 0, len(t.Files))
 	for _, f := range t.Files {
-		out = append(out, FileReport{Path: f.Path, Kind: f.Kind.String(), OK: f.Parsed.OK})
+		r := FileReport{Path: f.Path, Kind: f.Kind.String(), OK: f.Parsed.OK && f.Current == nil, Stale: f.Stale, Unsaved: f.Unsaved}
+		if len(t.Folders) > 1 {
+			r.Folder = f.Folder
+		}
+		if f.Stale {
+			r.StaleSince = f.GoodSince.UTC().Format(time.RFC3339)
+		}
+		out = append(out, r)
 	}
 	return out
 }
@@ -83,7 +103,7 @@ func (t *RouteTable) FileReports() []FileReport {
 func (t *RouteTable) ConflictReports() []ConflictReport {
 	out := make([]ConflictReport, 0, len(t.Conflicts))
 	for _, c := range t.Conflicts {
-		cr := ConflictReport{Route: c.Route, Winner: c.Winner.Path, Reason: c.Settlement.Phrase(), Settlement: c.Settlement}
+		cr := ConflictReport{Route: c.Route, Winner: c.Winner.Path, Reason: c.Phrase(), Settlement: c.Settlement}
 		for _, f := range claimingFiles(c.Claims) {
 			cr.Files = append(cr.Files, f.Path)
 		}

@@ -304,7 +304,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}
 		e.enter(b)
 		if b.Conflict != nil && trace {
-			e.note("route %s is also claimed by other files; %s wins (%s)", b.Conflict.Route, b.Conflict.Winner.Path, b.Conflict.Settlement.Phrase())
+			e.note("route %s is also claimed by other files; %s wins (%s)", b.Conflict.Route, b.Conflict.Winner.Path, b.Conflict.Phrase())
 		}
 		if kind == MatchRedirect {
 			loc := e.uri + "/"

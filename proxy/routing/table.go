@@ -34,7 +34,14 @@ func (k FileKind) String() string {
 
 // SourceFile is one route file as read from disk (or from an editor).
 type SourceFile struct {
-	Path    string // relative to the root, forward slashes
+	// Path is the display path: relative to the folder, forward slashes,
+	// with the folder's label first when the workspace has several
+	// folders ("shop/apps/shop.conf").
+	Path string
+	// Folder is the label of the workspace folder that holds the file;
+	// Abs is its absolute path. Both are "" for files composed in memory.
+	Folder  string
+	Abs     string
 	Kind    FileKind
 	ModTime time.Time
 	Size    int64
@@ -44,10 +51,21 @@ type SourceFile struct {
 	// unreadable, outside the workspace).
 	Text []byte
 	// Open is set when Text is an editor's buffer (an overlay); Version is
-	// then the editor's version of it.
+	// then the editor's version of it. Unsaved is set when that buffer
+	// differs from the file on disk.
 	Open    bool
 	Version int32
+	Unsaved bool
 	Parsed  *routefile.File
+	// Stale is set when the file on disk no longer parses and the proxy
+	// serves its last good version (spec §4), which was modified at
+	// GoodSince. In the served table, Text, Parsed and ModTime are that
+	// good version's and Current is the file as it is on disk now, whose
+	// diagnostics the table reports; in the editor's table the entry is
+	// what the editor sees, as for any file.
+	Stale     bool
+	GoodSince time.Time
+	Current   *routefile.File
 }
 
 // Block is one location block placed in the composed table.
@@ -79,13 +97,21 @@ type Conflict struct {
 	Route      string
 	Winner     *SourceFile
 	Settlement Settlement // how Winner was chosen
-	Claims     []*Block   // every claiming block, composed order
+	// PinnedIn is the display path of the resolutions file whose pin
+	// chose Winner, when Settlement is SettledByPin.
+	PinnedIn string
+	Claims   []*Block // every claiming block, composed order
 }
 
 // RouteTable is an immutable snapshot of a workspace's routing.
 type RouteTable struct {
+	// Root is the primary folder's absolute path; Config is its settings,
+	// which hold the process's (listen, tunnel, allowedHosts).
 	Root   string
 	Config Config
+	// Folders are the workspace's folders, the primary first; nil for
+	// tables composed alone.
+	Folders []Folder
 	// Files are in composed order: overrides by name, then apps newest
 	// first (ties by name).
 	Files []*SourceFile
@@ -95,8 +121,9 @@ type RouteTable struct {
 	Conflicts   []*Conflict
 	Diagnostics []routefile.Diagnostic
 	Built       time.Time
-	// ResolutionsText is the .devproxy/resolutions.json the pins were read
-	// from (nil without one).
+	// ResolutionsText is the primary folder's .devproxy/resolutions.json,
+	// as the pins were read from it (nil without one); ResolutionsTextOf
+	// reads any folder's.
 	ResolutionsText []byte
 	// Generation counts the tables a Workspace has published, from 1:
 	// a later table has a larger number. Tables composed alone have 0.
@@ -105,16 +132,21 @@ type RouteTable struct {
 	tree    *treeNode
 	regexes regexIndex
 	named   map[string][]*Block
+	// pinTexts are the resolutions files' texts by display path.
+	pinTexts map[string][]byte
 }
 
 // composeInput is everything composition needs; it does no I/O.
 type composeInput struct {
-	root        string
-	config      Config
-	files       []*SourceFile
-	resolutions Resolutions
-	resData     []byte
-	extraDiags  []routefile.Diagnostic // devproxy.json and resolutions problems
+	root    string
+	config  Config
+	folders []Folder
+	files   []*SourceFile
+	// pins are the folders' resolutions files, in folder order; resData
+	// is the primary folder's text.
+	pins       []pinFile
+	resData    []byte
+	extraDiags []routefile.Diagnostic // devproxy.json, resolutions and folder problems
 }
 
 // composedOrder sorts files: overrides by path, then apps newest first.
@@ -136,11 +168,24 @@ func composedOrder(files []*SourceFile) []*SourceFile {
 }
 
 func compose(in composeInput) *RouteTable {
-	t := &RouteTable{Root: in.root, Config: in.config, Built: time.Now(), ResolutionsText: in.resData, named: map[string][]*Block{}}
+	t := &RouteTable{Root: in.root, Config: in.config, Folders: in.folders, Built: time.Now(), ResolutionsText: in.resData,
+		named: map[string][]*Block{}, pinTexts: map[string][]byte{}}
+	for _, p := range in.pins {
+		if p.data != nil {
+			t.pinTexts[p.file] = p.data
+		}
+	}
 	t.Files = composedOrder(in.files)
 	t.Diagnostics = append(t.Diagnostics, in.extraDiags...)
 	for _, f := range t.Files {
-		t.Diagnostics = append(t.Diagnostics, f.Parsed.Diagnostics...)
+		if f.Current != nil {
+			t.Diagnostics = append(t.Diagnostics, f.Current.Diagnostics...)
+		} else {
+			t.Diagnostics = append(t.Diagnostics, f.Parsed.Diagnostics...)
+		}
+		if f.Stale {
+			t.Diagnostics = append(t.Diagnostics, staleDiag(f))
+		}
 		if !f.Parsed.OK {
 			continue
 		}
@@ -155,7 +200,7 @@ func compose(in composeInput) *RouteTable {
 			t.Blocks = append(t.Blocks, b)
 		}
 	}
-	t.resolveConflicts(in.resolutions, in.resData)
+	t.resolveConflicts(t.mergePins(in.pins, in.files))
 	t.resolveCrossFileDuplicates()
 	var regexes []*Block
 	for _, b := range t.Blocks {
@@ -190,7 +235,7 @@ func (t *RouteTable) activeBlocks() []*Block {
 
 // resolveConflicts finds routes claimed by more than one file, picks each
 // winner (spec §4) and switches off the losing files' blocks.
-func (t *RouteTable) resolveConflicts(res Resolutions, resData []byte) {
+func (t *RouteTable) resolveConflicts(pins map[string]*pin) {
 	byRoute := map[string][]*Block{}
 	var routes []string
 	for _, b := range t.Blocks {
@@ -210,15 +255,17 @@ func (t *RouteTable) resolveConflicts(res Resolutions, resData []byte) {
 		if len(files) < 2 {
 			continue
 		}
-		winner, settled := pickWinner(route, files, res)
+		p := pins[route]
+		winner, settled := pickWinner(files, p)
+		c := &Conflict{Route: route, Winner: winner, Settlement: settled, Claims: claims}
 		if settled == SettledByPin {
 			pinsUsed[route] = true
-		} else if pin, ok := res[route]; ok {
-			t.Diagnostics = append(t.Diagnostics, t.pinDiag(resData, route,
-				fmt.Sprintf("%s is pinned to %q, which does not claim it; claimed by %s", route, pin, fileList(files))))
+			c.PinnedIn = p.src.file
+		} else if p != nil {
+			t.Diagnostics = append(t.Diagnostics, p.diag(route,
+				fmt.Sprintf("%s is pinned to %q, which does not claim it; claimed by %s", route, p.value, fileList(files))))
 			pinsUsed[route] = true
 		}
-		c := &Conflict{Route: route, Winner: winner, Settlement: settled, Claims: claims}
 		t.Conflicts = append(t.Conflicts, c)
 		for _, b := range claims {
 			b.Conflict = c
@@ -228,23 +275,16 @@ func (t *RouteTable) resolveConflicts(res Resolutions, resData []byte) {
 			t.Diagnostics = append(t.Diagnostics, conflictDiag(b, c))
 		}
 	}
-	for _, route := range slices.Sorted(maps.Keys(res)) {
+	for _, route := range slices.Sorted(maps.Keys(pins)) {
 		if pinsUsed[route] {
 			continue
 		}
 		if _, claimed := byRoute[route]; !claimed {
-			d := t.pinDiag(resData, route, fmt.Sprintf("no route file claims %s; this pin has no effect", route))
+			d := pins[route].diag(route, fmt.Sprintf("no route file claims %s; this pin has no effect", route))
 			d.Severity = routefile.Hint
 			t.Diagnostics = append(t.Diagnostics, d)
 		}
 	}
-}
-
-func (t *RouteTable) pinDiag(data []byte, route, msg string) routefile.Diagnostic {
-	off := strings.Index(string(data), `"`+route+`"`)
-	d := jsonDiag(ResolutionsFile, data, max(off, 0), routefile.CodeResolution, msg)
-	d.Severity = routefile.Warning
-	return d
 }
 
 func claimingFiles(claims []*Block) []*SourceFile {
@@ -260,8 +300,9 @@ func claimingFiles(claims []*Block) []*SourceFile {
 }
 
 // pickWinner applies the winner rules of spec §4 in order: an override beats
-// an app; else a pin in resolutions.json; else the newest file (ties by path).
-func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile, Settlement) {
+// an app; else a pin in a resolutions file; else the newest file (ties by
+// path).
+func pickWinner(files []*SourceFile, p *pin) (*SourceFile, Settlement) {
 	cands := files
 	var overrides []*SourceFile
 	for _, f := range files {
@@ -275,12 +316,8 @@ func pickWinner(route string, files []*SourceFile, res Resolutions) (*SourceFile
 	if len(overrides) > 1 {
 		cands = overrides
 	}
-	if pin, ok := res[route]; ok {
-		for _, f := range cands {
-			if f.Path == pin || (!strings.Contains(pin, "/") && baseName(f.Path) == pin) {
-				return f, SettledByPin
-			}
-		}
+	if f := p.target(cands); f != nil {
+		return f, SettledByPin
 	}
 	best := cands[0]
 	for _, f := range cands[1:] {
@@ -325,7 +362,7 @@ func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 		others = append(others, fmt.Sprintf("%s:%d:%d", o.File.Path, start.Line, start.Col))
 		msg := "also claims " + c.Route
 		if o.File == c.Winner {
-			msg += fmt.Sprintf(" and wins (%s)", c.Settlement.Phrase())
+			msg += fmt.Sprintf(" and wins (%s)", c.Phrase())
 		}
 		related = append(related, routefile.Related{File: o.File.Path, Range: o.Loc.Directive.HeaderRange(), Message: msg})
 	}
@@ -337,7 +374,7 @@ func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 		File:     b.File.Path,
 		Severity: severity,
 		Code:     routefile.CodeConflict,
-		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Settlement.Phrase()),
+		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Phrase()),
 		Range:    b.Loc.Directive.HeaderRange(),
 		Related:  related,
 	}
@@ -554,7 +591,7 @@ func sortDiagnostics(ds []routefile.Diagnostic) {
 	copy(ds, sorted)
 }
 
-// FileByPath returns the file with the given root-relative path.
+// FileByPath returns the file with the given display path.
 func (t *RouteTable) FileByPath(p string) *SourceFile {
 	for _, f := range t.Files {
 		if f.Path == p {

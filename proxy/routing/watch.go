@@ -10,23 +10,37 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Watch follows changes to the workspace's route folders, devproxy.json and
-// .devproxy/resolutions.json until ctx ends. Changes are collected for
+// Watch follows changes to the route folders, devproxy.json and
+// .devproxy/resolutions.json of the workspace's watched folders
+// (FolderSpec.Watched) until ctx ends. Changes are collected for
 // debounce (editors write a file in several steps), then only the changed
 // paths are re-read and changed (when not nil) receives the new table, as
-// every Subscribe callback does. Watch returns once
-// the watches are in place; the work continues in a goroutine, and done
-// is closed when it has stopped.
+// every Subscribe callback does. The watches follow the workspace: a
+// folder added by SetFolders, or a route folder that devproxy.json names,
+// is watched once the workspace has read it. Watch returns once the
+// watches are in place; the work continues in a goroutine, and done is
+// closed when it has stopped.
 func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed func(*RouteTable)) (done <-chan struct{}, err error) {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, err
 	}
 	w.addWatches(fw)
+	// Every served table may come from other folders or other settings
+	// (SetFolders, SetDefaults, a changed devproxy.json). Subscribers run
+	// under the workspace's lock, so the watches are added here.
+	rewatch := make(chan struct{}, 1)
+	unsubscribe := w.SubscribeServed(func(*RouteTable) {
+		select {
+		case rewatch <- struct{}{}:
+		default:
+		}
+	})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
 		defer fw.Close()
+		defer unsubscribe()
 		pending := map[string]bool{}
 		var timer *time.Timer
 		var fire <-chan time.Time
@@ -34,6 +48,8 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 			select {
 			case <-ctx.Done():
 				return
+			case <-rewatch:
+				w.addWatches(fw)
 			case ev, ok := <-fw.Events:
 				if !ok {
 					return
@@ -75,7 +91,6 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 					t = w.Reload(paths...)
 				}
 				clear(pending)
-				w.addWatches(fw) // devproxy.json may have moved the folders
 				if changed != nil {
 					changed(t)
 				}
@@ -85,14 +100,21 @@ func (w *Workspace) Watch(ctx context.Context, debounce time.Duration, changed f
 	return stopped, nil
 }
 
-// addWatches watches the root, .devproxy and every existing folder named by
-// the route globs. Adding a watch twice is harmless.
+// addWatches watches, in every watched folder, the folder itself,
+// .devproxy and every existing folder named by the route globs. Adding a
+// watch twice is harmless.
 func (w *Workspace) addWatches(fw *fsnotify.Watcher) {
 	w.mu.Lock()
-	dirs := []string{w.root, filepath.Join(w.root, ".devproxy")}
-	for _, kind := range []FileKind{OverrideFile, AppFile} {
-		for _, g := range w.globs(kind) {
-			dirs = append(dirs, filepath.Join(w.root, filepath.FromSlash(GlobDir(g))))
+	var dirs []string
+	for _, f := range w.folders {
+		if !f.watched {
+			continue
+		}
+		dirs = append(dirs, f.root, f.abs(".devproxy"))
+		for _, kind := range []FileKind{OverrideFile, AppFile} {
+			for _, g := range globs(&f.disk.config, kind) {
+				dirs = append(dirs, f.abs(GlobDir(g)))
+			}
 		}
 	}
 	w.mu.Unlock()

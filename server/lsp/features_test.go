@@ -643,11 +643,11 @@ func TestProxyFollowsSettings(t *testing.T) {
 	}
 }
 
-// TestHostedProxyServesTheEditorsTable: the proxy devproxy lsp hosts
-// serves exactly the table the editor shows: a route from a folder that
-// only the editor's settings name (devproxy.apps), and an edit in an open
-// buffer once the editor has it.
-func TestHostedProxyServesTheEditorsTable(t *testing.T) {
+// TestHostedProxyServesTheSavedFiles: the proxy devproxy lsp hosts serves
+// the editor's workspace under the editor's settings (a route from a
+// folder that only devproxy.apps names), but only what is on disk: an edit
+// in an open buffer is the editor's until it is saved.
+func TestHostedProxyServesTheSavedFiles(t *testing.T) {
 	root := workspace(t, "-- more/m.conf --\nlocation = /more { return 200 from-settings; }\n")
 	listen := freeAddr(t)
 	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": freeAddr(t)}, "apps": []string{"more/*.conf"}}
@@ -665,12 +665,27 @@ func TestHostedProxyServesTheEditorsTable(t *testing.T) {
 	if code, body := get("/more"); code != 200 || body != "from-settings" {
 		t.Fatalf("GET /more: %d %q, want the route of more/m.conf, a folder only the settings name", code, body)
 	}
+	const edited = "location = /more { return 200 from-the-buffer; }\n"
 	from := c.mark()
 	c.notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{
-		"uri": c.uri("more/m.conf"), "languageId": "devproxy-routes", "version": 1,
-		"text": "location = /more { return 200 from-the-buffer; }\n"}})
+		"uri": c.uri("more/m.conf"), "languageId": "devproxy-routes", "version": 1, "text": edited}})
 	c.waitDiagnostics(from, "more/m.conf")
+	if code, body := get("/more"); code != 200 || body != "from-settings" {
+		t.Fatalf("GET /more with an unsaved edit: %d %q, want the file on disk", code, body)
+	}
+	var rr RoutesResult
+	if err := c.call("devproxy/routes", map[string]any{}, &rr); err != nil || len(rr.Files) != 1 || !rr.Files[0].Unsaved {
+		t.Fatalf("devproxy/routes should mark the file unsaved: %+v %v", rr.Files, err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "more/m.conf"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("more/m.conf")}})
+	var saved RoutesResult
+	if err := c.call("devproxy/routes", map[string]any{}, &saved); err != nil || len(saved.Files) != 1 || saved.Files[0].Unsaved {
+		t.Fatalf("devproxy/routes after the save: %+v %v", saved.Files, err)
+	}
 	if code, body := get("/more"); code != 200 || body != "from-the-buffer" {
-		t.Fatalf("GET /more after the edit: %d %q, want the editor's text", code, body)
+		t.Fatalf("GET /more after the save: %d %q, want the saved text", code, body)
 	}
 }

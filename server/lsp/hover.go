@@ -40,7 +40,7 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 			md.WriteString("**Inactive**: " + b.InactiveSentence())
 		}
 		if b.Conflict != nil {
-			fmt.Fprintf(&md, " · route `%s` is claimed by %d files; %s wins (%s)", b.Conflict.Route, len(fileSet(b.Conflict.Claims)), b.Conflict.Winner.Path, b.Conflict.Settlement.Phrase())
+			fmt.Fprintf(&md, " · route `%s` is claimed by %d files; %s wins (%s)", b.Conflict.Route, len(fileSet(b.Conflict.Claims)), b.Conflict.Winner.Path, b.Conflict.Phrase())
 		}
 		md.WriteString("\n")
 	} else if v.file == nil || !v.file.Parsed.OK {

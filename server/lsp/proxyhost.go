@@ -15,9 +15,9 @@ import (
 )
 
 // proxyHost runs the proxy (the same as `devproxy serve`) inside the
-// language server, on the configured address. It reads the workspace from
-// disk with its own watcher: the proxy serves saved files, the editor
-// features see unsaved buffers too.
+// language server, on the configured address. It serves the workspace's
+// served tables: the proxy serves saved files, the editor features see
+// unsaved buffers too.
 type proxyHost struct {
 	s *Server
 
@@ -91,8 +91,9 @@ func (h *proxyHost) apply() {
 	errc := make(chan error, 1)
 	go func() {
 		defer close(done)
-		// The proxy serves the editor's workspace itself: the tables the
-		// editor shows (its settings, its buffers), not a second copy.
+		// The proxy serves the editor's workspace itself, not a second
+		// copy: its served tables (the editor's settings, the files on
+		// disk; unsaved buffers never serve).
 		errc <- httpproxy.Serve(ctx, httpproxy.ServeOptions{
 			Workspace: ws, Listen: listen, TunnelListen: tunnel, Log: s.log,
 			Ready: func(info httpproxy.ServeInfo) { ready <- info },

@@ -71,11 +71,17 @@ func (s *Server) DidClose(_ context.Context, p *protocol.DidCloseTextDocumentPar
 	return nil
 }
 
-// DidSave needs no work for route files: the buffer already is the file's
-// content here, and the hosted proxy serves this server's workspace. A
-// saved devproxy.json may move the proxy to another address.
+// DidSave reads the saved file from disk: the hosted proxy serves the
+// workspace's served table, which only the disk feeds (the editor's table
+// keeps the buffer). A saved devproxy.json may move the proxy to another
+// address.
 func (s *Server) DidSave(_ context.Context, p *protocol.DidSaveTextDocumentParams) error {
-	if rel, ok := s.rel(p.TextDocument.URI); ok && rel == routing.ConfigFile {
+	rel, ok := s.rel(p.TextDocument.URI)
+	if !ok || !s.tracked(rel) {
+		return nil
+	}
+	s.setTable(s.ws.Reload(rel))
+	if rel == routing.ConfigFile {
 		go s.proxy.apply()
 	}
 	return nil
@@ -89,9 +95,8 @@ func (s *Server) DidChangeWatchedFiles(_ context.Context, p *protocol.DidChangeW
 		if !ok {
 			continue
 		}
-		if _, open := s.docs[rel]; open && c.Type != protocol.FileChangeTypeDeleted {
-			continue // the editor's buffer wins over the disk while it is open
-		}
+		// An open file is read too: its buffer keeps winning in the
+		// editor's table, and the served table takes the disk's version.
 		rels = append(rels, rel)
 	}
 	s.mu.Unlock()
