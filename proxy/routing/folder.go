@@ -383,3 +383,26 @@ func withPath(sf *SourceFile, display, label string) *SourceFile {
 	}
 	return &n
 }
+
+// FolderOf finds the folder that holds a display path: the folder, the
+// prefix its display paths carry ("" with one folder, "shop/" with
+// several) and the path relative to the folder; false when no folder holds
+// it.
+func (t *RouteTable) FolderOf(display string) (f Folder, prefix, rel string, ok bool) {
+	i, rel, ok := folderAt(t.Folders, display)
+	if !ok {
+		return Folder{}, "", "", false
+	}
+	return t.Folders[i], t.displayPrefix(i), rel, true
+}
+
+// IsSettingsFile reports whether a display path is a folder's devproxy.json
+// or .devproxy/resolutions.json.
+func IsSettingsFile(display string) bool {
+	return IsConfigFile(display) || display == ResolutionsFile || strings.HasSuffix(display, "/"+ResolutionsFile)
+}
+
+// IsConfigFile reports whether a display path is a folder's devproxy.json.
+func IsConfigFile(display string) bool {
+	return display == ConfigFile || (strings.HasSuffix(display, "/"+ConfigFile) && strings.Count(display, "/") == 1)
+}

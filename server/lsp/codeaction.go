@@ -142,24 +142,27 @@ func (s *Server) winAction(snap *snapshot, b *routing.Block) (*protocol.CodeActi
 	if c.Winner == b.File && c.Settlement == routing.SettledByPin {
 		return nil, false
 	}
-	text, exists := snap.text(routing.ResolutionsFile)
+	// The pin goes in the resolutions file of the file's own folder,
+	// naming it relative to that folder.
+	resFile := snap.table.ResolutionsFileFor(b.File.Path)
+	text, exists := snap.text(resFile)
 	pins := map[string]any{}
 	if exists {
 		json.Unmarshal([]byte(text), &pins) // a broken file is replaced whole
 	}
-	pins[c.Route] = b.File.Path
+	_, _, own, _ := snap.table.FolderOf(b.File.Path)
+	pins[c.Route] = own
 	content, err := routing.FormatResolutions(pins)
 	if err != nil {
 		return nil, false
 	}
 	return &protocol.CodeAction{Title: fmt.Sprintf("Make %s win %s", b.File.Path, c.Route), Kind: quickFix(),
-		IsPreferred: preferred(c.Winner != b.File), Edit: s.resolutionsEdit(snap, string(content))}, true
+		IsPreferred: preferred(c.Winner != b.File), Edit: s.resolutionsEdit(snap, resFile, string(content))}, true
 }
 
-// resolutionsEdit replaces the text of .devproxy/resolutions.json with
-// content, or creates the file.
-func (s *Server) resolutionsEdit(snap *snapshot, content string) *protocol.WorkspaceEdit {
-	rel := routing.ResolutionsFile
+// resolutionsEdit replaces the text of a folder's .devproxy/resolutions.json
+// (rel, a display path) with content, or creates the file.
+func (s *Server) resolutionsEdit(snap *snapshot, rel, content string) *protocol.WorkspaceEdit {
 	doc := s.uriOf(rel)
 	if text, exists := snap.text(rel); exists {
 		return workspaceEdit(textDocumentEdit(doc, versionOf(snap, rel), protocol.TextEdit{Range: fullRange(text), NewText: content}))
@@ -170,11 +173,13 @@ func (s *Server) resolutionsEdit(snap *snapshot, content string) *protocol.Works
 // --- move to overrides ---
 
 func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) *protocol.CodeAction {
+	// The overrides folder of the file's own folder.
+	folder, prefix, _, _ := snap.table.FolderOf(v.rel)
 	dir := "overrides"
-	if globs := snap.table.Config.Overrides; len(globs) > 0 {
+	if globs := folder.Config.Overrides; len(globs) > 0 {
 		dir = routing.GlobDir(globs[0])
 	}
-	target := path.Join(dir, path.Base(v.rel))
+	target := prefix + path.Join(dir, path.Base(v.rel))
 	l := b.Loc
 	blockText := v.text[l.Directive.Range.Start.Offset:l.Directive.Range.End.Offset]
 	del := textDocumentEdit(s.uriOf(v.rel), versionOf(snap, v.rel), protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})

@@ -59,14 +59,13 @@ func (s *Server) fetchConfiguration() {
 			s.mu.Lock()
 			changed := !reflect.DeepEqual(st, s.settings)
 			s.settings = st
-			ws := s.ws
 			s.mu.Unlock()
 			// VS Code asks again after every devproxy.* change (the trace
 			// level too) and right after start, with the settings
 			// initializationOptions already gave: only a real change
 			// recomposes and republishes.
 			if changed {
-				s.setTable(ws.SetDefaults(st.config()))
+				s.applyFolders()
 				s.proxy.apply()
 				s.diags.publishAll()
 				s.refreshWatchers() // the route folders may have moved

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -30,12 +31,14 @@ type diagnostics struct {
 	forced    map[string]bool // edited files: published even when unchanged
 	cancelRun context.CancelFunc
 
-	runMu     sync.Mutex                        // one run at a time; guards published
-	published map[string][]routefile.Diagnostic // file -> the findings last published
+	runMu sync.Mutex // one run at a time; guards published
+	// published holds the findings last published, by URI: a file's
+	// display path changes when folders are added or removed.
+	published map[uri.URI][]routefile.Diagnostic
 }
 
 func newDiagnostics(s *Server, debounce time.Duration) *diagnostics {
-	return &diagnostics{s: s, debounce: debounce, timers: map[string]*time.Timer{}, forced: map[string]bool{}, published: map[string][]routefile.Diagnostic{}}
+	return &diagnostics{s: s, debounce: debounce, timers: map[string]*time.Timer{}, forced: map[string]bool{}, published: map[uri.URI][]routefile.Diagnostic{}}
 }
 
 // changed schedules a run for the given files after the debounce.
@@ -80,8 +83,8 @@ func (d *diagnostics) publishAll() {
 func (d *diagnostics) clearAll() {
 	d.runMu.Lock()
 	defer d.runMu.Unlock()
-	for rel := range d.published {
-		d.s.publishDiagnostics(&protocol.PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []protocol.Diagnostic{}})
+	for u := range d.published {
+		d.s.publishDiagnostics(&protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
 	}
 	clear(d.published)
 }
@@ -100,8 +103,10 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 	// The edited files go first, then the others whose findings changed
 	// (their conflict partners, typically), each group in path order.
 	rels := make([]string, 0, len(sets))
+	uris := make(map[uri.URI]bool, len(sets))
 	for rel := range sets {
-		if all || forced[rel] || !sameFindings(d.published[rel], sets[rel]) {
+		uris[d.s.uriOf(rel)] = true
+		if all || forced[rel] || !sameFindings(d.published[d.s.uriOf(rel)], sets[rel]) {
 			rels = append(rels, rel)
 		}
 	}
@@ -126,7 +131,8 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 			d.mu.Unlock()
 			return
 		}
-		p := &protocol.PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: make([]protocol.Diagnostic, 0, len(sets[rel]))}
+		u := d.s.uriOf(rel)
+		p := &protocol.PublishDiagnosticsParams{URI: u, Diagnostics: make([]protocol.Diagnostic, 0, len(sets[rel]))}
 		for _, f := range sets[rel] {
 			p.Diagnostics = append(p.Diagnostics, d.s.toLSP(f))
 		}
@@ -134,13 +140,14 @@ func (d *diagnostics) publish(ctx context.Context, all bool) {
 			p.Version = protocol.NewOptional(v)
 		}
 		d.s.publishDiagnostics(p)
-		d.published[rel] = sets[rel]
+		d.published[u] = sets[rel]
 	}
-	// Files that went away (deleted, or closed standalone buffers): clear.
-	for rel := range d.published {
-		if sets[rel] == nil && ctx.Err() == nil {
-			d.s.publishDiagnostics(&protocol.PublishDiagnosticsParams{URI: d.s.uriOf(rel), Diagnostics: []protocol.Diagnostic{}})
-			delete(d.published, rel)
+	// Files that went away (deleted, closed standalone buffers, a folder
+	// removed): clear.
+	for u := range d.published {
+		if !uris[u] && ctx.Err() == nil {
+			d.s.publishDiagnostics(&protocol.PublishDiagnosticsParams{URI: u, Diagnostics: []protocol.Diagnostic{}})
+			delete(d.published, u)
 		}
 	}
 }
@@ -176,11 +183,17 @@ func (s *Server) findingSets(snap *snapshot) map[string][]routefile.Diagnostic {
 		sets[d.File] = append(sets[d.File], d)
 	}
 	for rel, b := range snap.buffers {
-		if _, ok := sets[rel]; ok || rel == routing.ConfigFile || rel == routing.ResolutionsFile {
+		if _, ok := sets[rel]; ok || routing.IsSettingsFile(rel) {
 			continue
 		}
 		if strings.HasSuffix(rel, ".conf") {
 			sets[rel] = append([]routefile.Diagnostic{}, routefile.Parse(rel, []byte(b.text)).Diagnostics...)
+		}
+	}
+	// Joined folders belong to other windows, which show their findings.
+	for rel := range sets {
+		if !s.ownFolder(snap.table, rel) {
+			delete(sets, rel)
 		}
 	}
 	return sets

@@ -85,6 +85,14 @@ func startServer(t testing.TB, root string, settings any, opts Options) (*client
 // documentChanges).
 func startSession(t testing.TB, root string, settings any, opts Options, wrap func(*Server) protocol.Server, capabilities map[string]any) (*client, *Server) {
 	t.Helper()
+	return startFolders(t, root, nil, settings, opts, wrap, capabilities)
+}
+
+// startFolders is startSession for a multi-root workspace: the client
+// sends the given folders (absolute) as workspaceFolders; c.root (for
+// c.uri) is root.
+func startFolders(t testing.TB, root string, folders []string, settings any, opts Options, wrap func(*Server) protocol.Server, capabilities map[string]any) (*client, *Server) {
+	t.Helper()
 	srvConn, cliConn := net.Pipe()
 	s := New(opts)
 	if wrap != nil {
@@ -124,11 +132,20 @@ func startSession(t testing.TB, root string, settings any, opts Options, wrap fu
 		}}
 	}
 	var res protocol.InitializeResult
-	c.call("initialize", map[string]any{
+	params := map[string]any{
 		"processId": nil, "rootUri": pathToURI(root),
 		"initializationOptions": settings,
 		"capabilities":          capabilities,
-	}, &res)
+	}
+	if folders != nil {
+		var wf []map[string]any
+		for _, f := range folders {
+			wf = append(wf, map[string]any{"uri": pathToURI(f), "name": filepath.Base(f)})
+		}
+		params["rootUri"] = pathToURI(folders[0])
+		params["workspaceFolders"] = wf
+	}
+	c.call("initialize", params, &res)
 	if res.Capabilities.HoverProvider != protocol.Boolean(true) {
 		t.Fatalf("initialize: %+v", res)
 	}

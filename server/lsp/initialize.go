@@ -4,12 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
-	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -24,6 +22,7 @@ import (
 //	textDocument/didOpen, didChange, didClose,     textsync.go
 //	  didSave; workspace/didChangeWatchedFiles
 //	workspace/didChangeConfiguration               configuration.go
+//	workspace/didChangeWorkspaceFolders            folders.go
 //	$/cancelRequest                                server.go (handle)
 //	textDocument/hover                             hover.go
 //	textDocument/codeLens                          codelens.go
@@ -57,6 +56,8 @@ func capabilities() protocol.ServerCapabilities {
 		CodeActionProvider: &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{
 			protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactorRewrite}},
 		RenameProvider: &protocol.RenameOptions{PrepareProvider: &yes},
+		Workspace: &protocol.WorkspaceOptions{WorkspaceFolders: &protocol.WorkspaceFoldersServerCapabilities{
+			Supported: &yes, ChangeNotifications: protocol.Boolean(true)}},
 		// No executeCommandProvider: the code lenses and actions run
 		// client-side commands (docs/lsp.md).
 	}
@@ -98,40 +99,25 @@ func (s *Server) Initialize(_ context.Context, p *protocol.InitializeParams) (*p
 		s.mu.Unlock()
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidRequest, "initialize was already called")
 	}
-	var rootURI uri.URI
-	if p.RootURI != nil {
-		rootURI = *p.RootURI
-	}
-	if folders, ok := p.WorkspaceFolders.Get(); rootURI == "" && ok && len(folders) > 0 {
-		rootURI = folders[0].URI
-	}
-	root, ok := uriToPath(rootURI)
-	if rootPath, set := p.RootPath.Get(); !ok && set && rootPath != "" {
-		root, ok = rootPath, true
-	}
-	if !ok {
-		if wd, err := os.Getwd(); err == nil {
-			root = wd
-		}
-	}
+	roots := initialRoots(p)
 	if len(p.InitializationOptions) > 0 && string(p.InitializationOptions) != "null" {
 		if err := json.Unmarshal(p.InitializationOptions, &s.settings); err != nil {
 			s.log.Warn("initializationOptions are not devproxy settings", "err", err)
 		}
 	}
-	ws, err := routing.NewWorkspaceWithDefaults(root, s.settings.config())
+	ws, err := routing.NewWorkspaceWithDefaults(roots[0], s.settings.config())
 	if err != nil {
 		s.mu.Unlock()
-		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("workspace %s: %v", root, err))
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("workspace %s: %v", roots[0], err))
 	}
-	s.ws, s.root = ws, ws.Root()
+	s.ws, s.root, s.folders = ws, ws.Root(), roots
 	if w := p.Capabilities.Workspace; w != nil {
 		s.caps.configuration = isTrue(w.Configuration)
 		s.caps.dynamicWatchers = w.DidChangeWatchedFiles != nil && isTrue(w.DidChangeWatchedFiles.DynamicRegistration)
 	}
 	s.mu.Unlock()
-	s.setTable(ws.Table())
-	s.log.Info("initialized", "root", s.root)
+	s.applyFolders()
+	s.log.Info("initialized", "folders", roots)
 	return &protocol.InitializeResult{
 		ServerInfo:   protocol.ServerInfo{Name: "devproxy", Version: protocol.NewOptional(s.opts.Version)},
 		Capabilities: capabilities(),

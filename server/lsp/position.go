@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"path/filepath"
 	"strings"
 	"unicode/utf16"
 
@@ -95,21 +94,3 @@ func uriToPath(u uri.URI) (string, bool) {
 // pathToURI turns an absolute path into a file URI, encoded as VS Code
 // encodes it.
 func pathToURI(p string) uri.URI { return uri.File(p) }
-
-// rel turns a URI into a root-relative path with forward slashes, or
-// false when it is outside the workspace.
-func (s *Server) rel(u uri.URI) (string, bool) {
-	p, ok := uriToPath(u)
-	if !ok {
-		return "", false
-	}
-	r, err := filepath.Rel(s.root, p)
-	if err != nil || !filepath.IsLocal(r) {
-		return "", false
-	}
-	return filepath.ToSlash(r), true
-}
-
-func (s *Server) uriOf(rel string) uri.URI {
-	return pathToURI(filepath.Join(s.root, filepath.FromSlash(rel)))
-}

@@ -56,9 +56,16 @@ func (s *Server) Rename(ctx context.Context, p *protocol.RenameParams) (*protoco
 		edits[i] = protocol.TextEdit{Range: lspRange(e.Range), NewText: e.NewText}
 	}
 	edit := workspaceEdit(textDocumentEdit(p.TextDocument.URI, versionOf(snap, v.rel), edits...))
-	if text, exists := snap.text(routing.ResolutionsFile); exists {
-		if content, pinned := routing.RenamePin([]byte(text), r.Route, r.NewRoute); pinned {
-			edit.DocumentChanges = append(edit.DocumentChanges, s.resolutionsEdit(snap, string(content)).DocumentChanges...)
+	// A pin of the route, in any folder, follows it.
+	for _, f := range snap.table.Folders {
+		resFile := snap.table.ResolutionsFileFor(f.Label + "/" + routing.ResolutionsFile)
+		if len(snap.table.Folders) == 1 {
+			resFile = routing.ResolutionsFile
+		}
+		if text, exists := snap.text(resFile); exists {
+			if content, pinned := routing.RenamePin([]byte(text), r.Route, r.NewRoute); pinned {
+				edit.DocumentChanges = append(edit.DocumentChanges, s.resolutionsEdit(snap, resFile, string(content)).DocumentChanges...)
+			}
 		}
 	}
 	return edit, nil

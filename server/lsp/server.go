@@ -76,10 +76,12 @@ type Server struct {
 
 	mu          sync.Mutex
 	ws          *routing.Workspace // nil until initialize
-	root        string
+	root        string             // the primary folder
+	folders     []string           // the editor's folders, absolute
+	joined      []routing.FolderSpec
 	caps        clientSupport
 	settings    Settings
-	docs        map[string]*document // by relative path
+	docs        map[string]*document // by absolute path
 	initialized bool
 	shutdown    bool
 
@@ -96,8 +98,11 @@ type Server struct {
 	running  map[string]context.CancelFunc
 	// watching is what the file-watcher registration asks for (nil before
 	// it is made; refreshWatchers).
-	watchMu  sync.Mutex
-	watching []string
+	watchMu sync.Mutex
+	// foldersMu makes each applyFolders read the folders and install them
+	// as one step.
+	foldersMu sync.Mutex
+	watching  []string
 }
 
 // clientSupport is what the server needs to know of the client's
@@ -140,8 +145,10 @@ func (snap *snapshot) text(rel string) (string, bool) {
 	if f := snap.table.FileByPath(rel); f != nil && f.Text != nil {
 		return string(f.Text), true
 	}
-	if rel == routing.ResolutionsFile && snap.table.ResolutionsText != nil {
-		return string(snap.table.ResolutionsText), true
+	if rel == snap.table.ResolutionsFileFor(rel) {
+		if text := snap.table.ResolutionsTextOf(rel); text != nil {
+			return string(text), true
+		}
 	}
 	if b, ok := snap.buffers[rel]; ok {
 		return b.text, true
@@ -398,8 +405,9 @@ func (s *Server) notify(method string, params any) {
 func (s *Server) setTable(t *routing.RouteTable) {
 	s.mu.Lock()
 	buffers := map[string]buffer{}
-	for rel, d := range s.docs {
-		if t.FileByPath(rel) == nil {
+	for abs, d := range s.docs {
+		rel, ok := t.DisplayPath(abs)
+		if ok && t.FileByPath(rel) == nil {
 			buffers[rel] = buffer{text: d.text, version: d.version}
 		}
 	}

@@ -19,7 +19,14 @@ import (
 // tracked reports whether rel is read by the workspace: a route file, or
 // one of the two settings files.
 func (s *Server) tracked(rel string) bool {
-	return rel == routing.ConfigFile || rel == routing.ResolutionsFile || s.ws.IsRouteFile(rel)
+	return routing.IsSettingsFile(rel) || s.ws.IsRouteFile(rel)
+}
+
+// docKey is an open document's key: its path, which keeps while the
+// workspace's folders (and so its display path) change.
+func docKey(u uri.URI) string {
+	p, _ := uriToPath(u)
+	return p
 }
 
 func (s *Server) DidOpen(_ context.Context, p *protocol.DidOpenTextDocumentParams) error {
@@ -47,7 +54,7 @@ func (s *Server) setText(u uri.URI, version int32, text string) error {
 		return nil // outside the workspace
 	}
 	s.mu.Lock()
-	s.docs[rel] = &document{version: version, text: text}
+	s.docs[docKey(u)] = &document{version: version, text: text}
 	s.mu.Unlock()
 	if s.tracked(rel) {
 		s.setTable(s.ws.SetOverlayVersion(rel, []byte(text), version))
@@ -62,7 +69,7 @@ func (s *Server) DidClose(_ context.Context, p *protocol.DidCloseTextDocumentPar
 		return nil
 	}
 	s.mu.Lock()
-	delete(s.docs, rel)
+	delete(s.docs, docKey(p.TextDocument.URI))
 	s.mu.Unlock()
 	if s.tracked(rel) {
 		s.setTable(s.ws.ClearOverlay(rel))
@@ -81,7 +88,7 @@ func (s *Server) DidSave(_ context.Context, p *protocol.DidSaveTextDocumentParam
 		return nil
 	}
 	s.setTable(s.ws.Reload(rel))
-	if rel == routing.ConfigFile {
+	if routing.IsConfigFile(rel) {
 		go s.proxy.apply()
 	}
 	return nil
@@ -105,7 +112,7 @@ func (s *Server) DidChangeWatchedFiles(_ context.Context, p *protocol.DidChangeW
 	}
 	s.setTable(s.ws.Reload(rels...))
 	s.diags.changed(rels...)
-	if slices.Contains(rels, routing.ConfigFile) {
+	if slices.ContainsFunc(rels, routing.IsConfigFile) {
 		go func() {
 			s.proxy.apply()
 			s.refreshWatchers() // the route folders may have moved
