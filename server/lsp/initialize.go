@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
 
 	"go.lsp.dev/jsonrpc2"
@@ -155,7 +156,9 @@ func (s *Server) Initialized(context.Context, *protocol.InitializedParams) error
 // watchedFiles are the files whose changes on disk the server needs to
 // hear of: route files, wherever the devproxy.apps and devproxy.overrides
 // globs point, and the two settings files.
-var watchedFiles = []string{"**/*.conf", "**/" + routing.ConfigFile, "**/" + routing.ResolutionsFile}
+var watchedFiles = []string{"**/*.conf", "**/" + routing.ConfigFile, "**/" + routing.ResolutionsFile,
+	// The pins' folder: deleting it as a whole is one event for it.
+	"**/" + path.Dir(routing.ResolutionsFile)}
 
 // watchGlobs are the patterns the server registers: watchedFiles, and the
 // route folders themselves, whose creation, deletion or renaming as a

@@ -276,9 +276,9 @@ func TestRegistersFileWatchers(t *testing.T) {
 					globs = append(globs, string(p))
 				}
 				// The route files, the settings files, and the route
-				// folders themselves (deleted or renamed as a whole, they
+				// folders and .devproxy themselves (deleted or renamed as a whole, they
 				// may be reported as one event).
-				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json", "apps", "overrides"}; !slices.Equal(globs, want) {
+				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json", "**/.devproxy", "apps", "overrides"}; !slices.Equal(globs, want) {
 					t.Errorf("watched %q, want %q", globs, want)
 				}
 			}
