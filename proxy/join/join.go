@@ -114,15 +114,16 @@ type MemberInfo struct {
 	Folders []FolderReg `json:"folders"`
 }
 
-// Keep-alive: each side pings every interval and drops a peer it has not
-// heard from (a message, a ping or a pong) for readTimeout; each write
-// may block for writeTimeout. Tests shorten them before starting an owner
-// or a member.
+// Keep-alive: each side pings every ping interval and drops a peer it
+// has not heard from (a message, a ping or a pong) for read; each write
+// may block for write; a connection must register within register. An
+// owner or a member copies these when it starts; tests shorten them
+// before.
 type keepAliveTiming struct {
-	ping, read, write time.Duration
+	ping, read, write, register time.Duration
 }
 
-var keepAlive = keepAliveTiming{ping: 10 * time.Second, read: 20 * time.Second, write: 10 * time.Second}
+var keepAlive = keepAliveTiming{ping: 10 * time.Second, read: 20 * time.Second, write: 10 * time.Second, register: 10 * time.Second}
 
 // paramError is an InvalidParams answer naming the field at fault.
 func paramError(field, format string, args ...any) *jsonrpc2.Error {

@@ -378,7 +378,7 @@ func TestOversizedMessageClosesOnlyItsConnection(t *testing.T) {
 // timeout.
 func TestDeadPeersAreDropped(t *testing.T) {
 	saved := keepAlive
-	keepAlive = keepAliveTiming{ping: 50 * time.Millisecond, read: 300 * time.Millisecond, write: 300 * time.Millisecond}
+	keepAlive = keepAliveTiming{ping: 50 * time.Millisecond, read: 300 * time.Millisecond, write: 300 * time.Millisecond, register: time.Second}
 	t.Cleanup(func() { keepAlive = saved })
 	s := startOwner(t)
 	r := startRelay(t, s.addr)
@@ -429,4 +429,25 @@ func TestKilledOwnerEndsTheMembership(t *testing.T) {
 		t.Errorf("Update after the owner died: %v", err)
 	}
 	s.waitChange(t, "the owner drops the member", func(m Members) bool { return len(m.Members) == 0 })
+}
+
+// TestUnregisteredConnectionsAreClosed: a connection that does not
+// register in time is closed, and never counts as a member.
+func TestUnregisteredConnectionsAreClosed(t *testing.T) {
+	saved := keepAlive
+	keepAlive.register = 200 * time.Millisecond
+	t.Cleanup(func() { keepAlive = saved })
+	s := startOwner(t)
+	ws, _, err := dialRaw(t, s.addr, bearer(s.token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(wait))
+	_, _, err = ws.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+		t.Errorf("a connection that never registered ended with %v, want close 1008", err)
+	}
+	if len(s.changes) != 0 {
+		t.Error("an unregistered connection changed the members")
+	}
 }

@@ -61,9 +61,6 @@ type Owner struct {
 	delivering bool // a goroutine is delivering changes
 }
 
-// registerTimeout is how long a connection may stay without registering.
-const registerTimeout = 10 * time.Second
-
 // maxConns bounds connections, registered or not yet.
 const maxConns = MaxMembers + 8
 
@@ -233,12 +230,12 @@ func (o *Owner) accept(ws *websocket.Conn, seq int) *memberConn {
 	done := mc.rpc.DisconnectNotify()
 	go pingLoop(ws, o.timing, done)
 	go mc.sendLoop(done)
-	unregistered := time.AfterFunc(registerTimeout, func() {
+	unregistered := time.AfterFunc(o.timing.register, func() {
 		o.mu.Lock()
 		registered := mc.info != nil
 		o.mu.Unlock()
 		if !registered {
-			mc.close(websocket.ClosePolicyViolation, "register within "+registerTimeout.String())
+			mc.close(websocket.ClosePolicyViolation, "register within "+o.timing.register.String())
 		}
 	})
 	go func() { <-done; unregistered.Stop() }()
