@@ -451,3 +451,27 @@ func TestUnregisteredConnectionsAreClosed(t *testing.T) {
 		t.Error("an unregistered connection changed the members")
 	}
 }
+
+// TestRegisteringAtOnceIsAnnounced: members that register in their first
+// message, right after the upgrade, are announced to the others (the
+// owner once listed a connection only after its first request).
+func TestRegisteringAtOnceIsAnnounced(t *testing.T) {
+	s := startOwner(t)
+	a := s.join(t, "a")
+	want := "a"
+	for i := range 10 {
+		ws, _, err := dialRaw(t, s.addr, bearer(s.token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("r%d", i)
+		reply, _ := rawCall(t, ws, 1, MethodRegister, RegisterParams{Client: client(name), Folders: []FolderReg{}})
+		var got Members
+		json.Unmarshal(reply["result"], &got)
+		want += "," + name
+		if names(got) != want {
+			t.Fatalf("%s's register reply lists %s, want %s", name, names(got), want)
+		}
+		waitMembers(t, "a hears of "+name, a, func(m Members) bool { return names(m) == want })
+	}
+}

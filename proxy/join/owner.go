@@ -226,7 +226,19 @@ type memberConn struct {
 func (o *Owner) accept(ws *websocket.Conn, seq int) *memberConn {
 	mc := &memberConn{o: o, seq: seq, ws: ws, kick: make(chan struct{}, 1)}
 	prepareConn(ws, o.timing)
+	// The connection joins o.conns before its first request is handled
+	// (apply waits for o.mu): a member registered before it was listed
+	// would hear of no change until the next one.
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		sendClose(ws, websocket.CloseGoingAway, "the devproxy that owns the port is stopping")
+		ws.Close()
+		return nil
+	}
 	mc.rpc = jsonrpc2.NewConn(context.Background(), newStream(ws, o.timing), mc, jsonrpc2.SetLogger(rpcLog{o.log}))
+	o.conns[mc] = struct{}{}
+	o.mu.Unlock()
 	done := mc.rpc.DisconnectNotify()
 	go pingLoop(ws, o.timing, done)
 	go mc.sendLoop(done)
@@ -239,17 +251,6 @@ func (o *Owner) accept(ws *websocket.Conn, seq int) *memberConn {
 		}
 	})
 	go func() { <-done; unregistered.Stop() }()
-
-	o.mu.Lock()
-	closed := o.closed
-	if !closed {
-		o.conns[mc] = struct{}{}
-	}
-	o.mu.Unlock()
-	if closed {
-		mc.close(websocket.CloseGoingAway, "the devproxy that owns the port is stopping")
-		return nil
-	}
 	return mc
 }
 
