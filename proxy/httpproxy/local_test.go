@@ -298,7 +298,9 @@ func TestLocalHandlerHeadersCannotSplitTheAnswer(t *testing.T) {
 // leaves and when the server shuts down.
 func TestLocalHandlerContextEnds(t *testing.T) {
 	ended := make(chan string, 2)
+	started := make(chan struct{}, 2)
 	s := startLocal(t, func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
 		select {
 		case <-r.Context().Done():
 			ended <- r.URL.Path
@@ -310,7 +312,7 @@ func TestLocalHandlerContextEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "GET /devproxy/api/wait HTTP/1.1\r\nHost: %s\r\n\r\n", s.hostAddr())
-	time.Sleep(100 * time.Millisecond) // let the handler start waiting
+	<-started
 	conn.Close()
 	select {
 	case p := <-ended:
@@ -328,7 +330,7 @@ func TestLocalHandlerContextEnds(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /devproxy/api/wait HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\n\r\n", s.hostAddr())
-	time.Sleep(100 * time.Millisecond)
+	<-started
 	start := time.Now()
 	go s.stop()
 	select {
