@@ -199,7 +199,7 @@ func TestAtMost32Members(t *testing.T) {
 		t.Fatalf("the 33rd member: %v", err)
 	}
 	ms[0].Close()
-	s.waitChange(t, "m0 left", func(m Members) bool { return len(m.Members) == MaxMembers-1 })
+	s.waitChange(t, "m0 left", func(m Members) bool { return len(m.Members) == MaxMembers-1 && m.Members[0].Name != "m0" })
 	s.join(t, "room again")
 }
 

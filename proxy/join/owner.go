@@ -332,7 +332,9 @@ func (mc *memberConn) handle(ctx context.Context, conn *jsonrpc2.Conn, req *json
 		}
 		mc.sentGen = gen
 		mc.sendMu.Unlock()
-		o.changed()
+		// Not on this connection's reader: OnChange may take a while,
+		// and a reader that stops misses the member's pongs.
+		go o.changed()
 		return nil, errAnswered
 	case MethodStop:
 		if req.Notif {
