@@ -28,7 +28,8 @@ type OwnerConfig struct {
 	// OnChange, when set, is called with the new Members after every
 	// change: a member registered, updated or left, or SetFolders. Calls
 	// are in order and never overlap; when changes come faster than
-	// OnChange returns, it sees the latest.
+	// OnChange returns, it sees the latest. It may run after the member's
+	// request has been answered, and it may call the Owner's methods.
 	OnChange func(Members)
 	// OnStop, when set, is called (on a goroutine of its own) after a
 	// member's devproxy/stop has been answered: the host releases the
