@@ -27,6 +27,11 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	closing   atomic.Bool // set under mu, so that no connection joins wg after Shutdown waits
 	wg        sync.WaitGroup
+	// down ends when Shutdown begins: the contexts of requests given to a
+	// Local handler derive from it, so that a handler waiting for events
+	// stops at once instead of holding the drain.
+	down     context.Context
+	stopDown context.CancelFunc
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -47,7 +52,9 @@ const (
 // NewServer returns the server for one listener. With tunnel set, every
 // request counts as coming through the tunnel (the public internet, https).
 func (p *Proxy) NewServer(tunnel bool) *Server {
-	return &Server{p: p, tunnel: tunnel, conns: map[*clientConn]struct{}{}, listeners: map[net.Listener]struct{}{}}
+	s := &Server{p: p, tunnel: tunnel, conns: map[*clientConn]struct{}{}, listeners: map[net.Listener]struct{}{}}
+	s.down, s.stopDown = context.WithCancel(context.Background())
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown or Close.
@@ -112,9 +119,20 @@ func (s *Server) newConn(nc net.Conn) *clientConn {
 		c.localPort = a.Port
 	}
 	c.sendTimeout = s.p.sendTimeout
+	c.refs.Store(1) // the connection's goroutine
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	return c
+}
+
+// release drops one holder of c: its goroutine, or the handler that
+// hijacked it. The server forgets c when neither is left, so that a
+// shutdown waits for (and closes) a hijacked connection its handler has
+// returned from.
+func (c *clientConn) release() {
+	if c.refs.Add(-1) == 0 {
+		c.srv.forget(c)
+	}
 }
 
 func (s *Server) forget(c *clientConn) {
@@ -131,6 +149,7 @@ func (s *Server) forget(c *clientConn) {
 // use. It returns once every connection goroutine has ended, or with the
 // list of those that did not within a second of being closed.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopDown()
 	s.mu.Lock()
 	s.closing.Store(true)
 	for ln := range s.listeners {
@@ -176,14 +195,20 @@ func (s *Server) closeIdle() {
 // closeAll closes every connection.
 func (s *Server) closeAll() { s.closeConns(func(*clientConn) bool { return true }) }
 
-// closeConns closes by force the connections which says to close.
+// closeConns closes by force the connections which says to close. They
+// are closed outside the lock: closing a hijacked connection makes the
+// server forget it.
 func (s *Server) closeConns(which func(*clientConn) bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var victims []*clientConn
 	for c := range s.conns {
 		if which(c) {
-			c.forceClose()
+			victims = append(victims, c)
 		}
+	}
+	s.mu.Unlock()
+	for _, c := range victims {
+		c.forceClose()
 	}
 }
 
@@ -253,6 +278,10 @@ type clientConn struct {
 	remote    string
 	localPort int
 	x         exchange // the current request; one at a time per connection
+	// refs counts what holds the connection open: its goroutine, and a
+	// Local handler's hijacked connection (hijacked, once handed over).
+	refs     atomic.Int32
+	hijacked atomic.Pointer[hijackedConn]
 }
 
 var (
@@ -299,6 +328,9 @@ func (l *lazyDeadline) extend(c net.Conn, d time.Duration) {
 
 func (c *clientConn) forceClose() {
 	c.cancel()
+	if hc := c.hijacked.Load(); hc != nil {
+		hc.Close() // the handler that took it over is done with it too
+	}
 	c.nc.Close()
 	if up := c.upstream.Load(); up != nil {
 		up.Conn.Close()
@@ -341,7 +373,7 @@ func (c *clientConn) describe() string {
 }
 
 func (c *clientConn) serve() {
-	defer c.srv.forget(c)
+	defer c.release()
 	defer func() {
 		if v := recover(); v != nil {
 			c.srv.p.log.Error("panic serving a request; the connection is closed", "panic", v, "remote", c.nc.RemoteAddr().String())

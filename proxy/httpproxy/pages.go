@@ -98,6 +98,10 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
 		return
 	}
+	if h := p.localHandler(x.method, d.Path); h != nil {
+		p.serveLocal(x, d.Path, req.Header, h)
+		return
+	}
 	switch d.Path {
 	case "/", "/devproxy/":
 		// The dashboard: always at /devproxy/, and at / while no route

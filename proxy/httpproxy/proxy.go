@@ -44,6 +44,9 @@ type Proxy struct {
 	readHeaderTimeout time.Duration
 	// sendTimeout bounds each write to a client (nginx's send_timeout).
 	sendTimeout time.Duration
+	// local is the host's handler for its own paths on the local
+	// listener (local.go); nil when there is none.
+	local atomic.Pointer[http.Handler]
 }
 
 // New returns a proxy serving t.

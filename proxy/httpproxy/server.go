@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"sync"
 	"time"
@@ -43,6 +44,11 @@ type ServeOptions struct {
 	Ready func(ServeInfo)
 	// OnReload, when set, is called after each swap with the new table.
 	OnReload func(*routing.RouteTable)
+	// Local, when set, answers requests on the local listener for
+	// GET /devproxy/ws and for paths under /devproxy/api/ that the proxy
+	// does not answer itself (Proxy.SetLocalHandler). Through the tunnel
+	// listener it is never reached.
+	Local http.Handler
 }
 
 // ServeInfo describes a running proxy.
@@ -112,6 +118,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if opts.SendTimeout > 0 {
 		p.SetSendTimeout(opts.SendTimeout)
 	}
+	p.SetLocalHandler(opts.Local)
 	drain := opts.DrainTimeout
 	if drain <= 0 {
 		drain = DefaultDrainTimeout
