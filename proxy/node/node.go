@@ -1,0 +1,393 @@
+// Package node runs one devproxy process's part of the proxy on a port:
+// one proxy per port and machine. The process that holds the port owns the
+// proxy and serves every registered folder; any other devproxy process on
+// the same port joins the owner and registers its own folders
+// (proxy/join). When the owner goes away, a member takes the port within a
+// moment and serves the folders that are still registered.
+//
+// A Node does not compose anything itself: it tells its host which folders
+// the other processes registered (Options.OnOthers), and the host adds
+// them to its workspace, after its own.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// Role is what this process does for the port.
+type Role string
+
+const (
+	Starting Role = "starting" // trying to listen or join
+	Owner    Role = "owner"    // it holds the port and serves the proxy
+	Member   Role = "member"   // it joined the process that holds the port
+	Blocked  Role = "blocked"  // something that is not a devproxy (or another user's) holds the port; retrying
+)
+
+// State is a Node's situation, reported on every change.
+type State struct {
+	Role       Role
+	Addr       string // the proxy's address (the owner's listener)
+	TunnelAddr string // set when this process owns the port
+	// Members is everyone on the port: the owner and the members, the
+	// owner first; empty while Starting or Blocked.
+	Members join.Members
+	// Err is why the port could not be taken or joined (Blocked).
+	Err error
+}
+
+// Options configure a Node.
+type Options struct {
+	// Workspace is served while this process owns the port. Its served
+	// tables are what the proxy serves.
+	Workspace *routing.Workspace
+	// Serve carries the proxy's settings: Listen and TunnelListen (both
+	// required), timeouts and the log. Workspace, Local and Ready are set
+	// by the Node.
+	Serve httpproxy.ServeOptions
+	// Token is the per-user token (join.LoadOrCreateToken).
+	Token  string
+	Client join.Client
+	// Folders are this process's own folders.
+	Folders []join.FolderReg
+	// OnOthers receives the folders the other processes on the port
+	// registered, in order (the owner's first), every time they change;
+	// nil when there are none. The host puts them in its workspace after
+	// its own (Watched: no editor reports their file events).
+	OnOthers func([]routing.FolderSpec)
+	// OnState receives every change of State.
+	OnState func(State)
+	Log     *slog.Logger
+}
+
+// Node is one process's part of the proxy on a port.
+type Node struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	folders  []join.FolderReg
+	state    State
+	owner    *join.Owner     // while owning
+	member   *join.Membership // while a member
+	handOver bool // the owner was asked to stop: join rather than listen next
+	others   []routing.FolderSpec
+}
+
+// New prepares a node; Run runs it.
+func New(opts Options) *Node {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Node{opts: opts, log: opts.Log, folders: slices.Clone(opts.Folders), state: State{Role: Starting, Addr: opts.Serve.Listen}}
+}
+
+// retry bounds how long a node waits between two attempts when the port
+// is neither free nor joinable.
+const (
+	retryMin = 200 * time.Millisecond
+	retryMax = 3 * time.Second
+	// handOverWait is how long a node that was asked to stop tries to
+	// join (the asker takes the port) before it listens again itself.
+	handOverWait = 2 * time.Second
+	// carryGrace is how long a new owner keeps serving the folders of
+	// the previous owner's members before they register again.
+	carryGrace = 3 * time.Second
+)
+
+// Run owns or joins the port until ctx ends. It returns nil then; it
+// never gives up on its own.
+func (n *Node) Run(ctx context.Context) error {
+	wait := retryMin
+	for ctx.Err() == nil {
+		n.mu.Lock()
+		handOver := n.handOver
+		n.handOver = false
+		n.mu.Unlock()
+		if handOver {
+			if n.joinFor(ctx, handOverWait) {
+				wait = retryMin
+				continue
+			}
+		}
+		err := n.own(ctx)
+		if err == nil || ctx.Err() != nil {
+			wait = retryMin
+			continue // stopped on request, or done
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			n.setState(State{Role: Blocked, Addr: n.opts.Serve.Listen, Err: err})
+		} else if jerr := n.member1(ctx); jerr == nil {
+			wait = retryMin
+			continue
+		} else {
+			n.setState(State{Role: Blocked, Addr: n.opts.Serve.Listen, Err: blockedError(n.opts.Serve.Listen, jerr)})
+		}
+		// Jitter keeps several waiting processes from colliding.
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait + rand.N(wait/2)):
+		}
+		wait = min(2*wait, retryMax)
+	}
+	return nil
+}
+
+// joinFor tries to join for at most d; true when it was a member (and the
+// membership has ended since).
+func (n *Node) joinFor(ctx context.Context, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if n.member1(ctx) == nil {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// blockedError says why the port can be neither served nor joined.
+func blockedError(addr string, err error) error {
+	var te *join.TokenError
+	if errors.As(err, &te) {
+		return fmt.Errorf("another devproxy serves %s but refused this one: %w", addr, err)
+	}
+	return fmt.Errorf("port %s is held by another program, so the proxy cannot start; change devproxy.listen in the settings (or \"listen\" in devproxy.json), or stop that program (%v)", addr, err)
+}
+
+// own serves the proxy while this process holds the port. It returns nil
+// when a member asked it to stop (or ctx ended), or the error that kept it
+// from listening.
+func (n *Node) own(ctx context.Context) error {
+	n.mu.Lock()
+	folders := slices.Clone(n.folders)
+	n.mu.Unlock()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	// The folders of the members of the previous owner stay served for a
+	// moment, while their processes register again with this one: a
+	// change of owner loses none of their requests.
+	n.mu.Lock()
+	carried := n.others
+	n.mu.Unlock()
+	graceOver := make(chan struct{})
+	grace := time.AfterFunc(carryGrace, func() { close(graceOver) })
+	defer grace.Stop()
+	othersNow := func(m join.Members) []routing.FolderSpec {
+		others := othersOf(m, n.opts.Client, true)
+		select {
+		case <-graceOver:
+			return others
+		default:
+		}
+		for _, c := range carried {
+			if !slices.ContainsFunc(others, func(o routing.FolderSpec) bool { return o.Root == c.Root }) &&
+				!slices.ContainsFunc(m.Owner.Folders, func(f join.FolderReg) bool { return f.Root == c.Root }) {
+				others = append(others, c)
+			}
+		}
+		return others
+	}
+	var handedOver sync.Once
+	handed := false
+	owner, err := join.NewOwner(join.OwnerConfig{
+		Token: n.opts.Token, Client: n.opts.Client, Folders: folders, Log: n.log,
+		OnChange: func(m join.Members) {
+			n.setOthers(othersNow(m))
+			n.update(func(s *State) { s.Members = m })
+		},
+		// A member's devproxy/stop: hand the port over.
+		OnStop: func() {
+			handedOver.Do(func() {
+				n.mu.Lock()
+				n.handOver, handed = true, true
+				n.mu.Unlock()
+				n.log.Info("another devproxy asked for the port; handing it over")
+				stop()
+			})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer owner.Close()
+	n.mu.Lock()
+	n.owner = owner
+	n.mu.Unlock()
+	n.setOthers(othersNow(owner.Members()))
+	go func() {
+		select {
+		case <-graceOver:
+			n.setOthers(othersOf(owner.Members(), n.opts.Client, true))
+		case <-sctx.Done():
+		}
+	}()
+	defer func() {
+		n.mu.Lock()
+		n.owner = nil
+		n.mu.Unlock()
+	}()
+	opts := n.opts.Serve
+	opts.Workspace = n.opts.Workspace
+	opts.Local = owner.Handler()
+	opts.Ready = func(info httpproxy.ServeInfo) {
+		n.setState(State{Role: Owner, Addr: info.Addr, TunnelAddr: info.TunnelAddr, Members: owner.Members()})
+	}
+	err = httpproxy.Serve(sctx, opts)
+	n.setOthers(nil)
+	n.mu.Lock()
+	wasHanded := handed
+	n.mu.Unlock()
+	if err != nil && !wasHanded {
+		return err
+	}
+	n.setState(State{Role: Starting, Addr: n.opts.Serve.Listen})
+	return nil
+}
+
+// member1 joins the owner of the port and stays a member until the
+// owner's connection ends (or ctx). It returns an error when it could not
+// join at all.
+func (n *Node) member1(ctx context.Context) error {
+	n.mu.Lock()
+	folders := slices.Clone(n.folders)
+	n.mu.Unlock()
+	jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	m, err := join.Join(jctx, n.opts.Serve.Listen, n.opts.Token, n.opts.Client, folders)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	n.mu.Lock()
+	n.member = m
+	n.mu.Unlock()
+	var last join.Members
+	defer func() {
+		n.mu.Lock()
+		n.member = nil
+		n.mu.Unlock()
+		// Until the next owner is known, the other members' folders stay
+		// (they register again with it); the old owner's go.
+		last.Owner.Folders = nil
+		n.setOthers(othersOf(last, n.opts.Client, false))
+		n.setState(State{Role: Starting, Addr: n.opts.Serve.Listen})
+	}()
+	apply := func(mem join.Members) {
+		last = mem
+		n.setOthers(othersOf(mem, n.opts.Client, false))
+		n.setState(State{Role: Member, Addr: n.opts.Serve.Listen, Members: mem})
+	}
+	apply(m.Members())
+	n.log.Info("joined the devproxy that holds the port", "address", n.opts.Serve.Listen, "owner_pid", m.Members().Owner.PID)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.Done():
+			n.log.Info("the devproxy that held the port is gone; taking it or joining the next one")
+			return nil
+		case mem := <-m.Changes():
+			apply(mem)
+		}
+	}
+}
+
+// othersOf lists the folders of everyone on the port but this process, in
+// order: the owner's first (when this process is not the owner), then the
+// members'.
+func othersOf(m join.Members, self join.Client, owning bool) []routing.FolderSpec {
+	var out []routing.FolderSpec
+	add := func(folders []join.FolderReg) {
+		for _, f := range folders {
+			out = append(out, routing.FolderSpec{Root: f.Root, Watched: true,
+				Defaults: routing.Config{Apps: f.Apps, Overrides: f.Overrides}})
+		}
+	}
+	if !owning {
+		add(m.Owner.Folders)
+	}
+	for _, mi := range m.Members {
+		if mi.Client != self {
+			add(mi.Folders)
+		}
+	}
+	return out
+}
+
+func (n *Node) setOthers(specs []routing.FolderSpec) {
+	n.mu.Lock()
+	same := slices.EqualFunc(specs, n.others, func(a, b routing.FolderSpec) bool {
+		return a.Root == b.Root && slices.Equal(a.Defaults.Apps, b.Defaults.Apps) && slices.Equal(a.Defaults.Overrides, b.Defaults.Overrides)
+	})
+	n.others = specs
+	n.mu.Unlock()
+	if !same && n.opts.OnOthers != nil {
+		n.opts.OnOthers(specs)
+	}
+}
+
+func (n *Node) setState(s State) {
+	n.update(func(cur *State) { *cur = s })
+}
+
+func (n *Node) update(change func(*State)) {
+	n.mu.Lock()
+	change(&n.state)
+	s := n.state
+	n.mu.Unlock()
+	if n.opts.OnState != nil {
+		n.opts.OnState(s)
+	}
+}
+
+// State is the node's current state.
+func (n *Node) State() State {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.state
+}
+
+// SetFolders replaces this process's own folders (a window's workspace
+// folders changed) and tells the owner, or the members.
+func (n *Node) SetFolders(ctx context.Context, folders []join.FolderReg) error {
+	n.mu.Lock()
+	n.folders = slices.Clone(folders)
+	owner, member := n.owner, n.member
+	n.mu.Unlock()
+	switch {
+	case owner != nil:
+		return owner.SetFolders(folders)
+	case member != nil:
+		return member.Update(ctx, folders)
+	}
+	return nil
+}
+
+// TakeOver asks the owner to stop so that this process takes the port. It
+// returns once the request was answered; the node then takes the port (or
+// joins whoever was quicker).
+func (n *Node) TakeOver(ctx context.Context) error {
+	n.mu.Lock()
+	member := n.member
+	n.mu.Unlock()
+	if member == nil {
+		return errors.New("this devproxy is not a member of another one's proxy")
+	}
+	return member.AskStop(ctx)
+}

@@ -1,0 +1,235 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// host is what devproxy serve does around a Node: a workspace of its own
+// folder plus the others' folders, watched on disk.
+type host struct {
+	name string
+	root string
+	ws   *routing.Workspace
+	node *Node
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu     sync.Mutex
+	states []State
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// site writes a folder with one route file whose locations answer with
+// upstreams that say their name.
+func site(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for rel, text := range files {
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func saying(t *testing.T, what string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, what)
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func startHost(t *testing.T, name, root, listen, tunnel, token string) *host {
+	t.Helper()
+	ws, err := routing.NewWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &host{name: name, root: root, ws: ws, stop: cancel, done: make(chan struct{})}
+	if _, err := ws.Watch(ctx, 10*time.Millisecond, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.node = New(Options{
+		Workspace: ws,
+		Serve:     httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnel, DrainTimeout: 200 * time.Millisecond},
+		Token:     token,
+		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: name},
+		Folders:   []join.FolderReg{{Root: root}},
+		OnOthers: func(others []routing.FolderSpec) {
+			ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true}}, others...))
+		},
+		OnState: func(s State) {
+			h.mu.Lock()
+			h.states = append(h.states, s)
+			h.mu.Unlock()
+		},
+	})
+	go func() {
+		defer close(h.done)
+		h.node.Run(ctx)
+	}()
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *host) close() {
+	h.stop()
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+func waitRole(t *testing.T, h *host, role Role, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if h.node.State().Role == role {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s: role %s after %s, want %s (states %+v)", h.name, h.node.State().Role, within, role, h.node.State())
+}
+
+// get fetches a path from the proxy on addr; "" with the status when it is
+// not 200.
+func get(addr, path string) (int, string) {
+	c := &http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func waitBody(t *testing.T, addr, path, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var status int
+	var body string
+	for time.Now().Before(deadline) {
+		if status, body = get(addr, path); status == 200 && body == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %d %q after %s, want 200 %q", path, status, body, within, want)
+}
+
+func TestMembersFoldersAreServedByTheOwner(t *testing.T) {
+	token := strings.Repeat("ab", 32)
+	listen, tunnel := freeAddr(t), freeAddr(t)
+	a := startHost(t, "a", site(t, map[string]string{
+		"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\nlocation /api/ { proxy_pass http://%s/; }\n", saying(t, "A"), saying(t, "api of a")),
+	}), listen, tunnel, token)
+	waitRole(t, a, Owner, 5*time.Second)
+	b := startHost(t, "b", site(t, map[string]string{
+		"apps/b.conf": fmt.Sprintf("location /b/ { proxy_pass http://%s/; }\nlocation /api/ { proxy_pass http://%s/; }\n", saying(t, "B"), saying(t, "api of b")),
+	}), listen, tunnel, token)
+	waitRole(t, b, Member, 5*time.Second)
+
+	waitBody(t, listen, "/a/", "A", 2*time.Second)
+	waitBody(t, listen, "/b/", "B", 2*time.Second) // b's folder, served by a
+	// Both tables have both folders and the conflict between them.
+	for _, h := range []*host{a, b} {
+		deadline := time.Now().Add(2 * time.Second)
+		for len(h.ws.Table().Conflicts) == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		tb := h.ws.Table()
+		if len(tb.Folders) != 2 || len(tb.Conflicts) != 1 || tb.Conflicts[0].Route != "/api/" {
+			t.Errorf("%s: folders %v, conflicts %d", h.name, tb.Folders, len(tb.Conflicts))
+		}
+	}
+	st := b.node.State()
+	if st.Members.Owner.Name != "a" || len(st.Members.Members) != 1 {
+		t.Errorf("b's view of the port: %+v", st.Members)
+	}
+
+	// The owner goes: b takes the port and serves its own folder again.
+	start := time.Now()
+	a.close()
+	waitRole(t, b, Owner, 2*time.Second)
+	waitBody(t, listen, "/b/", "B", 2*time.Second)
+	t.Logf("b took the port and served /b/ %s after a stopped", time.Since(start).Round(time.Millisecond))
+	if status, _ := get(listen, "/a/"); status != 404 {
+		t.Errorf("/a/ after a left: %d, want 404", status)
+	}
+}
+
+func TestTakeOver(t *testing.T) {
+	token := strings.Repeat("cd", 32)
+	listen, tunnel := freeAddr(t), freeAddr(t)
+	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\n", saying(t, "A"))}), listen, tunnel, token)
+	waitRole(t, a, Owner, 5*time.Second)
+	b := startHost(t, "b", site(t, map[string]string{"apps/b.conf": fmt.Sprintf("location /b/ { proxy_pass http://%s/; }\n", saying(t, "B"))}), listen, tunnel, token)
+	waitRole(t, b, Member, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := b.node.TakeOver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, b, Owner, 3*time.Second)
+	waitRole(t, a, Member, 3*time.Second)
+	waitBody(t, listen, "/a/", "A", 2*time.Second)
+	waitBody(t, listen, "/b/", "B", 2*time.Second)
+	if err := a.node.TakeOver(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitRole(t, a, Owner, 3*time.Second)
+	waitRole(t, b, Member, 3*time.Second)
+	if err := a.node.TakeOver(ctx); err == nil {
+		t.Error("the owner taking over from itself: no error")
+	}
+}
+
+// A port held by something that is not a devproxy: the node says so and
+// keeps trying; once the port is free it serves.
+func TestPortHeldByAnotherProgram(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &http.Server{Handler: http.NotFoundHandler()}
+	go other.Serve(ln)
+	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\n", saying(t, "A"))}), ln.Addr().String(), freeAddr(t), strings.Repeat("ef", 32))
+	waitRole(t, a, Blocked, 5*time.Second)
+	if err := a.node.State().Err; err == nil || !strings.Contains(err.Error(), "held by another program") {
+		t.Errorf("blocked because %v", err)
+	}
+	other.Close()
+	waitRole(t, a, Owner, 5*time.Second)
+	waitBody(t, ln.Addr().String(), "/a/", "A", 2*time.Second)
+}
