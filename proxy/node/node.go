@@ -80,9 +80,9 @@ type Node struct {
 	mu       sync.Mutex
 	folders  []join.FolderReg
 	state    State
-	owner    *join.Owner     // while owning
+	owner    *join.Owner      // while owning
 	member   *join.Membership // while a member
-	handOver bool // the owner was asked to stop: join rather than listen next
+	handOver bool             // the owner was asked to stop: join rather than listen next
 	others   []routing.FolderSpec
 }
 
