@@ -107,8 +107,9 @@ const (
 	carryGrace = 3 * time.Second
 )
 
-// Run owns or joins the port until ctx ends. It returns nil then; it
-// never gives up on its own.
+// Run owns or joins the port until ctx ends, and then returns nil. While
+// another process holds the port it keeps trying; an address it can never
+// listen on (malformed, privileged) ends it with that error.
 func (n *Node) Run(ctx context.Context) error {
 	wait := retryMin
 	for ctx.Err() == nil {
@@ -128,13 +129,17 @@ func (n *Node) Run(ctx context.Context) error {
 			continue // stopped on request, or done
 		}
 		if !errors.Is(err, syscall.EADDRINUSE) {
+			// Not a matter of waiting (a malformed address, a port
+			// that needs privileges): the host says so and stops.
 			n.setState(State{Role: Blocked, Addr: n.opts.Serve.Listen, Err: err})
-		} else if jerr := n.member1(ctx); jerr == nil {
+			return err
+		}
+		jerr := n.member1(ctx)
+		if jerr == nil {
 			wait = retryMin
 			continue
-		} else {
-			n.setState(State{Role: Blocked, Addr: n.opts.Serve.Listen, Err: blockedError(n.opts.Serve.Listen, jerr)})
 		}
+		n.setState(State{Role: Blocked, Addr: n.opts.Serve.Listen, Err: blockedError(n.opts.Serve.Listen, err, jerr)})
 		// Jitter keeps several waiting processes from colliding.
 		select {
 		case <-ctx.Done():
@@ -161,13 +166,19 @@ func (n *Node) joinFor(ctx context.Context, d time.Duration) bool {
 	return false
 }
 
-// blockedError says why the port can be neither served nor joined.
-func blockedError(addr string, err error) error {
+// blockedError says why the port can be neither served nor joined, from
+// the error of listening and the error of joining.
+func blockedError(addr string, listenErr, joinErr error) error {
 	var te *join.TokenError
-	if errors.As(err, &te) {
-		return fmt.Errorf("another devproxy serves %s but refused this one: %w", addr, err)
+	switch {
+	case errors.As(joinErr, &te):
+		return fmt.Errorf("another devproxy serves %s but refused this one: %w", addr, joinErr)
+	case errors.Is(joinErr, syscall.ECONNREFUSED):
+		// Nothing listens on the proxy's address: the port in use is
+		// the tunnel's, which listenErr names with its setting.
+		return listenErr
 	}
-	return fmt.Errorf("port %s is held by another program, so the proxy cannot start; change devproxy.listen in the settings (or \"listen\" in devproxy.json), or stop that program (%v)", addr, err)
+	return fmt.Errorf("port %s is held by another program, so the proxy cannot start; change devproxy.listen in the settings (or \"listen\" in devproxy.json), or stop that program", addr)
 }
 
 // own serves the proxy while this process holds the port. It returns nil

@@ -21,7 +21,16 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DEVPROXY_RUN_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// The per-user token of the processes the tests start (inherited) is
+	// the tests' own, never the user's.
+	state, err := os.MkdirTemp("", "devproxy-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("DEVPROXY_STATE_DIR", state)
+	code := m.Run()
+	os.RemoveAll(state)
+	os.Exit(code)
 }
 
 // TestLSPStdoutCarriesOnlyFrames drives `devproxy lsp` as a separate

@@ -94,10 +94,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", stderr)
-	var opts httpproxy.ServeOptions
+	var opts cli.ServeOptions
 	var level string
 	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
-	fs.StringVar(&opts.Listen, "listen", "", "local `address` (default from devproxy.json, else 127.0.0.1:8080)")
+	fs.StringVar(&opts.Listen, "listen", "", "local `address` (default from devproxy.json, else 127.0.0.1:8080); when another devproxy serves it, this one joins it")
 	fs.StringVar(&opts.TunnelListen, "tunnel-listen", "", "`address` where the tunnel agent connects; requests there count as public https (default 127.0.0.1:8081)")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
@@ -115,17 +115,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	httpproxy.Version = version
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-	opts.Log = log
-	opts.Ready = func(info httpproxy.ServeInfo) {
-		fmt.Fprintf(stdout, "devproxy %s serving %s on http://%s (tunnel agents connect to %s)\n", version, info.Table.Root, info.Addr, info.TunnelAddr)
-	}
+	opts.Log, opts.Version = log, version
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
 	served := make(chan error, 1)
-	go func() { served <- httpproxy.Serve(ctx, opts) }()
+	go func() { served <- cli.Serve(ctx, opts, stdout) }()
 	var err error
 	select {
 	case err = <-served:

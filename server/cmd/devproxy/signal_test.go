@@ -93,6 +93,7 @@ func serveHTTP(t *testing.T, h http.Handler) string {
 type serveProcess struct {
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
+	stdout *lockedBuffer
 	addr   chan string // the local address, once it serves
 	exited chan error
 }
@@ -126,7 +127,7 @@ func startServeProcess(t *testing.T, root string, extra ...string) *serveProcess
 		"--drain-timeout", testDrain.String(), "--log-level", "debug"}, extra...)
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "DEVPROXY_RUN_MAIN=1")
-	p := &serveProcess{cmd: cmd, stderr: &lockedBuffer{}, addr: make(chan string, 1), exited: make(chan error, 1)}
+	p := &serveProcess{cmd: cmd, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, addr: make(chan string, 1), exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -138,8 +139,12 @@ func startServeProcess(t *testing.T, root string, extra ...string) *serveProcess
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			fmt.Fprintln(p.stdout, sc.Text())
 			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				p.addr <- m[1]
+				select {
+				case p.addr <- m[1]:
+				default: // it served before (a member that took the port)
+				}
 			}
 		}
 	}()

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/node"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// ServeOptions are `devproxy serve`'s flags.
+type ServeOptions struct {
+	Root         string
+	Listen       string // empty: devproxy.json, else the default
+	TunnelListen string
+	DrainTimeout time.Duration
+	Version      string
+	Log          *slog.Logger
+}
+
+// reloadDebounce collects the several writes of one save into one reload.
+const reloadDebounce = 25 * time.Millisecond
+
+// Serve runs `devproxy serve` until ctx ends: it serves the folder's route
+// files on the listen address, or, when another devproxy already serves
+// that address, joins it and registers the folder there (and takes the
+// address over when that devproxy stops). What it does is printed on
+// stdout, one line per change of role.
+func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
+	log := opts.Log
+	ws, err := routing.NewWorkspace(opts.Root)
+	if err != nil {
+		return err
+	}
+	root := ws.Root()
+	cfg := ws.Served().Config
+	listen, tunnel := opts.Listen, opts.TunnelListen
+	if listen == "" {
+		listen = cfg.Listen
+	}
+	if tunnel == "" {
+		tunnel = cfg.Tunnel.Listen
+	}
+	dir, err := join.StateDir()
+	if err != nil {
+		return fmt.Errorf("cannot find the state folder for the token other devproxy processes join with (set DEVPROXY_STATE_DIR): %w", err)
+	}
+	token, err := join.LoadOrCreateToken(dir)
+	if err != nil {
+		return err
+	}
+	for _, d := range ws.Served().Diagnostics {
+		if d.Severity == 0 { // routefile.Error
+			log.Warn("route file error", "at", fmt.Sprintf("%s:%d:%d", d.File, d.Range.Start.Line, d.Range.Start.Col), "message", d.Message)
+		}
+	}
+	watchDone, err := ws.Watch(ctx, reloadDebounce, func(t *routing.RouteTable) {
+		log.Info("routes reloaded", "folders", len(t.Folders), "files", len(t.Files), "errors", t.ErrorCount(), "conflicts", len(t.Conflicts), "generation", t.Generation)
+	})
+	if err != nil {
+		log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
+	}
+	self := join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "devproxy serve " + filepath.Base(root)}
+	var mu sync.Mutex
+	var last node.State
+	n := node.New(node.Options{
+		Workspace: ws,
+		Serve: httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnel, Log: log,
+			DrainTimeout: opts.DrainTimeout},
+		Token:   token,
+		Client:  self,
+		Folders: []join.FolderReg{{Root: root}},
+		Log:     log,
+		OnOthers: func(others []routing.FolderSpec) {
+			t := ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true}}, others...))
+			log.Info("folders changed", "folders", folderList(t.Folders), "files", len(t.Files), "conflicts", len(t.Conflicts))
+		},
+		OnState: func(s node.State) {
+			mu.Lock()
+			defer mu.Unlock()
+			if s.Role == last.Role && s.Addr == last.Addr && (s.Err == nil) == (last.Err == nil) {
+				last = s
+				return
+			}
+			last = s
+			switch s.Role {
+			case node.Owner:
+				fmt.Fprintf(stdout, "devproxy %s serving %s on http://%s (tunnel agents connect to %s)\n", opts.Version, root, s.Addr, s.TunnelAddr)
+			case node.Member:
+				o := s.Members.Owner
+				fmt.Fprintf(stdout, "devproxy %s joined the devproxy serving http://%s (%s, pid %d); it serves %s too\n", opts.Version, s.Addr, o.Name, o.PID, root)
+			case node.Blocked:
+				log.Warn("cannot serve or join; retrying", "address", s.Addr, "err", s.Err)
+			}
+		},
+	})
+	err = n.Run(ctx)
+	if watchDone != nil {
+		select {
+		case <-watchDone:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// folderList names folders for the log: "web=/src/web shop=/src/shop".
+func folderList(folders []routing.Folder) string {
+	parts := make([]string, len(folders))
+	for i, f := range folders {
+		parts[i] = f.Label + "=" + f.Root
+	}
+	slices.Sort(parts[1:])
+	return strings.Join(parts, " ")
+}
