@@ -8,6 +8,11 @@
 // client/registerCapability for workspace/didChangeWatchedFiles
 // (server/lsp/initialize.go registerWatchers, docs/lsp.md "Documents"), as
 // terraform-ls does; watching here too sent every event twice.
+//
+// Folders: every workspace folder is the server's. The client sends them
+// all in initialize (workspaceFolders, vscode-languageclient's default) as
+// no workspaceFolder option ties it to one, and the selector names a
+// language, not a folder, so the route files of every folder are synced.
 
 import type { LanguageClientOptions } from 'vscode-languageclient/node';
 import { LanguageId } from './contract';

@@ -13,6 +13,8 @@ export const Methods = {
   routesChanged: 'devproxy/routesChanged',
   /** notification, server → client: ProxyStatus */
   status: 'devproxy/status',
+  /** request, client → server: `{}` → TakeOverResult; asks the owner of the port to stop so this server takes it */
+  takeOver: 'devproxy/takeOver',
 } as const;
 
 /** Commands of docs/lsp.md's "Client commands" table. */
@@ -24,6 +26,8 @@ export const Commands = {
   explain: 'devproxy.explain',
   restartServer: 'devproxy.restartServer',
   showOutput: 'devproxy.showOutput',
+  showProxyOwner: 'devproxy.showProxyOwner',
+  createRouteFile: 'devproxy.createRouteFile',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -49,8 +53,40 @@ export interface Range {
   end: Position;
 }
 
-/** schemas/lsp-status.schema.json */
-export type ProxyState = 'running' | 'other-devproxy' | 'port-in-use' | 'disabled' | 'error';
+/**
+ * schemas/lsp-status.schema.json `state`. Several devproxy processes on one
+ * machine share one port: the one that holds it is the owner (running) and
+ * serves every registered folder; the others join it (joined). A window
+ * without route files and devproxy.json starts and joins nothing (idle).
+ */
+export const ProxyStates = ['running', 'joined', 'idle', 'starting', 'port-in-use', 'disabled', 'error'] as const;
+export type ProxyState = (typeof ProxyStates)[number];
+
+/** Who started a devproxy process: a VS Code window (devproxy lsp) or `devproxy serve`. */
+export type ProcessKind = 'vscode' | 'serve';
+
+/** One folder the proxy on the port serves (ProxyStatus.folders). */
+export interface ProxyFolder {
+  /** The folder, absolute. */
+  root: string;
+  /** Its short name, unique among the folders: the prefix of display paths. */
+  label: string;
+  /** Whether this window registered it. */
+  mine: boolean;
+  /** The process that registered it. */
+  pid: number;
+  kind: ProcessKind;
+}
+
+/** The process that holds the port (ProxyStatus.owner). */
+export interface ProxyOwner {
+  pid: number;
+  kind: ProcessKind;
+  /** For people: the window's or the command's name. */
+  name: string;
+  /** Its (first) folder, absolute. */
+  root: string;
+}
 
 export interface ProxyStatus {
   state: ProxyState;
@@ -59,6 +95,19 @@ export interface ProxyStatus {
   /** http://address when something serves it, else empty. */
   url: string;
   /** For people: what happened and, when something is wrong, the setting to change. */
+  message: string;
+  /** running → owner, joined → member; absent otherwise. */
+  role?: 'owner' | 'member';
+  /** Every folder the proxy on this port serves, the owner's first; [] when none. */
+  folders: ProxyFolder[];
+  /** Who holds the port, when running or joined. */
+  owner?: ProxyOwner;
+}
+
+/** schemas/lsp-takeover.schema.json: the result of devproxy/takeOver. */
+export interface TakeOverResult {
+  ok: boolean;
+  /** For people: what happened, or why not. */
   message: string;
 }
 
@@ -69,12 +118,30 @@ export interface RoutesChangedParams {
 
 /** One route file of RoutesResult.files. */
 export interface RouteFileInfo {
-  /** Relative to the workspace root, forward slashes. */
+  /**
+   * Relative to its folder, forward slashes; with more than one folder,
+   * prefixed by the folder's label (`shop/apps/shop.conf`).
+   */
   path: string;
   uri: string;
   kind: 'app' | 'override';
   /** False when the file does not load (syntax errors): its routes are not in the table. */
   ok: boolean;
+  /** The label of its folder (RoutesResult.folders); present when there is more than one folder. */
+  folder?: string;
+  /** The file no longer parses and the proxy serves its last good version. */
+  stale: boolean;
+  /** When the version the proxy serves was read (RFC 3339); with stale. */
+  staleSince?: string;
+  /** The editor's buffer differs from the disk: the proxy still serves the saved version. */
+  unsaved?: boolean;
+}
+
+/** One folder of RoutesResult.folders. */
+export interface RoutesFolder {
+  label: string;
+  /** Absolute. */
+  root: string;
 }
 
 /**
@@ -97,6 +164,7 @@ export interface RouteInfo {
   /** Stable across edits: `file#modifier spec`, with #2, #3… appended to repeats. */
   id: string;
   route: string | null;
+  /** The display path of its file: RouteFileInfo.path. */
   file: string;
   uri: string;
   /** 1-based line of the location keyword. */
@@ -134,6 +202,8 @@ export interface RouteConflict {
 export interface RoutesResult {
   version: number;
   root: string;
+  /** The folders whose route files the table holds; more than one in a multi-root workspace or for the owner of a shared port. */
+  folders: RoutesFolder[];
   files: RouteFileInfo[];
   routes: RouteInfo[];
   conflicts: RouteConflict[];

@@ -11,12 +11,14 @@
 
 import * as vscode from 'vscode';
 import { CommandId, Commands, DisplayName, Methods, OutputChannelName, RoutesViewId, TraceChannelName } from './contract';
+import { createRouteFile } from './createRouteFile';
 import { parseExplainInput } from './explainInput';
 import { errorText, Log, logLine } from './log';
 import { RouteFileLanguage } from './routeFileLanguage';
 import { renameTargetOf, revealTargetOf, urlOf } from './routesModel';
 import { RoutesTreeProvider } from './routesTree';
 import { ServerController } from './serverController';
+import { showProxyOwner } from './showProxyOwner';
 import { ServerStatusItem } from './statusBarItem';
 
 let controller: ServerController | undefined;
@@ -30,12 +32,25 @@ export function activate(context: vscode.ExtensionContext): void {
   const tree = new RoutesTreeProvider();
   const view = vscode.window.createTreeView(RoutesViewId, { treeDataProvider: tree, showCollapseAll: true });
   const language = new RouteFileLanguage(log);
+  // A window without route files starts no proxy and joins none; say so
+  // once per session, with the way out.
+  let offeredRouteFile = false;
+  const offerRouteFile = () => {
+    if (offeredRouteFile) {
+      return;
+    }
+    offeredRouteFile = true;
+    void vscode.window.showInformationMessage('This window has no route files, so it does not start a proxy.', 'Create a route file').then((choice) =>
+      choice ? vscode.commands.executeCommand(Commands.createRouteFile) : undefined,
+    );
+  };
+  const status = new ServerStatusItem(statusItem, offerRouteFile);
   const server = new ServerController({
     extensionPath: context.extensionPath,
     output,
     traceOutput,
     log,
-    status: new ServerStatusItem(statusItem),
+    status,
     routesView: tree,
     language,
   });
@@ -115,6 +130,8 @@ export function activate(context: vscode.ExtensionContext): void {
     },
     [Commands.restartServer]: () => server.restart('asked by the user'),
     [Commands.showOutput]: () => output.show(true),
+    [Commands.showProxyOwner]: () => showProxyOwner({ status: () => status.current, client: () => server.running, output, log }),
+    [Commands.createRouteFile]: () => createRouteFile(log),
   };
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));

@@ -1,12 +1,15 @@
 // Turns the server's RoutesResult (devproxy/routes, docs/lsp.md) into the
 // model of the Routes tree: one node per route file, one per location under
-// it. Pure, so what the tree shows is unit-tested without VS Code;
+// it; with more than one folder (a multi-root workspace, or the owner of a
+// shared port serving other windows' folders), one node per folder above
+// its files. Pure, so what the tree shows is unit-tested without VS Code;
 // routesTree.ts only maps these nodes to TreeItems.
 //
 // Ids are the server's stable ids (the file path; `file#modifier spec`), so
 // a refresh keeps what the user expanded and selected.
 
-import { Position, Range, RouteConflict, RouteFileInfo, RouteInfo, RoutesResult, Settlement } from './contract';
+import { Position, Range, RouteConflict, RouteFileInfo, RouteInfo, RoutesFolder, RoutesResult, Settlement } from './contract';
+import { tildePath } from './proxyFolders';
 
 /**
  * - active: takes its requests (alone, or by an override or a pinned resolution);
@@ -28,14 +31,35 @@ export interface RevealTarget {
   range: Range;
 }
 
+export interface FolderNode {
+  kind: 'folder';
+  /** Stable: `folder:` and the folder's root. */
+  id: string;
+  /** The folder's label (RoutesResult.folders). */
+  label: string;
+  root: string;
+  description: string;
+  tooltip: string;
+  icon: IconSpec;
+  contextValue: 'folder';
+  files: FileNode[];
+}
+
 export interface FileNode {
   kind: 'file';
-  /** Stable: the file's path relative to the workspace root. */
+  /** Stable: the file's display path (relative to its folder, prefixed by the folder's label when there are several). */
   id: string;
   path: string;
+  /** The id of the FolderNode it is under, when the tree groups by folder. */
+  folderId?: string;
   uri: string;
   fileKind: 'app' | 'override';
   ok: boolean;
+  /** The proxy serves the last good version of the file, which no longer parses. */
+  stale: boolean;
+  /** The buffer differs from the disk: the proxy still serves the saved version. */
+  unsaved: boolean;
+  /** The path without the folder's label when grouped, else the path. */
   label: string;
   description: string;
   tooltip: string;
@@ -66,15 +90,26 @@ export interface RouteNode {
   contextValue: 'route' | 'routeWithUrl';
 }
 
-export type TreeNode = FileNode | RouteNode;
+export type TreeNode = FolderNode | FileNode | RouteNode;
 
 export interface RoutesModel {
   version: number;
   root: string;
+  /** The folder nodes when the table has more than one folder, else empty (the files are the top level). */
+  folders: FolderNode[];
+  /** Every file node, in the server's order. */
   files: FileNode[];
 }
 
-export const emptyRoutesModel: RoutesModel = { version: -1, root: '', files: [] };
+export const emptyRoutesModel: RoutesModel = { version: -1, root: '', folders: [], files: [] };
+
+/** What the model needs besides the table; the defaults suit tests. */
+export interface RoutesModelOptions {
+  /** The time now, to tell a stale version of today from an older one. */
+  now?: Date;
+  /** os.homedir(), to show the folders' roots with ~. */
+  home?: string;
+}
 
 /** The icon of each route state: a codicon and a theme color, so themes decide the shades. */
 export function stateIcon(state: RouteState): IconSpec {
@@ -91,6 +126,9 @@ export function stateIcon(state: RouteState): IconSpec {
 }
 
 function fileIcon(file: RouteFileInfo): IconSpec {
+  if (file.stale) {
+    return { id: 'warning', color: 'list.warningForeground' };
+  }
   if (!file.ok) {
     return { id: 'error', color: 'list.errorForeground' };
   }
@@ -100,6 +138,35 @@ function fileIcon(file: RouteFileInfo): IconSpec {
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/**
+ * When the version a stale file serves was read (staleSince, RFC 3339), in
+ * local time: `14:02:11` today, `2024-05-02 14:02:11` another day; empty
+ * when the server sent no time or one that does not parse.
+ */
+export function staleTime(since: string | undefined, now: Date = new Date()): string {
+  if (!since) {
+    return '';
+  }
+  const t = new Date(since);
+  if (Number.isNaN(t.getTime())) {
+    return '';
+  }
+  const clock = `${pad2(t.getHours())}:${pad2(t.getMinutes())}:${pad2(t.getSeconds())}`;
+  const sameDay = t.getFullYear() === now.getFullYear() && t.getMonth() === now.getMonth() && t.getDate() === now.getDate();
+  return sameDay ? clock : `${t.getFullYear()}-${pad2(t.getMonth() + 1)}-${pad2(t.getDate())} ${clock}`;
+}
+
+/** "stale: serving the version from 14:02:11": the description of a stale file. */
+export function staleDescription(since: string | undefined, now?: Date): string {
+  const at = staleTime(since, now);
+  return at ? `stale: serving the version from ${at}` : 'stale: serving its last good version';
+}
+
+/** What an unsaved file's node says. */
+export const unsavedDescription = 'unsaved: the proxy still serves the saved version';
 
 /**
  * Whether a conflict was settled on purpose: an override file won, or the
@@ -112,8 +179,9 @@ export function isSettled(code: Settlement | undefined): boolean {
   return code === 'override' || code === 'pinned';
 }
 
-function routeState(route: RouteInfo, fileOk: boolean, conflicts: RouteConflict[]): RouteState {
-  if (!fileOk) {
+/** fileServes: the file loads, or the proxy serves its last good version (stale). */
+function routeState(route: RouteInfo, fileServes: boolean, conflicts: RouteConflict[]): RouteState {
+  if (!fileServes) {
     return 'error';
   }
   if (!route.active) {
@@ -147,8 +215,13 @@ function sentence(s: string): string {
   return s.trim().replace(/[.\s]+$/, '') + '.';
 }
 
-function routeTooltip(route: RouteInfo, state: RouteState, conflicts: RouteConflict[]): string {
+function routeTooltip(route: RouteInfo, state: RouteState, conflicts: RouteConflict[], file: FileNode, staleAt: string): string {
   const lines = [`${route.label} — ${route.file}:${route.line}`];
+  if (file.stale) {
+    lines.push(`Served from the version of ${staleAt || 'the last time the file parsed'}: the file no longer parses.`);
+  } else if (file.unsaved) {
+    lines.push('Served from the saved file: the editor has unsaved changes.');
+  }
   if (route.upstream) {
     lines.push(`Upstream: ${route.upstream}`);
   }
@@ -191,10 +264,13 @@ function rangeOf(route: RouteInfo): Range {
   return { start: { line, character: 0 }, end: { line, character: 0 } };
 }
 
-export function buildRoutesModel(result: RoutesResult): RoutesModel {
+export function buildRoutesModel(result: RoutesResult, options: RoutesModelOptions = {}): RoutesModel {
+  const now = options.now ?? new Date();
   const files = new Map<string, FileNode>();
+  const infos = new Map<string, RouteFileInfo>();
   const order: FileNode[] = [];
   const fileNode = (info: RouteFileInfo): FileNode => {
+    const stale = info.stale === true;
     const node: FileNode = {
       kind: 'file',
       id: info.path,
@@ -202,14 +278,17 @@ export function buildRoutesModel(result: RoutesResult): RoutesModel {
       uri: info.uri,
       fileKind: info.kind,
       ok: info.ok,
+      stale,
+      unsaved: info.unsaved === true,
       label: info.path,
       description: '',
       tooltip: '',
-      icon: fileIcon(info),
-      contextValue: info.ok ? 'file' : 'fileWithErrors',
+      icon: fileIcon({ ...info, stale }),
+      contextValue: info.ok || stale ? 'file' : 'fileWithErrors',
       routes: [],
     };
     files.set(info.path, node);
+    infos.set(info.path, info);
     order.push(node);
     return node;
   };
@@ -222,21 +301,21 @@ export function buildRoutesModel(result: RoutesResult): RoutesModel {
   const seen = new Set<string>();
   for (const r of result.routes ?? []) {
     // A route whose file the server did not list: show it under its own file anyway.
-    const parent = files.get(r.file) ?? fileNode({ path: r.file, uri: r.uri, kind: 'app', ok: true });
+    const parent = files.get(r.file) ?? fileNode({ path: r.file, uri: r.uri, kind: 'app', ok: true, stale: false });
     // Tree ids must be unique; the server promises it, a duplicate must not break the view.
     let id = r.id;
     for (let n = 2; seen.has(id); n++) {
       id = `${r.id} (${n})`;
     }
     seen.add(id);
-    const state = routeState(r, parent.ok, result.conflicts ?? []);
+    const state = routeState(r, parent.ok || parent.stale, result.conflicts ?? []);
     parent.routes.push({
       kind: 'route',
       id,
       fileId: parent.id,
       label: r.label || `${r.modifier ? r.modifier + ' ' : ''}${r.spec}`,
       description: r.upstream ?? '',
-      tooltip: routeTooltip(r, state, result.conflicts ?? []),
+      tooltip: routeTooltip(r, state, result.conflicts ?? [], parent, staleTime(infos.get(parent.id)?.staleSince, now)),
       state,
       icon: stateIcon(state),
       url: r.url ?? null,
@@ -247,17 +326,109 @@ export function buildRoutesModel(result: RoutesResult): RoutesModel {
   }
 
   for (const f of order) {
-    const kind = f.fileKind === 'override' ? 'override route file' : 'app route file';
-    if (f.ok) {
-      f.description = plural(f.routes.length, 'route', 'routes');
-      const inactive = f.routes.filter((r) => r.state === 'inactive').length;
-      f.tooltip = `${f.path} (${kind})\n${f.description}${inactive ? `, ${inactive} inactive` : ''}`;
-    } else {
-      f.description = 'not loaded: errors';
-      f.tooltip = `${f.path} (${kind})\nNot loaded: the file has errors, so none of its routes are served. See the Problems panel.`;
-    }
+    describeFile(f, infos.get(f.id)?.staleSince, now);
   }
-  return { version: result.version, root: result.root, files: order };
+  const folders = groupByFolder(result.folders ?? [], order, infos, options.home ?? '');
+  return { version: result.version, root: result.root, folders, files: order };
+}
+
+/** Sets a file node's description and tooltip from its state and routes. */
+function describeFile(f: FileNode, staleSince: string | undefined, now: Date): void {
+  const kind = f.fileKind === 'override' ? 'override route file' : 'app route file';
+  const count = plural(f.routes.length, 'route', 'routes');
+  const inactive = f.routes.filter((r) => r.state === 'inactive').length;
+  const counts = `${count}${inactive ? `, ${inactive} inactive` : ''}`;
+  const lines = [`${f.path} (${kind})`];
+  if (f.stale) {
+    const at = staleTime(staleSince, now);
+    f.description = staleDescription(staleSince, now);
+    lines.push(`Stale: the file no longer parses (see the Problems panel); the proxy serves ${at ? `the version from ${at}` : 'its last good version'}.`);
+    lines.push(counts);
+  } else if (f.ok) {
+    f.description = f.unsaved ? `${count} · ${unsavedDescription}` : count;
+    lines.push(counts);
+  } else {
+    f.description = 'not loaded: errors';
+    lines.push('Not loaded: the file has errors, so none of its routes are served. See the Problems panel.');
+  }
+  if (f.unsaved) {
+    lines.push(`${unsavedDescription.charAt(0).toUpperCase()}${unsavedDescription.slice(1)}; save the file to serve your changes.`);
+  }
+  f.tooltip = lines.join('\n');
+}
+
+/**
+ * Whether path p is root or inside it. Windows roots come with
+ * backslashes and a drive letter in either case, paths from URIs with
+ * forward slashes: both are compared with forward slashes.
+ */
+function isUnder(p: string, root: string): boolean {
+  const norm = (x: string) => x.replace(/\\/g, '/').replace(/^([A-Za-z]):/, (_, d: string) => d.toLowerCase() + ':');
+  const r = norm(root).replace(/\/+$/, '');
+  const q = norm(p);
+  return r !== '' && (q === r || q.startsWith(r + '/'));
+}
+
+/** The absolute path of a file URI, or empty. */
+function fsPathOf(uri: string): string {
+  const m = /^file:\/\/[^/]*(\/.*)$/.exec(uri);
+  if (!m) {
+    return '';
+  }
+  try {
+    const p = decodeURIComponent(m[1]);
+    return /^\/[A-Za-z]:/.test(p) ? p.slice(1) : p;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * With more than one folder, one node per folder above its files, in the
+ * server's order of folders. A file's folder is its `folder` label; failing
+ * that, the folder its path starts with, or whose root holds its URI; a
+ * file of no known folder goes under a last node, "other".
+ */
+function groupByFolder(folders: readonly RoutesFolder[], files: FileNode[], infos: Map<string, RouteFileInfo>, home: string): FolderNode[] {
+  if (folders.length <= 1) {
+    return [];
+  }
+  const nodes: FolderNode[] = folders.map((f) => ({
+    kind: 'folder',
+    id: `folder:${f.root}`,
+    label: f.label,
+    root: f.root,
+    description: tildePath(f.root, home),
+    tooltip: '',
+    icon: { id: 'root-folder' },
+    contextValue: 'folder',
+    files: [],
+  }));
+  let other: FolderNode | undefined;
+  for (const file of files) {
+    const info = infos.get(file.id);
+    const uriPath = fsPathOf(file.uri);
+    const node =
+      nodes.find((n) => info?.folder !== undefined && n.label === info.folder) ??
+      nodes.find((n) => file.path.startsWith(n.label + '/')) ??
+      nodes.find((n) => uriPath !== '' && isUnder(uriPath, n.root));
+    let parent = node;
+    if (!parent) {
+      other ??= { kind: 'folder', id: 'folder:', label: 'other', root: '', description: '', tooltip: 'Route files of no folder the server listed.', icon: { id: 'folder' }, contextValue: 'folder', files: [] };
+      parent = other;
+    }
+    file.folderId = parent.id;
+    if (parent.label && file.path.startsWith(parent.label + '/')) {
+      file.label = file.path.slice(parent.label.length + 1);
+    }
+    parent.files.push(file);
+  }
+  for (const n of nodes) {
+    const routes = n.files.reduce((sum, f) => sum + f.routes.length, 0);
+    const stale = n.files.filter((f) => f.stale).length;
+    n.tooltip = [`${n.label} — ${n.root}`, `${plural(n.files.length, 'route file', 'route files')}, ${plural(routes, 'route', 'routes')}${stale ? `, ${stale} stale` : ''}`].join('\n');
+  }
+  return other ? [...nodes, other] : nodes;
 }
 
 /**

@@ -1,11 +1,13 @@
 // The Routes view (devproxy.routes): a TreeDataProvider over the pure
-// RoutesModel. The server pushes changes (devproxy/routesChanged);
+// RoutesModel: file → routes, or folder → file → routes when the table has
+// more than one folder. The server pushes changes (devproxy/routesChanged);
 // routeSync.ts debounces them, asks devproxy/routes and calls update().
 // Ids come from the model and are stable, so a refresh keeps expansion.
 
+import * as os from 'os';
 import * as vscode from 'vscode';
 import { Commands, RoutesResult } from './contract';
-import { buildRoutesModel, emptyRoutesModel, FileNode, IconSpec, isNewer, RouteNode, RoutesModel, TreeNode } from './routesModel';
+import { buildRoutesModel, emptyRoutesModel, FileNode, FolderNode, IconSpec, isNewer, RouteNode, RoutesModel, TreeNode } from './routesModel';
 
 function themeIcon(spec: IconSpec): vscode.ThemeIcon {
   return spec.color ? new vscode.ThemeIcon(spec.id, new vscode.ThemeColor(spec.color)) : new vscode.ThemeIcon(spec.id);
@@ -13,7 +15,9 @@ function themeIcon(spec: IconSpec): vscode.ThemeIcon {
 
 export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private model: RoutesModel = emptyRoutesModel;
-  private parents = new Map<string, FileNode>();
+  /** The parent of every route (its file) and, when grouped, of every file (its folder), by id. */
+  private parents = new Map<string, FileNode | FolderNode>();
+  private readonly home = os.homedir();
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
@@ -22,8 +26,13 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (!isNewer(this.model, result)) {
       return false;
     }
-    this.model = buildRoutesModel(result);
+    this.model = buildRoutesModel(result, { home: this.home });
     this.parents = new Map();
+    for (const folder of this.model.folders) {
+      for (const f of folder.files) {
+        this.parents.set(f.id, folder);
+      }
+    }
     for (const f of this.model.files) {
       for (const r of f.routes) {
         this.parents.set(r.id, f);
@@ -45,7 +54,24 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
-    return node.kind === 'file' ? this.fileItem(node) : this.routeItem(node);
+    switch (node.kind) {
+      case 'folder':
+        return this.folderItem(node);
+      case 'file':
+        return this.fileItem(node);
+      case 'route':
+        return this.routeItem(node);
+    }
+  }
+
+  private folderItem(node: FolderNode): vscode.TreeItem {
+    const item = new vscode.TreeItem(node.label, node.files.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    item.description = node.description;
+    item.tooltip = node.tooltip;
+    item.iconPath = themeIcon(node.icon);
+    item.contextValue = node.contextValue;
+    return item;
   }
 
   private fileItem(node: FileNode): vscode.TreeItem {
@@ -77,13 +103,20 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
 
   getChildren(node?: TreeNode): TreeNode[] {
     if (!node) {
-      return this.model.files;
+      return this.model.folders.length > 0 ? this.model.folders : this.model.files;
     }
-    return node.kind === 'file' ? node.routes : [];
+    switch (node.kind) {
+      case 'folder':
+        return node.files;
+      case 'file':
+        return node.routes;
+      case 'route':
+        return [];
+    }
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.kind === 'route' ? this.parents.get(node.id) : undefined;
+    return node.kind === 'folder' ? undefined : this.parents.get(node.id);
   }
 
   dispose(): void {

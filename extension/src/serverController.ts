@@ -228,9 +228,14 @@ export class ServerController implements vscode.Disposable {
     }
   }
 
-  /** A table the tree took: adopt the route files; its proxy state fills the status bar until devproxy/status arrives. */
+  /**
+   * A table the tree took: adopt the route files; the status bar learns
+   * which are stale, and the table's proxy state fills it until
+   * devproxy/status arrives.
+   */
   private onTable(result: RoutesResult): void {
     this.parts.language.setRouteFiles(result.files ?? []);
+    this.parts.status.apply({ type: 'routeFiles', files: result.files ?? [] });
     if (isProxyStatus(result.proxy)) {
       this.parts.status.apply({ type: 'tableProxyStatus', status: result.proxy });
     }

@@ -1,22 +1,29 @@
 // The status bar item's state machine: what the language server and the
-// proxy it hosts are doing, and how to show it. Pure; statusBarItem.ts
-// applies the rendered value to a vscode.StatusBarItem.
+// proxy it hosts or joins are doing, and how to show it. Pure;
+// statusBarItem.ts applies the rendered value to a vscode.StatusBarItem.
 //
 //   starting ──serverRunning──▶ starting (waiting for devproxy/status)
 //      │                            │ proxyStatus
 //      │                            ▼
-//      │      running | other-devproxy | port-in-use | disabled | error
+//      │   running | joined | idle | starting | port-in-use | disabled | error
 //      │                            │ serverStopped
 //      └──────────serverStopped────▶ stopped ──serverStarting──▶ starting
+//
+// Several devproxy processes on one machine share one port: the one that
+// holds it (running, the owner) serves the folders of every window; the
+// others join it (joined, a member). A window with no route files and no
+// devproxy.json starts and joins nothing (idle).
 //
 // A proxy status that arrives after the server stopped is ignored: the
 // status of a process that is gone is not news. Two sources report the
 // proxy's state: devproxy/status, pushed by the server, and the copy in
 // every devproxy/routes answer. The push is authoritative: once a server
 // sent one, the copies no longer move the state (an answer may be older than
-// the push); until then they fill the gap.
+// the push); until then they fill the gap. The route files of every table
+// (routeFiles) say which files the proxy serves an older version of.
 
-import { Commands, ProxyState, ProxyStatus } from './contract';
+import { Commands, ProxyFolder, ProxyOwner, ProxyState, ProxyStates, ProxyStatus, RouteFileInfo } from './contract';
+import { escapeMarkdown, folderCount, folderList, ownerName, shortAddress, tildePath } from './proxyFolders';
 
 export type StatusKind = 'starting' | ProxyState | 'stopped';
 
@@ -30,6 +37,12 @@ export interface StatusState {
   failed: boolean;
   /** Whether this server sent devproxy/status yet. */
   pushed: boolean;
+  /** Every folder the proxy on the port serves, the owner's first (ProxyStatus.folders). */
+  folders: ProxyFolder[];
+  /** Who holds the port, when running or joined. */
+  owner?: ProxyOwner;
+  /** The route files whose last good version the proxy serves (display paths), from the newest table. */
+  staleFiles: string[];
 }
 
 export type StatusEvent =
@@ -39,11 +52,11 @@ export type StatusEvent =
   | { type: 'proxyStatus'; status: ProxyStatus }
   /** RoutesResult.proxy, the copy in a devproxy/routes answer */
   | { type: 'tableProxyStatus'; status: ProxyStatus }
+  /** RoutesResult.files of the newest table */
+  | { type: 'routeFiles'; files: readonly RouteFileInfo[] }
   | { type: 'serverStopped'; failure?: string };
 
-export const initialStatus: StatusState = { kind: 'starting', address: '', message: '', failed: false, pushed: false };
-
-const proxyStates: readonly ProxyState[] = ['running', 'other-devproxy', 'port-in-use', 'disabled', 'error'];
+export const initialStatus: StatusState = { kind: 'starting', address: '', message: '', failed: false, pushed: false, folders: [], staleFiles: [] };
 
 /** Whether a notification's params (or RoutesResult.proxy) look like a ProxyStatus. */
 export function isProxyStatus(v: unknown): v is ProxyStatus {
@@ -53,28 +66,43 @@ export function isProxyStatus(v: unknown): v is ProxyStatus {
 export function nextStatus(state: StatusState, event: StatusEvent): StatusState {
   switch (event.type) {
     case 'serverStarting':
-      return { kind: 'starting', address: state.address, message: '', failed: false, pushed: false };
+      return { ...initialStatus, address: state.address };
     case 'serverRunning':
       // The server is up; the proxy's state comes with devproxy/status.
       return state.kind === 'stopped' ? { ...initialStatus, address: state.address } : state;
     case 'proxyStatus':
-      return state.kind === 'stopped' ? state : { ...fromProxy(event.status), pushed: true };
+      return state.kind === 'stopped' ? state : { ...fromProxy(event.status), staleFiles: state.staleFiles, pushed: true };
     case 'tableProxyStatus':
-      return state.kind === 'stopped' || state.pushed ? state : { ...fromProxy(event.status), pushed: false };
+      return state.kind === 'stopped' || state.pushed ? state : { ...fromProxy(event.status), staleFiles: state.staleFiles, pushed: false };
+    case 'routeFiles':
+      return state.kind === 'stopped' ? state : { ...state, staleFiles: (event.files ?? []).filter((f) => f.stale === true).map((f) => f.path) };
     case 'serverStopped':
-      return { kind: 'stopped', address: state.address, message: event.failure ?? '', failed: event.failure !== undefined, pushed: false };
+      return { ...initialStatus, kind: 'stopped', address: state.address, message: event.failure ?? '', failed: event.failure !== undefined };
   }
 }
 
-function fromProxy(s: ProxyStatus): Omit<StatusState, 'pushed'> {
+function isFolder(f: unknown): f is ProxyFolder {
+  return typeof f === 'object' && f !== null && typeof (f as ProxyFolder).root === 'string' && typeof (f as ProxyFolder).label === 'string';
+}
+
+function fromProxy(s: ProxyStatus): Omit<StatusState, 'pushed' | 'staleFiles'> {
   // An unknown state from a newer server is shown as an error with its message.
-  const kind: StatusKind = proxyStates.includes(s.state) ? s.state : 'error';
-  return { kind, address: s.address ?? '', message: s.message ?? '', failed: false };
+  const kind: StatusKind = (ProxyStates as readonly string[]).includes(s.state) ? s.state : 'error';
+  // An older server sends no folders and no owner.
+  const folders = Array.isArray(s.folders) ? s.folders.filter(isFolder) : [];
+  const owner = typeof s.owner === 'object' && s.owner !== null ? s.owner : undefined;
+  return { kind, address: s.address ?? '', message: s.message ?? '', failed: false, folders, owner };
+}
+
+/** Whether this state change should offer to create a route file: the window just became idle. */
+export function becameIdle(before: StatusState, after: StatusState): boolean {
+  return after.kind === 'idle' && before.kind !== 'idle';
 }
 
 export interface StatusView {
   /** With a $(codicon) prefix. */
   text: string;
+  /** Markdown, with everything from the server escaped. */
   tooltip: string;
   /** A ThemeColor id for the item's background, if it needs attention. */
   backgroundColor?: 'statusBarItem.warningBackground' | 'statusBarItem.errorBackground';
@@ -94,57 +122,101 @@ function words(...parts: string[]): string {
   return parts.filter((p) => p !== '').join(' ');
 }
 
-const clickHint = 'Click to show the Dev Tunnel Proxy output.';
+const clickHints: Record<string, string> = {
+  [Commands.showOutput]: 'Click to show the Dev Tunnel Proxy output.',
+  [Commands.showProxyOwner]: 'Click to see who serves the proxy.',
+  [Commands.createRouteFile]: 'Click to create a route file.',
+};
 
-export function renderStatus(state: StatusState): StatusView {
-  const command = Commands.showOutput;
+/**
+ * Renders the state. home (os.homedir()) shortens paths to ~; it is a
+ * parameter so that the rendering stays pure.
+ */
+export function renderStatus(state: StatusState, home = ''): StatusView {
   const addr = state.address;
-  const withMessage = (lead: string) => (state.message ? `${lead}\n\n${state.message}\n\n${clickHint}` : `${lead}\n\n${clickHint}`);
+  const short = addr ? shortAddress(addr) : '';
+  // The tooltip: a lead sentence, the folders and owner (when known), stale
+  // files, the server's own words, and what a click does.
+  const tooltip = (lead: string, command: string, extra: string[] = []) =>
+    [lead, ...extra, ...(state.message ? [escapeMarkdown(state.message)] : []), clickHints[command]].join('\n\n');
+  const stale = state.staleFiles.length
+    ? [`$(warning) Stale: the proxy serves the last good version of ${state.staleFiles.map(escapeMarkdown).join(', ')}; ${state.staleFiles.length === 1 ? 'it no longer parses' : 'they no longer parse'} (see the Problems panel).`]
+    : [];
+  const staleColour = state.staleFiles.length ? ('statusBarItem.warningBackground' as const) : undefined;
+  const folders = state.folders.length ? [`Folders it serves:\n\n${folderList(state.folders, home)}`] : [];
   switch (state.kind) {
-    case 'starting':
-      return { text: '$(sync~spin) devproxy', tooltip: withMessage('Dev Tunnel Proxy: starting the language server…'), command };
-    case 'running':
+    case 'starting': {
+      const command = Commands.showOutput;
+      return { text: '$(sync~spin) devproxy', tooltip: tooltip('Dev Tunnel Proxy: starting…', command), command };
+    }
+    case 'running': {
+      const command = Commands.showProxyOwner;
       return {
-        text: words('$(radio-tower) devproxy', addr),
-        tooltip: withMessage(`Dev Tunnel Proxy: the proxy answers on http://${addr}.`),
+        text: words('$(radio-tower) devproxy', short, state.folders.length ? `· ${folderCount(state.folders.length)}` : ''),
+        tooltip: tooltip(`Dev Tunnel Proxy: this window serves the proxy on ${escapeMarkdown(`http://${addr}`)}.`, command, [...folders, ...stale]),
+        backgroundColor: staleColour,
         command,
       };
-    case 'other-devproxy':
+    }
+    case 'joined': {
+      const command = Commands.showProxyOwner;
+      const ownerRoot = state.owner?.root || state.folders[0]?.root || '';
+      const owner = state.owner ? `${ownerName(state.owner)}${ownerRoot ? ` in ${tildePath(ownerRoot, home)}` : ''}` : 'another devproxy';
       return {
-        text: words('$(radio-tower) devproxy', addr, '(other)'),
-        tooltip: withMessage(
-          `Dev Tunnel Proxy: another devproxy (another VS Code window, or devproxy serve) already serves ${addr || 'the address'}; the editor features keep working.`,
+        text: words('$(radio-tower) devproxy', short, `· joined ${ownerRoot ? tildePath(ownerRoot, home) : 'another devproxy'}`),
+        tooltip: tooltip(
+          `Dev Tunnel Proxy: ${escapeMarkdown(owner)} holds ${escapeMarkdown(addr || 'the port')}; this window joined it, and its route files are served there.`,
+          command,
+          [...folders, ...stale],
         ),
+        backgroundColor: staleColour,
         command,
       };
-    case 'port-in-use':
+    }
+    case 'idle': {
+      const command = Commands.createRouteFile;
+      return {
+        text: '$(new-file) devproxy: no route files',
+        tooltip: tooltip('Dev Tunnel Proxy: this window has no route files and no devproxy.json, so it starts no proxy and joins none.', command),
+        command,
+      };
+    }
+    case 'port-in-use': {
+      const command = Commands.showOutput;
       return {
         text: `$(warning) devproxy: ${shorten(state.message || `${addr} is in use`)}`,
-        tooltip: withMessage(`Dev Tunnel Proxy: something else holds ${addr || 'the address'}, so the proxy is not running.`),
+        tooltip: tooltip(`Dev Tunnel Proxy: something else holds ${escapeMarkdown(addr || 'the address')}, so the proxy is not running.`, command),
         backgroundColor: 'statusBarItem.warningBackground',
         command,
       };
-    case 'disabled':
+    }
+    case 'disabled': {
+      const command = Commands.showOutput;
       return {
         text: '$(circle-slash) devproxy off',
-        tooltip: withMessage('Dev Tunnel Proxy: the proxy is off (devproxy.proxy.enabled is false); the editor features keep working.'),
+        tooltip: tooltip('Dev Tunnel Proxy: the proxy is off (devproxy.proxy.enabled is false); the editor features keep working.', command),
         command,
       };
-    case 'error':
+    }
+    case 'error': {
+      const command = Commands.showOutput;
       return {
         text: `$(error) devproxy: ${shorten(state.message || 'the proxy could not start')}`,
-        tooltip: withMessage('Dev Tunnel Proxy: the proxy could not start.'),
+        tooltip: tooltip('Dev Tunnel Proxy: the proxy could not start.', command),
         backgroundColor: 'statusBarItem.errorBackground',
         command,
       };
-    case 'stopped':
+    }
+    case 'stopped': {
+      const command = Commands.showOutput;
       return state.failed
         ? {
             text: '$(error) devproxy stopped',
-            tooltip: withMessage('Dev Tunnel Proxy: the language server is not running.'),
+            tooltip: tooltip('Dev Tunnel Proxy: the language server is not running.', command),
             backgroundColor: 'statusBarItem.errorBackground',
             command,
           }
-        : { text: '$(debug-stop) devproxy stopped', tooltip: withMessage('Dev Tunnel Proxy: the language server is stopped.'), command };
+        : { text: '$(debug-stop) devproxy stopped', tooltip: tooltip('Dev Tunnel Proxy: the language server is stopped.', command), command };
+    }
   }
 }

@@ -1,25 +1,42 @@
 // The status bar item: holds the state of statusBar.ts's state machine and
 // shows its rendering. The only glue between that pure module and VS Code.
 
+import * as os from 'os';
 import * as vscode from 'vscode';
-import { initialStatus, nextStatus, renderStatus, StatusEvent, StatusState } from './statusBar';
+import { becameIdle, initialStatus, nextStatus, renderStatus, StatusEvent, StatusState } from './statusBar';
 
 export class ServerStatusItem {
   private state: StatusState = initialStatus;
+  private readonly home = os.homedir();
 
-  constructor(private readonly item: vscode.StatusBarItem) {
+  /** onIdle: the window just became idle (no route files), once per change into idle. */
+  constructor(
+    private readonly item: vscode.StatusBarItem,
+    private readonly onIdle: () => void = () => undefined,
+  ) {
     this.show();
+  }
+
+  /** The newest state: the proxy's folders and owner for "Show Who Serves the Proxy". */
+  get current(): StatusState {
+    return this.state;
   }
 
   apply(event: StatusEvent): void {
-    this.state = nextStatus(this.state, event);
+    const before = this.state;
+    this.state = nextStatus(before, event);
     this.show();
+    if (becameIdle(before, this.state)) {
+      this.onIdle();
+    }
   }
 
   private show(): void {
-    const view = renderStatus(this.state);
+    const view = renderStatus(this.state, this.home);
     this.item.text = view.text;
-    this.item.tooltip = view.tooltip;
+    const tooltip = new vscode.MarkdownString(view.tooltip);
+    tooltip.supportThemeIcons = true;
+    this.item.tooltip = tooltip;
     this.item.command = view.command;
     this.item.backgroundColor = view.backgroundColor ? new vscode.ThemeColor(view.backgroundColor) : undefined;
     this.item.show();

@@ -608,12 +608,14 @@ async function main() {
     await shot(page, '01-problems-conflict.png');
   });
 
-  // The proxy hosted by the language server listens where devproxy.listen says.
+  // The proxy hosted by the language server listens where devproxy.listen
+  // says; this window owns the port and serves its one folder (the status
+  // bar shortens a loopback address to its port).
   await step(`status bar shows the proxy running on 127.0.0.1:${proxyPort}`, async () => {
     await until('the devproxy status bar item', async () => {
       const items = await page.locator('.statusbar-item').allInnerTexts();
       const mine = items.filter((t) => t.includes('devproxy'));
-      return { ok: mine.some((t) => t.trim() === `devproxy 127.0.0.1:${proxyPort}`), detail: mine };
+      return { ok: mine.some((t) => t.trim() === `devproxy :${proxyPort} · 1 folder`), detail: mine };
     });
   });
 

@@ -21,6 +21,17 @@ describe('clientOptions.protocolOptions', () => {
     assert.strictEqual(opts.diagnosticCollectionName, 'devproxy');
   });
 
+  // A multi-root workspace: vscode-languageclient sends every workspace
+  // folder in initialize (workspaceFolders) unless the options name one
+  // (workspaceFolder), and a selector with a pattern would sync the route
+  // files of one folder only.
+  it('serves every workspace folder: no workspaceFolder, no pattern in the selector', () => {
+    assert.ok(!('workspaceFolder' in opts), 'the client is not tied to one folder');
+    for (const sel of opts.documentSelector) {
+      assert.ok(typeof sel === 'object' && !('pattern' in sel), `${JSON.stringify(sel)} names no folder`);
+    }
+  });
+
   it('no module of the extension makes a file watcher', () => {
     const src = path.resolve(__dirname, '../../src');
     for (const f of fs.readdirSync(src).filter((f) => f.endsWith('.ts'))) {

@@ -181,9 +181,16 @@ describe('package.json commands, views and menus', () => {
       assert.ok(m, 'reveal matches route items by pattern');
       assert.ok(new RegExp(m![1]).test('route') && new RegExp(m![1]).test('routeWithUrl'));
       assert.ok(!new RegExp(m![1]).test('file'));
+      assert.ok(!new RegExp(m![1]).test('folder'));
     }
     const title = manifest.contributes.menus['view/title'] as { command: string; when: string }[];
     assert.ok(title.some((t) => t.command === Commands.refreshRoutes && t.when === `view == ${RoutesViewId}`));
+    assert.ok(title.some((t) => t.command === Commands.createRouteFile && t.when === `view == ${RoutesViewId}`));
+  });
+
+  it('offers to create a route file where there are no routes yet', () => {
+    const welcome = manifest.contributes.viewsWelcome as { view: string; contents: string }[];
+    assert.ok(welcome.some((w) => w.view === RoutesViewId && w.contents.includes(`(command:${Commands.createRouteFile})`)));
   });
 });
 

@@ -8,10 +8,11 @@ function table(version: number, files: string[] = []): RoutesResult {
   return {
     version,
     root: '/w',
-    files: files.map((f) => ({ path: f, uri: `file:///w/${f}`, kind: 'app', ok: true })),
+    folders: [{ label: 'w', root: '/w' }],
+    files: files.map((f) => ({ path: f, uri: `file:///w/${f}`, kind: 'app', ok: true, stale: false })),
     routes: [],
     conflicts: [],
-    proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '' },
+    proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '', folders: [] },
   };
 }
 

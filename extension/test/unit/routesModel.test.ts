@@ -2,7 +2,19 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { InactiveCodes, RouteInfo, RoutesResult, Settlement, Settlements } from '../../src/contract';
-import { buildRoutesModel, emptyRoutesModel, isNewer, isSettled, renameTargetOf, revealTargetOf, stateIcon, urlOf } from '../../src/routesModel';
+import {
+  buildRoutesModel,
+  emptyRoutesModel,
+  isNewer,
+  isSettled,
+  renameTargetOf,
+  revealTargetOf,
+  staleDescription,
+  staleTime,
+  stateIcon,
+  unsavedDescription,
+  urlOf,
+} from '../../src/routesModel';
 
 const root = '/home/me/project';
 const uri = (p: string) => `file://${root}/${p}`;
@@ -31,11 +43,12 @@ function route(over: Partial<RouteInfo> & Pick<RouteInfo, 'id' | 'file' | 'label
 const result: RoutesResult = {
   version: 7,
   root,
+  folders: [{ label: 'project', root }],
   files: [
-    { path: 'apps/api.conf', uri: uri('apps/api.conf'), kind: 'app', ok: true },
-    { path: 'apps/legacy-api.conf', uri: uri('apps/legacy-api.conf'), kind: 'app', ok: true },
-    { path: 'apps/web.conf', uri: uri('apps/web.conf'), kind: 'app', ok: true },
-    { path: 'overrides/broken.conf', uri: uri('overrides/broken.conf'), kind: 'override', ok: false },
+    { path: 'apps/api.conf', uri: uri('apps/api.conf'), kind: 'app', ok: true, stale: false },
+    { path: 'apps/legacy-api.conf', uri: uri('apps/legacy-api.conf'), kind: 'app', ok: true, stale: false },
+    { path: 'apps/web.conf', uri: uri('apps/web.conf'), kind: 'app', ok: true, stale: false },
+    { path: 'overrides/broken.conf', uri: uri('overrides/broken.conf'), kind: 'override', ok: false, stale: false },
   ],
   routes: [
     route({ id: 'apps/api.conf#/api/', file: 'apps/api.conf', label: '/api/', conflict: '/api/', upstream: 'http://127.0.0.1:5174', url: 'http://127.0.0.1:8080/api/' }),
@@ -56,7 +69,7 @@ const result: RoutesResult = {
     route({ id: 'apps/web.conf#~ \\.map$', file: 'apps/web.conf', label: '~ \\.map$', modifier: '~', spec: '\\.map$', line: 9 }),
   ],
   conflicts: [{ route: '/api/', winner: 'apps/api.conf', reason: 'newest', reasonCode: 'newest', files: ['apps/api.conf', 'apps/legacy-api.conf'] }],
-  proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '' },
+  proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '', folders: [] },
 };
 
 describe('routesModel.buildRoutesModel', () => {
@@ -183,6 +196,148 @@ describe('routesModel.buildRoutesModel', () => {
   it('is empty for an empty table', () => {
     const m = buildRoutesModel({ ...result, files: [], routes: [], conflicts: [] });
     assert.deepStrictEqual(m.files, []);
+  });
+});
+
+describe('routesModel with several folders', () => {
+  const shopRoot = '/home/me/src/shop';
+  const blogRoot = '/home/me/src/blog';
+  const two: RoutesResult = {
+    version: 3,
+    root: shopRoot,
+    folders: [
+      { label: 'shop', root: shopRoot },
+      { label: 'blog', root: blogRoot },
+    ],
+    files: [
+      { path: 'shop/apps/shop.conf', uri: `file://${shopRoot}/apps/shop.conf`, kind: 'app', ok: true, stale: false, folder: 'shop' },
+      { path: 'blog/apps/blog.conf', uri: `file://${blogRoot}/apps/blog.conf`, kind: 'app', ok: true, stale: false, folder: 'blog' },
+      { path: 'shop/overrides/x.conf', uri: `file://${shopRoot}/overrides/x.conf`, kind: 'override', ok: true, stale: false, folder: 'shop' },
+    ],
+    routes: [
+      route({ id: 'shop/apps/shop.conf#/shop/', file: 'shop/apps/shop.conf', label: '/shop/', uri: `file://${shopRoot}/apps/shop.conf` }),
+      route({ id: 'blog/apps/blog.conf#/blog/', file: 'blog/apps/blog.conf', label: '/blog/', uri: `file://${blogRoot}/apps/blog.conf` }),
+    ],
+    conflicts: [],
+    proxy: result.proxy,
+  };
+
+  it('groups folder → file → routes, in the order of the folders, with stable ids', () => {
+    const m = buildRoutesModel(two, { home: '/home/me' });
+    assert.deepStrictEqual(
+      m.folders.map((f) => [f.id, f.label, f.description, f.files.map((x) => [x.id, x.label, x.folderId])]),
+      [
+        [
+          `folder:${shopRoot}`,
+          'shop',
+          '~/src/shop',
+          [
+            ['shop/apps/shop.conf', 'apps/shop.conf', `folder:${shopRoot}`],
+            ['shop/overrides/x.conf', 'overrides/x.conf', `folder:${shopRoot}`],
+          ],
+        ],
+        ['folder:' + blogRoot, 'blog', '~/src/blog', [['blog/apps/blog.conf', 'apps/blog.conf', `folder:${blogRoot}`]]],
+      ],
+    );
+    assert.deepStrictEqual(
+      m.files.map((f) => f.id),
+      ['shop/apps/shop.conf', 'blog/apps/blog.conf', 'shop/overrides/x.conf'],
+      'files stays the flat list',
+    );
+    assert.deepStrictEqual(m.files[0].routes.map((r) => [r.id, r.fileId]), [['shop/apps/shop.conf#/shop/', 'shop/apps/shop.conf']]);
+    assert.match(m.folders[0].tooltip, /shop — \/home\/me\/src\/shop\n2 route files, 1 route/);
+    assert.strictEqual(m.folders[0].contextValue, 'folder');
+  });
+
+  it('finds the folder of a file without a folder label by its path, then by its URI', () => {
+    const m = buildRoutesModel({
+      ...two,
+      files: two.files.map((f) => ({ ...f, folder: undefined })),
+      routes: [...two.routes, route({ id: 'ops/y.conf#/y/', file: 'ops/y.conf', label: '/y/', uri: `file://${blogRoot}/ops/y.conf` })],
+    });
+    assert.deepStrictEqual(
+      m.folders.map((f) => f.files.map((x) => x.label)),
+      [['apps/shop.conf', 'overrides/x.conf'], ['apps/blog.conf', 'ops/y.conf']],
+    );
+  });
+
+  it('puts a file of no known folder under "other"', () => {
+    const m = buildRoutesModel({ ...two, routes: [...two.routes, route({ id: 'z.conf#/z/', file: 'z.conf', label: '/z/', uri: 'file:///elsewhere/z.conf' })] });
+    assert.deepStrictEqual(
+      m.folders.map((f) => [f.id, f.label, f.files.map((x) => x.id)]),
+      [
+        [`folder:${shopRoot}`, 'shop', ['shop/apps/shop.conf', 'shop/overrides/x.conf']],
+        [`folder:${blogRoot}`, 'blog', ['blog/apps/blog.conf']],
+        ['folder:', 'other', ['z.conf']],
+      ],
+    );
+  });
+
+  it('does not group with one folder (or none): files are the top level, labelled by their path', () => {
+    for (const folders of [[{ label: 'project', root }], []]) {
+      const m = buildRoutesModel({ ...result, folders });
+      assert.deepStrictEqual(m.folders, []);
+      assert.deepStrictEqual(
+        m.files.map((f) => [f.id, f.label, f.folderId]),
+        result.files.map((f) => [f.path, f.path, undefined]),
+      );
+    }
+  });
+});
+
+describe('routesModel stale and unsaved files', () => {
+  // Local times, so the expected clock does not depend on the time zone.
+  const now = new Date(2024, 4, 2, 15, 0, 0);
+  const since = new Date(2024, 4, 2, 14, 2, 11).toISOString();
+  const files = (over: Partial<RoutesResult['files'][number]>): RoutesResult => ({
+    ...result,
+    files: result.files.map((f) => (f.path === 'apps/web.conf' ? { ...f, ...over } : f)),
+  });
+  const web = (r: RoutesResult) => buildRoutesModel(r, { now }).files[2];
+
+  it('tells the local time of the version served, with the date when it is not today', () => {
+    assert.strictEqual(staleTime(since, now), '14:02:11');
+    assert.strictEqual(staleTime(new Date(2024, 4, 1, 9, 5, 7).toISOString(), now), '2024-05-01 09:05:07');
+    assert.strictEqual(staleTime(undefined, now), '');
+    assert.strictEqual(staleTime('yesterday', now), '');
+    assert.strictEqual(staleDescription(since, now), 'stale: serving the version from 14:02:11');
+    assert.strictEqual(staleDescription(undefined, now), 'stale: serving its last good version');
+  });
+
+  it('shows a stale file with a warning icon, the time of the version served, and its routes as served', () => {
+    for (const ok of [false, true]) {
+      const f = web(files({ ok, stale: true, staleSince: since }));
+      assert.strictEqual(f.description, 'stale: serving the version from 14:02:11');
+      assert.deepStrictEqual(f.icon, { id: 'warning', color: 'list.warningForeground' });
+      assert.strictEqual(f.contextValue, 'file');
+      assert.match(f.tooltip, /Stale: the file no longer parses \(see the Problems panel\); the proxy serves the version from 14:02:11\./);
+      // The routes are the last good version's, and the proxy serves them.
+      assert.deepStrictEqual(
+        f.routes.map((r) => r.state),
+        ['active', 'active', 'active'],
+      );
+      assert.match(f.routes[1].tooltip, /Served from the version of 14:02:11: the file no longer parses\./);
+    }
+  });
+
+  it('says an unsaved file is served as saved', () => {
+    const f = web(files({ unsaved: true }));
+    assert.strictEqual(unsavedDescription, 'unsaved: the proxy still serves the saved version');
+    assert.strictEqual(f.description, '3 routes · unsaved: the proxy still serves the saved version');
+    assert.match(f.tooltip, /Unsaved: the proxy still serves the saved version; save the file to serve your changes\./);
+    assert.deepStrictEqual(f.icon, { id: 'file-code' });
+    assert.match(f.routes[1].tooltip, /Served from the saved file/);
+    const both = web(files({ ok: false, stale: true, staleSince: since, unsaved: true }));
+    assert.strictEqual(both.description, 'stale: serving the version from 14:02:11');
+    assert.match(both.tooltip, /Unsaved: the proxy still serves the saved version/);
+  });
+
+  it('leaves a file that is neither as it was', () => {
+    const f = web(result);
+    assert.strictEqual(f.description, '3 routes');
+    assert.strictEqual(f.stale, false);
+    assert.strictEqual(f.unsaved, false);
+    assert.doesNotMatch(f.tooltip, /stale|unsaved/i);
   });
 });
 

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
-import { Commands, ProxyStatus } from '../../src/contract';
-import { initialStatus, isProxyStatus, nextStatus, renderStatus, shorten, StatusEvent, StatusState } from '../../src/statusBar';
+import { Commands, ProxyFolder, ProxyStates, ProxyStatus, RouteFileInfo } from '../../src/contract';
+import { becameIdle, initialStatus, isProxyStatus, nextStatus, renderStatus, shorten, StatusEvent, StatusState } from '../../src/statusBar';
 
 function run(...events: StatusEvent[]): StatusState {
   return events.reduce(nextStatus, initialStatus);
@@ -8,8 +8,34 @@ function run(...events: StatusEvent[]): StatusState {
 
 const status = (over: Partial<ProxyStatus>): StatusEvent => ({
   type: 'proxyStatus',
-  status: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '', ...over },
+  status: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '', folders: [], ...over },
 });
+
+const home = '/home/me';
+const folder = (label: string, mine: boolean, pid = 4242, kind: ProxyFolder['kind'] = 'vscode'): ProxyFolder => ({ root: `${home}/src/${label}`, label, mine, pid, kind });
+const shop = folder('shop', false, 100);
+const blog = folder('blog', true, 4242);
+const docs = folder('docs', false, 77, 'serve');
+
+/** This window owns the port and serves its folder and two others. */
+const owner = status({
+  state: 'running',
+  role: 'owner',
+  folders: [blog, shop, docs],
+  owner: { pid: 4242, kind: 'vscode', name: 'blog', root: blog.root },
+});
+
+/** This window joined the devproxy of the window on ~/src/shop. */
+const member = status({
+  state: 'joined',
+  role: 'member',
+  folders: [shop, blog],
+  owner: { pid: 100, kind: 'vscode', name: 'shop — Visual Studio Code', root: shop.root },
+});
+
+const idle = status({ state: 'idle', address: '127.0.0.1:8080', url: '', message: 'This window has no route files and no devproxy.json: it starts no proxy.' });
+
+const file = (path: string, over: Partial<RouteFileInfo> = {}): RouteFileInfo => ({ path, uri: `file:///w/${path}`, kind: 'app', ok: true, stale: false, ...over });
 
 describe('statusBar state machine', () => {
   it('starts in starting, and stays there until the proxy reports', () => {
@@ -18,22 +44,37 @@ describe('statusBar state machine', () => {
   });
 
   it('follows devproxy/status through every proxy state', () => {
-    for (const s of ['running', 'other-devproxy', 'port-in-use', 'disabled', 'error'] as const) {
+    for (const s of ProxyStates) {
       const st = run({ type: 'serverRunning' }, status({ state: s }));
       assert.strictEqual(st.kind, s);
       assert.strictEqual(st.address, '127.0.0.1:8080');
     }
   });
 
-  it('shows an unknown state from a newer server as an error', () => {
-    const st = run(status({ state: 'sleeping' as ProxyStatus['state'], message: 'zzz' }));
-    assert.strictEqual(st.kind, 'error');
-    assert.strictEqual(st.message, 'zzz');
+  it('keeps the folders and the owner of the status', () => {
+    const st = run(member);
+    assert.deepStrictEqual(st.folders, [shop, blog]);
+    assert.strictEqual(st.owner?.pid, 100);
+  });
+
+  it('takes a status without folders or owner (an older server) as none', () => {
+    const old = { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '' } as unknown as ProxyStatus;
+    const st = run({ type: 'proxyStatus', status: old });
+    assert.deepStrictEqual(st.folders, []);
+    assert.strictEqual(st.owner, undefined);
+  });
+
+  it('shows an unknown state from a newer server (or other-devproxy from an older one) as an error', () => {
+    for (const state of ['sleeping', 'other-devproxy']) {
+      const st = run(status({ state: state as ProxyStatus['state'], message: 'zzz' }));
+      assert.strictEqual(st.kind, 'error');
+      assert.strictEqual(st.message, 'zzz');
+    }
   });
 
   it('stops, ignores a late status, and starts again', () => {
     const stopped = run(status({}), { type: 'serverStopped', failure: 'exit code 2' });
-    assert.deepStrictEqual(stopped, { kind: 'stopped', address: '127.0.0.1:8080', message: 'exit code 2', failed: true, pushed: false });
+    assert.deepStrictEqual(stopped, { kind: 'stopped', address: '127.0.0.1:8080', message: 'exit code 2', failed: true, pushed: false, folders: [], staleFiles: [] });
     assert.strictEqual(nextStatus(stopped, status({})).kind, 'stopped');
     assert.strictEqual(nextStatus(stopped, { type: 'serverStarting' }).kind, 'starting');
     assert.strictEqual(run(status({}), { type: 'serverStopped' }).failed, false);
@@ -59,6 +100,23 @@ describe('statusBar state machine', () => {
     assert.strictEqual(st.kind, 'disabled');
   });
 
+  it("learns the stale files from every table, keeps them across statuses and forgets them with the server", () => {
+    const files: StatusEvent = { type: 'routeFiles', files: [file('apps/a.conf'), file('apps/b.conf', { ok: false, stale: true, staleSince: '2024-05-02T14:02:11Z' })] };
+    assert.deepStrictEqual(run(owner, files).staleFiles, ['apps/b.conf']);
+    assert.deepStrictEqual(run(files, owner).staleFiles, ['apps/b.conf'], 'a status keeps them');
+    assert.deepStrictEqual(run(owner, files, { type: 'routeFiles', files: [file('apps/b.conf')] }).staleFiles, []);
+    assert.deepStrictEqual(run(owner, files, { type: 'serverStarting' }).staleFiles, []);
+    assert.deepStrictEqual(run(owner, files, { type: 'serverStopped' }).staleFiles, []);
+  });
+
+  it('says when the window became idle, once per change into idle', () => {
+    const before = run(owner);
+    const after = nextStatus(before, idle);
+    assert.ok(becameIdle(before, after));
+    assert.ok(!becameIdle(after, nextStatus(after, idle)), 'a second idle status is no news');
+    assert.ok(!becameIdle(before, nextStatus(before, member)));
+  });
+
   it('recognises a ProxyStatus by its state', () => {
     assert.strictEqual(isProxyStatus({ state: 'running', address: '' }), true);
     assert.strictEqual(isProxyStatus({ address: '127.0.0.1:8080' }), false);
@@ -68,12 +126,62 @@ describe('statusBar state machine', () => {
 });
 
 describe('statusBar rendering', () => {
-  it('shows the radio tower and the address while running; a click shows the output', () => {
-    const v = renderStatus(run(status({})));
-    assert.strictEqual(v.text, '$(radio-tower) devproxy 127.0.0.1:8080');
-    assert.strictEqual(v.command, Commands.showOutput);
+  it('shows the port and the number of folders while this window owns the port; a click shows who serves', () => {
+    const v = renderStatus(run(owner), home);
+    assert.strictEqual(v.text, '$(radio-tower) devproxy :8080 · 3 folders');
+    assert.strictEqual(v.command, Commands.showProxyOwner);
     assert.strictEqual(v.backgroundColor, undefined);
-    assert.match(v.tooltip, /http:\/\/127\.0\.0\.1:8080/);
+    assert.match(v.tooltip, /this window serves the proxy on http:\/\/127\.0\.0\.1:8080/);
+    assert.strictEqual(renderStatus(run(status({ folders: [blog] })), home).text, '$(radio-tower) devproxy :8080 · 1 folder');
+    assert.strictEqual(renderStatus(run(status({})), home).text, '$(radio-tower) devproxy :8080', 'no folders: no count');
+    assert.strictEqual(renderStatus(run(status({ address: '192.168.1.5:8080', folders: [blog] })), home).text, '$(radio-tower) devproxy 192.168.1.5:8080 · 1 folder');
+  });
+
+  it('lists the folders in the tooltip as Markdown, with this window and the owner named', () => {
+    const owned = renderStatus(run(owner), home).tooltip;
+    assert.ok(owned.includes('- blog — \\~/src/blog (this window)\n- shop — \\~/src/shop (another VS Code window)\n- docs — \\~/src/docs (devproxy serve)'), owned);
+    const joined = renderStatus(run(member), home).tooltip;
+    assert.match(joined, /the VS Code window “shop — Visual Studio Code” \(pid 100\) in \\~\/src\/shop holds 127\.0\.0\.1:8080; this window joined it/);
+    assert.ok(joined.includes('- shop — \\~/src/shop (another VS Code window)\n- blog — \\~/src/blog (this window)'), joined);
+    assert.match(joined, /Click to see who serves the proxy\.$/);
+  });
+
+  it("shows a joined window with the owner's folder, home as ~", () => {
+    const v = renderStatus(run(member), home);
+    assert.strictEqual(v.text, '$(radio-tower) devproxy :8080 · joined ~/src/shop');
+    assert.strictEqual(v.command, Commands.showProxyOwner);
+    assert.strictEqual(v.backgroundColor, undefined);
+    const serve = status({ state: 'joined', role: 'member', folders: [docs, blog], owner: { pid: 77, kind: 'serve', name: 'devproxy serve', root: '/srv/docs' } });
+    const s = renderStatus(run(serve), home);
+    assert.strictEqual(s.text, '$(radio-tower) devproxy :8080 · joined /srv/docs');
+    assert.match(s.tooltip, /devproxy serve \(pid 77\) in \/srv\/docs holds/);
+    const noOwner = renderStatus(run(status({ state: 'joined', folders: [shop] })), home);
+    assert.strictEqual(noOwner.text, '$(radio-tower) devproxy :8080 · joined ~/src/shop', 'without owner, the first folder is the owner’s');
+  });
+
+  it('says "no route files" when idle; a click creates one', () => {
+    const v = renderStatus(run(idle), home);
+    assert.strictEqual(v.text, '$(new-file) devproxy: no route files');
+    assert.strictEqual(v.command, Commands.createRouteFile);
+    assert.strictEqual(v.backgroundColor, undefined);
+    assert.match(v.tooltip, /no route files and no devproxy\.json/);
+    assert.match(v.tooltip, /Click to create a route file\.$/);
+  });
+
+  it('turns the warning colour on while a route file is stale, and names it in the tooltip', () => {
+    const files: StatusEvent = { type: 'routeFiles', files: [file('shop/apps/shop.conf', { folder: 'shop', ok: false, stale: true, staleSince: '2024-05-02T14:02:11Z' })] };
+    for (const s of [owner, member]) {
+      const v = renderStatus(run(s, files), home);
+      assert.strictEqual(v.backgroundColor, 'statusBarItem.warningBackground');
+      assert.match(v.tooltip, /Stale: the proxy serves the last good version of shop\/apps\/shop\.conf; it no longer parses/);
+      assert.strictEqual(v.text, renderStatus(run(s), home).text, 'the text stays');
+    }
+  });
+
+  it('escapes Markdown in what the server sends', () => {
+    const v = renderStatus(run(status({ state: 'joined', folders: [{ ...shop, label: 'my_shop', root: '/w/[x]' }], message: 'see *this*' })), home);
+    assert.ok(v.tooltip.includes('my\\_shop — /w/\\[x\\]'), v.tooltip);
+    assert.ok(v.tooltip.includes('see \\*this\\*'), v.tooltip);
   });
 
   it('shows a warning icon and the message when the port is held', () => {
@@ -83,25 +191,34 @@ describe('statusBar rendering', () => {
     assert.ok(v.text.length < 80, 'the status bar gets a short text');
     assert.ok(v.tooltip.includes(message), 'the tooltip has the whole message');
     assert.strictEqual(v.backgroundColor, 'statusBarItem.warningBackground');
+    assert.strictEqual(v.command, Commands.showOutput);
   });
 
-  it('renders every state with a codicon and the output command', () => {
+  it('renders every state with a codicon', () => {
     const states: StatusState[] = [
       run(),
-      run(status({ state: 'other-devproxy' })),
+      run(owner),
+      run(member),
+      run(idle),
+      run(status({ state: 'starting' })),
+      run(status({ state: 'port-in-use', message: 'in use' })),
       run(status({ state: 'disabled' })),
       run(status({ state: 'error', message: 'listen tcp: bad address' })),
       run({ type: 'serverStopped' }),
       run({ type: 'serverStopped', failure: 'no binary' }),
     ];
-    const texts = states.map((s) => renderStatus(s).text);
+    const texts = states.map((s) => renderStatus(s, home).text);
     for (const t of texts) {
       assert.match(t, /^\$\([a-z-~]+\) devproxy/);
     }
-    assert.strictEqual(new Set(texts).size, texts.length, 'each state looks different');
-    assert.strictEqual(renderStatus(states[3]).backgroundColor, 'statusBarItem.errorBackground');
-    assert.strictEqual(renderStatus(states[5]).backgroundColor, 'statusBarItem.errorBackground');
-    assert.match(renderStatus(states[2]).tooltip, /devproxy\.proxy\.enabled/);
+    // The server starting and the proxy starting look the same.
+    assert.strictEqual(new Set(texts).size, texts.length - 1, 'each state looks different');
+    assert.strictEqual(renderStatus(states[7]).backgroundColor, 'statusBarItem.errorBackground');
+    assert.strictEqual(renderStatus(states[9]).backgroundColor, 'statusBarItem.errorBackground');
+    assert.match(renderStatus(states[6]).tooltip, /devproxy\.proxy\.enabled/);
+    for (const s of [states[0], states[6], states[7], states[8]]) {
+      assert.strictEqual(renderStatus(s).command, Commands.showOutput);
+    }
   });
 
   it('shortens long messages on one line', () => {

@@ -1,0 +1,185 @@
+// contract.ts against the JSON Schemas of the custom messages (schemas/lsp-*)
+// and docs/lsp.md. The samples below are typed with Required<…>, so the
+// compiler holds them to contract.ts (a field missing or extra is an error)
+// and the tests hold their keys to the schemas.
+
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  Methods,
+  ProxyFolder,
+  ProxyOwner,
+  ProxyStates,
+  ProxyStatus,
+  RouteFileInfo,
+  RouteInfo,
+  RoutesFolder,
+  RoutesResult,
+  TakeOverResult,
+} from '../../src/contract';
+
+const repo = path.resolve(__dirname, '..', '..', '..');
+const readJSON = (rel: string) => JSON.parse(fs.readFileSync(path.join(repo, rel), 'utf8'));
+const docs = fs.readFileSync(path.join(repo, 'docs/lsp.md'), 'utf8');
+
+interface ObjectSchema {
+  required?: string[];
+  properties: Record<string, { enum?: unknown[] }>;
+}
+
+const keys = (o: object) => Object.keys(o).sort();
+const props = (s: ObjectSchema) => Object.keys(s.properties).sort();
+
+const folder: Required<ProxyFolder> = { root: '/home/me/src/shop', label: 'shop', mine: true, pid: 4242, kind: 'vscode' };
+const owner: Required<ProxyOwner> = { pid: 4242, kind: 'vscode', name: 'shop', root: '/home/me/src/shop' };
+const status: Required<ProxyStatus> = {
+  state: 'running',
+  address: '127.0.0.1:8080',
+  url: 'http://127.0.0.1:8080',
+  message: '',
+  role: 'owner',
+  folders: [folder],
+  owner,
+};
+/** The fields of ProxyStatus a server may leave out. */
+const optionalStatus = ['role', 'owner'];
+
+describe('contract.ts and schemas/lsp-status.schema.json', () => {
+  const schema = readJSON('schemas/lsp-status.schema.json');
+
+  it('has the same states', () => {
+    assert.deepStrictEqual(schema.properties.state.enum, [...ProxyStates]);
+    assert.ok(!(ProxyStates as readonly string[]).includes('other-devproxy'), 'a second devproxy joins now');
+  });
+
+  it('has the same fields, required alike', () => {
+    assert.deepStrictEqual(keys(status), props(schema));
+    assert.deepStrictEqual(
+      [...schema.required].sort(),
+      keys(status).filter((k) => !optionalStatus.includes(k)),
+    );
+    assert.deepStrictEqual(schema.properties.role.enum, ['owner', 'member']);
+  });
+
+  it('has the same folder and owner', () => {
+    assert.deepStrictEqual(keys(folder), props(schema.$defs.folder));
+    assert.deepStrictEqual([...schema.$defs.folder.required].sort(), keys(folder));
+    assert.deepStrictEqual(keys(owner), props(schema.$defs.owner));
+    assert.deepStrictEqual([...schema.$defs.owner.required].sort(), keys(owner));
+    assert.deepStrictEqual(schema.$defs.kind.enum, ['vscode', 'serve']);
+  });
+});
+
+describe('contract.ts and schemas/lsp-takeover.schema.json', () => {
+  it('has the same result', () => {
+    const schema = readJSON('schemas/lsp-takeover.schema.json');
+    const result: Required<TakeOverResult> = { ok: true, message: 'this window serves the proxy now' };
+    assert.deepStrictEqual(keys(result), props(schema));
+    assert.deepStrictEqual([...schema.required].sort(), keys(result));
+  });
+});
+
+describe('contract.ts and schemas/lsp-routes.schema.json', () => {
+  const schema = readJSON('schemas/lsp-routes.schema.json');
+  const routesFolder: Required<RoutesFolder> = { label: 'shop', root: '/home/me/src/shop' };
+  const file: Required<RouteFileInfo> = {
+    path: 'shop/apps/shop.conf',
+    uri: 'file:///home/me/src/shop/apps/shop.conf',
+    kind: 'app',
+    ok: true,
+    folder: 'shop',
+    stale: false,
+    staleSince: '2024-05-02T14:02:11Z',
+    unsaved: false,
+  };
+  const route: Required<RouteInfo> = {
+    id: 'shop/apps/shop.conf#/shop/',
+    route: '/shop/',
+    file: 'shop/apps/shop.conf',
+    uri: file.uri,
+    line: 1,
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 15 } },
+    modifier: '',
+    spec: '/shop/',
+    label: '/shop/',
+    active: true,
+    inactiveCode: null,
+    inactiveReason: null,
+    conflict: null,
+    upstream: 'http://127.0.0.1:3000/',
+    url: 'http://127.0.0.1:8080/shop/',
+    health: null,
+  };
+  const result: Required<RoutesResult> = { version: 1, root: routesFolder.root, folders: [routesFolder], files: [file], routes: [route], conflicts: [], proxy: status };
+
+  it('has the same top-level fields, all required', () => {
+    assert.deepStrictEqual(keys(result), props(schema));
+    assert.deepStrictEqual([...schema.required].sort(), keys(result));
+  });
+
+  it('has the same folders', () => {
+    const items = schema.properties.folders.items;
+    assert.deepStrictEqual(keys(routesFolder), props(items));
+    assert.deepStrictEqual([...items.required].sort(), keys(routesFolder));
+  });
+
+  it('has the same routes', () => {
+    const items = schema.properties.routes.items;
+    assert.deepStrictEqual(keys(route), props(items));
+  });
+
+  // The file fields (folder, stale, staleSince, unsaved) come to the schema
+  // with the server's side of shared ports; until then the check is one way:
+  // whatever the schema lets the server send is typed here.
+  it('types every field of a route file the schema lets the server send', () => {
+    const items = schema.properties.files.items;
+    for (const k of props(items)) {
+      assert.ok(k in file, `RouteFileInfo has ${k}`);
+    }
+  });
+
+  it('takes its proxy from lsp-status.schema.json', () => {
+    assert.deepStrictEqual(schema.properties.proxy, { $ref: 'lsp-status.schema.json' });
+  });
+});
+
+describe('contract.ts and docs/lsp.md', () => {
+  /** The rows, as cells, of the table whose header row starts with `| first |`. */
+  function tableAfterHeader(first: string): string[][] {
+    const lines = docs.split('\n');
+    const start = lines.findIndex((l) => l.startsWith(`| ${first} |`));
+    assert.ok(start >= 0, `docs/lsp.md has a table headed "${first}"`);
+    const rows: string[][] = [];
+    for (const line of lines.slice(start + 2)) {
+      if (!line.startsWith('|')) {
+        break;
+      }
+      rows.push(
+        line
+          .slice(1, -1)
+          .split('|')
+          .map((c) => c.trim().replace(/^`(.*)`$/, '$1')),
+      );
+    }
+    return rows;
+  }
+
+  it('documents every proxy state, and no other', () => {
+    assert.deepStrictEqual(
+      tableAfterHeader('state').map((r) => r[0]),
+      [...ProxyStates],
+    );
+  });
+
+  it("names an existing schema for every custom message, devproxy/takeOver's included", () => {
+    const rows = tableAfterHeader('Message');
+    assert.ok(rows.some((r) => r[0] === Methods.takeOver));
+    for (const r of rows) {
+      const schemas = r[4].split(',').map((s) => s.replace(/`/g, '').trim());
+      for (const s of schemas) {
+        assert.ok(fs.existsSync(path.join(repo, s)), `${r[0]}: ${s} exists`);
+      }
+    }
+  });
+});
