@@ -18,10 +18,13 @@ import (
 // it.
 func (s *Server) routes(snap *snapshot) (*RoutesResult, error) {
 	t := snap.table
-	res := RoutesResult{Version: snap.version, Root: t.Root, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
+	res := RoutesResult{Version: snap.version, Root: t.Root, Folders: []FolderInfo{}, Files: []RouteFileInfo{}, Routes: []RouteInfo{},
 		Conflicts: t.ConflictReports(), Proxy: s.proxy.current()}
 	if res.Proxy.State == "" {
-		res.Proxy = ProxyStatus{State: "disabled", Address: t.Config.Listen, Message: "The proxy has not started yet."}
+		res.Proxy = ProxyStatus{State: "starting", Address: t.Config.Listen, Message: "The proxy has not started yet.", Folders: []ProxyFolder{}}
+	}
+	for _, f := range t.Folders {
+		res.Folders = append(res.Folders, FolderInfo{Label: f.Label, Root: f.Root})
 	}
 	for _, f := range t.FileReports() {
 		res.Files = append(res.Files, RouteFileInfo{FileReport: f, URI: string(s.uriOf(f.Path))})

@@ -15,10 +15,17 @@ import (
 type RoutesResult struct {
 	Version   int64                    `json:"version"`
 	Root      string                   `json:"root"`
+	Folders   []FolderInfo             `json:"folders"`
 	Files     []RouteFileInfo          `json:"files"`
 	Routes    []RouteInfo              `json:"routes"`
 	Conflicts []routing.ConflictReport `json:"conflicts"`
 	Proxy     ProxyStatus              `json:"proxy"`
+}
+
+// FolderInfo is one folder whose route files the table holds.
+type FolderInfo struct {
+	Label string `json:"label"`
+	Root  string `json:"root"`
 }
 
 type RouteFileInfo struct {
@@ -53,8 +60,39 @@ type RoutesChangedParams struct {
 // ProxyStatus is the devproxy/status notification (schemas/lsp-status.schema.json),
 // also part of RoutesResult.
 type ProxyStatus struct {
-	State   string `json:"state"` // running, other-devproxy, port-in-use, disabled, error
+	// State is running (this process holds the port), joined (another
+	// devproxy does and serves this window's folders too), idle (no route
+	// files here), starting, port-in-use, disabled or error.
+	State   string `json:"state"`
 	Address string `json:"address"`
 	URL     string `json:"url"`
+	Message string `json:"message"`
+	Role    string `json:"role,omitempty"` // owner (running) or member (joined)
+	// Folders are every folder the proxy on the port serves, the
+	// owner's first.
+	Folders []ProxyFolder `json:"folders"`
+	Owner   *ProxyOwner   `json:"owner,omitempty"`
+}
+
+// ProxyFolder is one folder the proxy on the port serves.
+type ProxyFolder struct {
+	Root  string `json:"root"`
+	Label string `json:"label"`
+	Mine  bool   `json:"mine"` // registered by this window
+	PID   int    `json:"pid"`
+	Kind  string `json:"kind"` // vscode or serve
+}
+
+// ProxyOwner is the process that holds the port.
+type ProxyOwner struct {
+	PID  int    `json:"pid"`
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	Root string `json:"root"`
+}
+
+// TakeOverResult is devproxy/takeOver's answer (schemas/lsp-takeover.schema.json).
+type TakeOverResult struct {
+	OK      bool   `json:"ok"`
 	Message string `json:"message"`
 }

@@ -20,7 +20,6 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
-	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -562,23 +561,115 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	}
 }
 
-func TestPortHeldByAnotherDevproxy(t *testing.T) {
-	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
+// A second window on the same port joins the first: its folder is served
+// by the first window's proxy, both statuses list both folders, the
+// cross-window conflict shows in both, and devproxy/takeOver swaps the
+// roles.
+func TestSecondWindowJoins(t *testing.T) {
+	parent := workspace(t, `
+-- web/apps/web.conf --
+location = /web { return 200 web; }
+location /api/ { return 200 web-api; }
+-- shop/apps/shop.conf --
+location = /shop { return 200 shop; }
+location /api/ { return 200 shop-api; }
+`)
+	web, shop := filepath.Join(parent, "web"), filepath.Join(parent, "shop")
+	listen, tunnel := freeAddr(t), freeAddr(t)
+	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
+	opts := Options{Version: "test", Debounce: 20 * time.Millisecond}
+	first, _ := startFolders(t, parent, []string{web}, settings, opts, nil, nil)
+	waitStatus(t, first, "running")
+	second, _ := startFolders(t, parent, []string{shop}, settings, opts, nil, nil)
+	st := waitStatus(t, second, "joined")
+	if st.Role != "member" || st.Owner == nil || st.Owner.Root != web || st.URL != "http://"+listen {
+		t.Errorf("the second window's status: %+v", st)
+	}
+	for _, path := range []string{"/web", "/shop"} {
+		waitHTTP(t, "http://"+listen+path, strings.TrimPrefix(path, "/"))
+	}
+	// Both windows list both folders, and each shows the conflict on
+	// its own file.
+	for _, c := range []*client{first, second} {
+		c.waitFor("both folders in the status", func(ms []message) bool {
+			for i := len(ms) - 1; i >= 0; i-- {
+				if ms[i].method == "devproxy/status" {
+					var st ProxyStatus
+					json.Unmarshal(ms[i].params, &st)
+					return len(st.Folders) == 2
+				}
+			}
+			return false
+		})
+	}
+	from := 0
+	for _, tc := range []struct {
+		c   *client
+		rel string
+	}{{first, "web/apps/web.conf"}, {second, "shop/apps/shop.conf"}} {
+		tc.c.waitFor("the cross-window conflict on "+tc.rel, func(ms []message) bool {
+			p, ok := latestDiagnostics(ms, from)[string(tc.c.uri(tc.rel))]
+			if !ok {
+				return false
+			}
+			for _, d := range p.Diagnostics {
+				if diagnosticCode(d) == "conflict" {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	var res TakeOverResult
+	if err := second.call("devproxy/takeOver", map[string]any{}, &res); err != nil || !res.OK {
+		t.Fatalf("take over: %v %+v", err, res)
+	}
+	waitStatus(t, second, "running")
+	waitStatus(t, first, "joined")
+	for _, path := range []string{"/web", "/shop"} {
+		waitHTTP(t, "http://"+listen+path, strings.TrimPrefix(path, "/"))
+	}
+}
+
+// A window without route files or devproxy.json starts no proxy and joins
+// none; the first route file created starts it.
+func TestWindowWithoutRouteFilesIsIdle(t *testing.T) {
+	root := t.TempDir()
 	listen := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan struct{})
-	go httpproxy.Serve(ctx, httpproxy.ServeOptions{Root: root, Listen: listen, TunnelListen: freeAddr(t), Ready: func(httpproxy.ServeInfo) { close(ready) }})
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the other devproxy did not start")
-	}
 	c := startWithProxy(t, root, listen)
-	st := waitStatus(t, c, "other-devproxy")
-	if !strings.Contains(st.Message, "Another devproxy") {
-		t.Errorf("message %q", st.Message)
+	st := waitStatus(t, c, "idle")
+	if !strings.Contains(st.Message, "no route files") {
+		t.Errorf("idle message %q", st.Message)
 	}
+	if _, err := http.Get("http://" + listen + "/"); err == nil {
+		t.Error("an idle window listens")
+	}
+	os.MkdirAll(filepath.Join(root, "apps"), 0o755)
+	if err := os.WriteFile(filepath.Join(root, "apps", "a.conf"), []byte("location = /a { return 200 a; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri("apps/a.conf"), "type": 1}}})
+	waitStatus(t, c, "running")
+	waitHTTP(t, "http://"+listen+"/a", "a")
+}
+
+// waitHTTP waits (a bounded time) for url to answer 200 with body.
+func waitHTTP(t *testing.T, url, body string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if got = b.String(); resp.StatusCode == 200 && got == body {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %q, want %q", url, got, body)
 }
 
 // TestProxyFollowsSettings: a configuration change that does not touch

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -90,6 +91,16 @@ func (s *Server) setJoined(specs []routing.FolderSpec) {
 	})
 	s.joined = specs
 	s.mu.Unlock()
+	if len(specs) > 0 {
+		// The folders other processes register are watched here (the
+		// editor reports its own folders' file events); from the first
+		// one on.
+		s.watchJoined.Do(func() {
+			if _, err := s.ws.Watch(s.ctx, 25*time.Millisecond, func(*routing.RouteTable) { s.setTable(s.ws.Table()) }); err != nil {
+				s.log.Warn("cannot watch the joined folders", "err", err)
+			}
+		})
+	}
 	if !same {
 		s.applyFolders()
 		s.diags.publishAll()

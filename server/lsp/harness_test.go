@@ -375,3 +375,16 @@ func golden(t *testing.T, c *client, name string, got any) {
 		t.Errorf("%s differs from the golden file (rerun with -update after checking):\n--- got\n%s\n--- want\n%s", path, text, want)
 	}
 }
+
+// TestMain gives the proxies the tests host a token of their own, never
+// the user's.
+func TestMain(m *testing.M) {
+	state, err := os.MkdirTemp("", "devproxy-state-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("DEVPROXY_STATE_DIR", state)
+	code := m.Run()
+	os.RemoveAll(state)
+	os.Exit(code)
+}

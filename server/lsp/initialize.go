@@ -33,6 +33,7 @@ import (
 //	textDocument/codeAction                        codeaction.go
 //	textDocument/prepareRename, rename             rename.go
 //	devproxy/routes, devproxy/explain              devproxy.go
+//	devproxy/takeOver                              proxyhost.go
 //
 // The server calls the client with workspace/configuration,
 // client/registerCapability (the file watchers) and
@@ -81,6 +82,8 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result, err = s.routes(snap)
 	case "devproxy/explain":
 		result, err = s.explain(snap, raw)
+	case "devproxy/takeOver":
+		result = s.proxy.takeOver(ctx)
 	default:
 		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
 	}

@@ -2,22 +2,26 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
-	"strings"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/node"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
-// proxyHost runs the proxy (the same as `devproxy serve`) inside the
-// language server, on the configured address. It serves the workspace's
-// served tables: the proxy serves saved files, the editor features see
-// unsaved buffers too.
+// proxyHost runs this window's part of the proxy on the configured port
+// (proxy/node): it serves the proxy (the same as `devproxy serve`) when no
+// other devproxy holds the port, or joins the one that does and registers
+// the editor's folders there. Either way the folders every other process
+// registered are added to the workspace (setJoined), so that conflicts
+// across windows show here. The proxy serves the workspace's served
+// tables: what is saved on disk.
 type proxyHost struct {
 	s *Server
 
@@ -25,13 +29,15 @@ type proxyHost struct {
 
 	mu      sync.Mutex
 	status  ProxyStatus
-	serving hostKey // what the running proxy was started with
+	serving hostKey // what the running node was started with
+	node    *node.Node
 	cancel  context.CancelFunc
 	done    chan struct{}
+	idle    bool // the last apply found no route files here
 }
 
-// hostKey is what a running proxy depends on; a change restarts it.
-type hostKey struct{ root, listen, tunnel string }
+// hostKey is what a running node depends on; a change restarts it.
+type hostKey struct{ listen, tunnel string }
 
 func (h *proxyHost) current() ProxyStatus {
 	h.mu.Lock()
@@ -40,111 +46,256 @@ func (h *proxyHost) current() ProxyStatus {
 }
 
 func (h *proxyHost) setStatus(st ProxyStatus) {
+	if st.Folders == nil {
+		st.Folders = []ProxyFolder{}
+	}
 	h.mu.Lock()
+	same := statusEqual(h.status, st)
 	h.status = st
 	h.mu.Unlock()
+	if same {
+		return
+	}
 	switch st.State {
-	case "running":
-		h.s.log.Info("proxy running", "address", st.Address)
-	case "disabled":
-		h.s.log.Info("proxy disabled", "message", st.Message)
+	case "running", "joined", "starting":
+		h.s.log.Info("proxy "+st.State, "address", st.Address, "folders", len(st.Folders))
+	case "disabled", "idle":
+		h.s.log.Info("proxy "+st.State, "message", st.Message)
 	default:
 		h.s.log.Warn("proxy not running here", "state", st.State, "address", st.Address, "message", st.Message)
 	}
 	h.s.notify("devproxy/status", st)
 }
 
-// apply brings the proxy in line with the current settings: it starts it,
-// restarts it on another address, stops it, or, when it already runs as
-// configured, leaves it alone (clients send configuration changes often).
-// A proxy that failed to start is tried again. It runs off the read loop.
+func statusEqual(a, b ProxyStatus) bool {
+	return a.State == b.State && a.Address == b.Address && a.URL == b.URL && a.Message == b.Message &&
+		a.Role == b.Role && slices.Equal(a.Folders, b.Folders) && ((a.Owner == nil) == (b.Owner == nil)) &&
+		(a.Owner == nil || *a.Owner == *b.Owner)
+}
+
+// apply brings the proxy in line with the current settings and folders:
+// it starts the node, restarts it on another address, stops it, or, when
+// it already runs as configured, only tells it the folders (clients send
+// configuration changes often). It runs off the read loop.
 func (h *proxyHost) apply() {
 	h.applyMu.Lock()
 	defer h.applyMu.Unlock()
 	s := h.s
 	s.mu.Lock()
 	settings, down := s.settings, s.shutdown
-	root, ws := s.root, s.ws
 	s.mu.Unlock()
+	if down {
+		return
+	}
 	table := s.snap.Load().table
-	listen := table.Config.Listen
-	tunnel := table.Config.Tunnel.Listen
-	key := hostKey{root, listen, tunnel}
-	enabled := !s.opts.DisableProxy && settings.proxyEnabled()
+	key := hostKey{table.Config.Listen, table.Config.Tunnel.Listen}
+	folders := h.ownFolders(settings)
+	switch {
+	case s.opts.DisableProxy || !settings.proxyEnabled():
+		h.stop()
+		h.setStatus(ProxyStatus{State: "disabled", Address: key.listen, Message: "The proxy is off (devproxy.proxy.enabled is false); editor features keep working."})
+		return
+	case !s.hasRouteFiles(table):
+		h.stop()
+		h.mu.Lock()
+		h.idle = true
+		h.mu.Unlock()
+		h.setStatus(ProxyStatus{State: "idle", Address: key.listen,
+			Message: "This window has no route files (apps/*.conf, overrides/*.conf) and no devproxy.json, so it starts no proxy and joins none. Create a route file to serve an app."})
+		return
+	}
 	h.mu.Lock()
-	unchanged := h.cancel != nil && h.status.State == "running" && h.serving == key
+	h.idle = false
+	running := h.node != nil && h.serving == key
+	n := h.node
 	h.mu.Unlock()
-	if down || (enabled && unchanged) {
+	if running {
+		ctx, cancel := s.outbound()
+		defer cancel()
+		if err := n.SetFolders(ctx, folders); err != nil {
+			s.log.Warn("cannot register the folders with the proxy", "err", err)
+		}
 		return
 	}
 	h.stop()
-	if !enabled {
-		h.setStatus(ProxyStatus{State: "disabled", Address: listen, Message: "The proxy is off (devproxy.proxy.enabled is false); editor features keep working."})
+	dir, err := join.StateDir()
+	token := ""
+	if err == nil {
+		token, err = join.LoadOrCreateToken(dir)
+	}
+	if err != nil {
+		h.setStatus(ProxyStatus{State: "error", Address: key.listen, Message: "The proxy cannot start: " + err.Error()})
 		return
 	}
+	self := join.Client{PID: os.Getpid(), Kind: join.KindVSCode, Name: filepath.Base(s.root)}
+	n = node.New(node.Options{
+		Workspace: s.ws,
+		Serve:     httpproxy.ServeOptions{Listen: key.listen, TunnelListen: key.tunnel, Log: s.log},
+		Token:     token,
+		Client:    self,
+		Folders:   folders,
+		Log:       s.log,
+		OnOthers:  s.setJoined,
+		OnState:   func(st node.State) { h.setStatus(h.statusOf(st, self)) },
+	})
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})
 	h.mu.Lock()
-	h.cancel, h.done, h.serving = cancel, done, key
+	h.node, h.cancel, h.done, h.serving = n, cancel, done, key
 	h.mu.Unlock()
-	ready := make(chan httpproxy.ServeInfo, 1)
-	errc := make(chan error, 1)
+	h.setStatus(ProxyStatus{State: "starting", Address: key.listen, Message: "Starting the proxy on " + key.listen + "."})
 	go func() {
 		defer close(done)
-		// The proxy serves the editor's workspace itself, not a second
-		// copy: its served tables (the editor's settings, the files on
-		// disk; unsaved buffers never serve).
-		errc <- httpproxy.Serve(ctx, httpproxy.ServeOptions{
-			Workspace: ws, Listen: listen, TunnelListen: tunnel, Log: s.log,
-			Ready: func(info httpproxy.ServeInfo) { ready <- info },
-		})
-	}()
-	select {
-	case info := <-ready:
-		h.setStatus(ProxyStatus{State: "running", Address: info.Addr, URL: "http://" + info.Addr,
-			Message: fmt.Sprintf("Serving %s on http://%s; tunnel agents connect to %s.", root, info.Addr, info.TunnelAddr)})
-	case err := <-errc:
-		cancel()
-		if err == nil {
-			return
+		if err := n.Run(ctx); err != nil {
+			h.setStatus(ProxyStatus{State: "error", Address: key.listen, Message: "The proxy could not start: " + err.Error()})
 		}
-		h.setStatus(h.diagnose(listen, tunnel, err))
-	case <-s.ctx.Done():
+	}()
+}
+
+// ownFolders are the editor's folders as the node registers them.
+func (h *proxyHost) ownFolders(settings Settings) []join.FolderReg {
+	h.s.mu.Lock()
+	defer h.s.mu.Unlock()
+	out := make([]join.FolderReg, len(h.s.folders))
+	for i, root := range h.s.folders {
+		out[i] = join.FolderReg{Root: root, Apps: settings.Apps, Overrides: settings.Overrides}
+	}
+	return out
+}
+
+// hasRouteFiles reports whether the editor's own folders hold a route
+// file or a devproxy.json: a window without either starts no proxy.
+func (s *Server) hasRouteFiles(t *routing.RouteTable) bool {
+	for _, f := range t.Files {
+		if s.ownFolder(t, f.Path) {
+			return true
+		}
+	}
+	s.mu.Lock()
+	roots := slices.Clone(s.folders)
+	s.mu.Unlock()
+	for _, root := range roots {
+		if _, err := os.Stat(filepath.Join(root, routing.ConfigFile)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// tableChanged starts the proxy when the first route file appears in an
+// idle window, and stops it when the last one goes.
+func (h *proxyHost) tableChanged(t *routing.RouteTable) {
+	h.mu.Lock()
+	idle, running := h.idle, h.node != nil
+	h.mu.Unlock()
+	has := h.s.hasRouteFiles(t)
+	if (idle && has) || (running && !has) {
+		go h.apply()
 	}
 }
 
-// diagnose explains why the proxy could not start.
-func (h *proxyHost) diagnose(listen, tunnel string, err error) ProxyStatus {
-	if !errors.Is(err, syscall.EADDRINUSE) {
-		return ProxyStatus{State: "error", Address: listen, Message: "The proxy could not start: " + err.Error()}
+// statusOf turns the node's state into devproxy/status.
+func (h *proxyHost) statusOf(st node.State, self join.Client) ProxyStatus {
+	out := ProxyStatus{Address: st.Addr, Folders: h.foldersOf(st.Members, self)}
+	if st.Role == node.Owner || st.Role == node.Member {
+		o := st.Members.Owner
+		owner := &ProxyOwner{PID: o.PID, Kind: string(o.Kind), Name: o.Name}
+		if len(o.Folders) > 0 {
+			owner.Root = o.Folders[0].Root
+		}
+		out.Owner, out.URL = owner, "http://"+st.Addr
 	}
-	if otherDevproxy(listen) {
-		return ProxyStatus{State: "other-devproxy", Address: listen, URL: "http://" + listen,
-			Message: fmt.Sprintf("Another devproxy (another VS Code window, or devproxy serve) already serves http://%s; it keeps serving, and this window's editor features work as usual.", listen)}
+	switch st.Role {
+	case node.Owner:
+		out.State, out.Role = "running", "owner"
+		out.Message = fmt.Sprintf("Serving %s on http://%s; tunnel agents connect to %s.", countFolders(len(out.Folders)), st.Addr, st.TunnelAddr)
+	case node.Member:
+		out.State, out.Role = "joined", "member"
+		out.Message = fmt.Sprintf("Another devproxy (%s, pid %d) holds http://%s and serves this window's folders too.", out.Owner.Name, out.Owner.PID, st.Addr)
+	case node.Starting:
+		out.State, out.Message = "starting", "Starting the proxy on "+st.Addr+"."
+	case node.Blocked:
+		// Held by another program (the node keeps trying); an error it
+		// cannot wait out ends Run, which apply reports as "error".
+		out.State, out.Message = "port-in-use", "The proxy cannot start: "+errText(st.Err)
 	}
-	msg := fmt.Sprintf("Port %s is held by another program, so the proxy cannot start. Change devproxy.listen in the settings (or \"listen\" in devproxy.json), or stop that program.", listen)
-	if tunnel != "" && strings.Contains(err.Error(), tunnel) {
-		msg = fmt.Sprintf("Port %s is held by another program, so the proxy cannot start. Change devproxy.tunnel.listen in the settings (or \"tunnel.listen\" in devproxy.json), or stop that program.", tunnel)
-	}
-	return ProxyStatus{State: "port-in-use", Address: listen, Message: msg}
+	return out
 }
 
-// otherDevproxy asks the address whether it is a devproxy.
-func otherDevproxy(addr string) bool {
-	c := &http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + addr + "/devproxy/api/config")
-	if err != nil {
-		return false
+func errText(err error) string {
+	if err == nil {
+		return "unknown error"
 	}
-	defer resp.Body.Close()
-	var info httpproxy.ConfigInfo
-	return resp.StatusCode == 200 && json.NewDecoder(resp.Body).Decode(&info) == nil && info.APIBasePath == "/devproxy/api"
+	return err.Error()
+}
+
+func countFolders(n int) string {
+	if n == 1 {
+		return "1 folder"
+	}
+	return fmt.Sprintf("%d folders", n)
+}
+
+// foldersOf lists every folder on the port, the owner's first, with the
+// labels this window's table gives them.
+func (h *proxyHost) foldersOf(m join.Members, self join.Client) []ProxyFolder {
+	t := h.s.snap.Load().table
+	label := func(root string) string {
+		for _, f := range t.Folders {
+			if f.Root == root {
+				return f.Label
+			}
+		}
+		return filepath.Base(root)
+	}
+	out := []ProxyFolder{}
+	add := func(c join.Client, folders []join.FolderReg) {
+		for _, f := range folders {
+			out = append(out, ProxyFolder{Root: f.Root, Label: label(f.Root), Mine: c == self, PID: c.PID, Kind: string(c.Kind)})
+		}
+	}
+	if m.Owner.PID != 0 {
+		add(m.Owner.Client, m.Owner.Folders)
+	}
+	for _, mi := range m.Members {
+		add(mi.Client, mi.Folders)
+	}
+	return out
+}
+
+// takeOver asks the owner of the port to stop, and waits (a little) for
+// this window's proxy to hold the port.
+func (h *proxyHost) takeOver(ctx context.Context) TakeOverResult {
+	h.mu.Lock()
+	n := h.node
+	h.mu.Unlock()
+	if n == nil {
+		return TakeOverResult{Message: "This window runs no proxy: " + h.current().Message}
+	}
+	switch n.State().Role {
+	case node.Owner:
+		return TakeOverResult{OK: true, Message: "This window already serves the proxy on " + n.State().Addr + "."}
+	case node.Member:
+	default:
+		return TakeOverResult{Message: "This window has not joined a proxy: " + h.current().Message}
+	}
+	if err := n.TakeOver(ctx); err != nil {
+		return TakeOverResult{Message: "The devproxy that holds the port did not stop: " + err.Error()}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if st := n.State(); st.Role == node.Owner {
+			return TakeOverResult{OK: true, Message: "This window serves the proxy on http://" + st.Addr + " now; the previous owner joined it."}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return TakeOverResult{Message: "The previous owner stopped, but another devproxy took the port first: " + h.current().Message}
 }
 
 func (h *proxyHost) stop() {
 	h.mu.Lock()
 	cancel, done := h.cancel, h.done
-	h.cancel, h.done = nil, nil
+	h.node, h.cancel, h.done = nil, nil, nil
 	h.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -152,5 +303,6 @@ func (h *proxyHost) stop() {
 		case <-done:
 		case <-time.After(10 * time.Second):
 		}
+		h.s.setJoined(nil)
 	}
 }

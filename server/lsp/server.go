@@ -102,7 +102,9 @@ type Server struct {
 	// foldersMu makes each applyFolders read the folders and install them
 	// as one step.
 	foldersMu sync.Mutex
-	watching  []string
+	// watchJoined starts the watcher of joined folders, once.
+	watchJoined sync.Once
+	watching    []string
 }
 
 // clientSupport is what the server needs to know of the client's
@@ -428,5 +430,8 @@ func (s *Server) setTable(t *routing.RouteTable) {
 	}
 	if s.conn != nil && prev != nil {
 		go s.notify("devproxy/routesChanged", RoutesChangedParams{Version: next.version})
+	}
+	if prev != nil {
+		s.proxy.tableChanged(t)
 	}
 }
