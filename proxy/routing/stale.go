@@ -70,3 +70,12 @@ func staleDiag(sf *SourceFile) routefile.Diagnostic {
 	return routefile.Diagnostic{File: sf.Path, Severity: routefile.Warning, Code: routefile.CodeStale,
 		Message: sentences.Load().stale(sf.GoodSince), Range: routefile.Range{Start: start, End: start}}
 }
+
+// StaleSentence says, when the file is stale, which version the proxy
+// serves ("serving the last good version from 14:02:11 …"); "" otherwise.
+func (sf *SourceFile) StaleSentence() string {
+	if !sf.Stale {
+		return ""
+	}
+	return sentences.Load().stale(sf.GoodSince)
+}

@@ -1,9 +1,11 @@
 package lsp
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.lsp.dev/protocol"
 )
@@ -77,4 +79,115 @@ location /api/ { proxy_pass http://127.0.0.1:3001/; }
 		w, ok2 := got[string(c.uri("web/apps/web.conf"))]
 		return ok1 && ok2 && len(s.Diagnostics) == 0 && len(w.Diagnostics) == 0
 	})
+}
+
+// The editor's buffer drives diagnostics and the proxy serves the disk:
+// hover and devproxy/routes say when they differ (unsaved), and when the
+// saved file no longer parses and the proxy serves its last good version
+// (stale).
+func TestUnsavedAndStale(t *testing.T) {
+	root := workspace(t, "-- apps/a.conf --\nlocation /a/ { return 204; }\n")
+	c, _ := start(t, root, nil)
+	c.open("apps/a.conf")
+	hover := func() string {
+		var h protocol.Hover
+		if err := c.call("textDocument/hover", map[string]any{
+			"textDocument": map[string]any{"uri": c.uri("apps/a.conf")},
+			"position":     map[string]any{"line": 0, "character": 10},
+		}, &h); err != nil {
+			t.Fatal(err)
+		}
+		md, _ := h.Contents.(*protocol.MarkupContent)
+		if md == nil {
+			return ""
+		}
+		return md.Value
+	}
+	fileInfo := func() RouteFileInfo {
+		var routes RoutesResult
+		if err := c.call("devproxy/routes", map[string]any{}, &routes); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range routes.Files {
+			if f.Path == "apps/a.conf" {
+				return f
+			}
+		}
+		t.Fatalf("apps/a.conf not in %+v", routes.Files)
+		return RouteFileInfo{}
+	}
+	if h := hover(); strings.Contains(h, "unsaved") || fileInfo().Unsaved {
+		t.Errorf("a buffer equal to the disk is unsaved: %q", h)
+	}
+	c.change("apps/a.conf", 2, "location /a/ { return 204; }\n# more\n")
+	if h := hover(); !strings.Contains(h, "unsaved: the proxy still serves the saved version") || !fileInfo().Unsaved {
+		t.Errorf("an edited buffer: hover %q, file %+v", h, fileInfo())
+	}
+
+	// Saved broken: the proxy keeps the last good version, and says so.
+	broken := "location /a/ { return 204; \n"
+	from := c.mark()
+	if err := os.WriteFile(filepath.Join(root, "apps", "a.conf"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.change("apps/a.conf", 3, broken)
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("apps/a.conf")}})
+	c.waitFor("the stale warning", func(ms []message) bool {
+		p, ok := latestDiagnostics(ms, from)[string(c.uri("apps/a.conf"))]
+		if !ok {
+			return false
+		}
+		for _, d := range p.Diagnostics {
+			m, _ := d.Message.(protocol.String)
+			if diagnosticCode(d) == "stale" && strings.Contains(string(m), "serving the last good version from") {
+				return true
+			}
+		}
+		return false
+	})
+	if f := fileInfo(); !f.Stale || f.StaleSince == "" {
+		t.Errorf("the saved broken file is not stale in devproxy/routes: %+v", f)
+	}
+}
+
+// Deleting a route folder as a whole (rm -rf overrides/) is one event for
+// the folder; its routes leave the table.
+func TestRouteFolderDeleted(t *testing.T) {
+	root := workspace(t, `
+-- apps/a.conf --
+location /api/ { return 200 a; }
+-- overrides/o.conf --
+location /api/ { return 200 o; }
+location /admin/ { return 200 admin; }
+`)
+	c, _ := start(t, root, nil)
+	routesOf := func() []string {
+		var routes RoutesResult
+		if err := c.call("devproxy/routes", map[string]any{}, &routes); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range routes.Routes {
+			out = append(out, r.File+" "+r.Spec)
+		}
+		return out
+	}
+	if got := routesOf(); len(got) != 3 {
+		t.Fatalf("routes before: %v", got)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "overrides")); err != nil {
+		t.Fatal(err)
+	}
+	c.notify("workspace/didChangeWatchedFiles", map[string]any{"changes": []map[string]any{{"uri": c.uri("overrides"), "type": 3}}})
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		got := routesOf()
+		if len(got) == 1 && got[0] == "apps/a.conf /api/" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("routes after rm -rf overrides/: %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

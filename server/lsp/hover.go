@@ -46,6 +46,12 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	} else if v.file == nil || !v.file.Parsed.OK {
 		md.WriteString("This file has errors, so none of its locations route.\n")
 	}
+	// What the proxy serves can differ from the buffer: say so.
+	if v.file != nil && v.file.Stale {
+		md.WriteString("\n**Stale**: " + v.file.StaleSentence() + "\n")
+	} else if v.file != nil && v.file.Unsaved {
+		md.WriteString("\n_unsaved: the proxy still serves the saved version_\n")
+	}
 	r := lspRange(l.Directive.HeaderRange())
 	return &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: md.String()}, Range: &r}, nil
 }
