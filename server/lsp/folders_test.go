@@ -67,6 +67,26 @@ location /api/ { proxy_pass http://127.0.0.1:3001/; }
 		t.Errorf("hover in the second folder: %+v", hover.Contents)
 	}
 
+	// Code actions in the second folder: its pin goes in its own
+	// resolutions file, naming the file relative to that folder.
+	win := findAction(t, codeActions(t, c, "shop/apps/shop.conf", 1), "Make shop/apps/shop.conf win /api/")
+	var created, pin string
+	for _, ch := range win.Edit.DocumentChanges {
+		switch e := ch.(type) {
+		case *protocol.CreateFile:
+			created = string(e.URI)
+		case *protocol.TextDocumentEdit:
+			for _, te := range e.Edits {
+				if x, ok := te.(*protocol.TextEdit); ok {
+					pin += x.NewText
+				}
+			}
+		}
+	}
+	if created != string(c.uri("shop/.devproxy/resolutions.json")) || !strings.Contains(pin, `"/api/": "apps/shop.conf"`) {
+		t.Errorf("the pin of the second folder: created %s, text %q", created, pin)
+	}
+
 	// The second folder leaves the workspace: its file's diagnostics are
 	// cleared and the first folder's conflict is gone.
 	from := c.mark()
