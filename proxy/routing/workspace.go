@@ -54,6 +54,16 @@ func NewWorkspace(root string) (*Workspace, error) {
 // devproxy.json overrides where it sets a value. The workspace has this
 // one folder, watched by Watch; SetFolders changes that.
 func NewWorkspaceWithDefaults(root string, defaults Config) (*Workspace, error) {
+	return NewWorkspaceOf([]FolderSpec{{Root: root, Defaults: defaults, Watched: true}})
+}
+
+// NewWorkspaceOf opens several folders at once (SetFolders' rules), read
+// once. The first one, the primary, must be a directory.
+func NewWorkspaceOf(specs []FolderSpec) (*Workspace, error) {
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("a workspace needs a folder")
+	}
+	root := specs[0].Root
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("workspace root %q: %w", root, err)
@@ -65,8 +75,10 @@ func NewWorkspaceWithDefaults(root string, defaults Config) (*Workspace, error) 
 	if !st.IsDir() {
 		return nil, fmt.Errorf("workspace root %s is not a directory", abs)
 	}
+	specs = slices.Clone(specs)
+	specs[0].Root = abs
 	w := &Workspace{readDir: os.ReadDir}
-	w.setFolders([]FolderSpec{{Root: abs, Defaults: defaults, Watched: true}})
+	w.setFolders(specs)
 	w.Load()
 	return w, nil
 }

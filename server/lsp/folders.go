@@ -113,7 +113,15 @@ func (s *Server) applyFolders() {
 	s.foldersMu.Lock()
 	defer s.foldersMu.Unlock()
 	s.mu.Lock()
-	ws, cfg := s.ws, s.settings.config()
+	ws, specs := s.ws, s.folderSpecsLocked()
+	s.mu.Unlock()
+	s.setTable(ws.SetFolders(specs))
+}
+
+// folderSpecsLocked are the workspace's folders: the editor's, with its
+// settings, then the joined ones. s.mu must be held.
+func (s *Server) folderSpecsLocked() []routing.FolderSpec {
+	cfg := s.settings.config()
 	specs := make([]routing.FolderSpec, 0, len(s.folders)+len(s.joined))
 	for _, root := range s.folders {
 		specs = append(specs, routing.FolderSpec{Root: root, Defaults: cfg})
@@ -124,8 +132,7 @@ func (s *Server) applyFolders() {
 			specs = append(specs, j)
 		}
 	}
-	s.mu.Unlock()
-	s.setTable(ws.SetFolders(specs))
+	return specs
 }
 
 // ownFolder reports whether a display path lies in one of the editor's own

@@ -109,18 +109,20 @@ func (s *Server) Initialize(_ context.Context, p *protocol.InitializeParams) (*p
 			s.log.Warn("initializationOptions are not devproxy settings", "err", err)
 		}
 	}
-	ws, err := routing.NewWorkspaceWithDefaults(roots[0], s.settings.config())
+	s.folders = roots
+	ws, err := routing.NewWorkspaceOf(s.folderSpecsLocked())
 	if err != nil {
+		s.folders = nil
 		s.mu.Unlock()
 		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("workspace %s: %v", roots[0], err))
 	}
-	s.ws, s.root, s.folders = ws, ws.Root(), roots
+	s.ws, s.root = ws, ws.Root()
 	if w := p.Capabilities.Workspace; w != nil {
 		s.caps.configuration = isTrue(w.Configuration)
 		s.caps.dynamicWatchers = w.DidChangeWatchedFiles != nil && isTrue(w.DidChangeWatchedFiles.DynamicRegistration)
 	}
 	s.mu.Unlock()
-	s.applyFolders()
+	s.setTable(ws.Table())
 	s.log.Info("initialized", "folders", roots)
 	return &protocol.InitializeResult{
 		ServerInfo:   protocol.ServerInfo{Name: "devproxy", Version: protocol.NewOptional(s.opts.Version)},
