@@ -168,12 +168,15 @@ var watchedFiles = []string{"**/*.conf", "**/" + routing.ConfigFile, "**/" + rou
 // watchGlobs are the patterns the server registers: watchedFiles, and the
 // route folders themselves, whose creation, deletion or renaming as a
 // whole a file watcher may report as one event for the folder (the
-// workspace then looks again; routing.Workspace.Reload).
+// workspace then looks again; routing.Workspace.Reload). A folder is
+// registered as "**/apps", not "apps": VS Code matches a string pattern
+// against the absolute path, so "apps" alone never matched and deleting a
+// route folder in the Explorer went unheard.
 func watchGlobs(cfg routing.Config) []string {
 	globs := slices.Clone(watchedFiles)
 	for _, g := range slices.Concat(cfg.Apps, cfg.Overrides) {
-		if dir := routing.GlobDir(g); dir != "." && !slices.Contains(globs, dir) {
-			globs = append(globs, dir)
+		if dir := routing.GlobDir(g); dir != "." && !slices.Contains(globs, "**/"+dir) {
+			globs = append(globs, "**/"+dir)
 		}
 	}
 	return globs

@@ -277,8 +277,10 @@ func TestRegistersFileWatchers(t *testing.T) {
 				}
 				// The route files, the settings files, and the route
 				// folders and .devproxy themselves (deleted or renamed as a whole, they
-				// may be reported as one event).
-				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json", "**/.devproxy", "apps", "overrides"}; !slices.Equal(globs, want) {
+				// may be reported as one event). Every pattern starts with
+				// "**/": VS Code matches a string pattern against the
+				// absolute path, so a bare "apps" would never match.
+				if want := []string{"**/*.conf", "**/devproxy.json", "**/.devproxy/resolutions.json", "**/.devproxy", "**/apps", "**/overrides"}; !slices.Equal(globs, want) {
 					t.Errorf("watched %q, want %q", globs, want)
 				}
 			}

@@ -21,11 +21,31 @@
 //      running) is read: its file shows in the tree, a change on disk
 //      reaches the server as one file event, it opens as a route file, and
 //      the language server was not restarted for it.
+// Then, on another proxy port, a multi-root workspace and a second window
+// sharing its proxy (docs/join.md):
+//   g. a .code-workspace with two folders (site: a copy of fixture/ with
+//      overrides/site.conf added; shop: fixture-multi/shop, which claims
+//      /api/ too), opened in a second tab of the same code-server: the
+//      Problems panel shows the conflict across folders on shop.conf, the
+//      status bar says "devproxy :PORT · 2 folders", the Routes tree groups
+//      the files under the two folders, and the proxy answers /shop/;
+//   h. a second code-server (its own profile and extensions, the same
+//      DEVPROXY_STATE_DIR and devproxy settings) on fixture-multi/other, in
+//      another browser context: its status bar says "devproxy :PORT ·
+//      joined <site's path>", the first window's proxy answers /other/, and
+//      the first window says "· 3 folders" and shows other's folder;
+//   i. deleting site's overrides/ in the Explorer (Delete key, confirming
+//      the dialog) removes its route from the Routes tree and the proxy.
 // Every wait is for an element or a state, bounded; there are no fixed sleeps.
-// Screenshots, the code-server log, VS Code's logs (with the extension's
-// output channel) and the browser console go to
+// Screenshots (on failure: failure.png of the current step's tab and
+// failure-<tab>.png of every tab), each code-server's log, VS Code's logs
+// (with the extension's output channel; vscode-logs-code-server-2 for the
+// second code-server) and the browser consoles go to
 // ${DEVPROXY_E2E_ARTIFACTS:-<repo>/dist/e2e-artifacts}. Every process it starts
 // is ended by its process group id on exit, failure, timeout or signal.
+//
+// Every code-server gets the same DEVPROXY_STATE_DIR (a temporary dir), so
+// their language servers share the join token and never touch the user's.
 //
 // Environment: DEVPROXY_E2E_CACHE (where e2e-setup.sh installed code-server
 // and playwright-core), DEVPROXY_E2E_ARTIFACTS, DEVPROXY_E2E_KEEP=1 to keep
@@ -34,6 +54,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +125,7 @@ const fmt = (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
 // language server, Chromium's renderers).
 const children = []; // {name, proc}
 const tempDirs = [];
+const profiles = []; // {name, userData} of every code-server profile, for its logs
 
 function startGroup(name, cmd, args, opts) {
   const proc = spawn(cmd, args, { ...opts, detached: true });
@@ -159,8 +181,9 @@ function mkTemp(prefix) {
 
 // An environment without the variables that would make code-server hand the
 // job to a running instance (when this runs in a code-server terminal) and
-// with its config and data dirs in the run's temp dir instead of $HOME.
-function childEnv(home) {
+// with its config and data dirs in the run's temp dir instead of $HOME. The
+// devproxy processes of every code-server share stateDir (their join token).
+function childEnv(home, stateDir) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('VSCODE_')) env[k] = v;
@@ -168,6 +191,7 @@ function childEnv(home) {
   env.XDG_CONFIG_HOME = path.join(home, 'config');
   env.XDG_DATA_HOME = path.join(home, 'data');
   env.XDG_CACHE_HOME = path.join(home, 'cache');
+  env.DEVPROXY_STATE_DIR = stateDir;
   return env;
 }
 
@@ -215,14 +239,14 @@ function writeSettings(userDataDir, settings) {
   fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
 }
 
-function installExtension(bin, vsix, dirs, env) {
+function installExtension(bin, vsix, dirs, env, name = 'code-server') {
   const r = spawnSync(
     bin,
     ['--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions, '--config', dirs.config, '--install-extension', vsix, '--force'],
     { env, encoding: 'utf8', timeout: 120_000 },
   );
   const out = `${r.stdout || ''}${r.stderr || ''}`.trim();
-  fs.writeFileSync(path.join(artifacts, 'install-extension.log'), out + '\n');
+  fs.writeFileSync(path.join(artifacts, name === 'code-server' ? 'install-extension.log' : `install-extension-${name}.log`), out + '\n');
   if (r.error) fail(`installing ${vsix} failed: ${r.error.message}`);
   if (r.status !== 0 || !/successfully installed/i.test(out)) {
     fail(`installing ${vsix} failed (exit ${r.status}):\n${out}`);
@@ -230,10 +254,11 @@ function installExtension(bin, vsix, dirs, env) {
   return out.split('\n').filter((l) => /installed/i.test(l)).join('; ');
 }
 
-async function startCodeServer(bin, port, ws, dirs, env) {
-  const logFile = fs.openSync(path.join(artifacts, 'code-server.log'), 'w');
-  startGroup(
-    'code-server',
+// name: the process's name in the log, and its log file (<name>.log).
+async function startCodeServer(bin, port, ws, dirs, env, name = 'code-server') {
+  const logFile = fs.openSync(path.join(artifacts, `${name}.log`), 'w');
+  const proc = startGroup(
+    name,
     bin,
     [
       '--auth', 'none',
@@ -250,8 +275,7 @@ async function startCodeServer(bin, port, ws, dirs, env) {
     { env, stdio: ['ignore', logFile, logFile] },
   );
   await until(`code-server to answer on 127.0.0.1:${port}`, async () => {
-    const cs = children.find((c) => c.name === 'code-server').proc;
-    if (cs.exited) fail('code-server exited during start; see code-server.log');
+    if (proc.exited) fail(`${name} exited during start; see ${name}.log`);
     const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
     return { ok: res.ok, detail: `HTTP ${res.status}` };
   });
@@ -275,6 +299,10 @@ async function startChromium(pw, profile, env) {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      // Several tabs work at once: none is throttled for being in the background.
+      '--disable-background-timer-throttling',
+      '--disable-backgrounding-occluded-windows',
+      '--disable-renderer-backgrounding',
       '--window-size=1600,1000',
       `--user-data-dir=${profile}`,
       '--remote-debugging-address=127.0.0.1',
@@ -301,7 +329,7 @@ async function startChromium(pw, profile, env) {
   const browser = await pw.chromium.connectOverCDP(wsUrl, { timeout: 30_000 });
   const context = browser.contexts()[0];
   const page = context.pages()[0] || (await context.newPage());
-  return { browser, page };
+  return { browser, context, page };
 }
 
 // --- reading the workbench ---------------------------------------------------------------------
@@ -516,6 +544,43 @@ async function shot(page, name) {
   log(`  screenshot ${rel(file)}`);
 }
 
+// The user settings of every code-server profile: no trust dialog, no
+// welcome pages, no network, no extra work.
+const baseSettings = {
+  'security.workspace.trust.enabled': false,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.enableExperiments': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'chat.commandCenter.enabled': false,
+  'git.enabled': false,
+  'files.refactoring.autoSave': true,
+  'editor.minimap.enabled': false,
+  'remote.autoForwardPorts': false,
+};
+
+// A code-server profile in a temp dir: {home, dirs, env}. name names its
+// logs in the artifacts; stateDir is the DEVPROXY_STATE_DIR of its processes.
+function newProfile(name, stateDir) {
+  const home = mkTemp('devproxy-e2e-home-');
+  const dirs = {
+    userData: path.join(home, 'user-data'),
+    extensions: path.join(home, 'extensions'),
+    config: path.join(home, 'code-server.yaml'),
+    chromium: path.join(home, 'chromium'),
+  };
+  // Its own config file, so code-server neither reads nor creates ~/.config/code-server.
+  fs.writeFileSync(dirs.config, 'auth: none\n');
+  profiles.push({ name, userData: dirs.userData });
+  return { home, dirs, env: childEnv(home, stateDir) };
+}
+
 // --- the test ---------------------------------------------------------------------------------------
 
 async function main() {
@@ -529,37 +594,15 @@ async function main() {
 
   const bin = codeServerBin();
   const pw = loadPlaywright();
-  const home = mkTemp('devproxy-e2e-home-');
-  const dirs = {
-    userData: path.join(home, 'user-data'),
-    extensions: path.join(home, 'extensions'),
-    config: path.join(home, 'code-server.yaml'),
-    chromium: path.join(home, 'chromium'),
-  };
-  // Its own config file, so code-server neither reads nor creates ~/.config/code-server.
-  fs.writeFileSync(dirs.config, 'auth: none\n');
-  const env = childEnv(home);
+  // The join token of every devproxy this run starts (docs/join.md).
+  const stateDir = mkTemp('devproxy-e2e-state-');
+  const { dirs, env } = newProfile('code-server', stateDir);
   const [csPort, proxyPort, tunnelPort] = [await freePort(), await freePort(), await freePort()];
   const ws = copyFixture();
   log(`workspace ${ws}; code-server on 127.0.0.1:${csPort}; devproxy.listen 127.0.0.1:${proxyPort}`);
 
   writeSettings(dirs.userData, {
-    'security.workspace.trust.enabled': false,
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'workbench.welcomePage.walkthroughs.openOnInstall': false,
-    'workbench.enableExperiments': false,
-    'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    'telemetry.telemetryLevel': 'off',
-    'update.mode': 'none',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'extensions.ignoreRecommendations': true,
-    'chat.commandCenter.enabled': false,
-    'git.enabled': false,
-    'files.refactoring.autoSave': true,
-    'editor.minimap.enabled': false,
-    'remote.autoForwardPorts': false,
+    ...baseSettings,
     // The hosted proxy gets its own free ports, never the developer's 8080.
     'devproxy.listen': `127.0.0.1:${proxyPort}`,
     'devproxy.tunnel.listen': `127.0.0.1:${tunnelPort}`,
@@ -573,7 +616,7 @@ async function main() {
 
   await step('start code-server', () => startCodeServer(bin, csPort, ws, dirs, env));
 
-  const { page } = await step('start Chromium and open the workspace', async () => {
+  const { page, context } = await step('start Chromium and open the workspace', async () => {
     const chrome = await startChromium(pw, dirs.chromium, env);
     chrome.page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') {
@@ -582,6 +625,7 @@ async function main() {
     });
     chrome.page.on('pageerror', (e) => fs.appendFileSync(path.join(artifacts, 'browser-console.log'), `[pageerror] ${e.message}\n`));
     pageForFailure = chrome.page;
+    pages.push({ name: 'folder', page: chrome.page });
     await chrome.page.setViewportSize({ width: 1600, height: 1000 });
     await chrome.page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(ws)}`, { timeout: 60_000 });
     await chrome.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
@@ -824,32 +868,298 @@ async function main() {
     if (starts.length !== 1) fail(`the language server should have started once, not ${starts.length} times`);
     await shot(page, '06-folder-from-a-setting.png');
   });
+
+  await multiRoot({ bin, pw, vsixPath, context, csPort, stateDir });
 }
+
+// g–i: a multi-root workspace in a second tab of the same code-server, on
+// ports of its own (its .code-workspace sets them), and a second code-server
+// window that joins its proxy.
+async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
+  const [proxyPort, tunnelPort] = [await freePort(), await freePort()];
+  const top = mkTemp('devproxy-e2e-multi-');
+  const site = path.join(top, 'site');
+  const shop = path.join(top, 'shop');
+  const other = path.join(top, 'other');
+  // site: fixture/ (without a resolutions file) and an override.
+  fs.cpSync(path.join(here, 'fixture'), site, { recursive: true });
+  fs.rmSync(path.join(site, '.devproxy'), { recursive: true, force: true });
+  fs.cpSync(path.join(here, 'fixture-multi', 'site'), site, { recursive: true });
+  fs.cpSync(path.join(here, 'fixture-multi', 'shop'), shop, { recursive: true });
+  fs.cpSync(path.join(here, 'fixture-multi', 'other'), other, { recursive: true });
+  const wsFile = path.join(top, 'multi.code-workspace');
+  const listen = { 'devproxy.listen': `127.0.0.1:${proxyPort}`, 'devproxy.tunnel.listen': `127.0.0.1:${tunnelPort}` };
+  fs.writeFileSync(wsFile, JSON.stringify({ folders: [{ path: 'site' }, { path: 'shop' }], settings: listen }, null, 2));
+  log(`multi-root workspace ${wsFile} (site, shop); devproxy.listen 127.0.0.1:${proxyPort}`);
+
+  // g. The multi-root workspace.
+  const page = await step('open the multi-root workspace (site, shop) in a second tab', async () => {
+    const p = await context.newPage();
+    watchConsole(p, 'multi');
+    pages.push({ name: 'multi', page: p });
+    pageForFailure = p;
+    await p.setViewportSize({ width: 1600, height: 1000 });
+    await p.goto(`http://127.0.0.1:${csPort}/?workspace=${encodeURIComponent(wsFile)}`, { timeout: 60_000 });
+    await p.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    for (const root of ['site', 'shop']) {
+      await explorerRow(p, root).waitFor({ state: 'visible', timeout: 60_000 });
+    }
+    return p;
+  });
+
+  await step('Problems panel shows the /api/ conflict across folders on shop.conf', async () => {
+    await openFile(page, 'apps/shop.conf');
+    await showProblems(page);
+    const seen = await until('a conflict problem on shop.conf naming a file of site', async () => {
+      const byFile = problemsByFile(await problemRows(page));
+      const ok = conflictsIn(byFile, 'shop.conf').some((m) => m.includes('site/apps/'));
+      return { ok, detail: byFile };
+    });
+    log(`  shop.conf: ${conflictsIn(seen.detail, 'shop.conf').join(' | ')}`);
+    await shot(page, '07-multi-root-problems.png');
+  });
+
+  await step(`status bar shows the proxy on 127.0.0.1:${proxyPort} serving 2 folders`, async () => {
+    await expectStatus(page, `devproxy :${proxyPort} · 2 folders`);
+  });
+
+  await step('Routes tree groups the files under site and shop', async () => {
+    await showRoutesView(page);
+    const want = {
+      site: { 'apps/a.conf': ['/a/', '/api/'], 'apps/b.conf': ['/b/', '/api'], 'services/c.conf': ['/c/'], 'overrides/site.conf': ['/ov/'] },
+      shop: { 'apps/shop.conf': ['/shop/', '/api/'] },
+    };
+    const seen = await until('the folder, file and route nodes in the Routes tree', async () => {
+      const grouped = routesByFolder(await expandedTreeRows(page));
+      return { ok: treeHas(grouped, want), detail: grouped };
+    });
+    for (const line of showGrouped(seen.detail)) log(`  ${line}`);
+    await shot(page, '08-multi-root-routes-tree.png');
+  });
+
+  await step(`the proxy on 127.0.0.1:${proxyPort} answers /shop/ and /ov/`, async () => {
+    await expectServed(proxyPort, '/shop/', 'shop');
+    await expectServed(proxyPort, '/ov/', 'ov');
+  });
+
+  // h. A second window (another code-server, another profile) joins the proxy.
+  const second = newProfile('code-server-2', stateDir);
+  const cs2Port = await freePort();
+  writeSettings(second.dirs.userData, { ...baseSettings, ...listen });
+  await step(`install ${rel(vsixPath)} in a second profile`, async () => {
+    log(`  ${installExtension(bin, vsixPath, second.dirs, second.env, 'code-server-2')}`);
+  });
+  await step('start a second code-server on other/', () => startCodeServer(bin, cs2Port, other, second.dirs, second.env, 'code-server-2'));
+
+  const page2 = await step('open other/ in a second browser context', async () => {
+    const ctx = await context.browser().newContext({ viewport: { width: 1600, height: 1000 } });
+    const p = await ctx.newPage();
+    watchConsole(p, 'other');
+    pages.push({ name: 'other', page: p });
+    pageForFailure = p;
+    await p.goto(`http://127.0.0.1:${cs2Port}/?folder=${encodeURIComponent(other)}`, { timeout: 60_000 });
+    await p.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await explorerRow(p, 'apps').waitFor({ state: 'visible', timeout: 60_000 });
+    return p;
+  });
+
+  await step("the second window's status bar says it joined the first window's proxy", async () => {
+    await expectStatus(page2, `devproxy :${proxyPort} · joined ${tildePath(site)}`);
+    await shot(page2, '09-second-window-joined.png');
+  });
+
+  await step(`the proxy on 127.0.0.1:${proxyPort} answers /other/`, async () => {
+    await expectServed(proxyPort, '/other/', 'other');
+  });
+
+  await step("the first window serves 3 folders and shows other's routes", async () => {
+    pageForFailure = page;
+    await expectStatus(page, `devproxy :${proxyPort} · 3 folders`);
+    await showRoutesView(page);
+    const seen = await until("other's folder with apps/other.conf in the Routes tree", async () => {
+      const grouped = routesByFolder(await expandedTreeRows(page));
+      return { ok: treeHas(grouped, { other: { 'apps/other.conf': ['/other/'] } }), detail: grouped };
+    });
+    for (const line of showGrouped(seen.detail)) log(`  ${line}`);
+    await shot(page, '10-first-window-three-folders.png');
+  });
+
+  // i. A route folder deleted in the Explorer takes its routes along.
+  await step("deleting site's overrides/ in the Explorer removes /ov/", async () => {
+    await page.keyboard.press('Control+Shift+E');
+    const row = explorerRow(page, 'overrides');
+    if (!(await row.isVisible())) {
+      const root = explorerRow(page, 'site');
+      if ((await root.getAttribute('aria-expanded')) === 'false') await root.click();
+    }
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    await row.click();
+    await until('overrides selected in the Explorer', async () => {
+      const selected = await row.getAttribute('aria-selected');
+      return { ok: selected === 'true', detail: `aria-selected=${selected}` };
+    }, 10_000);
+    await page.keyboard.press('Delete');
+    // "Move to Trash" where the file system has a trash, else "Delete" (permanently).
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+    log(`  dialog: ${(await dialog.innerText()).replace(/\s+/g, ' ').trim()}`);
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^(Move to Trash|Delete)$/ }).first().click();
+    await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
+    await until(`${rel(path.join(site, 'overrides'))} gone from disk`, async () => ({ ok: !fs.existsSync(path.join(site, 'overrides')), detail: 'still there' }), 15_000);
+    await showRoutesView(page);
+    const seen = await until('no overrides/site.conf under site in the Routes tree (and the rest still there)', async () => {
+      const grouped = routesByFolder(await expandedTreeRows(page));
+      const gone = !Object.keys(grouped.site ?? {}).some((f) => f.startsWith('overrides/'));
+      return { ok: gone && treeHas(grouped, { site: { 'apps/a.conf': ['/a/'] }, shop: { 'apps/shop.conf': ['/shop/'] } }), detail: grouped };
+    });
+    for (const line of showGrouped(seen.detail)) log(`  ${line}`);
+    await until(`the proxy on 127.0.0.1:${proxyPort} no longer answering /ov/ with "ov"`, async () => {
+      const r = await httpGet(proxyPort, '/ov/');
+      return { ok: !(r.status === 200 && r.body.trim() === 'ov'), detail: `HTTP ${r.status}: ${r.body.slice(0, 200)}` };
+    });
+    await shot(page, '11-overrides-deleted.png');
+  });
+}
+
+// --- the multi-root and second-window helpers ------------------------------------------------------
+
+function watchConsole(page, name) {
+  const file = path.join(artifacts, `browser-console-${name}.log`);
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') fs.appendFileSync(file, `[${m.type()}] ${m.text()}\n`);
+  });
+  page.on('pageerror', (e) => fs.appendFileSync(file, `[pageerror] ${e.message}\n`));
+}
+
+// A row of the Explorer whose name is exactly name.
+function explorerRow(page, name) {
+  return page
+    .locator('.explorer-folders-view .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
+    .first();
+}
+
+// path with the home directory as ~, as the status bar shows it.
+function tildePath(p) {
+  const home = os.homedir();
+  return p === home ? '~' : p.startsWith(home + '/') ? '~' + p.slice(home.length) : p;
+}
+
+// Waits until the devproxy status bar item reads exactly text.
+async function expectStatus(page, text) {
+  await until(`the status bar item ${JSON.stringify(text)}`, async () => {
+    const items = await page.locator('.statusbar-item').allInnerTexts();
+    const mine = items.map((t) => t.trim()).filter((t) => t.includes('devproxy'));
+    return { ok: mine.includes(text), detail: mine };
+  });
+}
+
+// GET http://127.0.0.1:port<pathname> with node:http: {status, body}.
+function httpGet(port, pathname) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathname, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+// Waits until the proxy answers pathname with 200 and body.
+async function expectServed(port, pathname, body) {
+  const seen = await until(`the proxy on 127.0.0.1:${port} to answer ${pathname} with 200 ${JSON.stringify(body)}`, async () => {
+    const r = await httpGet(port, pathname);
+    return { ok: r.status === 200 && r.body.trim() === body, detail: `HTTP ${r.status}: ${r.body.slice(0, 200)}` };
+  });
+  log(`  GET ${pathname}: ${seen.detail}`);
+}
+
+// The Routes tree's rows after expanding every collapsed folder and file node.
+async function expandedTreeRows(page) {
+  const rows = await treeRows(page);
+  for (const r of rows) {
+    if (r.level <= 2 && r.expanded === 'false') {
+      await page
+        .locator(`${SIDEBAR} .customview-tree .monaco-list-row[aria-level="${r.level}"][aria-expanded="false"]`, { hasText: r.label })
+        .first()
+        .click();
+    }
+  }
+  return rows;
+}
+
+// The routes of a tree grouped by folder: {"site": {"apps/a.conf": [row, …], …}, …}.
+function routesByFolder(rows) {
+  const out = {};
+  let folder = null;
+  let file = null;
+  for (const r of rows) {
+    if (r.level === 1) {
+      folder = r.label;
+      out[folder] = {};
+      file = null;
+    } else if (r.level === 2 && folder !== null) {
+      file = r.label;
+      out[folder][file] = [];
+    } else if (r.level === 3 && file !== null) {
+      out[folder][file].push(r);
+    }
+  }
+  return out;
+}
+
+// Whether the grouped tree has every folder → file → route label of want.
+function treeHas(grouped, want) {
+  return Object.entries(want).every(([folder, files]) =>
+    Object.entries(files).every(([file, labels]) => labels.every((l) => (grouped[folder]?.[file] ?? []).some((r) => r.label === l))),
+  );
+}
+
+const showGrouped = (grouped) =>
+  Object.entries(grouped).map(([folder, files]) => `${folder}: ${Object.entries(files).map(([f, rs]) => `${f} (${rs.map((r) => r.label).join(', ')})`).join('; ')}`);
 
 // --- run ------------------------------------------------------------------------------------------
 
+// The page of the current step (its screenshot is failure.png) and every
+// page opened ({name, page}; each gets failure-<name>.png).
 let pageForFailure = null;
+const pages = [];
+
+// Where a profile's VS Code logs go in the artifacts: vscode-logs for the
+// first code-server, vscode-logs-<name> for the others.
+const logsDirOf = (name) => path.join(artifacts, name === 'code-server' ? 'vscode-logs' : `vscode-logs-${name}`);
 
 async function collectLogs() {
   // VS Code's logs: the server's, the extension host's and the output
   // channels (the extension's included) are files under <user-data>/logs.
-  const home = tempDirs.find((d) => path.basename(d).startsWith('devproxy-e2e-home-'));
-  const logs = home && path.join(home, 'user-data', 'logs');
-  if (logs && fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, 'vscode-logs'), { recursive: true });
+  for (const { name, userData } of profiles) {
+    const logs = path.join(userData, 'logs');
+    if (fs.existsSync(logs)) fs.cpSync(logs, logsDirOf(name), { recursive: true });
+  }
 }
 
 // On failure, the end of the extension's output channel ("Dev Tunnel Proxy")
 // goes to stderr too, so a CI log shows what the extension said.
 function printExtensionLog() {
-  const dir = path.join(artifacts, 'vscode-logs');
-  const found = fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('-Dev Tunnel Proxy.log')) : [];
+  const found = [];
+  for (const { name } of profiles) {
+    const dir = logsDirOf(name);
+    if (!fs.existsSync(dir)) continue;
+    for (const f of fs.readdirSync(dir, { recursive: true })) {
+      if (String(f).endsWith('-Dev Tunnel Proxy.log')) found.push(path.join(dir, String(f)));
+    }
+  }
   if (found.length === 0) {
     console.error("the extension's output channel log was not found (was the extension activated?)");
     return;
   }
   for (const f of found) {
-    const lines = fs.readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n');
-    console.error(`\n--- last lines of ${path.join(dir, f)} ---\n${lines.slice(-30).join('\n')}\n---`);
+    const lines = fs.readFileSync(f, 'utf8').trimEnd().split('\n');
+    console.error(`\n--- last lines of ${f} ---\n${lines.slice(-30).join('\n')}\n---`);
   }
 }
 
@@ -862,6 +1172,13 @@ async function finish(code, err) {
         .screenshot({ path: path.join(artifacts, 'failure.png'), timeout: 10_000 })
         .then(() => console.error(`screenshot: ${path.join(artifacts, 'failure.png')}`))
         .catch((e) => console.error(`no failure screenshot: ${e.message.split('\n')[0]}`));
+    }
+    for (const { name, page } of pages) {
+      const file = path.join(artifacts, `failure-${name}.png`);
+      await page
+        .screenshot({ path: file, timeout: 10_000 })
+        .then(() => console.error(`screenshot: ${file}`))
+        .catch((e) => console.error(`no screenshot of ${name}: ${e.message.split('\n')[0]}`));
     }
   }
   await stopChildren();
