@@ -48,6 +48,9 @@ func (p *Proxy) clientBodyError(x *exchange, d *routing.Decision, body *clientBo
 func (p *Proxy) upstreamError(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, err error, errorPages bool) {
 	status := classify(err)
 	p.log.Debug("upstream error", "path", d.Path, "upstream", d.Upstream, "status", status, "err", err)
+	if p.accessLog != nil {
+		x.upstreamReason = upstreamReason(err, status, d)
+	}
 	if page := errorPageFor(d.Block.Loc, status); page != nil && errorPages {
 		p.errorPage(x, t, req, d, status, page)
 		return

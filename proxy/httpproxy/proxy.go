@@ -48,6 +48,9 @@ type Proxy struct {
 	// local is the host's handler for its own paths on the local
 	// listener (local.go); nil when there is none.
 	local atomic.Pointer[http.Handler]
+	// accessLog, when set, hears of every request once it is answered
+	// (accesslog.go).
+	accessLog func(AccessEntry)
 }
 
 // New returns a proxy serving t.
@@ -125,6 +128,9 @@ func requestHeader(fields []headerField) http.Header {
 // carryOut performs a decision. errorPages is false while an error page is
 // being served, as nginx does not apply error_page recursively.
 func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, errorPages bool) {
+	if x.decision == nil {
+		x.decision = d // the access log names the location that took the request
+	}
 	switch d.Action {
 	case routing.ActionProxy:
 		p.forward(x, t, req, d, errorPages)
