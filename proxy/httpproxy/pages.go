@@ -107,9 +107,9 @@ code{font-size:13px}.muted{color:#888}
 <h1>{{.Status}} {{.Error}}</h1>
 <p>{{.Message}}</p>
 {{if or .Path .Location .Upstream}}<ul class="muted">
-{{if .Path}}<li>Path: <code>{{.Path}}</code></li>{{end}}
-{{if .Location}}<li>Location: <code>{{.Location}}</code></li>{{end}}
-{{if .Upstream}}<li>Upstream: <code>{{.Upstream}}</code></li>{{end}}
+{{- if .Path}}<li>Path: <code>{{.Path}}</code></li>{{end}}
+{{- if .Location}}<li>Location: <code>{{.Location}}</code></li>{{end}}
+{{- if .Upstream}}<li>Upstream: <code>{{.Upstream}}</code></li>{{end -}}
 </ul>{{end}}
 <p><a href="/">Home</a> · <a href="/devproxy/">Dev Tunnel Proxy's routes</a></p>
 <p class="muted">Answered by Dev Tunnel Proxy, not by the application.</p>
