@@ -20,6 +20,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -275,13 +277,29 @@ func BenchmarkReloadSwap100Files(b *testing.B) {
 // The client and the upstream run in the same process, so ns/op and
 // allocs/op include their share; BenchmarkUpstreamRequest measures that
 // share alone, and the difference is the proxy's.
-func BenchmarkProxyRequest(b *testing.B) {
+func BenchmarkProxyRequest(b *testing.B) { benchProxy(b, nil) }
+
+// BenchmarkProxyRequestAccessLog is BenchmarkProxyRequest with the access
+// log on, as `devproxy serve` runs by default: the compact text lines, or
+// slog's JSON, written to io.Discard (the cost of measuring and
+// formatting, not of the terminal).
+func BenchmarkProxyRequestAccessLog(b *testing.B) {
+	b.Run("text", func(b *testing.B) {
+		benchProxy(b, LogAccess(slog.New(NewAccessTextHandler(io.Discard, nil))))
+	})
+	b.Run("json", func(b *testing.B) {
+		benchProxy(b, LogAccess(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	})
+}
+
+func benchProxy(b *testing.B, accessLog func(AccessEntry)) {
 	up := benchUpstream(b)
 	ws, err := routing.NewWorkspace(writeBenchWorkspace(b, up))
 	if err != nil {
 		b.Fatal(err)
 	}
 	p := New(ws.Table(), nil)
+	p.SetAccessLog(accessLog)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -325,4 +343,23 @@ func benchRequests(b *testing.B, url string) {
 			}
 		}
 	})
+}
+
+// BenchmarkAccessLogEntry is the access log's own cost per request: one
+// entry formatted and written to io.Discard, without the network.
+func BenchmarkAccessLogEntry(b *testing.B) {
+	e := AccessEntry{Method: "GET", Path: "/api/users?…", Route: "apps/api.conf:3", Upstream: "http://127.0.0.1:4000",
+		Status: 200, Duration: 3200 * time.Microsecond, Bytes: 512}
+	for _, h := range []struct {
+		name string
+		h    slog.Handler
+	}{{"text", NewAccessTextHandler(io.Discard, nil)}, {"json", slog.NewJSONHandler(io.Discard, nil)}} {
+		b.Run(h.name, func(b *testing.B) {
+			log := LogAccess(slog.New(h.h))
+			b.ReportAllocs()
+			for b.Loop() {
+				log(e)
+			}
+		})
+	}
 }

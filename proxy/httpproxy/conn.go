@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // Server is devproxy's HTTP/1.x server for one listener: one goroutine per
@@ -422,12 +424,19 @@ func (c *clientConn) serve() {
 		x := &c.x
 		*x = exchange{c: c, req: &c.head, method: c.head.Method}
 		x.keepAlive = c.head.KeepAlive
+		logging := c.srv.p.accessLog != nil
+		if logging {
+			x.start = time.Now()
+		}
 		c.srv.p.serveExchange(x, c.srv.tunnel)
 		c.path.Store(nil)
-		if x.hijacked {
-			return
+		keep := !x.hijacked && x.complete()
+		if logging {
+			// After the answer reached the client, so the log costs the
+			// client no time.
+			c.srv.p.logExchange(x)
 		}
-		if !x.complete() {
+		if !keep {
 			return
 		}
 	}
@@ -476,6 +485,13 @@ type exchange struct {
 	noBody    bool  // HEAD, 1xx, 204, 304
 	err       error // a write to the client failed
 	aborted   bool
+	sent      int64 // body bytes written, for the access log
+
+	// For the access log: when the request's head was read, the first
+	// decision taken for it, and why its upstream failed.
+	start, end     time.Time
+	decision       *routing.Decision
+	upstreamReason string
 }
 
 // writeHead sends the status line and headers. contentLength is the body's
@@ -598,6 +614,7 @@ func (x *exchange) Write(p []byte) (int, error) {
 	if x.remaining >= 0 {
 		x.remaining -= int64(len(p))
 	}
+	x.sent += int64(len(p))
 	return len(p), nil
 }
 
@@ -650,6 +667,9 @@ func (x *exchange) complete() bool {
 	}
 	if x.Flush() != nil {
 		return false
+	}
+	if !x.start.IsZero() {
+		x.end = time.Now() // a lingering close is not the request's time
 	}
 	if !x.drainBody() {
 		return false

@@ -33,13 +33,13 @@ func (p *Proxy) clientBodyError(x *exchange, d *routing.Decision, body *clientBo
 	x.keepAlive = false
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		writeJSONError(x, http.StatusRequestEntityTooLarge, "Payload Too Large",
+		writeError(x, http.StatusRequestEntityTooLarge, "Payload Too Large",
 			"The request body is larger than client_max_body_size of "+d.Location.File+".", d)
 		body.err = nil // the rest is read and dropped (lingering close)
 	case isTimeout(err):
-		writeJSONError(x, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", d)
+		writeError(x, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", d)
 	default:
-		writeJSONError(x, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced.", d)
+		writeError(x, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced.", d)
 	}
 }
 
@@ -48,6 +48,9 @@ func (p *Proxy) clientBodyError(x *exchange, d *routing.Decision, body *clientBo
 func (p *Proxy) upstreamError(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, err error, errorPages bool) {
 	status := classify(err)
 	p.log.Debug("upstream error", "path", d.Path, "upstream", d.Upstream, "status", status, "err", err)
+	if p.accessLog != nil {
+		x.upstreamReason = upstreamReason(err, status, d)
+	}
 	if page := errorPageFor(d.Block.Loc, status); page != nil && errorPages {
 		p.errorPage(x, t, req, d, status, page)
 		return
@@ -60,9 +63,9 @@ func (p *Proxy) upstreamError(x *exchange, t *routing.RouteTable, req *routing.R
 		if errors.Is(err, errSendTimeout) {
 			msg = "The application stopped reading the request body (proxy_send_timeout). Check that it is not stuck, or raise the timeout."
 		}
-		writeJSONError(x, status, "Gateway Timeout", msg, d)
+		writeError(x, status, "Gateway Timeout", msg, d)
 	default:
-		writeJSONError(x, status, "Bad Gateway", "The application closed the connection without a valid answer.", d)
+		writeError(x, status, "Bad Gateway", "The application closed the connection without a valid answer.", d)
 	}
 }
 
@@ -100,7 +103,7 @@ func (p *Proxy) errorPage(x *exchange, t *routing.RouteTable, req *routing.Reque
 		if status == http.StatusServiceUnavailable {
 			writeUnavailable(x, d)
 		} else {
-			writeJSONError(x, status, http.StatusText(status), "The upstream answered with an error.", d)
+			writeError(x, status, http.StatusText(status), "The upstream answered with an error.", d)
 		}
 		return
 	}

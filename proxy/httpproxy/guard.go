@@ -111,12 +111,12 @@ func (p *Proxy) refuseUnsafe(x *exchange, d *routing.Decision, e *unsafeRequestE
 	x.keepAlive = false
 	if e.status == http.StatusBadRequest {
 		p.log.Warn("refused a request whose path would split the upstream request", "path_bytes", len(d.Path), "location", locationOf(d), "why", e.Error())
-		writeJSONError(x, e.status, "Bad Request",
+		writeError(x, e.status, "Bad Request",
 			"The request path holds a control character that "+locationOf(d)+" would put into the upstream request ("+e.what+").", d)
 		return
 	}
 	p.log.Error("a route file produced an upstream request that cannot be sent", "location", locationOf(d), "why", e.Error())
-	writeJSONError(x, e.status, "Internal Server Error",
+	writeError(x, e.status, "Internal Server Error",
 		"The route file "+locationOf(d)+" produces an upstream request that cannot be sent ("+e.what+" holds a control character). Fix that value.", d)
 }
 

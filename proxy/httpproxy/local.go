@@ -74,7 +74,7 @@ func (p *Proxy) localHandler(method, path string) http.Handler {
 func (p *Proxy) serveLocal(x *exchange, path string, header http.Header, h http.Handler) {
 	head := x.req
 	if head.ContentLength > localMaxBodySize {
-		writeJSONError(x, http.StatusRequestEntityTooLarge, "Payload Too Large",
+		writeError(x, http.StatusRequestEntityTooLarge, "Payload Too Large",
 			"The request body is larger than the proxy's own API accepts (1 MiB).", nil)
 		return
 	}
@@ -310,12 +310,12 @@ func localBodyError(x *exchange, b *clientBody) {
 	x.keepAlive = false
 	switch {
 	case errors.Is(b.err, errBodyTooLarge):
-		writeJSONError(x, http.StatusRequestEntityTooLarge, "Payload Too Large", "The request body is larger than the proxy's own API accepts (1 MiB).", nil)
+		writeError(x, http.StatusRequestEntityTooLarge, "Payload Too Large", "The request body is larger than the proxy's own API accepts (1 MiB).", nil)
 		b.err = nil // the rest is read and dropped (lingering close)
 	case isTimeout(b.err):
-		writeJSONError(x, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", nil)
+		writeError(x, http.StatusRequestTimeout, "Request Timeout", "The client stopped sending the request body (client_body_timeout).", nil)
 	default:
-		writeJSONError(x, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced.", nil)
+		writeError(x, http.StatusBadRequest, "Bad Request", "The request body is malformed or shorter than announced.", nil)
 	}
 }
 

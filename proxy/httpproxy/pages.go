@@ -62,13 +62,132 @@ func errorFor(status int, title, message string, d *routing.Decision) errorBody 
 	return e
 }
 
-func writeJSONError(x *exchange, status int, title, message string, d *routing.Decision) {
-	writeJSON(x, status, errorFor(status, title, message, d))
+// writeError answers with one of the proxy's own errors: a small HTML page
+// for a browser's navigation (Accept prefers text/html), the JSON body for
+// everyone else. Both carry the same fields, none of them copied from the
+// request's headers or body; the status, Cache-Control and nosniff are
+// the same.
+func writeError(x *exchange, status int, title, message string, d *routing.Decision) {
+	e := errorFor(status, title, message, d)
+	if prefersHTML(x.req) {
+		writeErrorPage(x, e)
+		return
+	}
+	writeJSON(x, status, e)
+}
+
+// writeJSONFor is writeJSON, indented for a person when a browser asks
+// (Accept prefers text/html), compact otherwise.
+func writeJSONFor(x *exchange, status int, v any) {
+	if !prefersHTML(x.req) {
+		writeJSON(x, status, v)
+		return
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		writeJSON(x, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", Status: 500})
+		return
+	}
+	x.respond(status, jsonFields, append(b, '\n'))
+}
+
+// htmlFields are the headers of the proxy's own HTML pages.
+var htmlFields = []headerField{
+	{"Content-Type", "text/html; charset=utf-8"},
+	{"Cache-Control", noCache},
+	{"X-Content-Type-Options", "nosniff"},
+}
+
+var errorPageTemplate = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Status}} {{.Error}} · Dev Tunnel Proxy</title>
+<style>
+body{font:14px/1.5 system-ui,sans-serif;margin:2rem;color:#222;max-width:48rem}
+code{font-size:13px}.muted{color:#888}
+</style></head><body>
+<h1>{{.Status}} {{.Error}}</h1>
+<p>{{.Message}}</p>
+{{if or .Path .Location .Upstream}}<ul class="muted">
+{{- if .Path}}<li>Path: <code>{{.Path}}</code></li>{{end}}
+{{- if .Location}}<li>Location: <code>{{.Location}}</code></li>{{end}}
+{{- if .Upstream}}<li>Upstream: <code>{{.Upstream}}</code></li>{{end -}}
+</ul>{{end}}
+<p><a href="/">Home</a> · <a href="/devproxy/">Dev Tunnel Proxy's routes</a></p>
+<p class="muted">Answered by Dev Tunnel Proxy, not by the application.</p>
+</body></html>
+`))
+
+// writeErrorPage is the HTML form of an error; the template escapes every
+// field.
+func writeErrorPage(x *exchange, e errorBody) {
+	var page bytes.Buffer
+	if err := errorPageTemplate.Execute(&page, e); err != nil {
+		writeJSON(x, e.Status, e)
+		return
+	}
+	if closesAfter(e.Status) {
+		x.keepAlive = false
+	}
+	x.respond(e.Status, htmlFields, page.Bytes())
+}
+
+// prefersHTML reports a request whose Accept header ranks text/html above
+// JSON: a browser's navigation ("text/html,...,*/*;q=0.8"). A request
+// without Accept, with "*/*" (curl, fetch) or one that ranks them equal
+// gets JSON, as before HTML pages existed.
+func prefersHTML(h *requestHead) bool {
+	if h == nil {
+		return false
+	}
+	var accept string
+	for _, f := range h.Fields {
+		if asciiEqualFold(f.Name, "Accept") {
+			accept = f.Value
+			break
+		}
+	}
+	if accept == "" {
+		return false
+	}
+	htmlQ, jsonQ := -1.0, -1.0
+	jsonSpecific := 0 // 3: application/json, 2: application/*, 1: */*
+	for len(accept) > 0 {
+		var item string
+		item, accept, _ = strings.Cut(accept, ",")
+		mt, params, _ := strings.Cut(item, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		q := 1.0
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		switch mt {
+		case "text/html":
+			htmlQ = max(htmlQ, q)
+		case "application/json":
+			if jsonSpecific < 3 {
+				jsonSpecific, jsonQ = 3, q
+			}
+		case "application/*":
+			if jsonSpecific < 2 {
+				jsonSpecific, jsonQ = 2, q
+			}
+		case "*/*":
+			if jsonSpecific < 1 {
+				jsonSpecific, jsonQ = 1, q
+			}
+		}
+	}
+	return htmlQ > 0 && htmlQ > jsonQ
 }
 
 // writeUnavailable is the 503 for an upstream that is not running.
 func writeUnavailable(x *exchange, d *routing.Decision) {
-	writeJSONError(x, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
+	writeError(x, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
 }
 
 // ConfigInfo is /devproxy/api/config.
@@ -94,7 +213,7 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 // served at all: they describe the developer's machine.
 func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTable, d *routing.Decision) {
 	if req.Tunnel {
-		writeJSONError(x, http.StatusForbidden, "Forbidden",
+		writeError(x, http.StatusForbidden, "Forbidden",
 			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
 		return
 	}
@@ -113,11 +232,11 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 	case "/routes.json":
 		// No Access-Control-Allow-Origin: a web page the developer visits
 		// must not read the route table.
-		writeJSON(x, http.StatusOK, NewRoutesDocument(t))
+		writeJSONFor(x, http.StatusOK, NewRoutesDocument(t))
 	case "/devproxy/api/config":
 		writeJSON(x, http.StatusOK, ConfigInfo{APIBasePath: "/devproxy/api", Version: Version})
 	default:
-		writeJSONError(x, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
+		writeError(x, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
 	}
 }
 
@@ -198,9 +317,5 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 	if err := landingTemplate.Execute(&page, data); err != nil {
 		p.log.Error("landing page", "err", err)
 	}
-	x.respond(http.StatusOK, []headerField{
-		{"Content-Type", "text/html; charset=utf-8"},
-		{"Cache-Control", noCache},
-		{"X-Content-Type-Options", "nosniff"},
-	}, page.Bytes())
+	x.respond(http.StatusOK, htmlFields, page.Bytes())
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,9 @@ type Proxy struct {
 	// local is the host's handler for its own paths on the local
 	// listener (local.go); nil when there is none.
 	local atomic.Pointer[http.Handler]
+	// accessLog, when set, hears of every request once it is answered
+	// (accesslog.go).
+	accessLog func(AccessEntry)
 }
 
 // New returns a proxy serving t.
@@ -100,8 +104,8 @@ func (p *Proxy) serveExchange(x *exchange, tunnel bool) {
 	if !tunnel && !hostAllowed(h.Host, x.c.nc.LocalAddr(), &t.Config) {
 		x.keepAlive = false
 		p.log.Warn("refused a request for a host that is not allowed (DNS rebinding protection)", "host", h.Host, "remote", req.RemoteAddr)
-		writeJSON(x, http.StatusForbidden, errorBody{Error: "Forbidden", Status: http.StatusForbidden,
-			Message: "This Host is not served on the local address. If it is yours, add it to \"allowedHosts\" in devproxy.json."})
+		writeError(x, http.StatusForbidden, "Forbidden",
+			"This Host is not served on the local address. If it is yours, add it to \"allowedHosts\" in devproxy.json.", nil)
 		return
 	}
 	if h.ContentLength > 0 || h.Chunked {
@@ -124,6 +128,9 @@ func requestHeader(fields []headerField) http.Header {
 // carryOut performs a decision. errorPages is false while an error page is
 // being served, as nginx does not apply error_page recursively.
 func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Request, d *routing.Decision, errorPages bool) {
+	if x.decision == nil {
+		x.decision = d // the access log names the location that took the request
+	}
 	switch d.Action {
 	case routing.ActionProxy:
 		p.forward(x, t, req, d, errorPages)
@@ -131,23 +138,30 @@ func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Reques
 		p.servePage(x, req, t, d)
 	case routing.ActionNone:
 		if d.Matched {
-			writeJSONError(x, http.StatusNotFound, "Not Found",
+			writeError(x, http.StatusNotFound, "Not Found",
 				"The location "+d.Location.Spec+" in "+d.Location.File+" has no proxy_pass, return or empty_gif.", d)
 			return
 		}
-		writeJSONError(x, http.StatusNotFound, "Not Found", "No route matches "+d.Path+".", d)
+		if file, line, reason, ok := t.BrokenMatch(d.Path); ok {
+			// A file with errors contributes no routes; say which one
+			// would have taken the path, rather than only "no route".
+			writeError(x, http.StatusNotFound, "Not Found",
+				file+":"+strconv.Itoa(line)+" would take "+d.Path+" but has errors: "+reason, d)
+			return
+		}
+		writeError(x, http.StatusNotFound, "Not Found", "No route matches "+d.Path+".", d)
 	case routing.ActionError:
 		switch d.Status {
 		case http.StatusBadRequest:
 			x.keepAlive = false
 			// Without the decision's details: its path is the malformed
 			// target, and error bodies never repeat request content.
-			writeJSONError(x, d.Status, "Bad Request", "The request path is malformed or climbs above /.", nil)
+			writeError(x, d.Status, "Bad Request", "The request path is malformed or climbs above /.", nil)
 		case http.StatusRequestEntityTooLarge:
-			writeJSONError(x, d.Status, "Payload Too Large", "The request body is larger than client_max_body_size of "+d.Location.File+".", d)
+			writeError(x, d.Status, "Payload Too Large", "The request body is larger than client_max_body_size of "+d.Location.File+".", d)
 			x.keepAlive = false
 		default:
-			writeJSONError(x, d.Status, http.StatusText(d.Status), "The route file could not handle this request; run `devproxy explain` on the path to see why.", d)
+			writeError(x, d.Status, http.StatusText(d.Status), "The route file could not handle this request; run `devproxy explain` on the path to see why.", d)
 		}
 	case routing.ActionReturn, routing.ActionRedirect:
 		if d.CloseClient {

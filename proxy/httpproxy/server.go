@@ -49,6 +49,9 @@ type ServeOptions struct {
 	// does not answer itself (Proxy.SetLocalHandler). Through the tunnel
 	// listener it is never reached.
 	Local http.Handler
+	// AccessLog, when set, is called once per request when its answer has
+	// been written (LogAccess makes one that logs with slog).
+	AccessLog func(AccessEntry)
 }
 
 // ServeInfo describes a running proxy.
@@ -119,6 +122,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		p.SetSendTimeout(opts.SendTimeout)
 	}
 	p.SetLocalHandler(opts.Local)
+	p.SetAccessLog(opts.AccessLog)
 	drain := opts.DrainTimeout
 	if drain <= 0 {
 		drain = DefaultDrainTimeout

@@ -42,6 +42,7 @@ func copyFlushing(dst io.Writer, flush interface{ Flush() error }, src io.Reader
 func (p *Proxy) switchProtocols(x *exchange, up *upConn, rh *responseHead, d *routing.Decision) {
 	c := x.c
 	x.hijacked = true
+	x.status = 101 // for the access log
 	c.state.Store(stateHijacked)
 	w := c.bw
 	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")

@@ -26,6 +26,12 @@ type ServeOptions struct {
 	DrainTimeout time.Duration
 	Version      string
 	Log          *slog.Logger
+	// AccessLog, when set, gets one record per request (NewServeLogs).
+	AccessLog *slog.Logger
+	// Problems is where the route files' errors and warnings are printed
+	// as `devproxy check` prints them (stderr); nil logs them as records
+	// on Log instead (--log-format json).
+	Problems io.Writer
 }
 
 // reloadDebounce collects the several writes of one save into one reload.
@@ -59,11 +65,12 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range ws.Served().Diagnostics {
-		if d.Severity == 0 { // routefile.Error
-			log.Warn("route file error", "at", fmt.Sprintf("%s:%d:%d", d.File, d.Range.Start.Line, d.Range.Start.Col), "message", d.Message)
-		}
-	}
+	// The route files' problems now, and again whenever a reload (or
+	// another process's folders) changes them.
+	problems := &routeProblems{w: opts.Problems, log: log, json: opts.Problems == nil}
+	unsubscribe := ws.SubscribeServed(problems.report)
+	defer unsubscribe()
+	problems.report(ws.Served())
 	watchDone, err := ws.Watch(ctx, reloadDebounce, func(t *routing.RouteTable) {
 		log.Info("routes reloaded", "folders", len(t.Folders), "files", len(t.Files), "errors", t.ErrorCount(), "conflicts", len(t.Conflicts), "generation", t.Generation)
 	})
@@ -76,7 +83,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	n := node.New(node.Options{
 		Workspace: ws,
 		Serve: httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnel, Log: log,
-			DrainTimeout: opts.DrainTimeout},
+			DrainTimeout: opts.DrainTimeout, AccessLog: accessLog(opts.AccessLog)},
 		Token:   token,
 		Client:  self,
 		Folders: []join.FolderReg{{Root: root}},
@@ -112,6 +119,13 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		}
 	}
 	return err
+}
+
+func accessLog(l *slog.Logger) func(httpproxy.AccessEntry) {
+	if l == nil {
+		return nil
+	}
+	return httpproxy.LogAccess(l)
 }
 
 // folderList names folders for the log: "web=/src/web shop=/src/shop".

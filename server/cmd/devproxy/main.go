@@ -27,7 +27,7 @@ var version = "dev"
 const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
-  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--drain-timeout 5s]
+  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--drain-timeout 5s]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy explain [--root DIR] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
@@ -95,11 +95,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("serve", stderr)
 	var opts cli.ServeOptions
-	var level string
+	var level, format string
+	var access bool
 	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
 	fs.StringVar(&opts.Listen, "listen", "", "local `address` (default from devproxy.json, else 127.0.0.1:8080); when another devproxy serves it, this one joins it")
 	fs.StringVar(&opts.TunnelListen, "tunnel-listen", "", "`address` where the tunnel agent connects; requests there count as public https (default 127.0.0.1:8081)")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&format, "log-format", "text", "log `format` on stderr: text (compact access lines) or json (one object a line)")
+	fs.BoolVar(&access, "access-log", true, "log one line per request (method, path without the query's values, route, upstream, status, duration, bytes)")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
@@ -109,13 +112,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devproxy serve: --log-level %q: use debug, info, warn or error\n", level)
 		return cli.ExitUsage
 	}
+	if format != "text" && format != "json" {
+		fmt.Fprintf(stderr, "devproxy serve: --log-format must be text or json, not %q\n", format)
+		return cli.ExitUsage
+	}
 	if opts.DrainTimeout <= 0 {
 		fmt.Fprintf(stderr, "devproxy serve: --drain-timeout must be positive, such as 5s\n")
 		return cli.ExitUsage
 	}
 	httpproxy.Version = version
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	log, accessLog := cli.NewServeLogs(stderr, format, lv)
 	opts.Log, opts.Version = log, version
+	if access {
+		opts.AccessLog = accessLog
+	}
+	if format == "text" {
+		opts.Problems = stderr
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	signals := make(chan os.Signal, 2)
