@@ -348,7 +348,8 @@ func fileList(files []*SourceFile) string {
 // Unnecessary, so editors grey the block out. A conflict someone resolved
 // (an override, or a pin in resolutions.json) is a hint: the choice is
 // made, nothing is left to fix. One decided only by file age is a warning
-// on both sides, because the next save can flip it.
+// on both sides, because the next save can flip it, and says how to settle
+// it (Settlement.Advice).
 func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 	var others []string
 	var related []routefile.Related
@@ -370,11 +371,15 @@ func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 	if c.Settlement.Chosen() {
 		severity = routefile.Hint
 	}
+	msg := fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Phrase())
+	if advice := c.Settlement.Advice(); advice != "" {
+		msg += "; " + advice
+	}
 	d := routefile.Diagnostic{
 		File:     b.File.Path,
 		Severity: severity,
 		Code:     routefile.CodeConflict,
-		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Phrase()),
+		Message:  msg,
 		Range:    b.Loc.Directive.HeaderRange(),
 		Related:  related,
 	}
