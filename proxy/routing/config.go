@@ -235,8 +235,8 @@ type Resolutions map[string]string
 // loadResolutions reads .devproxy/resolutions.json in root (or its
 // overlay, when data is not nil); name is how diagnostics name it. Both
 // the plain form {"/api/": "apps/b.conf"} and the old product's
-// {"/api/": {"winner": "apps/b.conf", ...}} are accepted. A missing file
-// means no pins.
+// {"/api/": {"winner": "apps/b.conf", ...}} are accepted. A missing file,
+// or an empty one (whitespace only), means no pins.
 func loadResolutions(root, name string, data []byte) (Resolutions, []byte, []routefile.Diagnostic) {
 	if data == nil {
 		var err error
@@ -247,6 +247,12 @@ func loadResolutions(root, name string, data []byte) (Resolutions, []byte, []rou
 		if err != nil {
 			return nil, nil, []routefile.Diagnostic{jsonDiag(name, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", name, err))}
 		}
+	}
+	// An empty file means no pins: the quick fix that pins a winner
+	// creates the file in two steps (create, then insert), and an editor
+	// may save it in between.
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, data, nil
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {

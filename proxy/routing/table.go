@@ -280,7 +280,17 @@ func (t *RouteTable) resolveConflicts(pins map[string]*pin) {
 			continue
 		}
 		if _, claimed := byRoute[route]; !claimed {
-			d := pins[route].diag(route, fmt.Sprintf("no route file claims %s; this pin has no effect", route))
+			msg := fmt.Sprintf("no route file claims %s; this pin has no effect", route)
+			// Routes end in "/" (spec §3): a pin keyed "/api" is
+			// most likely meant for the route "/api/".
+			alt := route + "/"
+			if strings.HasSuffix(route, "/") {
+				alt = strings.TrimSuffix(route, "/")
+			}
+			if _, ok := byRoute[alt]; ok && alt != "" {
+				msg += fmt.Sprintf("; did you mean %s?", alt)
+			}
+			d := pins[route].diag(route, msg)
 			d.Severity = routefile.Hint
 			t.Diagnostics = append(t.Diagnostics, d)
 		}
