@@ -73,3 +73,70 @@ func TestEmptyResolutionsFileMeansNoPins(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigWrongTypeInWords(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      string // the one diagnostic, as check prints it
+	}{
+		{"apps a string", "{\n  \"listen\": \"127.0.0.1:9000\",\n  \"apps\": \"apps/*.conf\"\n}",
+			`devproxy.json:3:11: error: "apps" must be a list of globs, such as ["apps/*.conf"]; it is ignored [config]`},
+		{"overrides with a number", `{"overrides": ["o/*.conf", 1]}`,
+			`devproxy.json:1:15: error: "overrides" must be a list of globs, such as ["overrides/*.conf"]; it is ignored [config]`},
+		{"listen a number", `{"listen": 8080}`,
+			`devproxy.json:1:12: error: "listen" must be "host:port" or a port, such as "127.0.0.1:8080" or "8080"; it is ignored [config]`},
+		{"tunnel a string", `{"tunnel": "127.0.0.1:8081"}`,
+			`devproxy.json:1:12: error: "tunnel" must be an object, such as {"listen": "127.0.0.1:8081"}; it is ignored [config]`},
+		{"tunnel listen a list", `{"tunnel": {"publicUrl": "https://a.example", "listen": [8081]}}`,
+			`devproxy.json:1:57: error: "tunnel.listen" must be "host:port" or a port, such as "127.0.0.1:8081" or "8081"; it is ignored [config]`},
+		{"tunnel publicUrl a bool", `{"tunnel": {"publicUrl": true}}`,
+			`devproxy.json:1:26: error: "tunnel.publicUrl" must be an http(s) URL, such as "https://abc.ngrok.app"; it is ignored [config]`},
+		{"allowedHosts a string", `{"allowedHosts": "dev.example.com"}`,
+			`devproxy.json:1:18: error: "allowedHosts" must be a list of host names, such as ["dev.example.com"]; it is ignored [config]`},
+		{"not an object", `["apps/*.conf"]`,
+			`devproxy.json:1:1: error: devproxy.json must be a JSON object, such as {"listen": "127.0.0.1:8080"} [config]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, diags := loadConfig("", ConfigFile, []byte(tt.doc))
+			var got []string
+			for _, d := range diags {
+				got = append(got, d.String())
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Errorf("diagnostics = %q\nwant %q", got, tt.want)
+			}
+			if tt.name == "apps a string" && c.Listen != "127.0.0.1:9000" {
+				t.Errorf("the other settings are dropped: %+v", c)
+			}
+		})
+	}
+}
+
+func TestResolutionsNotAnObject(t *testing.T) {
+	_, _, diags := loadResolutions("", ResolutionsFile, []byte(`  ["/api/"]`))
+	want := `.devproxy/resolutions.json:1:3: error: .devproxy/resolutions.json must be a JSON object, such as {"/api/": "apps/b.conf"} [resolution]`
+	if len(diags) != 1 || diags[0].String() != want {
+		t.Errorf("diagnostics = %v, want %s", diags, want)
+	}
+}
+
+func TestListenBarePort(t *testing.T) {
+	for in, want := range map[string]string{
+		"8392": "127.0.0.1:8392", "127.0.0.1:8392": "127.0.0.1:8392", ":8392": ":8392",
+		"0.0.0.0:80": "0.0.0.0:80", "[::1]:9": "[::1]:9", "localhost": "", "99999": "", "host:x": "",
+	} {
+		got, err := ListenAddress(in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("ListenAddress(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	c, diags := loadConfig("", ConfigFile, []byte(`{"listen": "8392", "tunnel": {"listen": "8393"}}`))
+	if len(diags) != 0 || c.Listen != "127.0.0.1:8392" || c.Tunnel.Listen != "127.0.0.1:8393" {
+		t.Errorf("bare ports in devproxy.json: %+v, %v", c, diags)
+	}
+	// The editor's settings go through the same reading.
+	if c := (Config{Listen: "8392"}).withDefaults(); c.Listen != "127.0.0.1:8392" {
+		t.Errorf("bare port in the editor's settings: %q", c.Listen)
+	}
+}
