@@ -85,6 +85,10 @@ type Block struct {
 	// Upstream is the proxy_pass origin when it can be known without a
 	// request ("http://api:8000"), else the proxy_pass text.
 	Upstream string
+	// SlashPitfall is set when the block is a prefix location without a
+	// trailing slash whose proxy_pass URI ends in one, so that sub-paths
+	// reach the upstream with a double slash (slashpitfall.go).
+	SlashPitfall *SlashPitfall
 }
 
 // Label is "apps/a.conf:3 (^~ /api/)".
@@ -217,6 +221,7 @@ func compose(in composeInput) *RouteTable {
 	t.regexes = newRegexIndex(regexes)
 	t.tree = buildTree(t.activeBlocks())
 	t.reportShadowing()
+	t.reportSlashPitfalls()
 	t.reportUnreachableRegexes()
 	t.checkErrorPages()
 	sortDiagnostics(t.Diagnostics)

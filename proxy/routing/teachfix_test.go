@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,66 @@ func TestListenBarePort(t *testing.T) {
 	// The editor's settings go through the same reading.
 	if c := (Config{Listen: "8392"}).withDefaults(); c.Listen != "127.0.0.1:8392" {
 		t.Errorf("bare port in the editor's settings: %q", c.Listen)
+	}
+}
+
+func TestSlashPitfall(t *testing.T) {
+	tests := []struct {
+		name, loc string
+		want      *SlashPitfall // nil: no warning
+	}{
+		{"prefix without slash, URI /", "location /api { proxy_pass http://127.0.0.1:3000/; }",
+			&SlashPitfall{Example: "/api/users", UpstreamURI: "//users", FixedSpec: "/api/", FixedURI: "/users"}},
+		{"^~ without slash, URI /v1/", "location ^~ /api { proxy_pass http://127.0.0.1:3000/v1/; }",
+			&SlashPitfall{Example: "/api/users", UpstreamURI: "/v1//users", FixedSpec: "/api/", FixedURI: "/v1/users"}},
+		{"variable host", "location /api { set $u 127.0.0.1:3000; proxy_pass http://$u/; }",
+			&SlashPitfall{Example: "/api/users", UpstreamURI: "//users", FixedSpec: "/api/", FixedURI: "/users"}},
+		{"both end in a slash", "location /api/ { proxy_pass http://127.0.0.1:3000/; }", nil},
+		{"no URI part", "location /api { proxy_pass http://127.0.0.1:3000; }", nil},
+		{"URI without a trailing slash", "location /api { proxy_pass http://127.0.0.1:3000/v1; }", nil},
+		{"rewrite break ignores the URI", "location /api { rewrite ^/api(.*)$ $1 break; proxy_pass http://127.0.0.1:3000/; }", nil},
+		{"exact location", "location = /api { proxy_pass http://127.0.0.1:3000/; }", nil},
+		{"a file", "location /favicon.ico { proxy_pass http://127.0.0.1:3000/; }", nil},
+		{"return", "location /api { return 204; }", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tbl := composeOne(t, tt.loc+"\n")
+			var ds []routefile.Diagnostic
+			for _, d := range tbl.Diagnostics {
+				if d.Code == routefile.CodeSlashPitfall {
+					ds = append(ds, d)
+				}
+			}
+			got := tbl.Blocks[0].SlashPitfall
+			if tt.want == nil {
+				if got != nil || len(ds) != 0 {
+					t.Errorf("pitfall %+v, diagnostics %v; want none", got, ds)
+				}
+				return
+			}
+			if got == nil || *got != *tt.want {
+				t.Fatalf("pitfall %+v, want %+v", got, tt.want)
+			}
+			if len(ds) != 1 || ds[0].Severity != routefile.Warning {
+				t.Fatalf("diagnostics %v, want one warning", ds)
+			}
+			// At the spec, saying what the upstream gets and the fix.
+			d := ds[0]
+			if spec := tbl.Blocks[0].Loc.SpecRange; d.Range != spec {
+				t.Errorf("range %v, want the spec's %v", d.Range, spec)
+			}
+			for _, words := range []string{"the upstream gets " + tt.want.UpstreamURI + " for /api/users", "make it location /api/",
+				"/api/users then sends " + tt.want.FixedURI, "/api redirects to /api/"} {
+				if !strings.Contains(d.Message, words) {
+					t.Errorf("message %q lacks %q", d.Message, words)
+				}
+			}
+		})
+	}
+	// The fixed file, read again, redirects /api and strips the prefix.
+	tbl := composeOne(t, "location /api/ { proxy_pass http://127.0.0.1:3000/; }\n")
+	if d := tbl.Explain(&Request{Target: "/api"}); d.Status != 301 || d.ResponseHeaders["Location"] != "/api/" {
+		t.Errorf("/api after the fix: %d %v", d.Status, d.ResponseHeaders)
 	}
 }
