@@ -104,9 +104,10 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		ln.Close()
 		return err
 	}
-	for _, l := range []net.Listener{ln, tln} {
+	for i, l := range []net.Listener{ln, tln} {
 		if ip := l.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
-			log.Warn("listening beyond this machine; anyone who can reach it can use the proxy", "addr", l.Addr().String())
+			// The address as asked: a listener on 0.0.0.0 reports [::].
+			log.Warn("listening beyond this machine; anyone who can reach it can use the proxy", "addr", []string{listen, tunnel}[i])
 		}
 	}
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"slices"
 	"sync"
 	"syscall"
@@ -257,7 +258,8 @@ func (n *Node) own(ctx context.Context) error {
 	opts.Workspace = n.opts.Workspace
 	opts.Local = owner.Handler()
 	opts.Ready = func(info httpproxy.ServeInfo) {
-		n.setState(State{Role: Owner, Addr: info.Addr, TunnelAddr: info.TunnelAddr, Members: owner.Members()})
+		n.setState(State{Role: Owner, Addr: shownAddr(n.opts.Serve.Listen, info.Addr),
+			TunnelAddr: shownAddr(n.opts.Serve.TunnelListen, info.TunnelAddr), Members: owner.Members()})
 	}
 	err = httpproxy.Serve(sctx, opts)
 	n.setOthers(nil)
@@ -401,4 +403,20 @@ func (n *Node) TakeOver(ctx context.Context) error {
 		return errors.New("this devproxy is not a member of another one's proxy")
 	}
 	return member.AskStop(ctx)
+}
+
+// shownAddr is the address a listener bound for the address asked for, as
+// people read it: Go reports a listener on 0.0.0.0 as [::] (it listens on
+// both families), but the user asked for 0.0.0.0 and looks for it in the
+// output. The port is the listener's (it may have been 0).
+func shownAddr(asked, bound string) string {
+	host, _, err := net.SplitHostPort(asked)
+	if err != nil || host != "0.0.0.0" {
+		return bound
+	}
+	bhost, port, err := net.SplitHostPort(bound)
+	if err != nil || (bhost != "::" && bhost != "0.0.0.0") {
+		return bound
+	}
+	return net.JoinHostPort(host, port)
 }

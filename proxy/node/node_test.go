@@ -233,3 +233,25 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	waitRole(t, a, Owner, 5*time.Second)
 	waitBody(t, ln.Addr().String(), "/a/", "A", 2*time.Second)
 }
+
+// A proxy asked to listen on 0.0.0.0 says 0.0.0.0, not the [::] Go
+// reports for such a listener (issue 10).
+func TestOwnerShowsTheAddressAsked(t *testing.T) {
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	listen := "0.0.0.0:" + port
+	h := startHost(t, "a", site(t, map[string]string{"apps/a.conf": "location /a/ { return 204; }\n"}), listen, freeAddr(t), strings.Repeat("ef", 32))
+	waitRole(t, h, Owner, 5*time.Second)
+	if got := h.node.State().Addr; got != listen {
+		t.Errorf("owner's address = %q, want %q", got, listen)
+	}
+	for _, tt := range []struct{ asked, bound, want string }{
+		{"0.0.0.0:8080", "[::]:8080", "0.0.0.0:8080"},
+		{"0.0.0.0:0", "[::]:41234", "0.0.0.0:41234"},
+		{":8080", "[::]:8080", "[::]:8080"},
+		{"127.0.0.1:0", "127.0.0.1:5555", "127.0.0.1:5555"},
+	} {
+		if got := shownAddr(tt.asked, tt.bound); got != tt.want {
+			t.Errorf("shownAddr(%q, %q) = %q, want %q", tt.asked, tt.bound, got, tt.want)
+		}
+	}
+}

@@ -78,6 +78,7 @@ const (
 	CodeRouteFolder      = "route-folder"      // a route folder that cannot be read
 	CodeOutsideWorkspace = "outside-workspace" // a symbolic link that leads outside the workspace
 	CodeStale            = "stale"             // the file stopped parsing; the proxy serves its last good version
+	CodeSlashPitfall     = "slash-pitfall"     // location /api with proxy_pass http://u/ sends //users upstream
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).

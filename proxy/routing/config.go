@@ -78,8 +78,53 @@ func (c Config) Over(d Config) Config {
 	return c
 }
 
-// withDefaults returns c with empty fields filled in.
+// readSetting decodes one setting's value v into dst, a pointer to a string
+// or a []string, leaving dst alone when v is of the wrong type (a list with
+// one number in it is wrong as a whole). A missing value or null is fine.
+func readSetting(v json.RawMessage, dst any) bool {
+	if v == nil || string(v) == "null" {
+		return true
+	}
+	switch d := dst.(type) {
+	case *string:
+		return json.Unmarshal(v, d) == nil
+	case *[]string:
+		var list []string
+		if json.Unmarshal(v, &list) != nil {
+			return false
+		}
+		*d = list
+		return true
+	}
+	panic(fmt.Sprintf("readSetting: %T", dst))
+}
+
+// ListenAddress reads a listen address as the flags and devproxy.json
+// give it: "host:port", or a port alone ("8392"), which means the loopback
+// address "127.0.0.1:8392" (the default host; every interface must be
+// asked for, ":8392" or "0.0.0.0:8392"). The port must be a number.
+func ListenAddress(s string) (string, error) {
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		s = "127.0.0.1:" + s
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return s, nil
+}
+
+// withDefaults returns c with empty fields filled in, and a port alone
+// as the listen address taken as a loopback address (ListenAddress).
 func (c Config) withDefaults() Config {
+	for _, addr := range []*string{&c.Listen, &c.Tunnel.Listen} {
+		if a, err := ListenAddress(*addr); err == nil {
+			*addr = a
+		}
+	}
 	if len(c.Apps) == 0 {
 		c.Apps = []string{"apps/*.conf"}
 	}
@@ -120,6 +165,7 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return Config{}, []routefile.Diagnostic{jsonError(name, data, routefile.CodeConfig, err)}
 	}
+	at := valueOffsets(data, 0)
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		if !knownConfigKeys[k] {
 			off := bytes.Index(data, []byte(`"`+k+`"`))
@@ -128,10 +174,31 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 			diags = append(diags, d)
 		}
 	}
+	// Each setting is read on its own, so that a value of the wrong type
+	// is reported in words at the value (never as a Go type) and the
+	// other settings still apply.
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, append(diags, jsonError(name, data, routefile.CodeConfig, err))
+	read := func(key string, v json.RawMessage, off int, dst any, want string) {
+		if !readSetting(v, dst) {
+			diags = append(diags, jsonDiag(name, data, off, routefile.CodeConfig,
+				fmt.Sprintf("%q must be %s; it is ignored", key, want)))
+		}
+	}
+	read("apps", raw["apps"], at["apps"], &c.Apps, `a list of globs, such as ["apps/*.conf"]`)
+	read("overrides", raw["overrides"], at["overrides"], &c.Overrides, `a list of globs, such as ["overrides/*.conf"]`)
+	read("listen", raw["listen"], at["listen"], &c.Listen, `"host:port" or a port, such as "127.0.0.1:8080" or "8080"`)
+	read("allowedHosts", raw["allowedHosts"], at["allowedHosts"], &c.AllowedHosts, `a list of host names, such as ["dev.example.com"]`)
+	read("$schema", raw["$schema"], at["$schema"], new(string), "a URL or path of the schema, as a string")
+	if v := raw["tunnel"]; v != nil && string(v) != "null" {
+		var tunnel map[string]json.RawMessage
+		if json.Unmarshal(v, &tunnel) != nil {
+			diags = append(diags, jsonDiag(name, data, at["tunnel"], routefile.CodeConfig,
+				`"tunnel" must be an object, such as {"listen": "127.0.0.1:8081"}; it is ignored`))
+		} else {
+			tat := valueOffsets(data[at["tunnel"]:], at["tunnel"])
+			read("tunnel.listen", tunnel["listen"], tat["listen"], &c.Tunnel.Listen, `"host:port" or a port, such as "127.0.0.1:8081" or "8081"`)
+			read("tunnel.publicUrl", tunnel["publicUrl"], tat["publicUrl"], &c.Tunnel.PublicURL, `an http(s) URL, such as "https://abc.ngrok.app"`)
+		}
 	}
 	for _, field := range []struct {
 		name string
@@ -140,16 +207,14 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 		if *field.addr == "" {
 			continue
 		}
-		_, port, err := net.SplitHostPort(*field.addr)
-		if err == nil {
-			_, err = strconv.ParseUint(port, 10, 16)
-		}
+		addr, err := ListenAddress(*field.addr)
 		if err != nil {
 			off := bytes.Index(data, []byte(*field.addr))
 			diags = append(diags, jsonDiag(name, data, max(off, 0), routefile.CodeConfig,
-				fmt.Sprintf("%s: %q is not host:port with a numeric port; using the default", field.name, *field.addr)))
-			*field.addr = ""
+				fmt.Sprintf("%s: %q is not host:port with a numeric port (or a port alone); using the default", field.name, *field.addr)))
+			addr = ""
 		}
+		*field.addr = addr
 	}
 	if u := c.Tunnel.PublicURL; u != "" && PublicHost(u) == "" {
 		off := bytes.Index(data, []byte(u))
@@ -235,8 +300,8 @@ type Resolutions map[string]string
 // loadResolutions reads .devproxy/resolutions.json in root (or its
 // overlay, when data is not nil); name is how diagnostics name it. Both
 // the plain form {"/api/": "apps/b.conf"} and the old product's
-// {"/api/": {"winner": "apps/b.conf", ...}} are accepted. A missing file
-// means no pins.
+// {"/api/": {"winner": "apps/b.conf", ...}} are accepted. A missing file,
+// or an empty one (whitespace only), means no pins.
 func loadResolutions(root, name string, data []byte) (Resolutions, []byte, []routefile.Diagnostic) {
 	if data == nil {
 		var err error
@@ -247,6 +312,12 @@ func loadResolutions(root, name string, data []byte) (Resolutions, []byte, []rou
 		if err != nil {
 			return nil, nil, []routefile.Diagnostic{jsonDiag(name, nil, 0, routefile.CodeResolution, fmt.Sprintf("cannot read %s: %v", name, err))}
 		}
+	}
+	// An empty file means no pins: the quick fix that pins a winner
+	// creates the file in two steps (create, then insert), and an editor
+	// may save it in between.
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, data, nil
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -282,11 +353,56 @@ func jsonError(file string, data []byte, code string, err error) routefile.Diagn
 	case errors.As(err, &se):
 		off = int(se.Offset)
 	case errors.As(err, &te):
-		off = int(te.Offset)
+		// Only the top level can be of the wrong type here: the files
+		// are read as objects first.
+		return jsonDiag(file, data, firstValue(data), code, fmt.Sprintf("%s must be a JSON object, such as %s", file, objectExample(file)))
 	case errors.Is(err, io.EOF):
 		off = len(data)
 	}
 	return jsonDiag(file, data, off, code, fmt.Sprintf("%s is not valid: %v", file, err))
+}
+
+// objectExample is a small valid document for the file.
+func objectExample(file string) string {
+	if path.Base(file) == path.Base(ResolutionsFile) {
+		return `{"/api/": "apps/b.conf"}`
+	}
+	return `{"listen": "127.0.0.1:8080"}`
+}
+
+// firstValue is the offset of the first byte that is not JSON whitespace.
+func firstValue(data []byte) int {
+	return len(data) - len(bytes.TrimLeft(data, " \t\r\n"))
+}
+
+// valueOffsets maps each key of the JSON object in data to the offset of
+// its value, plus base; keys of a broken document map to what was read.
+func valueOffsets(data []byte, base int) map[string]int {
+	at := map[string]int{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return at
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			return at
+		}
+		// After the key: whitespace, the colon, whitespace, the value.
+		off := int(dec.InputOffset())
+		off += firstValue(data[off:])
+		if off < len(data) && data[off] == ':' {
+			off++
+		}
+		off += firstValue(data[off:])
+		at[key] = base + off
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return at
+		}
+	}
+	return at
 }
 
 func jsonDiag(file string, data []byte, off int, code, msg string) routefile.Diagnostic {

@@ -112,9 +112,34 @@ type Sentences struct {
 	// serves its last good version, modified at goodSince (the code is
 	// routefile.CodeStale); when nil, the English words are used.
 	Stale func(goodSince time.Time) string
+	// Settle tells how to settle a conflict that file age decided (a
+	// settlement that is not Chosen), appended to the conflict's
+	// diagnostic; "" for a chosen settlement. When nil, the English words
+	// are used.
+	Settle func(Settlement) string
 }
 
-var english = Sentences{Settlement: englishSettlement, Inactive: englishInactive, Pinned: englishPinned, Stale: englishStale}
+var english = Sentences{Settlement: englishSettlement, Inactive: englishInactive, Pinned: englishPinned, Stale: englishStale, Settle: englishSettle}
+
+// Advice says how to settle a conflict decided by file age, which the
+// next save can flip: "pin it (quick fix, or .devproxy/resolutions.json)
+// or move it to overrides/"; "" when someone chose the winner.
+func (s Settlement) Advice() string {
+	if s.Chosen() {
+		return ""
+	}
+	if f := sentences.Load().Settle; f != nil {
+		return f(s)
+	}
+	return englishSettle(s)
+}
+
+func englishSettle(s Settlement) string {
+	if s.Chosen() {
+		return ""
+	}
+	return "pin it (quick fix, or " + ResolutionsFile + ") or move it to overrides/"
+}
 
 func (s *Sentences) stale(goodSince time.Time) string {
 	if s.Stale == nil {

@@ -73,6 +73,10 @@ func TestSettlementWords(t *testing.T) {
 		if s.Phrase() != want.phrase || s.Chosen() != want.chosen {
 			t.Errorf("%s: %q, chosen %v; want %q, %v", s, s.Phrase(), s.Chosen(), want.phrase, want.chosen)
 		}
+		// Only a settlement by age tells how to settle it.
+		if advice := s.Advice(); (advice != "") == want.chosen {
+			t.Errorf("%s: advice %q, chosen %v", s, advice, want.chosen)
+		}
 	}
 	if len(routing.Settlements) != 4 {
 		t.Errorf("Settlements = %v; a new settlement needs its words here and in the schemas", routing.Settlements)

@@ -296,6 +296,12 @@ func TestConflicts(t *testing.T) {
 					if !strings.HasPrefix(d.Message, prefix) || !strings.Contains(d.Message[len(prefix):], word) {
 						t.Errorf("conflict message %q, want %q...%s)", d.Message, prefix, word)
 					}
+					// A conflict decided by age says how to settle it; a
+					// chosen one has nothing left to do.
+					const advice = "; pin it (quick fix, or .devproxy/resolutions.json) or move it to overrides/"
+					if got := strings.HasSuffix(d.Message, advice); got == (wantSeverity == routefile.Hint) {
+						t.Errorf("conflict message %q (%s): ends with the advice %v, want %v", d.Message, tt.why, got, !got)
+					}
 				}
 			}
 		})
@@ -314,7 +320,7 @@ func TestConflictMessageExample(t *testing.T) {
 			msgs = append(msgs, d.Message)
 		}
 	}
-	wantMsg := "/api/ is also claimed by apps/b.conf:1:1; apps/b.conf wins (newest)"
+	wantMsg := "/api/ is also claimed by apps/b.conf:1:1; apps/b.conf wins (newest); pin it (quick fix, or .devproxy/resolutions.json) or move it to overrides/"
 	if len(msgs) != 1 || msgs[0] != wantMsg {
 		t.Errorf("conflict message on apps/a.conf = %q, want %q", msgs, wantMsg)
 	}

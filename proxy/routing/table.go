@@ -85,6 +85,10 @@ type Block struct {
 	// Upstream is the proxy_pass origin when it can be known without a
 	// request ("http://api:8000"), else the proxy_pass text.
 	Upstream string
+	// SlashPitfall is set when the block is a prefix location without a
+	// trailing slash whose proxy_pass URI ends in one, so that sub-paths
+	// reach the upstream with a double slash (slashpitfall.go).
+	SlashPitfall *SlashPitfall
 }
 
 // Label is "apps/a.conf:3 (^~ /api/)".
@@ -217,6 +221,7 @@ func compose(in composeInput) *RouteTable {
 	t.regexes = newRegexIndex(regexes)
 	t.tree = buildTree(t.activeBlocks())
 	t.reportShadowing()
+	t.reportSlashPitfalls()
 	t.reportUnreachableRegexes()
 	t.checkErrorPages()
 	sortDiagnostics(t.Diagnostics)
@@ -280,7 +285,17 @@ func (t *RouteTable) resolveConflicts(pins map[string]*pin) {
 			continue
 		}
 		if _, claimed := byRoute[route]; !claimed {
-			d := pins[route].diag(route, fmt.Sprintf("no route file claims %s; this pin has no effect", route))
+			msg := fmt.Sprintf("no route file claims %s; this pin has no effect", route)
+			// Routes end in "/" (spec §3): a pin keyed "/api" is
+			// most likely meant for the route "/api/".
+			alt := route + "/"
+			if strings.HasSuffix(route, "/") {
+				alt = strings.TrimSuffix(route, "/")
+			}
+			if _, ok := byRoute[alt]; ok && alt != "" {
+				msg += fmt.Sprintf("; did you mean %s?", alt)
+			}
+			d := pins[route].diag(route, msg)
 			d.Severity = routefile.Hint
 			t.Diagnostics = append(t.Diagnostics, d)
 		}
@@ -348,7 +363,8 @@ func fileList(files []*SourceFile) string {
 // Unnecessary, so editors grey the block out. A conflict someone resolved
 // (an override, or a pin in resolutions.json) is a hint: the choice is
 // made, nothing is left to fix. One decided only by file age is a warning
-// on both sides, because the next save can flip it.
+// on both sides, because the next save can flip it, and says how to settle
+// it (Settlement.Advice).
 func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 	var others []string
 	var related []routefile.Related
@@ -370,11 +386,15 @@ func conflictDiag(b *Block, c *Conflict) routefile.Diagnostic {
 	if c.Settlement.Chosen() {
 		severity = routefile.Hint
 	}
+	msg := fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Phrase())
+	if advice := c.Settlement.Advice(); advice != "" {
+		msg += "; " + advice
+	}
 	d := routefile.Diagnostic{
 		File:     b.File.Path,
 		Severity: severity,
 		Code:     routefile.CodeConflict,
-		Message:  fmt.Sprintf("%s is also claimed by %s; %s wins (%s)", c.Route, joinAnd(others), c.Winner.Path, c.Phrase()),
+		Message:  msg,
 		Range:    b.Loc.Directive.HeaderRange(),
 		Related:  related,
 	}

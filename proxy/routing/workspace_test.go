@@ -182,8 +182,11 @@ func TestConfigChangesFolders(t *testing.T) {
 			msgs = append(msgs, d.Message)
 		}
 	}
-	if len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), "devproxy.json") {
-		t.Fatalf("a bad devproxy.json gives no diagnostic naming it: %v", msgs)
+	if all := strings.Join(msgs, "\n"); !strings.Contains(all, `"listen" must be`) || strings.Contains(all, "json:") {
+		t.Fatalf("a bad devproxy.json gives no diagnostic naming the setting in words: %v", msgs)
+	}
+	if b, _ := tbl.Lookup("/r/"); b == nil {
+		t.Fatal("a bad listen setting drops the apps setting too")
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
@@ -74,11 +76,35 @@ func RunCheck(opts CheckOptions, stdout, stderr io.Writer) int {
 	default:
 		WriteDiagnosticsText(stdout, t.Diagnostics)
 		fmt.Fprintln(stdout, summary(t, errors, warnings))
+		if len(t.Files) == 0 {
+			// Most often the command ran in the wrong folder: say where
+			// it looked. (The JSON report says it with "root" and an
+			// empty "files".)
+			fmt.Fprintf(stdout, "No route files in %s; looked for %s. Is --root right?\n", t.Root, lookedFor(t))
+		}
 	}
 	if errors > 0 || (opts.Strict && warnings > 0) {
 		return ExitFail
 	}
 	return ExitOK
+}
+
+// lookedFor names the globs route files are read from, under the
+// absolute root: "/src/shop/apps/*.conf and /src/shop/overrides/*.conf".
+func lookedFor(t *routing.RouteTable) string {
+	var globs []string
+	for _, g := range append(slices.Clone(t.Config.Apps), t.Config.Overrides...) {
+		globs = append(globs, filepath.Join(t.Root, filepath.FromSlash(g)))
+	}
+	return joinAnd(globs)
+}
+
+// joinAnd lists items in words: "a", "a and b", "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // WriteDiagnosticsText prints diagnostics like a compiler, one per line,

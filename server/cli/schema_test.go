@@ -257,6 +257,8 @@ const exampleSettings = `{
 func TestSettingsSchema(t *testing.T) {
 	sch := compileSchema(t, "devproxy.schema.json")
 	validate(t, sch, "the example devproxy.json", []byte(exampleSettings))
+	// A port alone is 127.0.0.1:port, for the engine and the schema.
+	validate(t, sch, "a port alone", []byte(`{"listen": "8392", "tunnel": {"listen": "8393"}}`))
 
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, routing.ConfigFile), []byte(exampleSettings), 0o644); err != nil {
@@ -279,7 +281,8 @@ func TestSettingsSchema(t *testing.T) {
 	}{
 		{name: "unknown setting", doc: `{"colour": "blue"}`},
 		{name: "listen without a port", doc: `{"listen": "localhost"}`},
-		{name: "tunnel listen without a host separator", doc: `{"tunnel": {"listen": "8081"}}`},
+		{name: "tunnel listen with a port that is not a number", doc: `{"tunnel": {"listen": "localhost:http"}}`},
+		{name: "tunnel not an object", doc: `{"tunnel": "127.0.0.1:8081"}`},
 		{name: "apps not a list", doc: `{"apps": "apps/*.conf"}`},
 		{name: "glob outside the workspace", doc: `{"overrides": ["../shared/*.conf"]}`},
 		{name: "absolute glob", doc: `{"apps": ["/etc/nginx/*.conf"]}`},

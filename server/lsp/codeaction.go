@@ -54,6 +54,12 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 			a.Diagnostics = withCode(related, routefile.CodeUnanchoredRegex)
 			actions = append(actions, a)
 		}
+		if b != nil && b.SlashPitfall != nil {
+			if a, ok := slashFix(v, doc, version, l, b.SlashPitfall); ok {
+				a.Diagnostics = withCode(related, routefile.CodeSlashPitfall)
+				actions = append(actions, a)
+			}
+		}
 		if a, ok := redirectCompanion(t, doc, version, v, l); ok {
 			actions = append(actions, a)
 		}
@@ -258,4 +264,28 @@ func redirectCompanion(t *routing.RouteTable, doc uri.URI, version *int32, v vie
 	text := fmt.Sprintf("%slocation = %s { return 301 %s; }\n", indent, bare, l.Spec)
 	return &protocol.CodeAction{Title: fmt.Sprintf("Add the redirect %s → %s", bare, l.Spec), Kind: quickFix(),
 		Edit: workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: text}))}, true
+}
+
+// --- the slash pitfall ---
+
+// slashFix ends the location's path with a slash, as the engine's
+// SlashPitfall says (location /api → location /api/): the prefix and
+// proxy_pass's URI then both end in "/", so the upstream gets no double
+// slash, and nginx answers /api with a 301 to /api/. It is not offered
+// when the file already has a prefix location for the fixed path (the
+// fix would make a duplicate).
+func slashFix(v view, doc uri.URI, version *int32, l *routefile.Location, p *routing.SlashPitfall) (*protocol.CodeAction, bool) {
+	for _, o := range v.file.Parsed.Locations {
+		if o != l && o.Modifier.IsPrefix() && o.Spec == p.FixedSpec {
+			return nil, false
+		}
+	}
+	// Insert the slash at the end of the spec, inside its quotes if any.
+	tok := specToken(l)
+	at := lspPos(tok.Range.End)
+	if tok.Quote != 0 {
+		at.Character--
+	}
+	return &protocol.CodeAction{Title: fmt.Sprintf("Change the location to %s", p.FixedSpec), Kind: quickFix(), IsPreferred: preferred(true),
+		Edit: workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: "/"}))}, true
 }

@@ -780,3 +780,52 @@ func TestHostedProxyServesTheSavedFiles(t *testing.T) {
 		t.Fatalf("GET /more after the save: %d %q, want the saved text", code, body)
 	}
 }
+
+// The slash pitfall (issue 10): the quick fix ends the location with a
+// slash, and the upstream then gets /x for /api/x.
+func TestSlashPitfallQuickFix(t *testing.T) {
+	root := workspace(t, `
+-- apps/a.conf --
+location /api { proxy_pass http://127.0.0.1:5999/; }
+location "/q" { proxy_pass http://127.0.0.1:5999/v1/; }
+location /dup { proxy_pass http://127.0.0.1:5999/; }
+location /dup/ { return 204; }
+`)
+	c, _ := start(t, root, nil)
+	got := c.waitDiagnostics(0, "apps/a.conf")
+	if sev := severities(got["apps/a.conf"].Diagnostics, "slash-pitfall"); len(sev) != 3 {
+		t.Fatalf("slash-pitfall warnings: %+v", got["apps/a.conf"].Diagnostics)
+	}
+	var d routing.Decision
+	c.call("devproxy/explain", ExplainParams{URL: "/api/x"}, &d)
+	if d.UpstreamURI != "//x" {
+		t.Fatalf("before the fix /api/x sends %q", d.UpstreamURI)
+	}
+	fix := findAction(t, codeActions(t, c, "apps/a.conf", 0), "Change the location to /api/")
+	if fix.IsPreferred == nil || !*fix.IsPreferred {
+		t.Error("the fix is not preferred")
+	}
+	applyEdit(t, c, *fix.Edit)
+	reload(t, c, "apps/a.conf")
+	applyEdit(t, c, *findAction(t, codeActions(t, c, "apps/a.conf", 1), "Change the location to /q/").Edit)
+	// /dup/ already exists in the file: no fix (it would be a duplicate).
+	for _, a := range codeActions(t, c, "apps/a.conf", 2) {
+		if strings.HasPrefix(a.Title, "Change the location") {
+			t.Errorf("offered %q next to location /dup/", a.Title)
+		}
+	}
+	want := "location /api/ { proxy_pass http://127.0.0.1:5999/; }\nlocation \"/q/\" { proxy_pass http://127.0.0.1:5999/v1/; }\n"
+	if got := readFile(t, c, "apps/a.conf"); !strings.HasPrefix(got, want) {
+		t.Fatalf("a.conf after the fixes:\n%s\nwant it to start with:\n%s", got, want)
+	}
+	got = reload(t, c, "apps/a.conf")
+	if sev := severities(got["apps/a.conf"].Diagnostics, "slash-pitfall"); len(sev) != 1 {
+		t.Errorf("after the fixes: %+v", got["apps/a.conf"].Diagnostics)
+	}
+	for url, want := range map[string]string{"/api/x": "/x", "/q/x": "/v1/x"} {
+		c.call("devproxy/explain", ExplainParams{URL: url}, &d)
+		if d.UpstreamURI != want {
+			t.Errorf("after the fix %s sends %q, want %q", url, d.UpstreamURI, want)
+		}
+	}
+}

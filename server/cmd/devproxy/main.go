@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/cli"
 	"github.com/devtunnelproxy/devproxy/server/lsp"
 )
@@ -30,8 +32,10 @@ Usage:
   devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--drain-timeout 5s]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
-  devproxy explain [--root DIR] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
+  devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
   devproxy version
+
+An address may be a port alone: --listen 8392 means 127.0.0.1:8392.
 
 Run "devproxy COMMAND -h" for a command's flags.
 `
@@ -72,6 +76,16 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseExit is the exit code of a failed fs.Parse: -h and --help asked
+// for the flags, which were printed, so they succeed; anything else is a
+// usage error (the flag package printed what is wrong).
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return cli.ExitOK
+	}
+	return cli.ExitUsage
+}
+
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
 	var opts cli.CheckOptions
@@ -79,7 +93,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
 	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+		return parseExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "devproxy check: unexpected argument %q\n", fs.Arg(0))
@@ -98,14 +112,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var level, format string
 	var access bool
 	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
-	fs.StringVar(&opts.Listen, "listen", "", "local `address` (default from devproxy.json, else 127.0.0.1:8080); when another devproxy serves it, this one joins it")
-	fs.StringVar(&opts.TunnelListen, "tunnel-listen", "", "`address` where the tunnel agent connects; requests there count as public https (default 127.0.0.1:8081)")
+	fs.StringVar(&opts.Listen, "listen", "", "local `address`, host:port or a port alone (on 127.0.0.1) (default from devproxy.json, else 127.0.0.1:8080); when another devproxy serves it, this one joins it")
+	fs.StringVar(&opts.TunnelListen, "tunnel-listen", "", "`address` where the tunnel agent connects, host:port or a port alone (on 127.0.0.1); requests there count as public https (default 127.0.0.1:8081)")
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&format, "log-format", "text", "log `format` on stderr: text (compact access lines) or json (one object a line)")
 	fs.BoolVar(&access, "access-log", true, "log one line per request (method, path without the query's values, route, upstream, status, duration, bytes)")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+		return parseExit(err)
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
@@ -115,6 +129,20 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if format != "text" && format != "json" {
 		fmt.Fprintf(stderr, "devproxy serve: --log-format must be text or json, not %q\n", format)
 		return cli.ExitUsage
+	}
+	for _, f := range []struct {
+		flag string
+		addr *string
+	}{{"listen", &opts.Listen}, {"tunnel-listen", &opts.TunnelListen}} {
+		if *f.addr == "" {
+			continue
+		}
+		addr, err := routing.ListenAddress(*f.addr)
+		if err != nil {
+			fmt.Fprintf(stderr, "devproxy serve: --%s %q: use host:port or a port, such as 127.0.0.1:8080 or 8080\n", f.flag, *f.addr)
+			return cli.ExitUsage
+		}
+		*f.addr = addr
 	}
 	if opts.DrainTimeout <= 0 {
 		fmt.Fprintf(stderr, "devproxy serve: --drain-timeout must be positive, such as 5s\n")
@@ -183,7 +211,7 @@ func runLSP(args []string, stderr io.Writer) int {
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	fs.Bool("stdio", true, "talk over stdin and stdout (the only transport; accepted for editors that pass it)")
 	if err := fs.Parse(args); err != nil {
-		return cli.ExitUsage
+		return parseExit(err)
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
@@ -228,7 +256,19 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&headers, "header", "request header \"Name: value\" (repeatable)")
 	fs.StringVar(&opts.Method, "method", "GET", "request `method`")
 	fs.BoolVar(&opts.Tunnel, "tunnel", false, "explain as if the request came through the tunnel (https)")
+	fs.StringVar(&opts.Format, "format", "", "output `format`: text or json (default text on a terminal, else json)")
 	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
+	}
+	switch opts.Format {
+	case "":
+		opts.Format = "json"
+		if isTerminal(stdout) {
+			opts.Format = "text"
+		}
+	case "text", "json":
+	default:
+		fmt.Fprintf(stderr, "devproxy explain: --format must be text or json, not %q\n", opts.Format)
 		return cli.ExitUsage
 	}
 	if fs.NArg() != 1 {
@@ -238,4 +278,15 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	opts.Headers = headers
 	opts.Target = fs.Arg(0)
 	return cli.RunExplain(opts, stdout, stderr)
+}
+
+// isTerminal reports whether w is a terminal (a character device), where
+// people rather than scripts read the output.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
