@@ -261,7 +261,7 @@ func (lb *locationBuilder) proxyPass(d *Directive) {
 			}
 		}
 		if lb.variableURIPart(t) {
-			msg := "under nginx, proxy_pass with a variable and a URI part sends every request to that exact URI and drops the query; devproxy maps it like a literal host would (prefix replaced, query kept). Exporting to nginx rewrites it into a form nginx runs the same way"
+			msg := "under nginx, proxy_pass with a variable and a URI part sends every request to that exact URI and drops the query; devproxy maps it like a literal host would (prefix replaced, query kept)."
 			if l.Modifier.IsRegex() && t.Captures() {
 				msg = "under nginx, proxy_pass with captures sends the substituted URI without the request's query; devproxy keeps the query unless the URI part has its own"
 			}
