@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 
 NPM     ?= npm
 
-.PHONY: build run test test-deps test-go test-fuzz test-ext test-e2e test-vsix node-deps vsix bench clean
+.PHONY: build run test test-deps test-go test-fuzz test-ext test-e2e test-demo e2e-setup test-vsix node-deps vsix bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/devproxy
@@ -23,7 +23,7 @@ run: build
 # extension's npm packages, code-server and Chromium for the real VS Code
 # test), then run every suite, including a short fuzzing pass from the seed
 # corpus.
-test: test-deps test-go test-fuzz test-ext test-e2e test-vsix
+test: test-deps test-go test-fuzz test-ext test-e2e test-demo test-vsix
 
 test-deps:
 	./scripts/test-deps.sh
@@ -68,6 +68,17 @@ test-ext: node-deps
 # dist/e2e-artifacts.
 test-e2e: node-deps
 	./scripts/e2e.sh
+
+# The demo in headless Chromium (the Chromium and playwright-core that the
+# e2e setup installs): /web/'s HMR socket connects through the proxy, the
+# dashboard lists the routes, a broken route file gets the HTML error page.
+# Screenshots in dist/e2e-artifacts. See scripts/demo-browser.mjs.
+test-demo: build e2e-setup
+	$(GO) build -o bin/demo-upstreams ./examples/demo/upstreams
+	node scripts/demo-browser.mjs
+
+e2e-setup:
+	./scripts/e2e-setup.sh
 
 # The packages: this platform's and a cross-compiled one (win32-x64), each
 # carrying the right binary.

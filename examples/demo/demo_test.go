@@ -6,6 +6,7 @@ package demo
 import (
 	"testing"
 
+	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -18,6 +19,13 @@ func TestDemoWorkspace(t *testing.T) {
 	if n := tbl.ErrorCount(); n != 0 {
 		t.Fatalf("the demo has %d errors: %v", n, tbl.Diagnostics)
 	}
+	for _, d := range tbl.Diagnostics {
+		// /web/ passes the HMR socket: it must forward the browser's Host,
+		// or the dev server refuses the browser's Origin (issue 10).
+		if d.Code == routefile.CodeWebSocketHost {
+			t.Errorf("%s:%d: %s", d.File, d.Range.Start.Line, d.Message)
+		}
+	}
 	if len(tbl.Conflicts) != 1 || tbl.Conflicts[0].Route != "/api/" || tbl.Conflicts[0].Winner.Path != "apps/api.conf" {
 		t.Fatalf("want /api/ contested and pinned to apps/api.conf, got %+v", tbl.Conflicts)
 	}
@@ -25,6 +33,7 @@ func TestDemoWorkspace(t *testing.T) {
 		target, action, upstream, uri, location string
 	}{
 		{"/web", routing.ActionRedirect, "", "", "/web/"},
+		{"/web/__hmr", routing.ActionProxy, "http://127.0.0.1:5173", "/__hmr", ""},
 		{"/web/index.html", routing.ActionProxy, "http://127.0.0.1:5173", "/index.html", ""},
 		{"/api/users?page=2", routing.ActionProxy, "http://127.0.0.1:5174", "/users?page=2", ""},
 	} {

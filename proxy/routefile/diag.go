@@ -79,6 +79,7 @@ const (
 	CodeOutsideWorkspace = "outside-workspace" // a symbolic link that leads outside the workspace
 	CodeStale            = "stale"             // the file stopped parsing; the proxy serves its last good version
 	CodeSlashPitfall     = "slash-pitfall"     // location /api with proxy_pass http://u/ sends //users upstream
+	CodeWebSocketHost    = "websocket-host"    // a WebSocket block sends proxy_pass's host as Host; dev servers refuse the Origin
 )
 
 // Tag marks a diagnostic for special rendering (LSP DiagnosticTag).

@@ -89,6 +89,10 @@ type Block struct {
 	// trailing slash whose proxy_pass URI ends in one, so that sub-paths
 	// reach the upstream with a double slash (slashpitfall.go).
 	SlashPitfall *SlashPitfall
+	// WebSocketHost is the proxy_set_header Upgrade (or Connection)
+	// directive of a block that passes WebSocket upgrades to its upstream
+	// with the default Host, which dev servers refuse (websockethost.go).
+	WebSocketHost *routefile.Directive
 }
 
 // Label is "apps/a.conf:3 (^~ /api/)".
@@ -222,6 +226,7 @@ func compose(in composeInput) *RouteTable {
 	t.tree = buildTree(t.activeBlocks())
 	t.reportShadowing()
 	t.reportSlashPitfalls()
+	t.reportWebSocketHosts()
 	t.reportUnreachableRegexes()
 	t.checkErrorPages()
 	sortDiagnostics(t.Diagnostics)

@@ -60,6 +60,11 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 				actions = append(actions, a)
 			}
 		}
+		if b != nil && b.WebSocketHost != nil {
+			a := webSocketHostFix(v, doc, version, b.WebSocketHost)
+			a.Diagnostics = withCode(related, routefile.CodeWebSocketHost)
+			actions = append(actions, a)
+		}
 		if a, ok := redirectCompanion(t, doc, version, v, l); ok {
 			actions = append(actions, a)
 		}
@@ -288,4 +293,24 @@ func slashFix(v view, doc uri.URI, version *int32, l *routefile.Location, p *rou
 	}
 	return &protocol.CodeAction{Title: fmt.Sprintf("Change the location to %s", p.FixedSpec), Kind: quickFix(), IsPreferred: preferred(true),
 		Edit: workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: "/"}))}, true
+}
+
+// --- the WebSocket Host ---
+
+// webSocketHostFix inserts proxy_set_header Host $http_host; just before
+// the directive that makes the block pass WebSocket upgrades (the
+// engine's Block.WebSocketHost): on a line of its own with that line's
+// indentation when the directive starts its line, else on the same line.
+// $http_host rather than $host: it keeps the port, which the browser's
+// Origin carries and dev servers compare (docs/dev-servers.md).
+func webSocketHostFix(v view, doc uri.URI, version *int32, d *routefile.Directive) *protocol.CodeAction {
+	at := lspPos(d.Name.Range.Start)
+	line := lineAt(v.text, int(at.Line))
+	indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+	text := routing.WebSocketHostFix + " "
+	if len(indent) == int(at.Character) {
+		text = routing.WebSocketHostFix + "\n" + indent
+	}
+	return &protocol.CodeAction{Title: "Forward the browser's Host: " + routing.WebSocketHostFix, Kind: quickFix(), IsPreferred: preferred(true),
+		Edit: workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: text}))}
 }

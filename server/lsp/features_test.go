@@ -829,3 +829,50 @@ location /dup/ { return 204; }
 		}
 	}
 }
+
+// The WebSocket Host (issue 10): a block that passes WebSocket upgrades
+// with the default Host gets a hint, and the quick fix inserts
+// proxy_set_header Host $http_host; with the block's indentation (or on
+// the same line in a one-line block).
+func TestWebSocketHostQuickFix(t *testing.T) {
+	root := workspace(t, "-- apps/a.conf --\n"+
+		"location ^~ /web/ {\n"+
+		"\tproxy_set_header Upgrade $http_upgrade;\n"+
+		"\tproxy_set_header Connection \"upgrade\";\n"+
+		"\tproxy_pass http://127.0.0.1:5999/;\n"+
+		"}\n"+
+		"location /ws/ { proxy_set_header Connection upgrade; proxy_pass http://127.0.0.1:5999/; }\n")
+	c, _ := start(t, root, nil)
+	got := c.waitDiagnostics(0, "apps/a.conf")
+	sev := severities(got["apps/a.conf"].Diagnostics, "websocket-host")
+	if len(sev) != 2 || sev[0] != protocol.DiagnosticSeverityHint || sev[1] != protocol.DiagnosticSeverityHint {
+		t.Fatalf("websocket-host hints: %+v", got["apps/a.conf"].Diagnostics)
+	}
+	const title = "Forward the browser's Host: proxy_set_header Host $http_host;"
+	fix := findAction(t, codeActions(t, c, "apps/a.conf", 0), title)
+	if fix.IsPreferred == nil || !*fix.IsPreferred {
+		t.Error("the fix is not preferred")
+	}
+	applyEdit(t, c, *fix.Edit)
+	reload(t, c, "apps/a.conf")
+	applyEdit(t, c, *findAction(t, codeActions(t, c, "apps/a.conf", 6), title).Edit)
+	want := "location ^~ /web/ {\n" +
+		"\tproxy_set_header Host $http_host;\n" +
+		"\tproxy_set_header Upgrade $http_upgrade;\n" +
+		"\tproxy_set_header Connection \"upgrade\";\n" +
+		"\tproxy_pass http://127.0.0.1:5999/;\n" +
+		"}\n" +
+		"location /ws/ { proxy_set_header Host $http_host; proxy_set_header Connection upgrade; proxy_pass http://127.0.0.1:5999/; }\n"
+	if got := readFile(t, c, "apps/a.conf"); got != want {
+		t.Fatalf("a.conf after the fixes:\n%s\nwant:\n%s", got, want)
+	}
+	got = reload(t, c, "apps/a.conf")
+	if ds := got["apps/a.conf"].Diagnostics; len(ds) != 0 {
+		t.Errorf("after the fixes: %+v", ds)
+	}
+	for _, a := range codeActions(t, c, "apps/a.conf", 0) {
+		if a.Title == title {
+			t.Errorf("still offered %q", title)
+		}
+	}
+}

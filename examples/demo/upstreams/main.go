@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -18,7 +20,7 @@ const page = `<!doctype html>
 <html><head><meta charset="utf-8"><title>Demo web app</title></head>
 <body style="font:16px system-ui;margin:2rem">
 <h1>Demo web app</h1>
-<p>Served by the dev server on 127.0.0.1:5173, reached through devproxy under <code>/web/</code>.</p>
+<p>Served by the dev server on %s, reached through devproxy under <code>/web/</code>.</p>
 <p>HMR socket: <strong id="hmr">connecting…</strong></p>
 <p>API through the proxy: <code id="api">…</code></p>
 <script>
@@ -36,7 +38,22 @@ func main() {
 	apiAddr := flag.String("api", "127.0.0.1:5174", "address of the JSON API")
 	flag.Parse()
 
-	upgrader := websocket.Upgrader{}
+	// The origin check of a real dev server (Vite's, webpack-dev-server's,
+	// gorilla's default): a browser's WebSocket carries the page's Origin,
+	// and its host:port must be the Host the request arrived with.
+	// Origin-less clients (curl, Go tests) pass, as they do there.
+	upgrader := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			return true
+		}
+		u, err := url.Parse(origin)
+		ok := err == nil && strings.EqualFold(u.Host, r.Host)
+		if !ok {
+			log.Printf("web: refused the HMR socket: Origin %s does not match Host %s (forward the browser's Host: proxy_set_header Host $http_host;)", origin, r.Host)
+		}
+		return ok
+	}}
 	web := http.NewServeMux()
 	web.HandleFunc("/__hmr", func(w http.ResponseWriter, r *http.Request) {
 		conn, err := upgrader.Upgrade(w, r, nil)
@@ -54,7 +71,7 @@ func main() {
 	})
 	web.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, page)
+		fmt.Fprintf(w, page, *webAddr)
 	})
 
 	api := http.NewServeMux()

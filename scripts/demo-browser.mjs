@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+// The demo in a real browser (`make test-demo`, part of `make test`):
+// headless Debian Chromium, driven by the playwright-core that
+// scripts/e2e-setup.sh installs outside the repo, opens the demo through
+// bin/devproxy serve, as a person would after `make run`:
+//   a. /web/: the page says the HMR socket is connected (a dev server's
+//      Origin check refuses it when the route leaves Host at the default),
+//      and the API call through the proxy answered;
+//   b. /: the dashboard lists the demo's routes;
+//   c. /broken/ (a route file with an error, added to the temporary copy
+//      only): the HTML error page says which file would take it and why.
+//
+//   node scripts/demo-browser.mjs [--demo examples/demo]
+//
+// It serves a temporary copy of the demo folder with the upstreams' ports
+// replaced by free ones, on a free loopback port. bin/devproxy and
+// bin/demo-upstreams must be built (the Makefile does it). Screenshots
+// (demo-web.png, demo-dashboard.png, demo-broken.png; demo-failure.png on
+// failure) and the logs of the proxy and the upstreams go to
+// ${DEVPROXY_E2E_ARTIFACTS:-<repo>/dist/e2e-artifacts}. Every wait is
+// bounded; every process it starts leads its own process group, which is
+// ended on exit, failure, timeout or signal.
+
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const PLAYWRIGHT_VERSION = '1.64.1'; // keep in step with scripts/e2e-setup.sh
+const CHROMIUM = '/usr/bin/chromium';
+const OVERALL_MS = 120_000;
+const WAIT_MS = 20_000;
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cache = process.env.DEVPROXY_E2E_CACHE || path.join(os.homedir(), '.cache', 'devproxy-e2e');
+const artifacts = path.resolve(process.env.DEVPROXY_E2E_ARTIFACTS || path.join(repo, 'dist', 'e2e-artifacts'));
+const demoArg = process.argv.indexOf('--demo');
+const demo = path.resolve(demoArg > 0 ? process.argv[demoArg + 1] : path.join(repo, 'examples', 'demo'));
+
+const t0 = Date.now();
+const log = (msg) => console.log(`demo-browser [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+class Failure extends Error {}
+const fail = (msg) => {
+  throw new Failure(msg);
+};
+
+// --- processes ---------------------------------------------------------------
+
+const children = [];
+const tempDirs = [];
+
+function startGroup(name, cmd, args, opts) {
+  const proc = spawn(cmd, args, { ...opts, detached: true });
+  children.push(proc);
+  proc.on('exit', (code, signal) => {
+    proc.exited = true;
+    if (!stopping) log(`${name} (pid ${proc.pid}) exited: code ${code} signal ${signal}`);
+  });
+  proc.on('error', (err) => log(`${name}: ${err.message}`));
+  return proc;
+}
+
+function killGroup(proc, signal) {
+  try {
+    process.kill(-proc.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+let stopping = false;
+async function stopChildren() {
+  stopping = true;
+  for (const proc of children) killGroup(proc, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  for (const proc of children) {
+    while (!proc.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const proc of children) killGroup(proc, 'SIGKILL');
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', () => {
+  for (const proc of children) killGroup(proc, 'SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, async () => {
+    log(`${sig}: stopping`);
+    await stopChildren();
+    process.exit(1);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function mkTemp(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+// until polls probe (which returns {ok, detail}) until ok, for at most ms.
+async function until(what, probe, ms = WAIT_MS) {
+  const deadline = Date.now() + ms;
+  let detail = '';
+  while (Date.now() < deadline) {
+    try {
+      const r = await probe();
+      if (r.ok) return r;
+      detail = r.detail;
+    } catch (err) {
+      if (err instanceof Failure) throw err;
+      detail = err.message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  fail(`waited ${ms / 1000}s for ${what}; last: ${detail}`);
+}
+
+// --- the demo --------------------------------------------------------------------
+
+// copyDemo copies the demo's route files to a temp dir, with the
+// upstreams' ports replaced, and adds apps/broken.conf (a missing ';').
+function copyDemo(webPort, apiPort) {
+  const ws = mkTemp('devproxy-demo-');
+  for (const entry of fs.readdirSync(demo)) {
+    if (entry.endsWith('.go') || entry === 'upstreams') continue;
+    fs.cpSync(path.join(demo, entry), path.join(ws, entry), { recursive: true });
+  }
+  const apps = path.join(ws, 'apps');
+  for (const f of fs.readdirSync(apps)) {
+    const p = path.join(apps, f);
+    const text = fs.readFileSync(p, 'utf8').replaceAll('127.0.0.1:5173', `127.0.0.1:${webPort}`).replaceAll('127.0.0.1:5174', `127.0.0.1:${apiPort}`);
+    fs.writeFileSync(p, text);
+  }
+  fs.writeFileSync(path.join(apps, 'broken.conf'), `location /broken/ {\n    proxy_pass http://127.0.0.1:${webPort}/\n}\n`);
+  return ws;
+}
+
+function loadPlaywright() {
+  const dir = path.join(cache, `playwright-core-${PLAYWRIGHT_VERSION}`);
+  if (!fs.existsSync(path.join(dir, 'node_modules', 'playwright-core'))) {
+    fail(`playwright-core ${PLAYWRIGHT_VERSION} is not in ${cache}: run scripts/e2e-setup.sh`);
+  }
+  return createRequire(path.join(dir, 'package.json'))('playwright-core');
+}
+
+// Chromium is started here (not by playwright) so that its process group is
+// ours to end; playwright attaches over the DevTools protocol.
+async function startChromium(pw, profile) {
+  const proc = startGroup(
+    'chromium',
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      '--window-size=1200,800',
+      `--user-data-dir=${profile}`,
+      '--remote-debugging-address=127.0.0.1',
+      '--remote-debugging-port=0',
+      'about:blank',
+    ],
+    { env: { ...process.env, HOME: profile }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const stderr = [];
+  const wsUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Failure(`Chromium printed no DevTools address in 30s:\n${stderr.join('')}`)), 30_000);
+    proc.stderr.on('data', (d) => {
+      stderr.push(d.toString());
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr.join(''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', () => reject(new Failure(`Chromium exited at start:\n${stderr.join('')}`)));
+  });
+  proc.stderr.resume();
+  const browser = await pw.chromium.connectOverCDP(wsUrl, { timeout: 30_000 });
+  const context = browser.contexts()[0];
+  const page = context.pages()[0] || (await context.newPage());
+  return { browser, page };
+}
+
+// --- the run ----------------------------------------------------------------------
+
+let page;
+
+async function main() {
+  for (const bin of ['bin/devproxy', 'bin/demo-upstreams']) {
+    if (!fs.existsSync(path.join(repo, bin))) fail(`${bin} is missing: run make build and go build -o bin/demo-upstreams ./examples/demo/upstreams`);
+  }
+  if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: run scripts/e2e-setup.sh`);
+  const pw = loadPlaywright();
+  fs.mkdirSync(artifacts, { recursive: true });
+
+  const [proxyPort, tunnelPort, webPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const ws = copyDemo(webPort, apiPort);
+  const env = { ...process.env, DEVPROXY_STATE_DIR: mkTemp('devproxy-demo-state-') };
+  log(`demo copy ${ws}: proxy 127.0.0.1:${proxyPort}, web 127.0.0.1:${webPort}, api 127.0.0.1:${apiPort}`);
+
+  const upLog = path.join(artifacts, 'demo-upstreams.log');
+  const up = startGroup('demo-upstreams', path.join(repo, 'bin/demo-upstreams'), ['-web', `127.0.0.1:${webPort}`, '-api', `127.0.0.1:${apiPort}`], {
+    env,
+    stdio: ['ignore', fs.openSync(upLog, 'w'), fs.openSync(upLog, 'a')],
+  });
+  const serveLog = path.join(artifacts, 'demo-serve.log');
+  const serve = startGroup(
+    'devproxy serve',
+    path.join(repo, 'bin/devproxy'),
+    ['serve', '--root', ws, '--listen', `127.0.0.1:${proxyPort}`, '--tunnel-listen', `127.0.0.1:${tunnelPort}`],
+    { env, stdio: ['ignore', fs.openSync(serveLog, 'w'), fs.openSync(serveLog, 'a')] },
+  );
+  const base = `http://127.0.0.1:${proxyPort}`;
+  await until('the demo upstreams', async () => {
+    if (up.exited) fail('bin/demo-upstreams exited; see demo-upstreams.log');
+    const res = await fetch(`http://127.0.0.1:${webPort}/`, { signal: AbortSignal.timeout(2000) });
+    return { ok: res.ok, detail: `HTTP ${res.status}` };
+  });
+  await until('devproxy serve', async () => {
+    if (serve.exited) fail('devproxy serve exited; see demo-serve.log');
+    const res = await fetch(`${base}/routes.json`, { signal: AbortSignal.timeout(2000) });
+    return { ok: res.ok, detail: `HTTP ${res.status}` };
+  });
+
+  const profile = mkTemp('devproxy-demo-chromium-');
+  ({ page } = await startChromium(pw, profile));
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+
+  // a. /web/: the HMR socket connects through the proxy.
+  log('a. /web/');
+  let res = await page.goto(`${base}/web/`, { timeout: WAIT_MS });
+  if (res.status() !== 200) fail(`/web/ answered ${res.status()}`);
+  try {
+    await page.waitForFunction(() => /^connected/.test(document.getElementById('hmr')?.textContent || ''), null, { timeout: WAIT_MS });
+  } catch {
+    const hmr = await page.textContent('#hmr');
+    const refused = fs.readFileSync(upLog, 'utf8').split('\n').filter((l) => l.includes('refused')).join('\n');
+    fail(`/web/ says "HMR socket: ${hmr}" after ${WAIT_MS / 1000}s; the dev server's log:\n${refused || '(nothing refused)'}\nconsole:\n${consoleLines.join('\n')}`);
+  }
+  await page.waitForFunction(() => (document.getElementById('api')?.textContent || '').includes('ada'), null, { timeout: WAIT_MS });
+  log(`   HMR socket: ${await page.textContent('#hmr')}`);
+  await page.screenshot({ path: path.join(artifacts, 'demo-web.png') });
+
+  // b. /: the dashboard, with the demo's routes.
+  log('b. / (dashboard)');
+  res = await page.goto(`${base}/`, { timeout: WAIT_MS });
+  if (res.status() !== 200) fail(`/ answered ${res.status()}`);
+  await page.waitForFunction(() => document.body.innerText.includes('/web/') && document.body.innerText.includes('/api/'), null, { timeout: WAIT_MS });
+  await page.screenshot({ path: path.join(artifacts, 'demo-dashboard.png'), fullPage: true });
+
+  // c. /broken/: an HTML error page that names the file and its error.
+  log('c. /broken/');
+  res = await page.goto(`${base}/broken/`, { timeout: WAIT_MS });
+  const type = res.headers()['content-type'] || '';
+  const text = await page.innerText('body');
+  await page.screenshot({ path: path.join(artifacts, 'demo-broken.png') });
+  if (res.status() !== 404 || !type.startsWith('text/html')) fail(`/broken/ answered ${res.status()} ${type}, want 404 text/html`);
+  for (const words of ['apps/broken.conf', 'has errors']) {
+    if (!text.includes(words)) fail(`/broken/'s page lacks ${JSON.stringify(words)}:\n${text}`);
+  }
+  if (!(await page.$('a[href="/"]'))) fail(`/broken/'s page has no link to /:\n${text}`);
+  log(`   ${text.split('\n').find((l) => l.includes('has errors'))}`);
+}
+
+const overall = setTimeout(async () => {
+  log(`timed out after ${OVERALL_MS / 1000}s`);
+  await stopChildren();
+  process.exit(1);
+}, OVERALL_MS);
+
+let code = 0;
+try {
+  await main();
+  log(`passed; screenshots in ${artifacts}`);
+} catch (err) {
+  code = 1;
+  console.error(`demo-browser: FAILED: ${err instanceof Failure ? err.message : err.stack}`);
+  if (page) await page.screenshot({ path: path.join(artifacts, 'demo-failure.png') }).catch(() => {});
+}
+clearTimeout(overall);
+await stopChildren();
+process.exit(code);
