@@ -14,7 +14,8 @@
 //      .devproxy/resolutions.json, the conflict leaves the Problems panel and
 //      the tree shows b.conf's /api inactive and a.conf's /api/ active; the
 //      code lens above a.conf's /api/, "inactive: …" before, shows its
-//      upstream after (workspace/codeLens/refresh), in the same editor;
+//      upstream after, in the same editor, and follows the pin when it is
+//      changed on disk (workspace/codeLens/refresh);
 //   d. services/c.conf (a folder devproxy.json adds) opens as a route file;
 //   e. a route file created, then changed, on disk (not in the editor) shows
 //      in the tree, each time from exactly one workspace/didChangeWatchedFiles
@@ -761,6 +762,26 @@ async function main() {
       return { ok: json['/api/'] === 'apps/a.conf', detail: text };
     }, 20_000);
     fs.copyFileSync(file, path.join(artifacts, 'resolutions.json'));
+  });
+
+  // Nothing in the workbench moves here (no focus change, no edit of
+  // a.conf, which would make VS Code ask for the lenses anyway): only the
+  // server's workspace/codeLens/refresh updates the lens when the pin
+  // changes on disk, to b.conf and back.
+  await step("a pin changed on disk flips the code lens in a.conf's open editor", async () => {
+    const file = path.join(ws, '.devproxy', 'resolutions.json');
+    const pinned = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, pinned.replace('"apps/a.conf"', '"apps/b.conf"'));
+    await until("the code lens above a.conf's /api/ saying b.conf wins (pinned)", async () => {
+      const lenses = await codeLenses(page);
+      return { ok: lenses.some((t) => t.includes('inactive: apps/b.conf wins /api/ (pinned')), detail: lenses };
+    });
+    fs.writeFileSync(file, pinned);
+    const back = await until("the code lens above a.conf's /api/ showing its upstream again", async () => {
+      const lenses = await codeLenses(page);
+      return { ok: !lenses.some((t) => t.includes('inactive')) && lenses.some((t) => t.includes('→ http://127.0.0.1:5999')), detail: lenses };
+    });
+    log(`  code lenses: ${back.detail.join(' || ')}`);
   });
 
   await step('the conflict leaves the Problems panel', async () => {
