@@ -66,13 +66,9 @@ if [ ! -d node_modules ]; then
 fi
 npm run compile
 
-# vsce asks before packaging without a licence; this repository has none yet.
-license_flag=--skip-license
-for f in LICENSE LICENSE.md LICENSE.txt; do
-	if [ -f "$f" ]; then
-		license_flag=
-	fi
-done
+
+# Where the README's relative links and images point (package.json's repository).
+repo_url=$(node -p 'require("./package.json").repository.url')
 
 stage_root=$(mktemp -d "${TMPDIR:-/tmp}/devproxy-vsix.XXXXXX")
 trap 'rm -rf "$stage_root"' EXIT
@@ -91,13 +87,14 @@ for target in $targets; do
 
 	stage="$stage_root/$target"
 	mkdir -p "$stage/bin" "$stage/extension"
-	cp package.json README.md .vscodeignore "$stage/"
-	for f in LICENSE LICENSE.md LICENSE.txt CHANGELOG.md; do
-		if [ -f "$f" ]; then
-			cp "$f" "$stage/"
-		fi
-	done
-	cp -R extension/out extension/syntaxes extension/media extension/language-configuration.json "$stage/extension/"
+	# The package's README is the marketplace page (extension/README.md),
+	# not the repository's; the LICENSE is the repository's (MIT).
+	cp package.json .vscodeignore LICENSE "$stage/"
+	cp extension/README.md "$stage/README.md"
+	if [ -f CHANGELOG.md ]; then
+		cp CHANGELOG.md "$stage/"
+	fi
+	cp -R extension/out extension/syntaxes extension/media extension/icon.png extension/language-configuration.json "$stage/extension/"
 
 	echo "==> $target: go build ($goos/$goarch) -> bin/$exe"
 	# -trimpath and -s -w: no build paths or debug tables in the shipped binary.
@@ -108,7 +105,10 @@ for target in $targets; do
 	echo "==> $target: vsce package -> dist/devproxy-$target.vsix"
 	# --no-dependencies: vsce would otherwise add node_modules of the
 	# "dependencies", which esbuild has already bundled.
-	(cd "$stage" && "$root/node_modules/.bin/vsce" package --no-dependencies $license_flag \
+	# extension/README.md's images are relative to extension/: vsce makes
+	# them absolute from the repository's extension/ folder.
+	(cd "$stage" && "$root/node_modules/.bin/vsce" package --no-dependencies \
+		--baseContentUrl "$repo_url/blob/HEAD/extension" --baseImagesUrl "$repo_url/raw/HEAD/extension" \
 		--target "$target" --out "$root/dist/devproxy-$target.vsix")
 done
 

@@ -162,7 +162,7 @@ func (c *client) handle(ctx context.Context, req *jsonrpc2.Request) (any, error)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return jsonrpc2.RawMessage(mustJSON([]any{c.settings})), nil
-	case "client/registerCapability":
+	case "client/registerCapability", "workspace/codeLens/refresh":
 		return nil, nil
 	}
 	if req.IsCall() {

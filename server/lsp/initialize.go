@@ -36,7 +36,8 @@ import (
 //	devproxy/takeOver                              proxyhost.go
 //
 // The server calls the client with workspace/configuration,
-// client/registerCapability (the file watchers) and
+// client/registerCapability (the file watchers),
+// workspace/codeLens/refresh (server.go, refreshLenses) and
 // textDocument/publishDiagnostics, and sends the devproxy/status and
 // devproxy/routesChanged notifications.
 
@@ -120,6 +121,7 @@ func (s *Server) Initialize(_ context.Context, p *protocol.InitializeParams) (*p
 	if w := p.Capabilities.Workspace; w != nil {
 		s.caps.configuration = isTrue(w.Configuration)
 		s.caps.dynamicWatchers = w.DidChangeWatchedFiles != nil && isTrue(w.DidChangeWatchedFiles.DynamicRegistration)
+		s.caps.codeLensRefresh = w.CodeLens != nil && isTrue(w.CodeLens.RefreshSupport)
 	}
 	s.mu.Unlock()
 	s.setTable(ws.Table())

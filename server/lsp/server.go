@@ -105,6 +105,10 @@ type Server struct {
 	// watchJoined starts the watcher of joined folders, once.
 	watchJoined sync.Once
 	watching    []string
+	// lensMu guards lensTimer, the debounce of workspace/codeLens/refresh
+	// (refreshLenses).
+	lensMu    sync.Mutex
+	lensTimer *time.Timer
 }
 
 // clientSupport is what the server needs to know of the client's
@@ -112,6 +116,7 @@ type Server struct {
 type clientSupport struct {
 	configuration   bool // answers workspace/configuration
 	dynamicWatchers bool // accepts file watchers registered at run time
+	codeLensRefresh bool // accepts workspace/codeLens/refresh
 }
 
 // document is an open editor buffer.
@@ -406,6 +411,7 @@ func (s *Server) notify(method string, params any) {
 // the routes may have changed.
 func (s *Server) setTable(t *routing.RouteTable) {
 	s.mu.Lock()
+	lensRefresh := s.caps.codeLensRefresh
 	buffers := map[string]buffer{}
 	for abs, d := range s.docs {
 		rel, ok := t.DisplayPath(abs)
@@ -430,8 +436,37 @@ func (s *Server) setTable(t *routing.RouteTable) {
 	}
 	if s.conn != nil && prev != nil {
 		go s.notify("devproxy/routesChanged", RoutesChangedParams{Version: next.version})
+		if lensRefresh {
+			s.refreshLenses()
+		}
 	}
 	if prev != nil {
 		s.proxy.tableChanged(t)
 	}
+}
+
+// refreshLenses asks the client, with workspace/codeLens/refresh, to ask
+// for the code lenses again: a lens says whether its location is active,
+// which a change to another file (a pin, a conflict partner) changes
+// without touching the lens's own document. A burst of table changes
+// sends one request, the debounce after the last; the request runs on a
+// goroutine of its own (never the read loop: the client's answer must be
+// readable) and is bounded by the outbound timeout.
+func (s *Server) refreshLenses() {
+	s.lensMu.Lock()
+	defer s.lensMu.Unlock()
+	if s.lensTimer != nil {
+		s.lensTimer.Reset(s.opts.Debounce)
+		return
+	}
+	s.lensTimer = time.AfterFunc(s.opts.Debounce, func() {
+		if s.ctx.Err() != nil {
+			return
+		}
+		ctx, cancel := s.outbound()
+		defer cancel()
+		if err := s.client.CodeLensRefresh(ctx); err != nil && s.ctx.Err() == nil {
+			s.log.Debug("workspace/codeLens/refresh failed", "err", err)
+		}
+	})
 }

@@ -12,7 +12,10 @@
 //   b. the "Dev Tunnel Proxy" container's Routes tree lists the files and routes;
 //   c. the quick fix "Make apps/a.conf win /api/" pins a.conf in
 //      .devproxy/resolutions.json, the conflict leaves the Problems panel and
-//      the tree shows b.conf's /api inactive and a.conf's /api/ active;
+//      the tree shows b.conf's /api inactive and a.conf's /api/ active; the
+//      code lens above a.conf's /api/, "inactive: …" before, shows its
+//      upstream after, in the same editor, and follows the pin when it is
+//      changed on disk (workspace/codeLens/refresh);
 //   d. services/c.conf (a folder devproxy.json adds) opens as a route file;
 //   e. a route file created, then changed, on disk (not in the editor) shows
 //      in the tree, each time from exactly one workspace/didChangeWatchedFiles
@@ -525,6 +528,14 @@ async function showRoutesView(page) {
   await tree.waitFor({ state: 'visible', timeout: 15_000 });
 }
 
+// The code lenses of the active editor, one text per line that has any
+// ("→ http://… | Open in browser"): VS Code renders them as
+// .codelens-decoration elements above their lines.
+async function codeLenses(page) {
+  const texts = await page.locator('.editor-group-container.active .monaco-editor .codelens-decoration').allInnerTexts();
+  return texts.map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => t);
+}
+
 async function goToLine(page, line) {
   await page.keyboard.press('Control+G');
   const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -694,6 +705,12 @@ async function main() {
     const title = 'Make apps/a.conf win /api/';
     await openFile(page, 'apps/a.conf');
     await goToLine(page, aLine);
+    // Before the fix, the code lens above a.conf's /api/ says it is inactive.
+    const before = await until("the code lens above a.conf's /api/ saying it is inactive", async () => {
+      const lenses = await codeLenses(page);
+      return { ok: lenses.some((t) => t.includes('inactive: apps/b.conf wins /api/')), detail: lenses };
+    });
+    log(`  code lenses: ${before.detail.join(' || ')}`);
     await page.keyboard.press('Control+.');
     const widget = page.locator('.action-widget');
     await widget.waitFor({ state: 'visible', timeout: 20_000 });
@@ -716,6 +733,21 @@ async function main() {
     await widget.waitFor({ state: 'hidden', timeout: 10_000 });
   });
 
+  // The lens depends on another file (the pin): without
+  // workspace/codeLens/refresh it stayed "inactive" in the editor still
+  // showing a.conf. Read from that editor, never reopened (reopening asks
+  // for the lenses again and would hide a stale one).
+  await step("the code lens above a.conf's /api/ follows the pin", async () => {
+    const after = await until("the code lens above a.conf's /api/ showing its upstream, no longer inactive", async () => {
+      const active = await page.locator('.tabs-container .tab.active').getAttribute('aria-label', { timeout: 2000 }).catch(() => '');
+      const lenses = await codeLenses(page);
+      const ok = /a\.conf/.test(active || '') && !lenses.some((t) => t.includes('inactive')) && lenses.some((t) => t.includes('→ http://127.0.0.1:5999'));
+      return { ok, detail: { active, lenses } };
+    });
+    log(`  code lenses: ${after.detail.lenses.join(' || ')}`);
+    await shot(page, '03a-code-lens-after-quick-fix.png');
+  });
+
   await step('.devproxy/resolutions.json pins /api/ to apps/a.conf', async () => {
     const file = path.join(ws, '.devproxy', 'resolutions.json');
     await until(`${file} with "/api/": "apps/a.conf" on disk`, async () => {
@@ -730,6 +762,26 @@ async function main() {
       return { ok: json['/api/'] === 'apps/a.conf', detail: text };
     }, 20_000);
     fs.copyFileSync(file, path.join(artifacts, 'resolutions.json'));
+  });
+
+  // Nothing in the workbench moves here (no focus change, no edit of
+  // a.conf, which would make VS Code ask for the lenses anyway): only the
+  // server's workspace/codeLens/refresh updates the lens when the pin
+  // changes on disk, to b.conf and back.
+  await step("a pin changed on disk flips the code lens in a.conf's open editor", async () => {
+    const file = path.join(ws, '.devproxy', 'resolutions.json');
+    const pinned = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, pinned.replace('"apps/a.conf"', '"apps/b.conf"'));
+    await until("the code lens above a.conf's /api/ saying b.conf wins (pinned)", async () => {
+      const lenses = await codeLenses(page);
+      return { ok: lenses.some((t) => t.includes('inactive: apps/b.conf wins /api/ (pinned')), detail: lenses };
+    });
+    fs.writeFileSync(file, pinned);
+    const back = await until("the code lens above a.conf's /api/ showing its upstream again", async () => {
+      const lenses = await codeLenses(page);
+      return { ok: !lenses.some((t) => t.includes('inactive')) && lenses.some((t) => t.includes('→ http://127.0.0.1:5999')), detail: lenses };
+    });
+    log(`  code lenses: ${back.detail.join(' || ')}`);
   });
 
   await step('the conflict leaves the Problems panel', async () => {
