@@ -38,6 +38,20 @@ type Config struct {
 	// host and the tunnel's public host): "dev.example.com", or
 	// ".example.com" for it and every subdomain, or "*" for any host.
 	AllowedHosts []string `json:"allowedHosts,omitempty"`
+	// DataDir is where the health store lives (proxy/store), an absolute
+	// path once read (a relative one is taken from the root). Empty: a
+	// folder per workspace under the user's state directory. Never inside
+	// the workspace: a write there would trigger a reload.
+	DataDir   string          `json:"dataDir,omitempty"`
+	Retention RetentionConfig `json:"retention,omitempty"`
+}
+
+// RetentionConfig says which health reports the store keeps: the last
+// Reports per route (0: the store's default, 50) and none older than
+// Days days (0: no age limit).
+type RetentionConfig struct {
+	Reports int `json:"reports,omitempty"`
+	Days    int `json:"days,omitempty"`
 }
 
 // TunnelConfig is where a tunnel agent connects.
@@ -75,6 +89,15 @@ func (c Config) Over(d Config) Config {
 	if len(c.AllowedHosts) == 0 {
 		c.AllowedHosts = d.AllowedHosts
 	}
+	if c.DataDir == "" {
+		c.DataDir = d.DataDir
+	}
+	if c.Retention.Reports == 0 {
+		c.Retention.Reports = d.Retention.Reports
+	}
+	if c.Retention.Days == 0 {
+		c.Retention.Days = d.Retention.Days
+	}
 	return c
 }
 
@@ -87,6 +110,8 @@ func readSetting(v json.RawMessage, dst any) bool {
 	}
 	switch d := dst.(type) {
 	case *string:
+		return json.Unmarshal(v, d) == nil
+	case *int:
 		return json.Unmarshal(v, d) == nil
 	case *[]string:
 		var list []string
@@ -142,7 +167,7 @@ func (c Config) withDefaults() Config {
 
 // knownConfigKeys lists the settings this version understands; other keys
 // are reported (they may belong to a newer version) but do not fail.
-var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true}
+var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true, "dataDir": true, "retention": true}
 
 // loadConfig reads devproxy.json in root (or its overlay, when data is
 // not nil); name is how diagnostics name it (ConfigFile, or
@@ -188,6 +213,7 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 	read("overrides", raw["overrides"], at["overrides"], &c.Overrides, `a list of globs, such as ["overrides/*.conf"]`)
 	read("listen", raw["listen"], at["listen"], &c.Listen, `"host:port" or a port, such as "127.0.0.1:8080" or "8080"`)
 	read("allowedHosts", raw["allowedHosts"], at["allowedHosts"], &c.AllowedHosts, `a list of host names, such as ["dev.example.com"]`)
+	read("dataDir", raw["dataDir"], at["dataDir"], &c.DataDir, `a folder outside the workspace, such as "/home/me/.cache/devproxy/shop"`)
 	read("$schema", raw["$schema"], at["$schema"], new(string), "a URL or path of the schema, as a string")
 	if v := raw["tunnel"]; v != nil && string(v) != "null" {
 		var tunnel map[string]json.RawMessage
@@ -199,6 +225,58 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 			read("tunnel.listen", tunnel["listen"], tat["listen"], &c.Tunnel.Listen, `"host:port" or a port, such as "127.0.0.1:8081" or "8081"`)
 			read("tunnel.publicUrl", tunnel["publicUrl"], tat["publicUrl"], &c.Tunnel.PublicURL, `an http(s) URL, such as "https://abc.ngrok.app"`)
 		}
+	}
+	if v := raw["retention"]; v != nil && string(v) != "null" {
+		var retention map[string]json.RawMessage
+		if json.Unmarshal(v, &retention) != nil {
+			diags = append(diags, jsonDiag(name, data, at["retention"], routefile.CodeConfig,
+				`"retention" must be an object, such as {"reports": 50, "days": 14}; it is ignored`))
+		} else {
+			rat := valueOffsets(data[at["retention"]:], at["retention"])
+			for _, k := range slices.Sorted(maps.Keys(retention)) {
+				if k != "reports" && k != "days" {
+					off := at["retention"] + bytes.Index(data[at["retention"]:], []byte(`"`+k+`"`))
+					d := jsonDiag(name, data, max(off, 0), routefile.CodeConfig, fmt.Sprintf("unknown setting \"retention.%s\"; it is ignored (retention has \"reports\" and \"days\")", k))
+					d.Severity = routefile.Warning
+					diags = append(diags, d)
+				}
+			}
+			for _, f := range []struct {
+				key, want string
+				min       int
+				dst       *int
+			}{
+				{"reports", "a whole number of at least 1, the reports kept per route, such as 50", 1, &c.Retention.Reports},
+				{"days", "a whole number of days, 0 for no age limit, such as 14", 0, &c.Retention.Days},
+			} {
+				v := retention[f.key]
+				if v == nil || string(v) == "null" {
+					continue
+				}
+				var n int
+				if !readSetting(v, &n) || n < f.min {
+					diags = append(diags, jsonDiag(name, data, rat[f.key], routefile.CodeConfig,
+						fmt.Sprintf("%q must be %s; it is ignored", "retention."+f.key, f.want)))
+					continue
+				}
+				*f.dst = n
+			}
+		}
+	}
+	if d := c.DataDir; d != "" {
+		abs := d
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(root, abs)
+		}
+		abs, _ = filepath.Abs(abs)
+		rootAbs, _ := filepath.Abs(root)
+		// proxy/store checks again with symbolic links followed.
+		if rel, err := filepath.Rel(rootAbs, abs); root != "" && err == nil && (rel == "." || rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))) {
+			diags = append(diags, jsonDiag(name, data, at["dataDir"], routefile.CodeConfig,
+				fmt.Sprintf("dataDir: %q is inside the workspace, where every write of the health store would trigger a reload; choose a folder outside it; using the default", d)))
+			abs = ""
+		}
+		c.DataDir = abs
 	}
 	for _, field := range []struct {
 		name string

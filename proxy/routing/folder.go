@@ -43,9 +43,9 @@ type Folder struct {
 	Watched bool
 	// Config is the folder's effective settings: its devproxy.json over
 	// its Defaults, with the gaps filled in. Its Apps and Overrides decide
-	// the folder's route files; listen, tunnel and allowedHosts are
-	// settings of the process, read from the primary (first) folder
-	// (RouteTable.Config).
+	// the folder's route files; listen, tunnel, allowedHosts, dataDir
+	// and retention are settings of the process, read from the primary
+	// (first) folder (RouteTable.Config).
 	Config Config
 }
 

@@ -114,7 +114,8 @@ type Conflict struct {
 // RouteTable is an immutable snapshot of a workspace's routing.
 type RouteTable struct {
 	// Root is the primary folder's absolute path; Config is its settings,
-	// which hold the process's (listen, tunnel, allowedHosts).
+	// which hold the process's (listen, tunnel, allowedHosts, dataDir,
+	// retention).
 	Root   string
 	Config Config
 	// Folders are the workspace's folders, the primary first; nil for

@@ -247,7 +247,9 @@ const exampleSettings = `{
   "apps": ["apps/*.conf", "services/*.conf"],
   "overrides": ["ops/*.conf"],
   "listen": "127.0.0.1:9080",
-  "tunnel": {"listen": "[::1]:9081"}
+  "tunnel": {"listen": "[::1]:9081"},
+  "dataDir": "../shop-health",
+  "retention": {"reports": 20, "days": 14}
 }
 `
 
@@ -272,7 +274,8 @@ func TestSettingsSchema(t *testing.T) {
 	for _, d := range tbl.Diagnostics {
 		t.Errorf("the engine reports the example devproxy.json: %s", d)
 	}
-	if tbl.Config.Listen != "127.0.0.1:9080" || tbl.Config.Tunnel.Listen != "[::1]:9081" || len(tbl.Config.Apps) != 2 {
+	if tbl.Config.Listen != "127.0.0.1:9080" || tbl.Config.Tunnel.Listen != "[::1]:9081" || len(tbl.Config.Apps) != 2 ||
+		tbl.Config.DataDir != filepath.Join(filepath.Dir(root), "shop-health") || tbl.Config.Retention != (routing.RetentionConfig{Reports: 20, Days: 14}) {
 		t.Errorf("the engine read the example as %+v", tbl.Config)
 	}
 
@@ -286,6 +289,13 @@ func TestSettingsSchema(t *testing.T) {
 		{name: "apps not a list", doc: `{"apps": "apps/*.conf"}`},
 		{name: "glob outside the workspace", doc: `{"overrides": ["../shared/*.conf"]}`},
 		{name: "absolute glob", doc: `{"apps": ["/etc/nginx/*.conf"]}`},
+		{name: "dataDir inside the workspace", doc: `{"dataDir": ".devproxy/data"}`},
+		{name: "dataDir not a string", doc: `{"dataDir": 5}`},
+		{name: "retention not an object", doc: `{"retention": 50}`},
+		{name: "retention keeping no reports", doc: `{"retention": {"reports": 0}}`},
+		{name: "retention of negative days", doc: `{"retention": {"days": -1}}`},
+		{name: "retention of fractional days", doc: `{"retention": {"days": 1.5}}`},
+		{name: "unknown retention setting", doc: `{"retention": {"count": 5}}`},
 	} {
 		if err := sch.Validate(decode(t, []byte(bad.doc))); err == nil {
 			t.Errorf("%s: schema accepts %s", bad.name, bad.doc)
