@@ -7,7 +7,7 @@ import (
 // pageRef is an asset or hint a page references.
 type pageRef struct {
 	URL  string // as written in the page
-	Kind string // script, style, font, wasm, preload
+	Kind string // script, style, font, wasm
 }
 
 // pageFacts is what the scanner reads from an HTML page.

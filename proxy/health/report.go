@@ -65,7 +65,7 @@ type Report struct {
 // AssetReport is one same-origin asset the page references.
 type AssetReport struct {
 	URL         string `json:"url"`
-	Kind        string `json:"kind"` // script, style, font, wasm, preload
+	Kind        string `json:"kind"` // script, style, font, wasm
 	Status      int    `json:"status"`
 	ContentType string `json:"contentType"`
 	OK          bool   `json:"ok"`
