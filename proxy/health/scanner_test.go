@@ -166,8 +166,8 @@ location /boom/ { proxy_pass http://%s; }
 location /moved/ { proxy_pass http://%s; }
 location /found/ { proxy_pass http://%s; }
 location = /exact { return 200 "hi"; }
+location ^~ /ok/ { return 200 duplicate; }
 `, healthy, down, down, slow, htmlScript, vite, status(404, ""), status(500, ""), status(308, "/moved/x/"), status(302, "/elsewhere/")),
-		"apps/b.conf": "location /ok/ { return 200 shadowed; }\n",
 	}
 	info := startProxy(t, files)
 	rep := scan(t, info, Options{Timeout: 500 * time.Millisecond, Concurrency: 4})

@@ -26,8 +26,7 @@ func TestReportMatchesSchema(t *testing.T) {
 	spa := upstream(t, app("/spa/", `<script type="module" src="/spa/@vite/client"></script>`, true))
 	info := startProxy(t, map[string]string{
 		"apps/a.conf": "location /ok/ { proxy_pass http://" + ok + "; }\nlocation /spa/ { proxy_pass http://" + spa + "; }\n" +
-			"location /down/ { proxy_pass http://" + refusedAddr(t) + "; }\nlocation = /none { return 404; }\n",
-		"apps/b.conf": "location /ok/ { return 200; }\n",
+			"location /down/ { proxy_pass http://" + refusedAddr(t) + "; }\nlocation = /none { return 404; }\nlocation ^~ /ok/ { return 200; }\n",
 	})
 	rep := scan(t, info, Options{Timeout: 2 * time.Second})
 	b, err := json.Marshal(rep)
