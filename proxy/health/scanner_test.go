@@ -132,9 +132,10 @@ func byRoute(r *ScanReport) map[string]Report {
 func TestScanClassifies(t *testing.T) {
 	healthy := upstream(t, app("/ok/", "", false))
 	down := refusedAddr(t)
+	release := make(chan struct{})
 	slow := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-time.After(time.Second):
+		case <-release:
 		case <-r.Context().Done():
 		}
 	})
@@ -170,7 +171,10 @@ location ^~ /ok/ { return 200 duplicate; }
 `, healthy, down, down, slow, htmlScript, vite, status(404, ""), status(500, ""), status(308, "/moved/x/"), status(302, "/elsewhere/")),
 	}
 	info := startProxy(t, files)
-	rep := scan(t, info, Options{Timeout: 500 * time.Millisecond, Concurrency: 4})
+	// Registered last, so it runs first: the slow upstream answers before
+	// the proxy drains and the upstreams close.
+	t.Cleanup(func() { close(release) })
+	rep := scan(t, info, Options{Timeout: time.Second, Concurrency: 4})
 	got := byRoute(rep)
 	want := []struct {
 		route  string
@@ -180,7 +184,7 @@ location ^~ /ok/ { return 200 duplicate; }
 		{"/ok/", StatusOK, ""},
 		{"/down/", StatusError, "connection refused on " + down},
 		{"/down2/", StatusError, "connection refused on " + down},
-		{"/slow/", StatusWarning, "no answer within 500ms"},
+		{"/slow/", StatusWarning, "no answer within 1s"},
 		{"/spa/", StatusWarning, "an HTML page where a script was expected"},
 		{"/vite/", StatusWarning, "hot reload (vite): the WebSocket upgrade was refused with HTTP 400"},
 		{"/missing/", StatusWarning, "HTTP 404"},
