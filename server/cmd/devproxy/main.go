@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/cli"
@@ -32,6 +33,7 @@ Usage:
   devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--drain-timeout 5s]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
+  devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
   devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
   devproxy version
 
@@ -59,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(rest, stdout, stderr)
 	case "explain":
 		return runExplain(rest, stdout, stderr)
+	case "scan":
+		return runScan(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "devproxy", version)
 		return cli.ExitOK
@@ -104,6 +108,39 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitUsage
 	}
 	return cli.RunCheck(opts, stdout, stderr)
+}
+
+func runScan(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("scan", stderr)
+	var opts cli.ScanOptions
+	var routes headerFlags
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
+	fs.StringVar(&opts.Format, "format", "text", "output `format`: text, json (schemas/health-report.schema.json) or junit (JUnit XML for CI)")
+	fs.IntVar(&opts.Concurrency, "concurrency", health.DefaultConcurrency, "routes probed at once")
+	fs.DurationVar(&opts.Timeout, "timeout", health.DefaultTimeout, "per probe: a page, an asset or a WebSocket upgrade")
+	fs.Var(&routes, "route", "scan only this `route` (\"/app/\"); repeat for several")
+	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "devproxy scan: unexpected argument %q\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	switch {
+	case opts.Format != "text" && opts.Format != "json" && opts.Format != "junit":
+		fmt.Fprintf(stderr, "devproxy scan: --format must be text, json or junit, not %q\n", opts.Format)
+		return cli.ExitUsage
+	case opts.Concurrency < 1:
+		fmt.Fprintf(stderr, "devproxy scan: --concurrency must be at least 1\n")
+		return cli.ExitUsage
+	case opts.Timeout <= 0:
+		fmt.Fprintf(stderr, "devproxy scan: --timeout must be positive, such as 5s\n")
+		return cli.ExitUsage
+	}
+	opts.Routes = routes
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cli.RunScan(ctx, opts, stdout, stderr)
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
