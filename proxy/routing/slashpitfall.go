@@ -63,7 +63,7 @@ func (t *RouteTable) slashPitfallOf(b *Block) *SlashPitfall {
 // pitfall (except duplicates and reserved paths, which never run).
 func (t *RouteTable) reportSlashPitfalls() {
 	for _, b := range t.Blocks {
-		if b.Inactive == InactiveDuplicate || b.Inactive == InactiveReserved {
+		if b.neverRuns() {
 			continue
 		}
 		p := t.slashPitfallOf(b)

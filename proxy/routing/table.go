@@ -95,6 +95,13 @@ type Block struct {
 	WebSocketHost *routefile.Directive
 }
 
+// neverRuns reports a block that no request can reach whatever the other
+// files do: a duplicate within its file, or a reserved path. (A block that
+// lost a conflict still runs once its file wins.)
+func (b *Block) neverRuns() bool {
+	return b.Inactive == InactiveDuplicate || b.Inactive == InactiveReserved
+}
+
 // Label is "apps/a.conf:3 (^~ /api/)".
 func (b *Block) Label() string {
 	return fmt.Sprintf("%s:%d (%s)", b.File.Path, b.Loc.Line(), b.Loc.Label())

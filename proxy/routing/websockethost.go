@@ -55,7 +55,7 @@ func webSocketHostOf(l *routefile.Location) *routefile.Directive {
 // upgrades with the default Host.
 func (t *RouteTable) reportWebSocketHosts() {
 	for _, b := range t.Blocks {
-		if b.Inactive == InactiveDuplicate || b.Inactive == InactiveReserved {
+		if b.neverRuns() {
 			continue
 		}
 		d := webSocketHostOf(b.Loc)
