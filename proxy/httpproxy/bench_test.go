@@ -214,7 +214,7 @@ func BenchmarkStartToFirstRequest(b *testing.B) {
 // BenchmarkReloadSwap100Files measures what a save costs once the watcher
 // has noticed it: re-read and re-parse the one file, compose the 100 files
 // into a new table and swap it into the proxy. It excludes the watcher's
-// debounce (reloadDebounce, which waits for an editor's several writes to
+// debounce (routing.WatchDebounce, which waits for an editor's several writes to
 // settle) and the write itself. Goal: under 20 ms.
 func BenchmarkReloadSwap100Files(b *testing.B) {
 	const n = 50        // the file that is saved again and again

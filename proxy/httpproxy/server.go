@@ -62,9 +62,6 @@ type ServeInfo struct {
 	Proxy      *Proxy
 }
 
-// reloadDebounce collects the several writes of one save into one reload.
-const reloadDebounce = 25 * time.Millisecond
-
 // DefaultDrainTimeout is how long a shutdown lets requests in flight finish.
 const DefaultDrainTimeout = 5 * time.Second
 
@@ -139,7 +136,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	var watcherDone <-chan struct{}
 	if own {
 		var err error
-		watcherDone, err = ws.Watch(ctx, reloadDebounce, func(*routing.RouteTable) {
+		watcherDone, err = ws.Watch(ctx, routing.WatchDebounce, func(*routing.RouteTable) {
 			nt := ws.Served()
 			logTable(log, "routes reloaded", nt)
 			if opts.OnReload != nil {

@@ -345,9 +345,7 @@ func othersOf(m join.Members, self join.Client, owning bool) []routing.FolderSpe
 
 func (n *Node) setOthers(specs []routing.FolderSpec) {
 	n.mu.Lock()
-	same := slices.EqualFunc(specs, n.others, func(a, b routing.FolderSpec) bool {
-		return a.Root == b.Root && slices.Equal(a.Defaults.Apps, b.Defaults.Apps) && slices.Equal(a.Defaults.Overrides, b.Defaults.Overrides)
-	})
+	same := routing.SameFolders(specs, n.others)
 	n.others = specs
 	n.mu.Unlock()
 	if !same && n.opts.OnOthers != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 )
@@ -32,6 +33,20 @@ type FolderSpec struct {
 	// an editor reports (through Reload and the overlays) are not.
 	Watched bool
 }
+
+// SameFolders reports whether two folder lists name the same folders, in
+// the same order, with the same route-file globs (Watched aside): setting
+// one after the other would change nothing.
+func SameFolders(a, b []FolderSpec) bool {
+	return slices.EqualFunc(a, b, func(x, y FolderSpec) bool {
+		return x.Root == y.Root && slices.Equal(x.Defaults.Apps, y.Defaults.Apps) && slices.Equal(x.Defaults.Overrides, y.Defaults.Overrides)
+	})
+}
+
+// WatchDebounce is how long Watch collects the several writes of one save
+// into one reload, for the callers that run it (devproxy serve, the
+// language server for joined folders).
+const WatchDebounce = 25 * time.Millisecond
 
 // Folder is one folder of a workspace as a table shows it.
 type Folder struct {

@@ -34,9 +34,6 @@ type ServeOptions struct {
 	Problems io.Writer
 }
 
-// reloadDebounce collects the several writes of one save into one reload.
-const reloadDebounce = 25 * time.Millisecond
-
 // Serve runs `devproxy serve` until ctx ends: it serves the folder's route
 // files on the listen address, or, when another devproxy already serves
 // that address, joins it and registers the folder there (and takes the
@@ -71,7 +68,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	unsubscribe := ws.SubscribeServed(problems.report)
 	defer unsubscribe()
 	problems.report(ws.Served())
-	watchDone, err := ws.Watch(ctx, reloadDebounce, func(t *routing.RouteTable) {
+	watchDone, err := ws.Watch(ctx, routing.WatchDebounce, func(t *routing.RouteTable) {
 		log.Info("routes reloaded", "folders", len(t.Folders), "files", len(t.Files), "errors", t.ErrorCount(), "conflicts", len(t.Conflicts), "generation", t.Generation)
 	})
 	if err != nil {

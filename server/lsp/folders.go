@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
@@ -86,9 +85,7 @@ func (s *Server) DidChangeWorkspaceFolders(_ context.Context, p *protocol.DidCha
 // process serves alone or is not part of a shared proxy).
 func (s *Server) setJoined(specs []routing.FolderSpec) {
 	s.mu.Lock()
-	same := slices.EqualFunc(specs, s.joined, func(a, b routing.FolderSpec) bool {
-		return a.Root == b.Root && slices.Equal(a.Defaults.Apps, b.Defaults.Apps) && slices.Equal(a.Defaults.Overrides, b.Defaults.Overrides)
-	})
+	same := routing.SameFolders(specs, s.joined)
 	s.joined = specs
 	s.mu.Unlock()
 	if len(specs) > 0 {
@@ -96,7 +93,7 @@ func (s *Server) setJoined(specs []routing.FolderSpec) {
 		// editor reports its own folders' file events); from the first
 		// one on.
 		s.watchJoined.Do(func() {
-			if _, err := s.ws.Watch(s.ctx, 25*time.Millisecond, func(*routing.RouteTable) { s.setTable(s.ws.Table()) }); err != nil {
+			if _, err := s.ws.Watch(s.ctx, routing.WatchDebounce, func(*routing.RouteTable) { s.setTable(s.ws.Table()) }); err != nil {
 				s.log.Warn("cannot watch the joined folders", "err", err)
 			}
 		})
