@@ -21,16 +21,14 @@
 // bounded; every process it starts leads its own process group, which is
 // ended on exit, failure, timeout or signal.
 
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CHROMIUM, Failure, fail, freePort, loadPlaywright, mkTemp, setLog, startChromium, startGroup, stopChildren as stopGroups, tempDirs } from './lib/headless.mjs';
+
 const PLAYWRIGHT_VERSION = '1.64.1'; // keep in step with scripts/e2e-setup.sh
-const CHROMIUM = '/usr/bin/chromium';
 const OVERALL_MS = 120_000;
 const WAIT_MS = 20_000;
 
@@ -42,72 +40,20 @@ const demo = path.resolve(demoArg > 0 ? process.argv[demoArg + 1] : path.join(re
 
 const t0 = Date.now();
 const log = (msg) => console.log(`demo-browser [${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
-class Failure extends Error {}
-const fail = (msg) => {
-  throw new Failure(msg);
-};
+setLog(log);
 
 // --- processes ---------------------------------------------------------------
 
-const children = [];
-const tempDirs = [];
-
-function startGroup(name, cmd, args, opts) {
-  const proc = spawn(cmd, args, { ...opts, detached: true });
-  children.push(proc);
-  proc.on('exit', (code, signal) => {
-    proc.exited = true;
-    if (!stopping) log(`${name} (pid ${proc.pid}) exited: code ${code} signal ${signal}`);
-  });
-  proc.on('error', (err) => log(`${name}: ${err.message}`));
-  return proc;
-}
-
-function killGroup(proc, signal) {
-  try {
-    process.kill(-proc.pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-let stopping = false;
 async function stopChildren() {
-  stopping = true;
-  for (const proc of children) killGroup(proc, 'SIGTERM');
-  const deadline = Date.now() + 5000;
-  for (const proc of children) {
-    while (!proc.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  }
-  for (const proc of children) killGroup(proc, 'SIGKILL');
+  await stopGroups();
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 }
-process.on('exit', () => {
-  for (const proc of children) killGroup(proc, 'SIGKILL');
-});
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
     log(`${sig}: stopping`);
     await stopChildren();
     process.exit(1);
   });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function mkTemp(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
 }
 
 // until polls probe (which returns {ok, detail}) until ok, for at most ms.
@@ -148,57 +94,6 @@ function copyDemo(webPort, apiPort) {
   return ws;
 }
 
-function loadPlaywright() {
-  const dir = path.join(cache, `playwright-core-${PLAYWRIGHT_VERSION}`);
-  if (!fs.existsSync(path.join(dir, 'node_modules', 'playwright-core'))) {
-    fail(`playwright-core ${PLAYWRIGHT_VERSION} is not in ${cache}: run scripts/e2e-setup.sh`);
-  }
-  return createRequire(path.join(dir, 'package.json'))('playwright-core');
-}
-
-// Chromium is started here (not by playwright) so that its process group is
-// ours to end; playwright attaches over the DevTools protocol.
-async function startChromium(pw, profile) {
-  const proc = startGroup(
-    'chromium',
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      '--window-size=1200,800',
-      `--user-data-dir=${profile}`,
-      '--remote-debugging-address=127.0.0.1',
-      '--remote-debugging-port=0',
-      'about:blank',
-    ],
-    { env: { ...process.env, HOME: profile }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const stderr = [];
-  const wsUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Failure(`Chromium printed no DevTools address in 30s:\n${stderr.join('')}`)), 30_000);
-    proc.stderr.on('data', (d) => {
-      stderr.push(d.toString());
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr.join(''));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('exit', () => reject(new Failure(`Chromium exited at start:\n${stderr.join('')}`)));
-  });
-  proc.stderr.resume();
-  const browser = await pw.chromium.connectOverCDP(wsUrl, { timeout: 30_000 });
-  const context = browser.contexts()[0];
-  const page = context.pages()[0] || (await context.newPage());
-  return { browser, page };
-}
-
 // --- the run ----------------------------------------------------------------------
 
 let page;
@@ -208,7 +103,7 @@ async function main() {
     if (!fs.existsSync(path.join(repo, bin))) fail(`${bin} is missing: run make build and go build -o bin/demo-upstreams ./examples/demo/upstreams`);
   }
   if (!fs.existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: run scripts/e2e-setup.sh`);
-  const pw = loadPlaywright();
+  const pw = loadPlaywright(cache, PLAYWRIGHT_VERSION);
   fs.mkdirSync(artifacts, { recursive: true });
 
   const [proxyPort, tunnelPort, webPort, apiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
@@ -241,7 +136,7 @@ async function main() {
   });
 
   const profile = mkTemp('devproxy-demo-chromium-');
-  ({ page } = await startChromium(pw, profile));
+  ({ page } = await startChromium(pw, { profile, env: { ...process.env, HOME: profile }, windowSize: '1200,800' }));
   const consoleLines = [];
   page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
 

@@ -54,19 +54,29 @@
 // and playwright-core), DEVPROXY_E2E_ARTIFACTS, DEVPROXY_E2E_KEEP=1 to keep
 // the temporary workspace and profiles.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import {
+  Failure,
+  fail,
+  freePort,
+  loadPlaywright as loadPlaywrightFrom,
+  mkTemp,
+  setLog,
+  startChromium as startChromiumWith,
+  startGroup,
+  stopChildren,
+  tempDirs,
+} from '../../../scripts/lib/headless.mjs';
+
 // Keep in step with scripts/e2e-setup.sh.
 const CODE_SERVER_VERSION = '4.100.3';
 const PLAYWRIGHT_VERSION = '1.64.1';
-const CHROMIUM = '/usr/bin/chromium';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -84,10 +94,7 @@ const t0 = Date.now();
 const secs = (ms) => (ms / 1000).toFixed(1) + 's';
 const log = (msg) => console.log(`[${secs(Date.now() - t0).padStart(6)}] ${msg}`);
 
-class Failure extends Error {}
-const fail = (msg) => {
-  throw new Failure(msg);
-};
+setLog(log);
 
 let currentStep = '(setup)';
 async function step(name, fn) {
@@ -125,62 +132,8 @@ const fmt = (v) => (typeof v === 'string' ? v : JSON.stringify(v, null, 2));
 
 // Each child is started as the leader of its own process group, so ending the
 // group ends what it started too (code-server's extension host, the
-// language server, Chromium's renderers).
-const children = []; // {name, proc}
-const tempDirs = [];
+// language server, Chromium's renderers): scripts/lib/headless.mjs.
 const profiles = []; // {name, userData} of every code-server profile, for its logs
-
-function startGroup(name, cmd, args, opts) {
-  const proc = spawn(cmd, args, { ...opts, detached: true });
-  children.push({ name, proc });
-  proc.on('exit', (code, signal) => {
-    proc.exited = true;
-    if (!stopping) log(`${name} (pid ${proc.pid}) exited: code ${code} signal ${signal}`);
-  });
-  return proc;
-}
-
-function killGroup(proc, signal) {
-  try {
-    process.kill(-proc.pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-let stopping = false;
-async function stopChildren() {
-  stopping = true;
-  for (const { proc } of children) killGroup(proc, 'SIGTERM');
-  const deadline = Date.now() + 5000;
-  for (const { proc } of children) {
-    while (!proc.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  }
-  // SIGKILL the groups even when the leader exited: a member may linger.
-  for (const { proc } of children) killGroup(proc, 'SIGKILL');
-}
-
-// Last resort when the process exits some other way.
-process.on('exit', () => {
-  for (const { proc } of children) killGroup(proc, 'SIGKILL');
-});
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function mkTemp(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
 
 // An environment without the variables that would make code-server hand the
 // job to a running instance (when this runs in a code-server terminal) and
@@ -228,13 +181,7 @@ function codeServerBin() {
   return bin;
 }
 
-function loadPlaywright() {
-  const dir = path.join(cache, `playwright-core-${PLAYWRIGHT_VERSION}`);
-  if (!fs.existsSync(path.join(dir, 'node_modules', 'playwright-core'))) {
-    fail(`playwright-core ${PLAYWRIGHT_VERSION} is not in ${cache}: run scripts/e2e-setup.sh`);
-  }
-  return createRequire(path.join(dir, 'package.json'))('playwright-core');
-}
+const loadPlaywright = () => loadPlaywrightFrom(cache, PLAYWRIGHT_VERSION);
 
 function writeSettings(userDataDir, settings) {
   const dir = path.join(userDataDir, 'User');
@@ -286,53 +233,21 @@ async function startCodeServer(bin, port, ws, dirs, env, name = 'code-server') {
 
 // --- Chromium ---------------------------------------------------------------------------------
 
-// Chromium is started here (not by playwright) so that its pid is ours to
-// end; playwright attaches over the DevTools protocol.
-async function startChromium(pw, profile, env) {
-  const proc = startGroup(
-    'chromium',
-    CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
+// Chromium, as scripts/lib/headless.mjs starts it; env: its crash reports go
+// under the run's temp dir, not ~/.config.
+function startChromium(pw, profile, env) {
+  return startChromiumWith(pw, {
+    profile,
+    env,
+    windowSize: '1600,1000',
+    args: [
       '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
       // Several tabs work at once: none is throttled for being in the background.
       '--disable-background-timer-throttling',
       '--disable-backgrounding-occluded-windows',
       '--disable-renderer-backgrounding',
-      '--window-size=1600,1000',
-      `--user-data-dir=${profile}`,
-      '--remote-debugging-address=127.0.0.1',
-      '--remote-debugging-port=0',
-      'about:blank',
     ],
-    // env: its crash reports go under the run's temp dir, not ~/.config.
-    { env, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const stderr = [];
-  const wsUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Failure(`Chromium printed no DevTools address in 30s:\n${stderr.join('')}`)), 30_000);
-    proc.stderr.on('data', (d) => {
-      stderr.push(d.toString());
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(stderr.join(''));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('exit', () => reject(new Failure(`Chromium exited at start:\n${stderr.join('')}`)));
   });
-  proc.stderr.resume();
-  const browser = await pw.chromium.connectOverCDP(wsUrl, { timeout: 30_000 });
-  const context = browser.contexts()[0];
-  const page = context.pages()[0] || (await context.newPage());
-  return { browser, context, page };
 }
 
 // --- reading the workbench ---------------------------------------------------------------------
