@@ -91,7 +91,7 @@ type Node struct {
 	member   *join.Membership // while a member
 	handOver bool             // the owner was asked to stop: join rather than listen next
 	others   []routing.FolderSpec
-	rt       *runtime          // while owning
+	rt       *runtime // while owning
 	// remoteHealth is the owner's health while a member; nil otherwise.
 	remoteHealth *monitor.Document
 }
