@@ -543,3 +543,64 @@ func TestDialExplainsARefusal(t *testing.T) {
 		t.Errorf("Dial to a full hub: %v", err)
 	}
 }
+
+// TestSilentClientsAreDropped: the hub pings; a client that answers
+// (any client that reads) stays connected for many read timeouts, one
+// that never answers is dropped after the read timeout.
+func TestSilentClientsAreDropped(t *testing.T) {
+	const read = 300 * time.Millisecond
+	s := startHub(t, Options{}, func(h *Hub) { h.timing = keepAliveTiming{ping: 50 * time.Millisecond, read: read, write: time.Second} })
+	alive, err := Dial(context.Background(), s.addr, []string{TopicRoutes}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alive.Close()
+	mustDial(t, s.addr, nil) // never reads, so never answers a ping
+	if s.hub.Clients() != 2 {
+		t.Fatalf("%d clients, want 2", s.hub.Clients())
+	}
+	start := time.Now()
+	eventually(t, "the silent client is dropped", func() bool { return s.hub.Clients() == 1 })
+	if d := time.Since(start); d < read/2 {
+		t.Errorf("the silent client was dropped after %v, before the read timeout (%v)", d, read)
+	}
+	time.Sleep(3 * read) // the answering client outlives several read timeouts
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := alive.Call(ctx, MethodSubscribe, TopicsParams{Topics: []string{}}, nil); err != nil {
+		t.Errorf("the answering client after %v: %v", 3*read, err)
+	}
+	select {
+	case <-alive.Done():
+		t.Error("the answering client was dropped")
+	default:
+	}
+}
+
+// TestTooManyWaitingMethodsDropTheClient: while a client's writer is
+// stuck, notifications of more than MaxQueued different methods close
+// it with 1008, and Publish does not wait for it.
+func TestTooManyWaitingMethodsDropTheClient(t *testing.T) {
+	s := startHub(t, Options{})
+	ws := mustDial(t, s.addr, nil)
+	subscribe(t, ws, TopicMetrics)
+	var c *client
+	s.hub.mu.Lock()
+	for x := range s.hub.clients {
+		c = x
+	}
+	s.hub.mu.Unlock()
+	c.stream.wmu.Lock() // the writer is stuck from here on
+	start := time.Now()
+	for i := range MaxQueued + 2 {
+		s.hub.Publish(TopicMetrics, fmt.Sprintf("devproxy/metric%d", i), i)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Publish took %v", d)
+	}
+	if code := closeCode(t, ws); code != websocket.ClosePolicyViolation {
+		t.Errorf("closed with %d, want 1008", code)
+	}
+	c.stream.wmu.Unlock()
+	eventually(t, "the hub forgot the client", func() bool { return s.hub.Clients() == 0 })
+}
