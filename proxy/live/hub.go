@@ -215,6 +215,11 @@ func (h *Hub) Close() {
 // lets more than MaxQueued methods pile up, is dropped with close code
 // 1008 ("too slow"), and may reconnect and subscribe again.
 func (h *Hub) Publish(topic, method string, params any) {
+	if !h.topics[topic] {
+		// Nobody can be subscribed to it: a typo in the host.
+		h.log.Warn("live: a notification on a topic clients cannot subscribe to; it is not sent", "topic", topic, "method", method)
+		return
+	}
 	msg, err := json.Marshal(struct {
 		JSONRPC string `json:"jsonrpc"`
 		Method  string `json:"method"`

@@ -239,6 +239,9 @@ func TestSameOriginTable(t *testing.T) {
 		{"localhost:8080", "ws://localhost:8080", false, false},
 		{"localhost:8080", "http://localhost:8080:9", false, false},
 		{"192.168.1.5:8080", "http://localhost:8080", false, false},
+		{"127.0.0.1:8080", "http://127.0.0.2:8080", false, false},
+		{"127.0.0.2:8080", "http://127.0.0.2:8080", false, true},
+		{"127.0.0.1:8080", "http://[::ffff:127.0.0.1]:8080", false, true},
 		{"localhost:8080", "http://192.168.1.5:8080", false, false},
 	} {
 		r := httptest.NewRequest("GET", "http://"+tc.host+Path, nil)

@@ -11,8 +11,8 @@ import (
 // header is taken: browsers send one with every WebSocket handshake, so
 // it is another program (another devproxy process, a test). A request
 // with one is taken when the page comes from the proxy itself: its
-// origin's host and port are the request's Host, or both are loopback
-// names of this machine (localhost, 127.0.0.1, [::1]) with the same port,
+// origin's host and port are the request's Host, or both are names of
+// this machine's loopback (localhost, 127.0.0.1, [::1]) with the same port,
 // since the dashboard may be opened under any of them. Everything else
 // is refused, and so is Origin: null (a sandboxed frame, a file, a
 // cross-origin redirect: a page that cannot say where it comes from).
@@ -77,13 +77,15 @@ func hostPort(hp, def string) (host, port string, ok bool) {
 	return strings.ToLower(strings.TrimSuffix(host, ".")), port, true
 }
 
-// isLoopbackName reports whether host names this machine's loopback:
-// localhost or a loopback address. Subdomains of localhost are names of
-// routes, not of the proxy itself.
+// isLoopbackName reports whether host is one of the names the proxy's
+// local listener is opened under: localhost, 127.0.0.1 or ::1.
+// Subdomains of localhost are names of routes, not of the proxy itself;
+// another loopback address (127.0.0.2) may be another program's listener
+// on the same port.
 func isLoopbackName(host string) bool {
 	if host == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
 }
