@@ -24,6 +24,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -92,8 +93,10 @@ type Node struct {
 	handOver bool             // the owner was asked to stop: join rather than listen next
 	others   []routing.FolderSpec
 	rt       *runtime // while owning
-	// remoteHealth is the owner's health while a member; nil otherwise.
+	// remoteHealth is the owner's health while a member, read over
+	// remote; nil otherwise.
 	remoteHealth *monitor.Document
+	remote       *live.Client
 }
 
 // New prepares a node; Run runs it.
@@ -263,7 +266,7 @@ func (n *Node) own(ctx context.Context) error {
 		n.owner = nil
 		n.mu.Unlock()
 	}()
-	rt := &runtime{n: n}
+	rt := newRuntime(n)
 	n.mu.Lock()
 	n.rt = rt
 	n.mu.Unlock()
@@ -330,6 +333,16 @@ func (n *Node) member1(ctx context.Context) error {
 	}
 	apply(m.Members())
 	n.log.Info("joined the devproxy that holds the port", "address", n.opts.Serve.Listen, "owner_pid", m.Members().Owner.PID)
+	fctx, stopFollowing := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		n.followOwner(fctx, n.opts.Serve.Listen)
+	}()
+	defer func() {
+		stopFollowing()
+		<-followed
+	}()
 	for {
 		select {
 		case <-ctx.Done():

@@ -340,3 +340,42 @@ func TestOwnerServesHealth(t *testing.T) {
 		t.Errorf("after stopping, health source %q", d.Source)
 	}
 }
+
+// TestMemberReadsTheOwnersHealth: a member probes nothing itself; it
+// reads the owner's health over /devproxy/ws (source "joined"), follows
+// its changes, and its Rescan asks the owner.
+func TestMemberReadsTheOwnersHealth(t *testing.T) {
+	listen := freeAddr(t)
+	token := strings.Repeat("cd", 32)
+	dead := freeAddr(t)
+	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"}), listen, "127.0.0.1:0", token)
+	waitRole(t, a, Owner, 5*time.Second)
+	b := startHost(t, "b", site(t, map[string]string{"apps/b.conf": "location /b/ { proxy_pass http://" + dead + "; }\n"}), listen, "127.0.0.1:0", token)
+	waitRole(t, b, Member, 5*time.Second)
+	statusOf := func(d monitor.Document, route string) string {
+		for _, r := range d.Routes {
+			if r.Route == route {
+				return string(r.Status)
+			}
+		}
+		return ""
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var d monitor.Document
+	for time.Now().Before(deadline) {
+		d = b.node.Health()
+		if d.Source == monitor.SourceJoined && statusOf(d, "/a/") == "ok" && statusOf(d, "/b/") == "error" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d.Source != monitor.SourceJoined || statusOf(d, "/a/") != "ok" || statusOf(d, "/b/") != "error" {
+		t.Fatalf("the member's health: source %s, routes %+v", d.Source, d.Routes)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := b.node.Rescan(ctx, "/b/")
+	if err != nil || d.Source != monitor.SourceJoined || statusOf(d, "/b/") != "error" {
+		t.Errorf("the member's rescan: %v %+v", err, d)
+	}
+}

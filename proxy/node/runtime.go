@@ -1,11 +1,13 @@
 package node
 
 // The owner's runtime: what runs beside the proxy while this process owns
-// the port. The health monitor (proxy/monitor) with its store, and the
-// proxy's own pages that read it (/health.json). A member runs none of
-// it: it reads the owner's.
+// the port. The health monitor (proxy/monitor) with its store, the live
+// events hub at /devproxy/ws (proxy/live) and the proxy's own pages that
+// read them (/health.json). A member runs none of it: it reads the
+// owner's health over /devproxy/ws.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,8 +16,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sourcegraph/jsonrpc2"
+
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
@@ -37,7 +42,10 @@ type HealthOptions struct {
 
 // runtime is one owning session's services.
 type runtime struct {
-	n *Node
+	n   *Node
+	hub *live.Hub
+	// unsubRoutes ends the routes and config events.
+	unsubRoutes func()
 
 	mu      sync.Mutex
 	mon     *monitor.Monitor
@@ -93,9 +101,9 @@ func (rt *runtime) start(addr, probeToken string) {
 		return
 	}
 	rt.mon, rt.store = mon, st
-	rt.unsub = mon.Subscribe(rt.n.healthChanged)
+	rt.unsub = mon.Subscribe(rt.healthChanged)
 	rt.mu.Unlock()
-	rt.n.healthChanged(mon.Document())
+	rt.healthChanged(mon.Document())
 }
 
 // stop stops the monitor and closes the store.
@@ -105,6 +113,8 @@ func (rt *runtime) stop() {
 	rt.mon, rt.store, rt.unsub = nil, nil, nil
 	rt.stopped = true
 	rt.mu.Unlock()
+	rt.unsubRoutes()
+	rt.hub.Close()
 	if unsub != nil {
 		unsub()
 	}
@@ -125,6 +135,12 @@ func (rt *runtime) monitor() *monitor.Monitor {
 	return rt.mon
 }
 
+// healthChanged tells the hub's subscribers and the host.
+func (rt *runtime) healthChanged(doc monitor.Document) {
+	rt.hub.Publish(live.TopicHealth, "devproxy/healthChanged", doc)
+	rt.n.healthChanged(doc)
+}
+
 // observe is the access-log hook: passive health, then the host's log.
 func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.AccessEntry) {
 	return func(e httpproxy.AccessEntry) {
@@ -137,11 +153,67 @@ func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.Acce
 	}
 }
 
-// handler serves the owner's local paths: the members' /devproxy/ws, and
-// /health.json.
+// newRuntime prepares an owning session: the hub, with its methods, and
+// the routes and config events.
+func newRuntime(n *Node) *runtime {
+	rt := &runtime{n: n}
+	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: map[string]live.Method{
+		"devproxy/routes": func(context.Context, json.RawMessage) (any, error) {
+			return httpproxy.NewRoutesDocument(n.opts.Workspace.Served()), nil
+		},
+		"devproxy/health": func(context.Context, json.RawMessage) (any, error) { return n.Health(), nil },
+		"devproxy/rescan": func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var p struct {
+				Route string `json:"route"`
+			}
+			if len(raw) > 0 && string(raw) != "null" {
+				if err := json.Unmarshal(raw, &p); err != nil {
+					return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: "devproxy/rescan takes {\"route\"?: \"/app/\"}"}
+				}
+			}
+			var routes []string
+			if p.Route != "" {
+				routes = []string{p.Route}
+			}
+			return n.Rescan(ctx, routes...)
+		},
+		"devproxy/explain": func(_ context.Context, raw json.RawMessage) (any, error) {
+			var p struct {
+				URL    string `json:"url"`
+				Method string `json:"method"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil || p.URL == "" {
+				return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: "devproxy/explain needs {\"url\": \"/path\"}"}
+			}
+			t := n.opts.Workspace.Served()
+			req, err := routing.ExplainRequest(t.Config, p.URL, p.Method, nil, false)
+			if err != nil {
+				return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: "devproxy/explain: " + err.Error()}
+			}
+			return t.Explain(req), nil
+		},
+	}})
+	var lastConfig []byte
+	var mu sync.Mutex
+	rt.unsubRoutes = n.opts.Workspace.SubscribeServed(func(t *routing.RouteTable) {
+		rt.hub.Publish(live.TopicRoutes, "devproxy/routesChanged", httpproxy.NewRoutesDocument(t))
+		cfg, _ := json.Marshal(t.Config)
+		mu.Lock()
+		changed := !bytes.Equal(cfg, lastConfig)
+		lastConfig = cfg
+		mu.Unlock()
+		if changed {
+			rt.hub.Publish(live.TopicConfig, "devproxy/configChanged", json.RawMessage(cfg))
+		}
+	})
+	return rt
+}
+
+// handler serves the owner's local paths: /devproxy/ws (the members with
+// their token, everyone else the hub) and /health.json.
 func (rt *runtime) handler(members http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /devproxy/ws", members)
+	mux.Handle("GET /devproxy/ws", live.Route(members, rt.hub.Handler()))
 	mux.HandleFunc("GET /health.json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rt.n.Health())
 	})
@@ -187,8 +259,8 @@ func (n *Node) Health() monitor.Document {
 // ErrNoProxy is Rescan's error when no proxy runs here or at the owner.
 var ErrNoProxy = errors.New("no proxy runs: nothing to probe")
 
-// Rescan probes the routes now (all when none are named) and returns the
-// new health.
+// Rescan probes the routes now (all when none are named; a member asks
+// the owner, for one route or all) and returns the new health.
 func (n *Node) Rescan(ctx context.Context, routes ...string) (monitor.Document, error) {
 	n.mu.Lock()
 	rt := n.rt
@@ -196,7 +268,60 @@ func (n *Node) Rescan(ctx context.Context, routes ...string) (monitor.Document, 
 	if m := rt.monitor(); m != nil {
 		return m.Rescan(ctx, routes...), nil
 	}
+	n.mu.Lock()
+	c := n.remote
+	n.mu.Unlock()
+	if c != nil {
+		params := map[string]string{}
+		if len(routes) > 0 {
+			params["route"] = routes[0] // the hub's rescan takes one route, or all
+		}
+		var doc monitor.Document
+		err := c.Call(ctx, "devproxy/rescan", params, &doc)
+		doc.Source = monitor.SourceJoined
+		return doc, err
+	}
 	return monitor.Document{}, ErrNoProxy
+}
+
+// followOwner reads the owner's health over /devproxy/ws while this
+// process is a member, until ctx ends or the connection does.
+func (n *Node) followOwner(ctx context.Context, addr string) {
+	set := func(doc monitor.Document) {
+		doc.Source = monitor.SourceJoined
+		n.mu.Lock()
+		n.remoteHealth = &doc
+		n.mu.Unlock()
+		n.healthChanged(doc)
+	}
+	c, err := live.Dial(ctx, hostAddr(addr), []string{live.TopicHealth}, func(method string, params json.RawMessage) {
+		var doc monitor.Document
+		if method == "devproxy/healthChanged" && json.Unmarshal(params, &doc) == nil {
+			set(doc)
+		}
+	})
+	if err != nil {
+		n.log.Warn("cannot read route health from the devproxy that owns the port", "err", err)
+		return
+	}
+	defer c.Close()
+	n.mu.Lock()
+	n.remote = c
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.remote, n.remoteHealth = nil, nil
+		n.mu.Unlock()
+		n.healthChanged(n.Health())
+	}()
+	var doc monitor.Document
+	if err := c.Call(ctx, "devproxy/health", nil, &doc); err == nil {
+		set(doc)
+	}
+	select {
+	case <-ctx.Done():
+	case <-c.Done():
+	}
 }
 
 // healthChanged tells the host.
