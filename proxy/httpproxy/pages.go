@@ -202,11 +202,29 @@ type RoutesDocument struct {
 	GeneratedAt time.Time `json:"generatedAt"`
 	Version     string    `json:"version"`
 	routing.Report
+	// Problems are the route files' errors and warnings, as `devproxy
+	// check` prints them.
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one finding about a route file (or devproxy.json).
+type Problem struct {
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Severity string `json:"severity"` // error, warning, information, hint
+	Code     string `json:"code"`
+	Message  string `json:"message"`
 }
 
 // NewRoutesDocument describes a table for /routes.json.
 func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
-	return RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Report: t.Report()}
+	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Report: t.Report(), Problems: make([]Problem, 0, len(t.Diagnostics))}
+	for _, d := range t.Diagnostics {
+		doc.Problems = append(doc.Problems, Problem{File: d.File, Line: d.Range.Start.Line, Column: d.Range.Start.Col,
+			Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
+	}
+	return doc
 }
 
 // servePage answers the proxy's own paths. Through the tunnel they are not
@@ -226,6 +244,10 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 		// The dashboard: always at /devproxy/, and at / while no route
 		// claims the root.
 		p.landing(x, t)
+	case "/devproxy/dashboard.js":
+		x.respond(http.StatusOK, assetFields("text/javascript; charset=utf-8"), dashboardJS)
+	case "/devproxy/dashboard.css":
+		x.respond(http.StatusOK, assetFields("text/css; charset=utf-8"), dashboardCSS)
 	case "/devproxy", "/status", "/status/", "/dashboard", "/dashboard/", "/health", "/health/", "/reports", "/reports/":
 		// The old product's page paths lead to the dashboard.
 		x.respond(http.StatusMovedPermanently, []headerField{{"Location", "/devproxy/"}, {"Cache-Control", noCache}}, nil)
@@ -240,41 +262,41 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 	}
 }
 
-var landingTemplate = template.Must(template.New("landing").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Dev Tunnel Proxy</title>
-<style>
-body{font:14px/1.5 system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left}
-code{font-size:13px}.muted{color:#888}.bad{color:#b00}
-</style></head><body>
-<h1>Dev Tunnel Proxy</h1>
-<p class="muted">{{len .Active}} active routes from {{.FileCount}} route files in <code>{{.Root}}</code>. Machine-readable: <a href="/routes.json">/routes.json</a>.</p>
-<table><thead><tr><th>Location</th><th>Upstream</th><th>Route file</th></tr></thead><tbody>
-{{range .Active}}<tr><td>{{if .Link}}<a href="{{.Link}}">{{.Label}}</a>{{else}}<code>{{.Label}}</code>{{end}}</td><td><code>{{.Upstream}}</code></td><td><code>{{.Owner}}</code>{{if .Note}} <span class="muted">{{.Note}}</span>{{end}}</td></tr>
-{{end}}</tbody></table>
-{{if .Inactive}}<h2>Inactive blocks</h2><ul>{{range .Inactive}}<li><code>{{.Label}}</code> in <code>{{.Owner}}</code>: {{.Note}}</li>{{end}}</ul>{{end}}
-{{if .Broken}}<h2 class="bad">Route files with errors</h2><ul>{{range .Broken}}<li><code>{{.Path}}</code> — {{if .Stale}}{{.Stale}}; {{else}}not loaded; {{end}}run <code>devproxy check</code></li>{{end}}</ul>{{end}}
-</body></html>
-`))
-
 type landingRow struct {
 	Label, Link, Upstream, Owner, Note string
 }
 
-// landingBroken is a route file with errors; Stale is the warning of one
-// whose last good version serves (spec §4), "" for one that loads nothing.
+// landingBroken is a route file with errors and what to say about it:
+// the stale warning of one whose last good version serves (spec §4), else
+// its first error.
 type landingBroken struct {
-	Path, Stale string
+	Path, Message string
 }
 
-// staleWarning is the engine's warning on a stale file, in its words.
-func staleWarning(t *routing.RouteTable, file string) string {
+// brokenMessage says what is wrong with a file that has errors.
+func brokenMessage(t *routing.RouteTable, f *routing.SourceFile) string {
+	first, errors := "", 0
 	for _, d := range t.Diagnostics {
-		if d.File == file && d.Code == routefile.CodeStale {
+		if d.File != f.Path {
+			continue
+		}
+		if f.Stale && d.Code == routefile.CodeStale {
 			return d.Message
 		}
+		if d.Severity == routefile.Error {
+			if errors == 0 {
+				first = "line " + strconv.Itoa(d.Range.Start.Line) + ": " + d.Message
+			}
+			errors++
+		}
 	}
-	return "stale"
+	switch {
+	case errors > 1:
+		return "not loaded; " + first + " (and " + strconv.Itoa(errors-1) + " more; run devproxy check)"
+	case errors == 1:
+		return "not loaded; " + first
+	}
+	return "not loaded; run devproxy check"
 }
 
 func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
@@ -283,13 +305,11 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 		FileCount        int
 		Active, Inactive []landingRow
 		Broken           []landingBroken
-	}{Root: t.Root, FileCount: len(t.Files)}
+		Conflicts        []routing.ConflictReport
+	}{Root: t.Root, FileCount: len(t.Files), Conflicts: t.ConflictReports()}
 	for _, f := range t.Files {
-		switch {
-		case f.Stale:
-			data.Broken = append(data.Broken, landingBroken{Path: f.Path, Stale: staleWarning(t, f.Path)})
-		case !f.Parsed.OK:
-			data.Broken = append(data.Broken, landingBroken{Path: f.Path})
+		if f.Stale || !f.Parsed.OK {
+			data.Broken = append(data.Broken, landingBroken{Path: f.Path, Message: brokenMessage(t, f)})
 		}
 	}
 	for _, b := range t.Blocks {
@@ -317,5 +337,5 @@ func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
 	if err := landingTemplate.Execute(&page, data); err != nil {
 		p.log.Error("landing page", "err", err)
 	}
-	x.respond(http.StatusOK, htmlFields, page.Bytes())
+	x.respond(http.StatusOK, dashboardFields, page.Bytes())
 }

@@ -67,9 +67,10 @@ func TestServeProcessesShareOnePort(t *testing.T) {
 	}
 }
 
-// Joining needs the per-user token: without it, or with another, the
-// owner refuses before the WebSocket upgrade; a browser (Origin) is
-// refused even with it; and the tunnel listener never offers it.
+// Joining needs the per-user token: with another, the owner refuses
+// before the WebSocket upgrade; without one the handshake reaches the
+// live events hub, which knows no devproxy/register; and the tunnel
+// listener offers neither.
 func TestJoiningNeedsTheToken(t *testing.T) {
 	listen, tunnel := freeAddr(t), freeAddr(t)
 	root := t.TempDir()
@@ -82,7 +83,6 @@ func TestJoiningNeedsTheToken(t *testing.T) {
 		header http.Header
 		want   int
 	}{
-		{"no token", listen, nil, 401},
 		{"another token", listen, http.Header{"Authorization": {"Bearer " + strings.Repeat("0", 64)}}, 401},
 		{"through the tunnel", tunnel, nil, 403},
 	} {
@@ -95,6 +95,21 @@ func TestJoiningNeedsTheToken(t *testing.T) {
 		if resp == nil || resp.StatusCode != tc.want {
 			t.Errorf("%s: %v %v, want %d", tc.name, resp, err, tc.want)
 		}
+	}
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+listen+"/devproxy/ws", nil)
+	if err != nil {
+		t.Fatalf("the live hub without a token: %v", err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := c.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "devproxy/register", "params": map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	var reply struct {
+		Error *struct{ Code int } `json:"error"`
+	}
+	if err := c.ReadJSON(&reply); err != nil || reply.Error == nil || reply.Error.Code != -32601 {
+		t.Errorf("devproxy/register without a token: %v %+v, want method not found", err, reply.Error)
 	}
 }
 
