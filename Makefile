@@ -29,14 +29,17 @@ test-deps:
 	./scripts/test-deps.sh
 
 # The packages whose code runs on many goroutines at once (the proxy, the
-# engine's shared tables, the port's owner and members, the language server) are tested under the race
-# detector; the rest (nginx differential tests, the CLI, the signal tests of
-# the real binary) run plainly.
+# engine's shared tables, the port's owner and members, the request
+# analytics, the language server) are tested under the race detector; the
+# rest (nginx differential tests, the CLI, the signal tests of the real
+# binary) run plainly. DEVPROXY_REQUIRE_PROMTOOL turns proxy/metrics's
+# promtool check from a skip into a failure when promtool is missing
+# (make test-deps installs it).
 test-go: build
 	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -count=1 -race ./proxy/httpproxy ./proxy/routing ./proxy/routefile ./proxy/join ./proxy/node ./proxy/health ./server/lsp
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /proxy/httpproxy$$ -e /proxy/routing$$ -e /proxy/routefile$$ -e /proxy/join$$ -e /proxy/node$$ -e /proxy/health$$ -e /server/lsp$$)
+	DEVPROXY_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -race ./proxy/httpproxy ./proxy/routing ./proxy/routefile ./proxy/join ./proxy/node ./proxy/health ./proxy/metrics ./server/lsp
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /proxy/httpproxy$$ -e /proxy/routing$$ -e /proxy/routefile$$ -e /proxy/join$$ -e /proxy/node$$ -e /proxy/health$$ -e /proxy/metrics$$ -e /server/lsp$$)
 
 # Go fuzzes one target at a time; each starts from its seed corpus.
 test-fuzz:
@@ -85,11 +88,13 @@ e2e-setup:
 test-vsix: node-deps
 	./scripts/check-vsix.sh
 
-# bench: the engine's Go benchmarks, then the proxy against nginx and caddy
-# with wrk (installs wrk, nginx and caddy when run as root). Reports, never
+# bench: the engine's Go benchmarks, the cost of request analytics on the
+# proxy (metrics on/off ratio), then the proxy against nginx and caddy with
+# wrk (installs wrk, nginx and caddy when run as root). Reports, never
 # gates; see docs/benchmarks.md and docs/benchmarks-proxy.md.
 bench: build
 	./scripts/bench.sh
+	./scripts/bench-metrics.sh
 	DEVPROXY_BIN=$(CURDIR)/$(BIN) ./scripts/bench-proxy.sh
 
 clean:
