@@ -6,8 +6,11 @@
 //
 // A Registry is fed by the access-log hook (Observe) and read by the
 // Prometheus exposition (WritePrometheus), charts (Series) and exports
-// (Export); Handler serves the last two over HTTP. Routes are labelled as
-// the health reports name them (AccessEntry.Location).
+// (Export); Handler serves the exposition and the exports over HTTP.
+// Routes are labelled as the health reports name them
+// (AccessEntry.Location). The package only reads entries: it knows
+// nothing of the proxy's internals, and the host decides where the
+// handler is mounted.
 //
 // Observe runs once per request on the proxy's goroutines, so it takes
 // one short lock and allocates nothing in steady state. Memory is
