@@ -10,9 +10,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 )
@@ -275,5 +279,39 @@ func TestHandler(t *testing.T) {
 		if c.status == 405 && w.Header().Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s %s: Allow %q", c.method, c.target, w.Header().Get("Allow"))
 		}
+	}
+}
+
+// TestExportJSONMatchesSchema validates an export against
+// schemas/metrics-export.schema.json, which is strict: a field added to
+// one and not the other fails.
+func TestExportJSONMatchesSchema(t *testing.T) {
+	_, here, _, _ := runtime.Caller(0)
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	sch, err := c.Compile(filepath.Join(filepath.Dir(here), "..", "..", "schemas", "metrics-export.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := exportFixture(t)
+	for _, l := range hostileRoutes {
+		r.Observe(httpproxy.AccessEntry{Location: l, Status: 200})
+	}
+	for _, route := range []string{"", "/app/", "/nope/"} {
+		var b bytes.Buffer
+		if err := r.Export(&b, "json", t0, t0.Add(time.Hour), route); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(doc); err != nil {
+			t.Errorf("export of %q does not match the schema: %v", route, err)
+		}
+	}
+	bad, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T01:00:00Z","resolutionSeconds":60,"rows":[],"extra":1}`))
+	if sch.Validate(bad) == nil {
+		t.Error("the schema accepts an unknown field")
 	}
 }
