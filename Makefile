@@ -30,14 +30,17 @@ test-deps:
 
 # The packages whose code runs on many goroutines at once (the proxy, the
 # engine's shared tables, the port's owner and members, the live-events hub,
-# the language server) are tested under the race detector; the rest (nginx
-# differential tests, the CLI, the signal tests of the real binary) run plainly.
-RACE_PKGS := proxy/httpproxy proxy/routing proxy/routefile proxy/join proxy/live proxy/node proxy/health proxy/monitor server/lsp
+# the request analytics, the language server) are tested under the race
+# detector; the rest (nginx differential tests, the CLI, the signal tests of
+# the real binary) run plainly. DEVPROXY_REQUIRE_PROMTOOL turns
+# proxy/metrics's promtool check from a skip into a failure when promtool is
+# missing (make test-deps installs it).
+RACE_PKGS := proxy/httpproxy proxy/routing proxy/routefile proxy/join proxy/live proxy/node proxy/health proxy/monitor proxy/metrics server/lsp
 
 test-go: build
 	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -count=1 -race $(addprefix ./,$(RACE_PKGS))
+	DEVPROXY_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -race $(addprefix ./,$(RACE_PKGS))
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v $(foreach p,$(RACE_PKGS),-e /$(p)$$))
 
 # Go fuzzes one target at a time; each starts from its seed corpus.
@@ -87,11 +90,13 @@ e2e-setup:
 test-vsix: node-deps
 	./scripts/check-vsix.sh
 
-# bench: the engine's Go benchmarks, then the proxy against nginx and caddy
-# with wrk (installs wrk, nginx and caddy when run as root). Reports, never
+# bench: the engine's Go benchmarks, the cost of request analytics on the
+# proxy (metrics on/off ratio), then the proxy against nginx and caddy with
+# wrk (installs wrk, nginx and caddy when run as root). Reports, never
 # gates; see docs/benchmarks.md and docs/benchmarks-proxy.md.
 bench: build
 	./scripts/bench.sh
+	./scripts/bench-metrics.sh
 	DEVPROXY_BIN=$(CURDIR)/$(BIN) ./scripts/bench-proxy.sh
 
 clean:

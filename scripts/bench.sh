@@ -62,6 +62,8 @@ Resolve/prefix-noregex - - - -
 Resolve/prefix-variable-host - - - -
 Parse 200000 - - -
 RegexTableMemory/locs=100000 - - - 2500
+Observe 1000 0 - -
+ObserveParallel 1000 0 - -
 InitializeToDiagnostics 500000000 - - -
 DidChangeRepublish - - 30000000 -'
 

@@ -32,9 +32,10 @@ type AccessEntry struct {
 	// Route is the location that took the request, "file:line"; "" when
 	// none did.
 	Route string
-	// Location is the route identity health reports use for the block
-	// that took the request (its route, else its spec: "/app/"); "" when
-	// none did.
+	// Location is the identity the health reports give the location that
+	// took the request: its route when it has one, else its spec ("/app/",
+	// "~ ^/api"); "" when none did. Unlike Route it survives edits that
+	// move the block to another line.
 	Location string
 	// Upstream is the proxy_pass origin; "" when the proxy answered itself.
 	Upstream string
@@ -42,6 +43,16 @@ type AccessEntry struct {
 	// an answer (return 444, a client gone while dialling).
 	Status   int
 	Duration time.Duration
+	// UpstreamTime is the time from starting to connect to the upstream
+	// (or taking an idle connection from the pool) until its response
+	// head arrived, or until the attempt failed (502, 503, 504); 0 when
+	// the proxy answered itself.
+	UpstreamTime time.Duration
+	// FirstByte is the time from the request head read to the response
+	// head written to the client; 0 when no head was written (return 444,
+	// a client gone). FirstByte - UpstreamTime is the time the proxy
+	// added.
+	FirstByte time.Duration
 	// Bytes counts the response body bytes sent.
 	Bytes int64
 	// Reason says why the upstream could not answer (503, 504, 502), as
@@ -60,13 +71,15 @@ func (p *Proxy) SetAccessLog(fn func(AccessEntry)) { p.accessLog = fn }
 // logExchange hands one finished exchange to the access log.
 func (p *Proxy) logExchange(x *exchange) {
 	e := AccessEntry{
-		Method:   x.req.Method,
-		Path:     loggedPath(x.req.Target),
-		Status:   x.status,
-		Duration: x.duration(),
-		Bytes:    x.sent,
-		Reason:   x.upstreamReason,
-		Tunnel:   x.c.srv.tunnel,
+		Method:       x.req.Method,
+		Path:         loggedPath(x.req.Target),
+		Status:       x.status,
+		Duration:     x.duration(),
+		UpstreamTime: x.upstreamTime,
+		FirstByte:    x.firstByte,
+		Bytes:        x.sent,
+		Reason:       x.upstreamReason,
+		Tunnel:       x.c.srv.tunnel,
 	}
 	if x.aborted && !x.wroteHead {
 		e.Status = 0
@@ -82,9 +95,11 @@ func (p *Proxy) logExchange(x *exchange) {
 			e.Route = d.Location.File + ":" + strconv.Itoa(d.Location.Line)
 		}
 		if b := d.Block; b != nil {
-			e.Location = b.Loc.Spec
+			// As the health reports name it (health.routeOf).
 			if b.Loc.HasRoute {
 				e.Location = b.Loc.Route
+			} else {
+				e.Location = b.Loc.Spec
 			}
 		}
 		e.Upstream = d.Upstream

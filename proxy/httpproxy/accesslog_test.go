@@ -147,3 +147,46 @@ func TestProbesAreMarked(t *testing.T) {
 		t.Errorf("token %q", r.proxy.ProbeToken())
 	}
 }
+
+// TestAccessLogTimings: a proxied request carries the time its upstream
+// took and the location's identity as the health reports name it; an
+// answer the proxy gives itself has no upstream time.
+func TestAccessLogTimings(t *testing.T) {
+	slowish := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte("late"))
+	}))
+	down := closedPort(t)
+	var log accessLogOf
+	r := startServe(t, map[string]string{
+		"apps/a.conf": fmt.Sprintf("location /app { proxy_pass http://%s; }\nlocation /ok/ { return 200 \"fine\"; }\nlocation ~ ^/down { proxy_pass http://%s; }\n", slowish, down),
+	}, func(o *ServeOptions) { o.AccessLog = log.add })
+
+	r.get(t, "/app/x")
+	e := log.wait(t, "/app/x")
+	if e.Location != "/app/" || e.Status != 200 {
+		t.Errorf("proxied entry: Location %q, status %d; want \"/app/\", 200", e.Location, e.Status)
+	}
+	if e.UpstreamTime < 20*time.Millisecond || e.FirstByte < e.UpstreamTime || e.Duration < e.FirstByte {
+		t.Errorf("proxied entry: UpstreamTime %v, FirstByte %v, Duration %v; want 20ms <= UpstreamTime <= FirstByte <= Duration",
+			e.UpstreamTime, e.FirstByte, e.Duration)
+	}
+
+	r.get(t, "/ok/")
+	e = log.wait(t, "/ok/")
+	if e.Location != "/ok/" || e.UpstreamTime != 0 || e.FirstByte <= 0 {
+		t.Errorf("return entry: Location %q, UpstreamTime %v, FirstByte %v; want \"/ok/\", 0, > 0", e.Location, e.UpstreamTime, e.FirstByte)
+	}
+
+	r.get(t, "/nothing")
+	if e := log.wait(t, "/nothing"); e.Location != "" || e.UpstreamTime != 0 {
+		t.Errorf("404 entry: Location %q, UpstreamTime %v; want \"\", 0", e.Location, e.UpstreamTime)
+	}
+
+	// A refused connection is time spent on the upstream too (a 504's
+	// wait is not the proxy's); a regex without a route keeps its spec.
+	r.get(t, "/down/x")
+	if e := log.wait(t, "/down/x"); e.Status != 503 || e.UpstreamTime <= 0 || e.Location == "" {
+		t.Errorf("503 entry: status %d, UpstreamTime %v, Location %q", e.Status, e.UpstreamTime, e.Location)
+	}
+}

@@ -488,10 +488,25 @@ type exchange struct {
 	sent      int64 // body bytes written, for the access log
 
 	// For the access log: when the request's head was read, the first
-	// decision taken for it, and why its upstream failed.
+	// decision taken for it, and why its upstream failed. start is zero
+	// when no hook is set, and then nothing below is measured.
 	start, end     time.Time
 	decision       *routing.Decision
 	upstreamReason string
+	// upstreamTime is the time spent on upstreams (dial to response head,
+	// or to the failure); firstByte the time from start to the response
+	// head written.
+	upstreamTime, firstByte time.Duration
+}
+
+// timed reports whether the access log measures this exchange.
+func (x *exchange) timed() bool { return !x.start.IsZero() }
+
+// headWritten notes when the response head went to the client.
+func (x *exchange) headWritten() {
+	if x.timed() {
+		x.firstByte = time.Since(x.start)
+	}
 }
 
 // writeHead sends the status line and headers. contentLength is the body's
@@ -501,6 +516,7 @@ func (x *exchange) writeHead(status int, reason string, fields []headerField, co
 		return
 	}
 	x.wroteHead = true
+	x.headWritten()
 	if x.statusOverride > 0 {
 		status, reason = x.statusOverride, ""
 	}
@@ -668,7 +684,7 @@ func (x *exchange) complete() bool {
 	if x.Flush() != nil {
 		return false
 	}
-	if !x.start.IsZero() {
+	if x.timed() {
 		x.end = time.Now() // a lingering close is not the request's time
 	}
 	if !x.drainBody() {

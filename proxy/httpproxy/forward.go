@@ -163,6 +163,10 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 	var c *upConn
 	var rh *responseHead
 	var err error
+	var upStart time.Time
+	if x.timed() {
+		upStart = time.Now()
+	}
 	for attempt := 0; ; attempt++ {
 		if !upgrade { // WebSocket tunnels are never pooled
 			c = p.pool.idle(d.Target.Scheme, d.Target.HostPort())
@@ -201,6 +205,10 @@ func (p *Proxy) forward(x *exchange, t *routing.RouteTable, req *routing.Request
 			continue
 		}
 		break
+	}
+	if x.timed() {
+		// Accumulated: an error_page may proxy to a second upstream.
+		x.upstreamTime += time.Since(upStart)
 	}
 	if err != nil {
 		if body != nil && body.err != nil {

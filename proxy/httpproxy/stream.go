@@ -43,6 +43,7 @@ func (p *Proxy) switchProtocols(x *exchange, up *upConn, rh *responseHead, d *ro
 	c := x.c
 	x.hijacked = true
 	x.status = 101 // for the access log
+	x.headWritten()
 	c.state.Store(stateHijacked)
 	w := c.bw
 	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
