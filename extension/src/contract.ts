@@ -15,6 +15,14 @@ export const Methods = {
   status: 'devproxy/status',
   /** request, client → server: `{}` → TakeOverResult; asks the owner of the port to stop so this server takes it */
   takeOver: 'devproxy/takeOver',
+  /** request, client → server: `{}` → HealthDocument; the newest health the proxy's owner knows */
+  health: 'devproxy/health',
+  /** notification, server → client: HealthDocument; the runtime health changed */
+  healthChanged: 'devproxy/healthChanged',
+  /** request, client → server: RescanParams → HealthDocument, once the scan finished */
+  rescan: 'devproxy/rescan',
+  /** request, client → server: RouteMetricsParams → RouteMetrics */
+  routeMetrics: 'devproxy/routeMetrics',
 } as const;
 
 /** Commands of docs/lsp.md's "Client commands" table. */
