@@ -36,6 +36,9 @@ export const Commands = {
   showOutput: 'devproxy.showOutput',
   showProxyOwner: 'devproxy.showProxyOwner',
   createRouteFile: 'devproxy.createRouteFile',
+  rescanRoute: 'devproxy.rescanRoute',
+  rescanAll: 'devproxy.rescanAll',
+  showRouteDetails: 'devproxy.showRouteDetails',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
