@@ -29,14 +29,16 @@ test-deps:
 	./scripts/test-deps.sh
 
 # The packages whose code runs on many goroutines at once (the proxy, the
-# engine's shared tables, the port's owner and members, the language server) are tested under the race
-# detector; the rest (nginx differential tests, the CLI, the signal tests of
-# the real binary) run plainly.
+# engine's shared tables, the port's owner and members, the live-events hub,
+# the language server) are tested under the race detector; the rest (nginx
+# differential tests, the CLI, the signal tests of the real binary) run plainly.
+RACE_PKGS := proxy/httpproxy proxy/routing proxy/routefile proxy/join proxy/live proxy/node proxy/health proxy/monitor server/lsp
+
 test-go: build
 	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -count=1 -race ./proxy/httpproxy ./proxy/routing ./proxy/routefile ./proxy/join ./proxy/node ./proxy/health ./server/lsp
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v -e /proxy/httpproxy$$ -e /proxy/routing$$ -e /proxy/routefile$$ -e /proxy/join$$ -e /proxy/node$$ -e /proxy/health$$ -e /server/lsp$$)
+	$(GO) test -count=1 -race $(addprefix ./,$(RACE_PKGS))
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v $(foreach p,$(RACE_PKGS),-e /$(p)$$))
 
 # Go fuzzes one target at a time; each starts from its seed corpus.
 test-fuzz:

@@ -60,6 +60,22 @@ type Report struct {
 	Assets     []AssetReport `json:"assets"`
 	HMR        *HMRReport    `json:"hmr"` // nil when the page shows no framework with one
 	CheckedAt  time.Time     `json:"checkedAt"`
+	// Passive is what real traffic through the proxy showed since the
+	// window began; nil in a one-shot scan, which sees no traffic.
+	Passive *Passive `json:"passive,omitempty"`
+}
+
+// Passive is a route's health seen from the requests the proxy forwarded
+// for it (proxy/monitor), beside the active probes.
+type Passive struct {
+	Since      time.Time `json:"since"`      // when the window began
+	Requests   int       `json:"requests"`   // answered in the window
+	Errors     int       `json:"errors"`     // of them 5xx or unanswered
+	DialErrors int       `json:"dialErrors"` // of them the upstream could not be reached
+	LatencyMs  float64   `json:"latencyMs"`  // moving average of the whole exchange
+	LastError  string    `json:"lastError"`  // the newest failure in words; "" when none
+	// LastErrorAt is when LastError happened; nil when none.
+	LastErrorAt *time.Time `json:"lastErrorAt"`
 }
 
 // AssetReport is one same-origin asset the page references.

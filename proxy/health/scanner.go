@@ -43,6 +43,9 @@ const (
 type Options struct {
 	Timeout     time.Duration // per probe (a page, an asset, an upgrade); DefaultTimeout when zero
 	Concurrency int           // routes probed at once; DefaultConcurrency when zero
+	// Header is added to every probe (httpproxy.ProbeHeader, so that the
+	// proxy tells its probes from real traffic).
+	Header http.Header
 }
 
 // Scanner probes routes through the proxy at Base with one pooled client.
@@ -51,6 +54,7 @@ type Scanner struct {
 	base        *url.URL
 	timeout     time.Duration
 	concurrency int
+	header      http.Header
 	client      *http.Client
 	dialer      *websocket.Dialer
 	now         func() time.Time
@@ -64,7 +68,7 @@ func New(base string, opts Options) (*Scanner, error) {
 		return nil, fmt.Errorf("health: base %q is not an http URL such as http://127.0.0.1:8080", base)
 	}
 	u.Path, u.RawQuery = "", ""
-	s := &Scanner{base: u, timeout: opts.Timeout, concurrency: opts.Concurrency, now: time.Now}
+	s := &Scanner{base: u, timeout: opts.Timeout, concurrency: opts.Concurrency, header: opts.Header.Clone(), now: time.Now}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -99,6 +103,10 @@ type target struct {
 	block  *routing.Block
 	path   string // the page's path on the proxy
 	prefix string // the route's prefix; "" for an exact route
+	// expect is the status a route that answers itself (return, a
+	// redirect) is written to give; that answer is ok. 0 for a proxied
+	// route.
+	expect int
 }
 
 // Targets are the routes Scan probes in t: active prefix (plain and ^~)
@@ -118,6 +126,10 @@ func targets(t *routing.RouteTable) (probe []target, inactive []*routing.Block) 
 			continue
 		}
 		tg := target{block: b, path: b.Loc.Spec}
+		if d := t.Resolve(&routing.Request{Method: http.MethodGet, Target: b.Loc.Spec}); d != nil && d.Block == b &&
+			(d.Action == routing.ActionReturn || d.Action == routing.ActionRedirect) {
+			tg.expect = d.Status
+		}
 		if m.IsPrefix() {
 			tg.prefix = b.Loc.Spec
 		}
@@ -128,7 +140,7 @@ func targets(t *routing.RouteTable) (probe []target, inactive []*routing.Block) 
 
 // RouteOf is the identity a report carries for a block: its route, else
 // its spec.
-func routeOf(b *routing.Block) string {
+func RouteOf(b *routing.Block) string {
 	if b.Loc.HasRoute {
 		return b.Loc.Route
 	}
@@ -144,7 +156,7 @@ func (s *Scanner) Scan(ctx context.Context, t *routing.RouteTable, only ...strin
 	probe, inactive := targets(t)
 	if len(only) > 0 {
 		keep := func(b *routing.Block) bool {
-			return slices.Contains(only, routeOf(b)) || slices.Contains(only, b.Loc.Spec)
+			return slices.Contains(only, RouteOf(b)) || slices.Contains(only, b.Loc.Spec)
 		}
 		probe = slices.DeleteFunc(probe, func(tg target) bool { return !keep(tg.block) })
 		inactive = slices.DeleteFunc(inactive, func(b *routing.Block) bool { return !keep(b) })
@@ -154,7 +166,7 @@ func (s *Scanner) Scan(ctx context.Context, t *routing.RouteTable, only ...strin
 	sem := make(chan struct{}, s.concurrency)
 	var wg sync.WaitGroup
 	for i, tg := range probe {
-		reports[i] = s.baseReport(t, tg.block)
+		reports[i] = baseReport(t, tg.block)
 		reports[i].URL = s.base.String() + tg.path
 		wg.Add(1)
 		go func() {
@@ -171,31 +183,58 @@ func (s *Scanner) Scan(ctx context.Context, t *routing.RouteTable, only ...strin
 	}
 	wg.Wait()
 	for _, b := range inactive {
-		r := s.baseReport(t, b)
-		r.Reason = "not probed: the block is inactive (" + b.InactiveSentence() + ")"
+		r := baseReport(t, b)
+		r.Reason = inactiveReason(b)
 		reports = append(reports, r)
 	}
-	out := &ScanReport{GeneratedAt: start.UTC(), Base: s.base.String(), Routes: reports, Upstreams: upstreams(reports)}
-	for _, r := range reports {
-		out.Summary.Total++
-		switch r.Status {
-		case StatusOK:
-			out.Summary.OK++
-		case StatusWarning:
-			out.Summary.Warning++
-		case StatusError:
-			out.Summary.Error++
-		default:
-			out.Summary.Unknown++
-		}
-	}
+	out := &ScanReport{GeneratedAt: start.UTC(), Base: s.base.String(), Routes: reports, Upstreams: Upstreams(reports)}
+	out.Summary = Summarize(reports)
 	out.DurationMs = ms(s.now().Sub(start))
 	return out
 }
 
-func (s *Scanner) baseReport(t *routing.RouteTable, b *routing.Block) Report {
+// Summarize counts reports by status.
+func Summarize(reports []Report) Summary {
+	var sum Summary
+	for _, r := range reports {
+		sum.Total++
+		switch r.Status {
+		case StatusOK:
+			sum.OK++
+		case StatusWarning:
+			sum.Warning++
+		case StatusError:
+			sum.Error++
+		default:
+			sum.Unknown++
+		}
+	}
+	return sum
+}
+
+// Unprobed is the report of every route Scan would cover in t, before
+// any probe: config state filled in, runtime health unknown.
+func Unprobed(t *routing.RouteTable) []Report {
+	probe, inactive := targets(t)
+	out := make([]Report, 0, len(probe)+len(inactive))
+	for _, tg := range probe {
+		out = append(out, baseReport(t, tg.block))
+	}
+	for _, b := range inactive {
+		r := baseReport(t, b)
+		r.Reason = inactiveReason(b)
+		out = append(out, r)
+	}
+	return out
+}
+
+func inactiveReason(b *routing.Block) string {
+	return "not probed: the block is inactive (" + b.InactiveSentence() + ")"
+}
+
+func baseReport(t *routing.RouteTable, b *routing.Block) Report {
 	r := Report{
-		Route: routeOf(b), File: b.File.Path, Line: b.Loc.Line(), Modifier: string(b.Loc.Modifier),
+		Route: RouteOf(b), File: b.File.Path, Line: b.Loc.Line(), Modifier: string(b.Loc.Modifier),
 		Active: b.Active, Status: StatusUnknown, Assets: []AssetReport{},
 	}
 	if !b.Active {
@@ -227,6 +266,10 @@ func (s *Scanner) probeRoute(ctx context.Context, tg target, r *Report, diag *up
 	}
 	r.HTTPStatus = resp.StatusCode
 	r.Status, r.Reason = classifyStatus(resp)
+	if tg.expect != 0 && resp.StatusCode == tg.expect {
+		// The route's own answer, as written: config, not a failure.
+		r.Status, r.Reason = StatusOK, ""
+	}
 	if resp.StatusCode >= 500 && r.Upstream != "" {
 		// The proxy's own 502/503/504 says little over the wire; ask the
 		// upstream directly why (refused, unknown host, silent).
@@ -305,6 +348,9 @@ func (s *Scanner) get(ctx context.Context, target, accept string, limit int64) (
 	if err != nil {
 		return nil, nil, err
 	}
+	for k, v := range s.header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", "devproxy-health")
 	resp, err := s.client.Do(req)
@@ -380,7 +426,11 @@ func (s *Scanner) probeHMR(ctx context.Context, ch hmrChannel) HMRReport {
 	}
 	d := *s.dialer
 	d.Subprotocols = protocols
-	hdr := http.Header{"User-Agent": {"devproxy-health"}}
+	hdr := s.header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	hdr.Set("User-Agent", "devproxy-health")
 	conn, resp, err := d.DialContext(ctx, h.URL, hdr)
 	if err != nil {
 		switch {

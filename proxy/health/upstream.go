@@ -36,7 +36,7 @@ func newUpstreamDiagnoser(timeout time.Duration) *upstreamDiagnoser {
 // diagnose returns the reason the upstream cannot be reached, or "" when
 // it accepts connections (the 5xx is then its own).
 func (u *upstreamDiagnoser) diagnose(ctx context.Context, upstream string) string {
-	host := hostPort(upstream)
+	host := HostPort(upstream)
 	if host == "" {
 		return ""
 	}
@@ -47,11 +47,13 @@ func (u *upstreamDiagnoser) diagnose(ctx context.Context, upstream string) strin
 		u.seen[host] = d
 	}
 	u.mu.Unlock()
-	d.once.Do(func() { d.reason = dialReason(ctx, host, u.timeout) })
+	d.once.Do(func() { d.reason = DialReason(ctx, host, u.timeout) })
 	return d.reason
 }
 
-func dialReason(ctx context.Context, host string, timeout time.Duration) string {
+// DialReason dials host ("127.0.0.1:5173") once and returns why it
+// cannot be reached in words, or "" when it accepts connections.
+func DialReason(ctx context.Context, host string, timeout time.Duration) string {
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := (&net.Dialer{}).DialContext(dctx, "tcp", host)
@@ -71,10 +73,10 @@ func dialReason(ctx context.Context, host string, timeout time.Duration) string 
 	return fmt.Sprintf("cannot connect to %s: %v", host, err)
 }
 
-// hostPort is the host:port of an upstream origin ("http://api:8000"),
+// HostPort is the host:port of an upstream origin ("http://api:8000"),
 // with the scheme's port when it has none; "" when it is not a URL (a
 // proxy_pass with variables the table could not resolve).
-func hostPort(upstream string) string {
+func HostPort(upstream string) string {
 	u, err := url.Parse(upstream)
 	if err != nil || u.Host == "" {
 		return ""
@@ -91,9 +93,9 @@ func hostPort(upstream string) string {
 	return ""
 }
 
-// upstreams groups the route reports by upstream: the worst status, the
+// Upstreams groups the route reports by upstream: the worst status, the
 // reason of the first route with it, and the routes.
-func upstreams(reports []Report) []UpstreamReport {
+func Upstreams(reports []Report) []UpstreamReport {
 	var out []UpstreamReport
 	index := map[string]int{}
 	for _, r := range reports {

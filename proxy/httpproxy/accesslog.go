@@ -32,6 +32,10 @@ type AccessEntry struct {
 	// Route is the location that took the request, "file:line"; "" when
 	// none did.
 	Route string
+	// Location is the route identity health reports use for the block
+	// that took the request (its route, else its spec: "/app/"); "" when
+	// none did.
+	Location string
 	// Upstream is the proxy_pass origin; "" when the proxy answered itself.
 	Upstream string
 	// Status is the status sent; 0 when the connection was closed without
@@ -44,6 +48,8 @@ type AccessEntry struct {
 	// "connection refused on 127.0.0.1:5999"; "" otherwise.
 	Reason string
 	Tunnel bool
+	// Probe marks the health scanner's own requests (ProbeHeader).
+	Probe bool
 }
 
 // SetAccessLog installs fn, called once per request when its answer has
@@ -65,9 +71,21 @@ func (p *Proxy) logExchange(x *exchange) {
 	if x.aborted && !x.wroteHead {
 		e.Status = 0
 	}
+	for _, f := range x.req.Fields {
+		if len(f.Name) == len(ProbeHeader) && strings.EqualFold(f.Name, ProbeHeader) {
+			e.Probe = f.Value == p.probeToken
+			break
+		}
+	}
 	if d := x.decision; d != nil {
 		if d.Location != nil {
 			e.Route = d.Location.File + ":" + strconv.Itoa(d.Location.Line)
+		}
+		if b := d.Block; b != nil {
+			e.Location = b.Loc.Spec
+			if b.Loc.HasRoute {
+				e.Location = b.Loc.Route
+			}
 		}
 		e.Upstream = d.Upstream
 	}
@@ -151,7 +169,7 @@ const (
 const AccessMessage = "request"
 
 // LogAccess returns an access-log hook that logs each entry at info level
-// on l, with one attribute per field (for slog.NewJSONHandler, or the
+// (the health scanner's probes at debug level) on l, with one attribute per field (for slog.NewJSONHandler, or the
 // compact NewAccessTextHandler).
 func LogAccess(l *slog.Logger) func(AccessEntry) {
 	return func(e AccessEntry) {
@@ -170,7 +188,11 @@ func LogAccess(l *slog.Logger) func(AccessEntry) {
 		if e.Reason == "" && !e.Tunnel {
 			n -= 2 // reason and tunnel only when they say something
 		}
-		l.LogAttrs(context.Background(), slog.LevelInfo, AccessMessage, attrs[:n]...)
+		level := slog.LevelInfo
+		if e.Probe {
+			level = slog.LevelDebug // the health scanner's, every few seconds
+		}
+		l.LogAttrs(context.Background(), level, AccessMessage, attrs[:n]...)
 	}
 }
 

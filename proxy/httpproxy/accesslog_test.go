@@ -126,3 +126,24 @@ func TestLoggedPath(t *testing.T) {
 		}
 	}
 }
+
+// TestProbesAreMarked: a request with the proxy's probe token is the
+// health scanner's (Probe); a wrong token is real traffic like any other.
+// Entries name the route identity the health reports use (Location).
+func TestProbesAreMarked(t *testing.T) {
+	up := echoUpstream(t)
+	var log accessLogOf
+	r := startServe(t, map[string]string{"apps/a.conf": "location /api/ { proxy_pass http://" + up + "; }\n"},
+		func(o *ServeOptions) { o.AccessLog = log.add })
+	r.do(t, "GET", "/api/probe", nil, map[string]string{ProbeHeader: r.proxy.ProbeToken()})
+	r.do(t, "GET", "/api/forged", nil, map[string]string{ProbeHeader: "guess"})
+	if e := log.wait(t, "/api/probe"); !e.Probe || e.Location != "/api/" {
+		t.Errorf("probe: %+v", e)
+	}
+	if e := log.wait(t, "/api/forged"); e.Probe {
+		t.Errorf("a wrong token counts as a probe: %+v", e)
+	}
+	if len(r.proxy.ProbeToken()) != 32 {
+		t.Errorf("token %q", r.proxy.ProbeToken())
+	}
+}

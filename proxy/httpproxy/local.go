@@ -2,8 +2,8 @@ package httpproxy
 
 // Local handlers: the host (devproxy serve, the language server) can put
 // a net/http handler behind the proxy's own server for a few paths of its
-// own, GET /devproxy/ws and what the proxy does not answer itself under
-// /devproxy/api/. They are served on the local listener only; through the
+// own: GET /devproxy/ws, /health.json and /devproxy/metrics, and what the
+// proxy does not answer itself under /devproxy/api/. They are served on the local listener only; through the
 // tunnel these paths are refused as every other page of the proxy is.
 //
 // The adapter turns the exchange into an *http.Request (the body read
@@ -42,7 +42,7 @@ const localMaxBodySize = 1 << 20
 const localBufferSize = 4 << 10
 
 // SetLocalHandler installs h for requests on the local listener for
-// GET /devproxy/ws and for paths under /devproxy/api/ the proxy does not
+// GET /devproxy/ws, /health.json and /devproxy/metrics, and for paths under /devproxy/api/ the proxy does not
 // answer itself; nil removes it. Through the tunnel listener h is never
 // reached.
 func (p *Proxy) SetLocalHandler(h http.Handler) {
@@ -61,7 +61,7 @@ func (p *Proxy) localHandler(method, path string) http.Handler {
 		return nil
 	}
 	switch {
-	case path == "/devproxy/ws" && method == http.MethodGet:
+	case (path == "/devproxy/ws" || path == "/health.json" || path == "/devproxy/metrics") && method == http.MethodGet:
 		return *h
 	case strings.HasPrefix(path, "/devproxy/api/") && path != "/devproxy/api/config":
 		return *h

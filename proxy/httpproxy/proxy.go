@@ -19,6 +19,8 @@
 package httpproxy
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -47,7 +49,8 @@ type Proxy struct {
 	sendTimeout time.Duration
 	// local is the host's handler for its own paths on the local
 	// listener (local.go); nil when there is none.
-	local atomic.Pointer[http.Handler]
+	local      atomic.Pointer[http.Handler]
+	probeToken string
 	// accessLog, when set, hears of every request once it is answered
 	// (accesslog.go).
 	accessLog func(AccessEntry)
@@ -61,8 +64,20 @@ func New(t *routing.RouteTable, log *slog.Logger) *Proxy {
 	p := &Proxy{pool: newUpstreamPool(), log: log, clientBodyTimeout: defaultClientBodyTimeout,
 		readHeaderTimeout: readHeaderTimeout, sendTimeout: defaultClientSendTimeout}
 	p.table.Store(t)
+	var b [16]byte
+	rand.Read(b[:])
+	p.probeToken = hex.EncodeToString(b[:])
 	return p
 }
+
+// ProbeHeader is the request header that marks the health scanner's own
+// probes, with the value ProbeToken: the access log flags them
+// (AccessEntry.Probe), so that they count as neither traffic nor
+// passive health. Only a process that knows the token can set it.
+const ProbeHeader = "X-Devproxy-Probe"
+
+// ProbeToken is this proxy's value for ProbeHeader.
+func (p *Proxy) ProbeToken() string { return p.probeToken }
 
 // Swap installs a new table for requests that arrive from now on.
 func (p *Proxy) Swap(t *routing.RouteTable) { p.table.Store(t) }

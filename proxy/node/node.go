@@ -24,6 +24,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -70,7 +71,12 @@ type Options struct {
 	OnOthers func([]routing.FolderSpec)
 	// OnState receives every change of State.
 	OnState func(State)
-	Log     *slog.Logger
+	// Health configures the health monitor the owner runs beside the
+	// proxy.
+	Health HealthOptions
+	// OnHealth receives the routes' health whenever it changes (Health).
+	OnHealth func(monitor.Document)
+	Log      *slog.Logger
 }
 
 // Node is one process's part of the proxy on a port.
@@ -85,6 +91,9 @@ type Node struct {
 	member   *join.Membership // while a member
 	handOver bool             // the owner was asked to stop: join rather than listen next
 	others   []routing.FolderSpec
+	rt       *runtime // while owning
+	// remoteHealth is the owner's health while a member; nil otherwise.
+	remoteHealth *monitor.Document
 }
 
 // New prepares a node; Run runs it.
@@ -254,10 +263,23 @@ func (n *Node) own(ctx context.Context) error {
 		n.owner = nil
 		n.mu.Unlock()
 	}()
+	rt := &runtime{n: n}
+	n.mu.Lock()
+	n.rt = rt
+	n.mu.Unlock()
+	defer func() {
+		rt.stop()
+		n.mu.Lock()
+		n.rt = nil
+		n.mu.Unlock()
+		n.healthChanged(n.Health())
+	}()
 	opts := n.opts.Serve
 	opts.Workspace = n.opts.Workspace
-	opts.Local = owner.Handler()
+	opts.Local = rt.handler(owner.Handler())
+	opts.AccessLog = rt.observe(opts.AccessLog)
 	opts.Ready = func(info httpproxy.ServeInfo) {
+		go rt.start(hostAddr(info.Addr), info.Proxy.ProbeToken())
 		n.setState(State{Role: Owner, Addr: shownAddr(n.opts.Serve.Listen, info.Addr),
 			TunnelAddr: shownAddr(n.opts.Serve.TunnelListen, info.TunnelAddr), Members: owner.Members()})
 	}

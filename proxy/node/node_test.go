@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/proxy/store"
 )
 
 // host is what devproxy serve does around a Node: a workspace of its own
@@ -253,5 +256,87 @@ func TestOwnerShowsTheAddressAsked(t *testing.T) {
 		if got := shownAddr(tt.asked, tt.bound); got != tt.want {
 			t.Errorf("shownAddr(%q, %q) = %q, want %q", tt.asked, tt.bound, got, tt.want)
 		}
+	}
+}
+
+// TestOwnerServesHealth: the owner runs the health monitor beside the
+// proxy: /health.json says a route whose upstream never ran is an error,
+// the host hears of it (OnHealth), and the store holds the report.
+func TestOwnerServesHealth(t *testing.T) {
+	dead := freeAddr(t)
+	root := site(t, map[string]string{"apps/a.conf": "location /up/ { proxy_pass http://" + saying(t, "up") + "; }\nlocation /dead/ { proxy_pass http://" + dead + "; }\n"})
+	ws, err := routing.NewWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan monitor.Document, 16)
+	dataDir := t.TempDir()
+	n := New(Options{
+		Workspace: ws,
+		Serve:     httpproxy.ServeOptions{Listen: freeAddr(t), TunnelListen: "127.0.0.1:0", DrainTimeout: 200 * time.Millisecond},
+		Token:     strings.Repeat("ab", 32),
+		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "health"},
+		Folders:   []join.FolderReg{{Root: root}},
+		Health:    HealthOptions{DataDir: dataDir, Workspace: root},
+		OnHealth: func(d monitor.Document) {
+			select {
+			case heard <- d:
+			default:
+			}
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.Run(ctx) }()
+	h := &host{name: "health", node: n}
+	waitRole(t, h, Owner, 5*time.Second)
+	addr := n.State().Addr
+
+	deadline := time.Now().Add(5 * time.Second)
+	var doc monitor.Document
+	for time.Now().Before(deadline) {
+		status, body := get(addr, "/health.json")
+		if status == 200 {
+			doc = monitor.Document{}
+			if err := json.Unmarshal([]byte(body), &doc); err != nil {
+				t.Fatalf("/health.json: %v\n%s", err, body)
+			}
+			if doc.Summary.OK == 1 && doc.Summary.Error == 1 {
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if doc.Source != monitor.SourceOwner || doc.Summary.OK != 1 || doc.Summary.Error != 1 {
+		t.Fatalf("/health.json: %+v", doc)
+	}
+	for _, r := range doc.Routes {
+		if r.Route == "/dead/" && r.Reason != "connection refused on "+dead {
+			t.Errorf("/dead/: %q", r.Reason)
+		}
+	}
+	select {
+	case <-heard:
+	case <-time.After(2 * time.Second):
+		t.Error("OnHealth was never called")
+	}
+	// Through the tunnel, health is not served.
+	if status, _ := get(n.State().TunnelAddr, "/health.json"); status != http.StatusForbidden {
+		t.Errorf("/health.json through the tunnel: %d, want 403", status)
+	}
+	cancel()
+	<-done
+	// The store was released and holds the reports.
+	st, err := store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	latest, err := st.Latest()
+	if err != nil || len(latest) != 2 {
+		t.Fatalf("store: %d reports, %v", len(latest), err)
+	}
+	if d := n.Health(); d.Source != monitor.SourceNone {
+		t.Errorf("after stopping, health source %q", d.Source)
 	}
 }

@@ -28,6 +28,11 @@ type ServeOptions struct {
 	Log          *slog.Logger
 	// AccessLog, when set, gets one record per request (NewServeLogs).
 	AccessLog *slog.Logger
+	// DataDir holds the health store (--data-dir); "" takes devproxy.json's
+	// dataDir, else a folder per workspace under the state directory.
+	DataDir string
+	// ScanConcurrency bounds the routes probed at once (0: the default).
+	ScanConcurrency int
 	// Problems is where the route files' errors and warnings are printed
 	// as `devproxy check` prints them (stderr); nil logs them as records
 	// on Log instead (--log-format json).
@@ -74,6 +79,11 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	if err != nil {
 		log.Warn("cannot watch the route folders; restart devproxy after editing route files", "err", err)
 	}
+	healthOpts, err := node.HealthFor(root, cfg, opts.DataDir)
+	if err != nil {
+		return fmt.Errorf("the health store: %w (set --data-dir, or \"dataDir\" in devproxy.json, to a folder outside the workspace)", err)
+	}
+	healthOpts.Scan.Concurrency = opts.ScanConcurrency
 	self := join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "devproxy serve " + filepath.Base(root)}
 	var mu sync.Mutex
 	var last node.State
@@ -84,6 +94,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		Token:   token,
 		Client:  self,
 		Folders: []join.FolderReg{{Root: root}},
+		Health:  healthOpts,
 		Log:     log,
 		OnOthers: func(others []routing.FolderSpec) {
 			t := ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true}}, others...))

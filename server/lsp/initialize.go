@@ -34,12 +34,13 @@ import (
 //	textDocument/prepareRename, rename             rename.go
 //	devproxy/routes, devproxy/explain              devproxy.go
 //	devproxy/takeOver                              proxyhost.go
+//	devproxy/health, devproxy/rescan               health.go
 //
 // The server calls the client with workspace/configuration,
 // client/registerCapability (the file watchers),
 // workspace/codeLens/refresh (server.go, refreshLenses) and
-// textDocument/publishDiagnostics, and sends the devproxy/status and
-// devproxy/routesChanged notifications.
+// textDocument/publishDiagnostics, and sends the devproxy/status,
+// devproxy/routesChanged and devproxy/healthChanged notifications.
 
 var _ protocol.Server = (*Server)(nil)
 
@@ -85,6 +86,10 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result, err = s.explain(snap, raw)
 	case "devproxy/takeOver":
 		result = s.proxy.takeOver(ctx)
+	case "devproxy/health":
+		result = s.proxy.health()
+	case "devproxy/rescan":
+		result, err = s.proxy.rescan(ctx, json.RawMessage(raw))
 	default:
 		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
 	}

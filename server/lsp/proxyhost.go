@@ -128,6 +128,12 @@ func (h *proxyHost) apply() {
 		return
 	}
 	self := join.Client{PID: os.Getpid(), Kind: join.KindVSCode, Name: filepath.Base(s.root)}
+	healthOpts, err := node.HealthFor(s.root, table.Config, "")
+	if err != nil {
+		// Health then lives in memory only; the proxy still serves.
+		s.log.Warn("the health store cannot be used", "err", err)
+		healthOpts = node.HealthOptions{}
+	}
 	n = node.New(node.Options{
 		Workspace: s.ws,
 		Serve:     httpproxy.ServeOptions{Listen: key.listen, TunnelListen: key.tunnel, Log: s.log},
@@ -137,6 +143,8 @@ func (h *proxyHost) apply() {
 		Log:       s.log,
 		OnOthers:  s.setJoined,
 		OnState:   func(st node.State) { h.setStatus(h.statusOf(st, self)) },
+		Health:    healthOpts,
+		OnHealth:  h.healthChanged,
 	})
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})

@@ -30,7 +30,7 @@ var version = "dev"
 const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
-  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--drain-timeout 5s]
+  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--data-dir DIR] [--scan-concurrency 5] [--drain-timeout 5s]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
@@ -154,6 +154,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&level, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&format, "log-format", "text", "log `format` on stderr: text (compact access lines) or json (one object a line)")
 	fs.BoolVar(&access, "access-log", true, "log one line per request (method, path without the query's values, route, upstream, status, duration, bytes)")
+	fs.StringVar(&opts.DataDir, "data-dir", "", "`folder` for the health store, outside the workspace (default from devproxy.json, else a folder per workspace under the user's state directory)")
+	fs.IntVar(&opts.ScanConcurrency, "scan-concurrency", health.DefaultConcurrency, "how many routes the health scanner probes at once")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
@@ -180,6 +182,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return cli.ExitUsage
 		}
 		*f.addr = addr
+	}
+	if opts.ScanConcurrency < 1 {
+		fmt.Fprintf(stderr, "devproxy serve: --scan-concurrency must be at least 1\n")
+		return cli.ExitUsage
 	}
 	if opts.DrainTimeout <= 0 {
 		fmt.Fprintf(stderr, "devproxy serve: --drain-timeout must be positive, such as 5s\n")

@@ -1,0 +1,243 @@
+package node
+
+// The owner's runtime: what runs beside the proxy while this process owns
+// the port. The health monitor (proxy/monitor) with its store, and the
+// proxy's own pages that read it (/health.json). A member runs none of
+// it: it reads the owner's.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/health"
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/monitor"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/proxy/store"
+)
+
+// HealthOptions configure the owner's health monitor.
+type HealthOptions struct {
+	// Off runs no monitor (tests of other things).
+	Off bool
+	// DataDir holds the health store; "" keeps health in memory only.
+	DataDir   string
+	Retention store.Retention
+	// Workspace is the folder a DataDir must not be inside.
+	Workspace string
+	Scan      health.Options
+	// Fast, Slow and Watch are monitor.Options'; zero takes the defaults.
+	Fast, Slow, Watch time.Duration
+}
+
+// runtime is one owning session's services.
+type runtime struct {
+	n *Node
+
+	mu      sync.Mutex
+	mon     *monitor.Monitor
+	store   *store.Store
+	unsub   func()
+	stopped bool
+}
+
+// start opens the store and starts the monitor for the proxy at addr. It
+// runs off Serve's goroutine: opening a store another process holds
+// takes a second.
+func (rt *runtime) start(addr, probeToken string) {
+	o := rt.n.opts.Health
+	if o.Off {
+		return
+	}
+	var st *store.Store
+	if o.DataDir != "" {
+		var err error
+		st, err = store.Open(o.DataDir, store.Options{Retention: o.Retention, Workspace: o.Workspace})
+		switch {
+		case errors.Is(err, store.ErrLocked):
+			rt.n.log.Warn("health is kept in memory only: another devproxy holds the health store", "err", err)
+		case err != nil:
+			rt.n.log.Warn("health is kept in memory only", "err", err)
+		default:
+			if removed, err := st.Prune(time.Now()); err != nil {
+				rt.n.log.Warn("cannot prune the health store", "err", err)
+			} else if removed > 0 {
+				rt.n.log.Info("pruned old health reports", "removed", removed)
+			}
+		}
+	}
+	mon, err := monitor.Start(monitor.Options{
+		Workspace: rt.n.opts.Workspace, Base: "http://" + addr, ProbeToken: probeToken, Store: st, Scan: o.Scan,
+		Fast: o.Fast, Slow: o.Slow, Watch: o.Watch, Log: rt.n.log,
+	})
+	if err != nil {
+		rt.n.log.Error("cannot start the health monitor", "err", err)
+		if st != nil {
+			st.Close()
+		}
+		return
+	}
+	rt.mu.Lock()
+	if rt.stopped {
+		// The session ended while the store opened.
+		rt.mu.Unlock()
+		mon.Close()
+		if st != nil {
+			st.Close()
+		}
+		return
+	}
+	rt.mon, rt.store = mon, st
+	rt.unsub = mon.Subscribe(rt.n.healthChanged)
+	rt.mu.Unlock()
+	rt.n.healthChanged(mon.Document())
+}
+
+// stop stops the monitor and closes the store.
+func (rt *runtime) stop() {
+	rt.mu.Lock()
+	mon, st, unsub := rt.mon, rt.store, rt.unsub
+	rt.mon, rt.store, rt.unsub = nil, nil, nil
+	rt.stopped = true
+	rt.mu.Unlock()
+	if unsub != nil {
+		unsub()
+	}
+	if mon != nil {
+		mon.Close()
+	}
+	if st != nil {
+		st.Close()
+	}
+}
+
+func (rt *runtime) monitor() *monitor.Monitor {
+	if rt == nil {
+		return nil
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.mon
+}
+
+// observe is the access-log hook: passive health, then the host's log.
+func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.AccessEntry) {
+	return func(e httpproxy.AccessEntry) {
+		if m := rt.monitor(); m != nil {
+			m.Observe(e)
+		}
+		if next != nil {
+			next(e)
+		}
+	}
+}
+
+// handler serves the owner's local paths: the members' /devproxy/ws, and
+// /health.json.
+func (rt *runtime) handler(members http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /devproxy/ws", members)
+	mux.HandleFunc("GET /health.json", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, rt.n.Health())
+	})
+	mux.HandleFunc("GET /devproxy/api/health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, rt.n.Health())
+	})
+	mux.HandleFunc("POST /devproxy/api/health/rescan", func(w http.ResponseWriter, r *http.Request) {
+		doc, err := rt.n.Rescan(r.Context(), r.URL.Query()["route"]...)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		writeJSON(w, doc)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// Health is the routes' health as this process knows it: its monitor's
+// while it owns the port, the owner's while it is a member (source
+// "joined"), and "none" otherwise.
+func (n *Node) Health() monitor.Document {
+	n.mu.Lock()
+	rt, remote := n.rt, n.remoteHealth
+	n.mu.Unlock()
+	if m := rt.monitor(); m != nil {
+		return m.Document()
+	}
+	if remote != nil {
+		return *remote
+	}
+	return monitor.NoDocument(time.Now())
+}
+
+// ErrNoProxy is Rescan's error when no proxy runs here or at the owner.
+var ErrNoProxy = errors.New("no proxy runs: nothing to probe")
+
+// Rescan probes the routes now (all when none are named) and returns the
+// new health.
+func (n *Node) Rescan(ctx context.Context, routes ...string) (monitor.Document, error) {
+	n.mu.Lock()
+	rt := n.rt
+	n.mu.Unlock()
+	if m := rt.monitor(); m != nil {
+		return m.Rescan(ctx, routes...), nil
+	}
+	return monitor.Document{}, ErrNoProxy
+}
+
+// healthChanged tells the host.
+func (n *Node) healthChanged(doc monitor.Document) {
+	if n.opts.OnHealth != nil {
+		n.opts.OnHealth(doc)
+	}
+}
+
+// hostAddr is addr as a dialable host:port (a listener on every address
+// is dialled on loopback).
+func hostAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
+
+// HealthFor is where the workspace at root keeps its health: dataDir when
+// set (--data-dir), else cfg's dataDir (devproxy.json), else a folder per
+// workspace under the user's state directory (store.DefaultDir), with
+// cfg's retention.
+func HealthFor(root string, cfg routing.Config, dataDir string) (HealthOptions, error) {
+	o := HealthOptions{Workspace: root, DataDir: dataDir,
+		Retention: store.Retention{Reports: cfg.Retention.Reports, Days: cfg.Retention.Days}}
+	if o.DataDir == "" {
+		o.DataDir = cfg.DataDir
+	}
+	if o.DataDir == "" {
+		dir, err := store.DefaultDir(root)
+		if err != nil {
+			return o, err
+		}
+		o.DataDir = dir
+	}
+	if err := store.CheckOutside(o.DataDir, root); err != nil {
+		return o, err
+	}
+	return o, nil
+}
