@@ -221,7 +221,7 @@ export function routeDetailsHtml(input: RouteDetailsInput): string {
   const minutes = input.minutes ?? 60;
   const status = input.report ? statusOf(input.report.status) : 'unknown';
   const nonce = escapeHtml(input.nonce);
-  const csp = `default-src 'none'; style-src ${input.cspSource} 'nonce-${nonce}'; img-src ${input.cspSource} data:;`;
+  const csp = `default-src 'none'; style-src ${input.cspSource} 'nonce-${nonce}';`;
   let traffic: string;
   if (typeof input.metrics === 'string') {
     traffic = `<p class="muted">${escapeHtml(input.metrics)}</p>`;
