@@ -269,18 +269,21 @@ export interface HealthHmr {
   reason: string;
 }
 
-/** What the proxy saw of the route's real traffic (HealthReport.passive). */
+/** What the proxy saw of the route's real traffic since `since` (HealthReport.passive). */
 export interface PassiveTraffic {
+  /** When the window of these counts began (RFC 3339). */
+  since: string;
   requests: number;
+  /** Of them answered 5xx or not at all. */
   errors: number;
-  /** Requests the proxy could not pass on: the upstream refused or did not answer the dial. */
+  /** Of them, the upstream could not be reached. */
   dialErrors: number;
-  /** Mean upstream latency of those requests. */
+  /** Moving average of the whole exchange. */
   latencyMs: number;
-  /** For people; empty when none. */
+  /** The newest failure, for people; empty when none. */
   lastError: string;
-  /** RFC 3339; empty when none. */
-  lastErrorAt: string;
+  /** RFC 3339; null when none. */
+  lastErrorAt: string | null;
 }
 
 /** The health of one route (a location block). */
@@ -309,8 +312,8 @@ export interface HealthReport {
   hmr: HealthHmr | null;
   /** When the route was probed (RFC 3339); the zero time when never. */
   checkedAt: string;
-  /** The proxy's counts of real requests; null when it has none. */
-  passive: PassiveTraffic | null;
+  /** The proxy's counts of real requests; absent when it has none (a one-shot scan, an older server). */
+  passive?: PassiveTraffic | null;
 }
 
 /** HealthDocument.upstreams: the worst status of the routes that share an upstream. */
@@ -321,12 +324,13 @@ export interface UpstreamHealth {
   routes: string[];
 }
 
-/** schemas/lsp-health.schema.json: devproxy/health's answer, devproxy/healthChanged's params, devproxy/rescan's answer. */
+/** schemas/health.schema.json (proxy/monitor.Document): devproxy/health's answer, devproxy/healthChanged's params, devproxy/rescan's answer. */
 export interface HealthDocument {
   /** RFC 3339. */
   generatedAt: string;
   source: HealthSource;
   summary: HealthSummary;
+  /** Every prefix and exact route of the served table, in table order (schemas/health-report.schema.json `$defs.route`). */
   routes: HealthReport[];
   upstreams: UpstreamHealth[];
 }

@@ -78,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): void {
         }
         return;
       }
-      const report = route ? doc.routes.find((r) => r.route === route) : undefined;
+      const report = route ? (doc.routes ?? []).find((r) => r.route === route) : undefined;
       const outcome = route
         ? `${route}: ${report ? healthWord(statusOf(report.status)) : 'no report'}`
         : `routes: ${doc.summary.ok} ok, ${doc.summary.error} down, ${doc.summary.warning} warning`;

@@ -55,7 +55,8 @@ export function isHealthDocument(v: unknown): v is HealthDocument {
     return false;
   }
   const d = v as Partial<HealthDocument>;
-  return typeof d.generatedAt === 'string' && Array.isArray(d.routes) && typeof d.summary === 'object' && d.summary !== null;
+  // A Go nil slice encodes as null: a document without routes (source none) is still a document.
+  return typeof d.generatedAt === 'string' && (Array.isArray(d.routes) || d.routes === null) && typeof d.summary === 'object' && d.summary !== null;
 }
 
 /**
@@ -103,7 +104,7 @@ const pad2 = (n: number) => String(n).padStart(2, '0');
  * An RFC 3339 time in local time: `14:02:11` today, `2024-05-02 14:02:11`
  * another day; empty when absent, unparsable, or the zero time (never).
  */
-export function localTime(at: string | undefined, now: Date = new Date()): string {
+export function localTime(at: string | null | undefined, now: Date = new Date()): string {
   if (!at) {
     return '';
   }

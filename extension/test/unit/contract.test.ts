@@ -153,9 +153,10 @@ describe('contract.ts and schemas/lsp-routes.schema.json', () => {
   });
 });
 
-describe('contract.ts and schemas/lsp-health.schema.json', () => {
-  const schema = readJSON('schemas/lsp-health.schema.json');
-  const passive: Required<PassiveTraffic> = { requests: 12, errors: 3, dialErrors: 3, latencyMs: 4.5, lastError: 'dial tcp: connection refused', lastErrorAt: '2026-11-29T15:19:58Z' };
+describe('contract.ts and schemas/health.schema.json (the server\'s proxy/monitor.Document)', () => {
+  const schema = readJSON('schemas/health.schema.json');
+  const reportSchema = readJSON('schemas/health-report.schema.json');
+  const passive: Required<PassiveTraffic> = { since: '2026-11-29T15:00:00Z', requests: 12, errors: 3, dialErrors: 3, latencyMs: 4.5, lastError: 'dial tcp: connection refused', lastErrorAt: '2026-11-29T15:19:58Z' };
   const report: Required<HealthReport> = {
     route: '/app/',
     file: 'apps/app.conf',
@@ -191,19 +192,18 @@ describe('contract.ts and schemas/lsp-health.schema.json', () => {
   });
 
   it('has the same statuses as the scanner', () => {
-    assert.deepStrictEqual(schema.$defs.status.enum, [...HealthStatuses]);
-    assert.deepStrictEqual(readJSON('schemas/health-report.schema.json').$defs.status.enum, [...HealthStatuses]);
+    assert.deepStrictEqual(reportSchema.$defs.status.enum, [...HealthStatuses]);
+    assert.deepStrictEqual(schema.properties.upstreams.items.properties.status, { $ref: 'health-report.schema.json#/$defs/status' });
   });
 
-  it('has the same route report, all required, passive included', () => {
-    const route = schema.$defs.route;
+  it("has the same route report as the scanner's, passive optional", () => {
+    assert.deepStrictEqual(schema.properties.routes.items, { $ref: 'health-report.schema.json#/$defs/route' });
+    const route = reportSchema.$defs.route;
     assert.deepStrictEqual(keys(report), props(route));
-    assert.deepStrictEqual([...route.required].sort(), keys(report));
-    assert.deepStrictEqual(keys(passive), props(route.properties.passive.oneOf[1]));
+    assert.deepStrictEqual([...route.required].sort(), keys(report).filter((k) => k !== 'passive'));
+    assert.deepStrictEqual(keys(passive), props(route.properties.passive));
+    assert.deepStrictEqual([...route.properties.passive.required].sort(), keys(passive));
     assert.deepStrictEqual(keys(report.hmr!), props(route.properties.hmr.oneOf[1]));
-    // The scanner's report (devproxy scan) is the same, less passive.
-    const scan = readJSON('schemas/health-report.schema.json').$defs.route;
-    assert.deepStrictEqual(props(scan), keys(report).filter((k) => k !== 'passive'));
   });
 
   it('has the same rescan params and route metrics', () => {
@@ -252,8 +252,8 @@ describe('contract.ts and docs/lsp.md', () => {
   it('documents the health messages with their directions and schemas', () => {
     const rows = new Map(tableAfterHeader('Message').map((r) => [r[0], r]));
     const want: [string, string, string][] = [
-      [Methods.health, 'request, client → server', 'schemas/lsp-health.schema.json'],
-      [Methods.healthChanged, 'notification, server → client', 'schemas/lsp-health.schema.json'],
+      [Methods.health, 'request, client → server', 'schemas/health.schema.json'],
+      [Methods.healthChanged, 'notification, server → client', 'schemas/health.schema.json'],
       [Methods.rescan, 'request, client → server', 'schemas/lsp-rescan-params.schema.json'],
       [Methods.routeMetrics, 'request, client → server', 'schemas/lsp-route-metrics.schema.json'],
     ];

@@ -53,6 +53,8 @@ describe('healthModel documents', () => {
     assert.ok(!isHealthDocument(null));
     assert.ok(!isHealthDocument({ routes: [] }));
     assert.ok(!isHealthDocument({ generatedAt: 'x', routes: {}, summary: {} }));
+    assert.ok(isHealthDocument({ ...doc([]), source: 'none', routes: null }), 'a Go nil slice');
+    assert.strictEqual(healthFor({ file: 'a', line: 1, route: '/a/' }, { ...doc([]), routes: null as unknown as HealthReport[] }), undefined);
   });
 
   it('replaces the shown document only with one not older', () => {

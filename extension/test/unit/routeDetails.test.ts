@@ -33,7 +33,7 @@ const report: HealthReport = {
   assets: [],
   hmr: null,
   checkedAt: '2026-11-29T15:29:00Z',
-  passive: { requests: 40, errors: 2, dialErrors: 2, latencyMs: 8, lastError: 'dial tcp: refused', lastErrorAt: '2026-11-29T15:29:10Z' },
+  passive: { since: '2026-11-29T14:30:00Z', requests: 40, errors: 2, dialErrors: 2, latencyMs: 8, lastError: 'dial tcp: refused', lastErrorAt: '2026-11-29T15:29:10Z' },
 };
 
 const input = (over: Partial<RouteDetailsInput> = {}): RouteDetailsInput => ({

@@ -422,7 +422,7 @@ describe('routesModel with runtime health', () => {
     source: 'owner',
     summary: { total: 5, ok: 1, warning: 1, error: 1, unknown: 2 },
     routes: [
-      report({ route: '/api/', file: 'apps/api.conf', line: 2, status: 'error', httpStatus: 0, reason: 'connection refused on 127.0.0.1:5174', passive: { requests: 7, errors: 2, dialErrors: 2, latencyMs: 3, lastError: 'dial tcp 127.0.0.1:5174: connect: connection refused', lastErrorAt: '2026-11-29T15:19:58Z' } }),
+      report({ route: '/api/', file: 'apps/api.conf', line: 2, status: 'error', httpStatus: 0, reason: 'connection refused on 127.0.0.1:5174', passive: { since: '2026-11-29T15:00:00Z', requests: 7, errors: 2, dialErrors: 2, latencyMs: 3, lastError: 'dial tcp 127.0.0.1:5174: connect: connection refused', lastErrorAt: '2026-11-29T15:19:58Z' } }),
       // The loser of the conflict: reported unknown, and it must stay inactive whatever a report says.
       report({ route: '/api/', file: 'apps/legacy-api.conf', line: 3, status: 'ok', active: false, inactiveCode: 'lost-conflict' }),
       report({ route: '/web/', file: 'apps/web.conf', line: 2, modifier: '=', status: 'warning', httpStatus: 404, reason: 'HTTP 404 Not Found' }),
