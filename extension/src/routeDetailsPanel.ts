@@ -1,7 +1,9 @@
 // The webview of "Show Route Details": one panel per route, revealed again
 // when asked twice. The page (routeDetails.ts) is built in the extension and
 // runs no script; the panel re-renders it when the tree's health changes and
-// asks devproxy/routeMetrics again every half minute while it is open.
+// asks devproxy/routeMetrics again every half minute while it is visible. A
+// server without devproxy/routeMetrics (MethodNotFound) gets a sentence
+// instead of the chart.
 
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
@@ -83,12 +85,23 @@ export class RouteDetailsPanels implements vscode.Disposable {
     };
     render();
     void fetchMetrics();
-    const timer = setInterval(() => void fetchMetrics(), metricsEveryMs);
+    // A hidden panel asks nothing; it catches up when it is shown again.
+    const timer = setInterval(() => {
+      if (panel.visible) {
+        void fetchMetrics();
+      }
+    }, metricsEveryMs);
     const onTree = this.tree.onDidChangeTreeData(() => render());
+    const onShown = panel.onDidChangeViewState((e) => {
+      if (e.webviewPanel.visible) {
+        void fetchMetrics();
+      }
+    });
     panel.onDidDispose(() => {
       disposed = true;
       clearInterval(timer);
       onTree.dispose();
+      onShown.dispose();
       this.panels.delete(node.id);
     });
   }
