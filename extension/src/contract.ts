@@ -15,6 +15,14 @@ export const Methods = {
   status: 'devproxy/status',
   /** request, client → server: `{}` → TakeOverResult; asks the owner of the port to stop so this server takes it */
   takeOver: 'devproxy/takeOver',
+  /** request, client → server: `{}` → HealthDocument; the newest health the proxy's owner knows */
+  health: 'devproxy/health',
+  /** notification, server → client: HealthDocument; the runtime health changed */
+  healthChanged: 'devproxy/healthChanged',
+  /** request, client → server: RescanParams → HealthDocument, once the scan finished */
+  rescan: 'devproxy/rescan',
+  /** request, client → server: RouteMetricsParams → RouteMetrics */
+  routeMetrics: 'devproxy/routeMetrics',
 } as const;
 
 /** Commands of docs/lsp.md's "Client commands" table. */
@@ -28,6 +36,9 @@ export const Commands = {
   showOutput: 'devproxy.showOutput',
   showProxyOwner: 'devproxy.showProxyOwner',
   createRouteFile: 'devproxy.createRouteFile',
+  rescanRoute: 'devproxy.rescanRoute',
+  rescanAll: 'devproxy.rescanAll',
+  showRouteDetails: 'devproxy.showRouteDetails',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -215,4 +226,143 @@ export interface ExplainParams {
   url: string;
   method?: string;
   headers?: Record<string, string>;
+}
+
+/**
+ * A route's runtime health (schemas/health-report.schema.json `$defs.status`):
+ * ok: 2xx or 308 with every asset and the HMR channel working; warning:
+ * another 3xx, a 4xx, no answer in time, or a failing asset or HMR channel;
+ * error: a 5xx or a refused connection; unknown: not probed (an inactive
+ * block, a cancelled scan, or no scan yet). Switch on these, never on `reason`.
+ */
+export const HealthStatuses = ['ok', 'warning', 'error', 'unknown'] as const;
+export type HealthStatus = (typeof HealthStatuses)[number];
+
+/** Who answered the health: the process that serves the proxy (owner), it through this one (joined), or nobody (none: no proxy here). */
+export const HealthSources = ['owner', 'joined', 'none'] as const;
+export type HealthSource = (typeof HealthSources)[number];
+
+/** HealthDocument.summary: how many routes have each status. */
+export interface HealthSummary {
+  total: number;
+  ok: number;
+  warning: number;
+  error: number;
+  unknown: number;
+}
+
+/** One same-origin asset of the page the scanner loaded (HealthReport.assets). */
+export interface HealthAsset {
+  url: string;
+  kind: 'script' | 'style' | 'font' | 'wasm';
+  status: number;
+  contentType: string;
+  ok: boolean;
+  reason: string;
+}
+
+/** The hot-reload WebSocket the page shows (HealthReport.hmr). */
+export interface HealthHmr {
+  framework: string;
+  url: string;
+  ok: boolean;
+  reason: string;
+}
+
+/** What the proxy saw of the route's real traffic since `since` (HealthReport.passive). */
+export interface PassiveTraffic {
+  /** When the window of these counts began (RFC 3339). */
+  since: string;
+  requests: number;
+  /** Of them answered 5xx or not at all. */
+  errors: number;
+  /** Of them, the upstream could not be reached. */
+  dialErrors: number;
+  /** Moving average of the whole exchange. */
+  latencyMs: number;
+  /** The newest failure, for people; empty when none. */
+  lastError: string;
+  /** RFC 3339; null when none. */
+  lastErrorAt: string | null;
+}
+
+/** The health of one route (a location block). */
+export interface HealthReport {
+  /** The block's route ("/app/"). */
+  route: string;
+  /** The display path of its file: RouteInfo.file. */
+  file: string;
+  /** 1-based line of the location keyword: RouteInfo.line. */
+  line: number;
+  modifier: '' | '^~' | '=';
+  upstream: string;
+  /** Config state, as in RouteInfo. */
+  active: boolean;
+  inactiveCode: string | null;
+  /** Runtime health. */
+  status: HealthStatus;
+  /** The page probed; empty when not probed. */
+  url: string;
+  /** The page's HTTP status; 0 when nothing answered. */
+  httpStatus: number;
+  latencyMs: number;
+  /** Why the route is not ok, for people; empty when ok. */
+  reason: string;
+  assets: HealthAsset[];
+  hmr: HealthHmr | null;
+  /** When the route was probed (RFC 3339); the zero time when never. */
+  checkedAt: string;
+  /** The proxy's counts of real requests; absent when it has none (a one-shot scan, an older server). */
+  passive?: PassiveTraffic | null;
+}
+
+/** HealthDocument.upstreams: the worst status of the routes that share an upstream. */
+export interface UpstreamHealth {
+  upstream: string;
+  status: HealthStatus;
+  reason: string;
+  routes: string[];
+}
+
+/** schemas/health.schema.json (proxy/monitor.Document): devproxy/health's answer, devproxy/healthChanged's params, devproxy/rescan's answer. */
+export interface HealthDocument {
+  /** RFC 3339. */
+  generatedAt: string;
+  source: HealthSource;
+  summary: HealthSummary;
+  /** Every prefix and exact route of the served table, in table order (schemas/health-report.schema.json `$defs.route`). */
+  routes: HealthReport[];
+  upstreams: UpstreamHealth[];
+}
+
+/** schemas/lsp-rescan-params.schema.json: probe one route now, or every route without one. */
+export interface RescanParams {
+  route?: string;
+}
+
+/** schemas/lsp-route-metrics.schema.json `params`. */
+export interface RouteMetricsParams {
+  route: string;
+  /** How far back, in minutes; the server's default (60) without it. */
+  minutes?: number;
+}
+
+/** One bucket of RouteMetrics.points. */
+export interface RouteMetricsPoint {
+  /** When the bucket starts (RFC 3339). */
+  start: string;
+  requests: number;
+  errors: number;
+  bytes: number;
+  /** Mean time the upstream took, per request of the bucket. */
+  upstreamMs: number;
+  /** Mean time the proxy itself took, per request of the bucket. */
+  proxyMs: number;
+}
+
+/** schemas/lsp-route-metrics.schema.json: the answer of devproxy/routeMetrics, oldest bucket first. */
+export interface RouteMetrics {
+  route: string;
+  resolutionSeconds: number;
+  points: RouteMetricsPoint[];
 }

@@ -1,8 +1,10 @@
 // The Dev Tunnel Proxy extension: it starts `devproxy lsp` (the Go language
 // server, which also hosts the proxy) and shows what it reports: diagnostics
 // and quick fixes come through the LanguageClient; the route table through
-// devproxy/routes (the Routes view) and the proxy's state through
-// devproxy/status (the status bar). The contract is docs/lsp.md.
+// devproxy/routes (the Routes view), the proxy's state through
+// devproxy/status (the status bar), and the routes' runtime health through
+// devproxy/health and devproxy/healthChanged (the tree's icons, the status
+// bar's summary, the route details page). The contract is docs/lsp.md.
 //
 // This file creates the one output channel, the views and the commands, and
 // hands the server's lifecycle to ServerController (serverController.ts),
@@ -15,7 +17,9 @@ import { createRouteFile } from './createRouteFile';
 import { parseExplainInput } from './explainInput';
 import { errorText, Log, logLine } from './log';
 import { RouteFileLanguage } from './routeFileLanguage';
-import { renameTargetOf, revealTargetOf, urlOf } from './routesModel';
+import { healthWord, statusOf } from './healthModel';
+import { RouteDetailsPanels } from './routeDetailsPanel';
+import { joinExternal, renameTargetOf, revealTargetOf, RouteNode, routeOf, splitOrigin, urlOf } from './routesModel';
 import { RoutesTreeProvider } from './routesTree';
 import { ServerController } from './serverController';
 import { showProxyOwner } from './showProxyOwner';
@@ -52,21 +56,53 @@ export function activate(context: vscode.ExtensionContext): void {
     log,
     status,
     routesView: tree,
+    healthView: tree,
     language,
   });
   controller = server;
-  context.subscriptions.push(output, traceOutput, statusItem, tree, view, language, server);
+  const details = new RouteDetailsPanels(tree, (method, params) => server.running?.sendRequest<unknown>(method, params));
+  context.subscriptions.push(output, traceOutput, statusItem, tree, view, language, server, details);
+
+  /** Sends devproxy/rescan with progress in the Routes view, and says the outcome. */
+  const rescan = async (route: string | undefined) => {
+    if (!server.running) {
+      void vscode.window.showWarningMessage(`${DisplayName}: the language server is not running, so nothing can be rescanned.`);
+      return;
+    }
+    const title = route ? `Rescanning ${route}` : 'Rescanning every route';
+    try {
+      const doc = await vscode.window.withProgress({ location: { viewId: RoutesViewId }, title }, () => server.rescan(route));
+      if (!doc) {
+        if (!server.healthSupported) {
+          void vscode.window.showInformationMessage(`${DisplayName}: this language server does not check route health; a newer devproxy does.`);
+        }
+        return;
+      }
+      const report = route ? (doc.routes ?? []).find((r) => r.route === route) : undefined;
+      const outcome = route
+        ? `${route}: ${report ? healthWord(statusOf(report.status)) : 'no report'}`
+        : `routes: ${doc.summary.ok} ok, ${doc.summary.error} down, ${doc.summary.warning} warning`;
+      vscode.window.setStatusBarMessage(`${DisplayName}: ${outcome}`, 5000);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`${DisplayName}: cannot rescan ${route ?? 'the routes'}: ${errorText(e)}`);
+    }
+  };
 
   let lastExplain = '/';
   // Typed as a Record over CommandId, so every command of docs/lsp.md has a handler.
   const handlers: Record<CommandId, (...args: unknown[]) => unknown> = {
     [Commands.openRoute]: async (arg) => {
       const url = urlOf(arg);
-      if (!url) {
+      const parts = url && splitOrigin(url);
+      if (!url || !parts) {
         log('Warn', `${Commands.openRoute}: no http(s) URL in ${JSON.stringify(arg)}.`);
         return;
       }
-      await vscode.env.openExternal(vscode.Uri.parse(url, true));
+      // In a remote window the proxy's port is forwarded: asExternalUri
+      // gives the address the local browser reaches. Only the origin goes
+      // through it, so the route's path is appended exactly as written.
+      const origin = await vscode.env.asExternalUri(vscode.Uri.parse(parts.origin, true));
+      await vscode.env.openExternal(vscode.Uri.parse(joinExternal(origin.toString(true), parts.rest), true));
     },
     [Commands.revealRoute]: async (arg) => {
       const target = revealTargetOf(arg);
@@ -132,7 +168,38 @@ export function activate(context: vscode.ExtensionContext): void {
     [Commands.showOutput]: () => output.show(true),
     [Commands.showProxyOwner]: () => showProxyOwner({ status: () => status.current, client: () => server.running, output, log }),
     [Commands.createRouteFile]: () => createRouteFile(log),
+    [Commands.rescanRoute]: (arg) => {
+      const route = routeOf(arg);
+      if (!route) {
+        log('Warn', `${Commands.rescanRoute}: no route in ${JSON.stringify(arg)}.`);
+        return;
+      }
+      return rescan(route);
+    },
+    [Commands.rescanAll]: () => rescan(undefined),
+    [Commands.showRouteDetails]: (arg) => {
+      const node = routeNodeOf(arg);
+      if (!node) {
+        log('Warn', `${Commands.showRouteDetails}: no route in ${JSON.stringify(arg)}.`);
+        return;
+      }
+      details.show(node);
+    },
   };
+
+  /** The tree's route node of a command argument: the node itself, or a route string. */
+  function routeNodeOf(arg: unknown): RouteNode | undefined {
+    if (typeof arg === 'object' && arg !== null && (arg as RouteNode).kind === 'route') {
+      return tree.route((arg as RouteNode).id) ?? (arg as RouteNode);
+    }
+    const route = routeOf(arg);
+    if (!route) {
+      return undefined;
+    }
+    const nodes = tree.current.files.flatMap((f) => f.routes).filter((r) => r.route === route);
+    // Prefer the block that takes the requests.
+    return nodes.find((r) => r.state === 'active' || r.state === 'conflict') ?? nodes[0];
+  }
   for (const [id, handler] of Object.entries(handlers)) {
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));
   }

@@ -8,8 +8,11 @@
 // Ids are the server's stable ids (the file path; `file#modifier spec`), so
 // a refresh keeps what the user expanded and selected.
 
-import { Position, Range, RouteConflict, RouteFileInfo, RouteInfo, RoutesFolder, RoutesResult, Settlement } from './contract';
+import { HealthDocument, HealthReport, HealthStatus, Position, Range, RouteConflict, RouteFileInfo, RouteInfo, RoutesFolder, RoutesResult, Settlement } from './contract';
+import { escapeMarkdown, healthFor, healthIcon, healthTooltipLines, IconSpec, localTime, statusOf } from './healthModel';
 import { tildePath } from './proxyFolders';
+
+export { IconSpec };
 
 /**
  * - active: takes its requests (alone, or by an override or a pinned resolution);
@@ -19,12 +22,6 @@ import { tildePath } from './proxyFolders';
  * - error: its file does not load.
  */
 export type RouteState = 'active' | 'conflict' | 'inactive' | 'error';
-
-/** A codicon id and an optional ThemeColor id. */
-export interface IconSpec {
-  id: string;
-  color?: string;
-}
 
 export interface RevealTarget {
   uri: string;
@@ -76,16 +73,29 @@ export interface RouteNode {
   fileId: string;
   /** The location as written: modifier and spec. */
   label: string;
-  /** The upstream, or empty. */
+  /** The route (RouteInfo.route): what devproxy/rescan and devproxy/routeMetrics take; null for regex and named locations. */
+  route: string | null;
+  /** 1-based line of the location keyword. */
+  line: number;
+  /** The upstream, or null. */
+  upstream: string | null;
+  /** The upstream and the config state ("http://127.0.0.1:5173/ · active"). */
   description: string;
+  /** In plain text: where, what, and the config state. */
   tooltip: string;
+  /** The tooltip in Markdown, everything from the server escaped, with the health of the last check. */
+  tooltipMarkdown: string;
+  /** Config state: the engine's decision. */
   state: RouteState;
+  /** Runtime health: unknown until the proxy reports. */
+  healthStatus: HealthStatus;
+  /** The health icon, or the state's for an inactive block and a file that does not load. */
   icon: IconSpec;
   /** Where to open the route through the proxy, or null. */
   url: string | null;
   reveal: RevealTarget;
-  /** Reserved for the health scanner (null today); replaces the state icon later. */
-  health: unknown;
+  /** The report of the last check (devproxy/health), matched by file and line; null until there is one. */
+  health: HealthReport | null;
   /** The menus' `viewItem`: whether "Open in browser" applies. */
   contextValue: 'route' | 'routeWithUrl';
 }
@@ -109,6 +119,8 @@ export interface RoutesModelOptions {
   now?: Date;
   /** os.homedir(), to show the folders' roots with ~. */
   home?: string;
+  /** The newest runtime health (devproxy/health, devproxy/healthChanged); without it every route is unknown. */
+  health?: HealthDocument;
 }
 
 /** The icon of each route state: a codicon and a theme color, so themes decide the shades. */
@@ -139,24 +151,13 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-const pad2 = (n: number) => String(n).padStart(2, '0');
-
 /**
  * When the version a stale file serves was read (staleSince, RFC 3339), in
  * local time: `14:02:11` today, `2024-05-02 14:02:11` another day; empty
  * when the server sent no time or one that does not parse.
  */
 export function staleTime(since: string | undefined, now: Date = new Date()): string {
-  if (!since) {
-    return '';
-  }
-  const t = new Date(since);
-  if (Number.isNaN(t.getTime())) {
-    return '';
-  }
-  const clock = `${pad2(t.getHours())}:${pad2(t.getMinutes())}:${pad2(t.getSeconds())}`;
-  const sameDay = t.getFullYear() === now.getFullYear() && t.getMonth() === now.getMonth() && t.getDate() === now.getDate();
-  return sameDay ? clock : `${t.getFullYear()}-${pad2(t.getMonth() + 1)}-${pad2(t.getDate())} ${clock}`;
+  return localTime(since, now);
 }
 
 /** "stale: serving the version from 14:02:11": the description of a stale file. */
@@ -192,6 +193,28 @@ function routeState(route: RouteInfo, fileServes: boolean, conflicts: RouteConfl
   }
   const c = conflicts.find((x) => x.route === route.conflict);
   return c && isSettled(c.reasonCode) ? 'active' : 'conflict';
+}
+
+/** The config state in a word, for the description beside the upstream. */
+export function stateWord(state: RouteState): string {
+  switch (state) {
+    case 'active':
+      return 'active';
+    case 'conflict':
+      return 'contested';
+    case 'inactive':
+      return 'inactive';
+    case 'error':
+      return 'not loaded';
+  }
+}
+
+/**
+ * The icon of a route: its runtime health, except where config decides
+ * that nothing is served (an inactive block, a file that does not load).
+ */
+export function routeIcon(state: RouteState, health: HealthStatus): IconSpec {
+  return state === 'inactive' || state === 'error' ? stateIcon(state) : healthIcon(health);
 }
 
 function conflictLine(route: RouteInfo, conflicts: RouteConflict[]): string | undefined {
@@ -309,18 +332,28 @@ export function buildRoutesModel(result: RoutesResult, options: RoutesModelOptio
     }
     seen.add(id);
     const state = routeState(r, parent.ok || parent.stale, result.conflicts ?? []);
+    // An inactive block or one of a file that does not load is not probed: whatever a report says, it is not served.
+    const report = state === 'inactive' || state === 'error' ? undefined : healthFor(r, options.health);
+    const healthStatus = report ? statusOf(report.status) : 'unknown';
+    const tooltip = routeTooltip(r, state, result.conflicts ?? [], parent, staleTime(infos.get(parent.id)?.staleSince, now));
+    const healthLines = state === 'inactive' || state === 'error' ? [] : healthTooltipLines(report, { now, received: options.health !== undefined });
     parent.routes.push({
       kind: 'route',
       id,
       fileId: parent.id,
       label: r.label || `${r.modifier ? r.modifier + ' ' : ''}${r.spec}`,
-      description: r.upstream ?? '',
-      tooltip: routeTooltip(r, state, result.conflicts ?? [], parent, staleTime(infos.get(parent.id)?.staleSince, now)),
+      route: r.route ?? null,
+      line: r.line,
+      upstream: r.upstream ?? null,
+      description: [r.upstream ?? '', stateWord(state)].filter((p) => p !== '').join(' · '),
+      tooltip,
+      tooltipMarkdown: [...tooltip.split('\n').map(escapeMarkdown), ...healthLines].join('  \n'),
       state,
-      icon: stateIcon(state),
+      healthStatus,
+      icon: routeIcon(state, healthStatus),
       url: r.url ?? null,
       reveal: { uri: r.uri, range: rangeOf(r) },
-      health: r.health ?? null,
+      health: report ?? null,
       contextValue: r.url ? 'routeWithUrl' : 'route',
     });
   }
@@ -491,4 +524,37 @@ export function urlOf(arg: unknown): string | undefined {
     return undefined;
   }
   return url;
+}
+
+/**
+ * A URL split into its origin and the rest (path, query, fragment), for
+ * "Open in Browser": the origin goes through vscode.env.asExternalUri (in a
+ * remote window, a forwarded port), then the rest is appended as it was, so
+ * the route's path is never re-encoded. undefined for anything but http(s).
+ */
+export function splitOrigin(url: string): { origin: string; rest: string } | undefined {
+  const m = /^(https?:\/\/[^/?#\s]+)([^\s]*)$/i.exec(url);
+  if (!m) {
+    return undefined;
+  }
+  return { origin: m[1], rest: m[2] || '/' };
+}
+
+/** The URL to open: the external origin (no trailing slash) and the rest of the route's URL. */
+export function joinExternal(externalOrigin: string, rest: string): string {
+  return externalOrigin.replace(/\/+$/, '') + (rest.startsWith('/') ? rest : `/${rest}`);
+}
+
+/**
+ * The route of devproxy.rescanRoute and devproxy.showRouteDetails: the route
+ * node of the tree's menus, or a route string ("/app/").
+ */
+export function routeOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') {
+    return arg.startsWith('/') ? arg : undefined;
+  }
+  if (typeof arg === 'object' && arg !== null && (arg as RouteNode).kind === 'route') {
+    return (arg as RouteNode).route ?? undefined;
+  }
+  return undefined;
 }

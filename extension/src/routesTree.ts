@@ -3,10 +3,13 @@
 // more than one folder. The server pushes changes (devproxy/routesChanged);
 // routeSync.ts debounces them, asks devproxy/routes and calls update().
 // Ids come from the model and are stable, so a refresh keeps expansion.
+// Runtime health (healthSync.ts) arrives on its own; the tree keeps the
+// newest table and the newest HealthDocument and rebuilds from both.
 
 import * as os from 'os';
 import * as vscode from 'vscode';
-import { Commands, RoutesResult } from './contract';
+import { Commands, HealthDocument, RoutesResult } from './contract';
+import { healthWord, isNewerHealth } from './healthModel';
 import { buildRoutesModel, emptyRoutesModel, FileNode, FolderNode, IconSpec, isNewer, RouteNode, RoutesModel, TreeNode } from './routesModel';
 
 function themeIcon(spec: IconSpec): vscode.ThemeIcon {
@@ -15,6 +18,8 @@ function themeIcon(spec: IconSpec): vscode.ThemeIcon {
 
 export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private model: RoutesModel = emptyRoutesModel;
+  private table: RoutesResult | undefined;
+  private healthDoc: HealthDocument | undefined;
   /** The parent of every route (its file) and, when grouped, of every file (its folder), by id. */
   private parents = new Map<string, FileNode | FolderNode>();
   private readonly home = os.homedir();
@@ -26,7 +31,43 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     if (!isNewer(this.model, result)) {
       return false;
     }
-    this.model = buildRoutesModel(result, { home: this.home });
+    this.table = result;
+    this.rebuild();
+    return true;
+  }
+
+  /** Shows a new health document; one older than the one shown is dropped. */
+  updateHealth(doc: HealthDocument): boolean {
+    if (!isNewerHealth(this.healthDoc, doc)) {
+      return false;
+    }
+    this.healthDoc = doc;
+    if (this.table) {
+      this.rebuild();
+    }
+    return true;
+  }
+
+  get health(): HealthDocument | undefined {
+    return this.healthDoc;
+  }
+
+  /** The route node of an id, for commands given an id rather than a node. */
+  route(id: string): RouteNode | undefined {
+    for (const f of this.model.files) {
+      const r = f.routes.find((x) => x.id === id);
+      if (r) {
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  private rebuild(): void {
+    if (!this.table) {
+      return;
+    }
+    this.model = buildRoutesModel(this.table, { home: this.home, health: this.healthDoc });
     this.parents = new Map();
     for (const folder of this.model.folders) {
       for (const f of folder.files) {
@@ -39,12 +80,13 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       }
     }
     this.changed.fire(undefined);
-    return true;
   }
 
   /** Forgets the table: the server stopped, or a new one (with new versions) starts. */
   clear(): void {
     this.model = emptyRoutesModel;
+    this.table = undefined;
+    this.healthDoc = undefined;
     this.parents = new Map();
     this.changed.fire(undefined);
   }
@@ -93,8 +135,12 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     item.description = node.description;
-    item.tooltip = node.tooltip;
-    // Later, a health icon replaces the state icon once node.health is set.
+    // Markdown, everything from the server escaped by the model; not trusted, so no command links.
+    const tooltip = new vscode.MarkdownString(node.tooltipMarkdown);
+    tooltip.supportThemeIcons = true;
+    item.tooltip = tooltip;
+    item.accessibilityInformation = { label: `${node.label}, health ${healthWord(node.healthStatus)}, ${node.description}` };
+    // The runtime health; the config state's icon for an inactive block.
     item.iconPath = themeIcon(node.icon);
     item.contextValue = node.contextValue;
     item.command = { command: Commands.revealRoute, title: 'Reveal in File', arguments: [node.reveal] };

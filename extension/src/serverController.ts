@@ -10,12 +10,14 @@
 //   clientOptions.ts   what the client syncs; no file watchers of its own (pure)
 //   statusBarItem.ts   the status bar, over statusBar.ts's state machine (pure)
 //   routeSync.ts       devproxy/routesChanged → devproxy/routes → the tree (pure)
+//   healthSync.ts      devproxy/health, healthChanged, rescan → the tree and the status bar (pure)
 //   routeFileLanguage.ts  the route-file language for route files in other folders
 
 import * as vscode from 'vscode';
 import { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn, State } from 'vscode-languageclient/node';
-import { ClientId, DisplayName, Methods, RoutesResult } from './contract';
+import { ClientId, DisplayName, HealthDocument, Methods, RoutesResult } from './contract';
 import { protocolOptions } from './clientOptions';
+import { HealthSync, HealthView } from './healthSync';
 import { errorText, Log } from './log';
 import { failureActionCommands, failureMessage } from './restartPolicy';
 import { RouteFileLanguage } from './routeFileLanguage';
@@ -56,6 +58,8 @@ export interface ServerControllerParts {
   log: Log;
   status: ServerStatusItem;
   routesView: RoutesView;
+  /** The Routes view again: it shows the health beside the table. */
+  healthView: HealthView;
   language: RouteFileLanguage;
 }
 
@@ -67,6 +71,7 @@ export class ServerController implements vscode.Disposable {
   private readonly run = new ServerRun();
   private readonly process: ServerProcess;
   private readonly routes: RouteSync;
+  private readonly health: HealthSync;
   /** Start, stop and restart run one at a time, in order. */
   private lifecycle: Promise<void> = Promise.resolve();
 
@@ -76,6 +81,12 @@ export class ServerController implements vscode.Disposable {
       request: () => this.running?.sendRequest<RoutesResult>(Methods.routes, {}),
       view: parts.routesView,
       onTable: (result) => this.onTable(result),
+      log: parts.log,
+    });
+    this.health = new HealthSync({
+      request: (method, params) => this.running?.sendRequest<unknown>(method, params),
+      view: parts.healthView,
+      onHealth: (doc) => this.parts.status.apply({ type: 'health', summary: doc.summary }),
       log: parts.log,
     });
   }
@@ -106,6 +117,16 @@ export class ServerController implements vscode.Disposable {
     return this.routes.refresh();
   }
 
+  /** devproxy/rescan: one route, or every route; resolves once the scan finished and the views show it. */
+  rescan(route?: string): Promise<HealthDocument | undefined> {
+    return this.health.rescan(route);
+  }
+
+  /** Whether the running server answers the health methods (false after MethodNotFound). */
+  get healthSupported(): boolean {
+    return this.health.supported;
+  }
+
   /**
    * Only a new binary needs a new server. Every other devproxy.* change
    * reaches the running server as workspace/didChangeConfiguration; new
@@ -131,6 +152,7 @@ export class ServerController implements vscode.Disposable {
     this.stopRequested = false;
     this.run.reset();
     this.routes.reset();
+    this.health.reset();
     this.parts.status.apply({ type: 'serverStarting' });
 
     const config = vscode.workspace.getConfiguration('devproxy');
@@ -167,6 +189,11 @@ export class ServerController implements vscode.Disposable {
     client.onNotification(Methods.routesChanged, (params: unknown) => {
       if (gen === this.generation) {
         this.routes.routesChanged(params);
+      }
+    });
+    client.onNotification(Methods.healthChanged, (params: unknown) => {
+      if (gen === this.generation) {
+        this.health.healthChanged(params);
       }
     });
     client.onNotification(Methods.status, (params: unknown) => {
@@ -208,15 +235,18 @@ export class ServerController implements vscode.Disposable {
     switch (state) {
       case State.Starting:
         this.routes.reset();
+        this.health.reset();
         this.parts.status.apply({ type: 'serverStarting' });
         break;
       case State.Running:
         this.run.initialized();
         this.parts.status.apply({ type: 'serverRunning' });
         void this.routes.refresh();
+        void this.health.refresh();
         break;
       case State.Stopped:
         this.routes.reset();
+        this.health.reset();
         if (this.stopRequested) {
           this.parts.status.apply({ type: 'serverStopped' });
         } else if (this.run.restarting) {
@@ -280,10 +310,12 @@ export class ServerController implements vscode.Disposable {
     }
     await this.process.stop(stopTimeoutMs);
     this.routes.reset();
+    this.health.reset();
     this.parts.status.apply({ type: 'serverStopped' });
   }
 
   dispose(): void {
     this.routes.dispose();
+    this.health.dispose();
   }
 }

@@ -22,7 +22,8 @@
 // the push); until then they fill the gap. The route files of every table
 // (routeFiles) say which files the proxy serves an older version of.
 
-import { Commands, ProxyFolder, ProxyOwner, ProxyState, ProxyStates, ProxyStatus, RouteFileInfo } from './contract';
+import { Commands, HealthSummary, ProxyFolder, ProxyOwner, ProxyState, ProxyStates, ProxyStatus, RouteFileInfo } from './contract';
+import { summarySentence, summaryText } from './healthModel';
 import { escapeMarkdown, folderCount, folderList, ownerName, shortAddress, tildePath } from './proxyFolders';
 
 export type StatusKind = 'starting' | ProxyState | 'stopped';
@@ -43,6 +44,8 @@ export interface StatusState {
   owner?: ProxyOwner;
   /** The route files whose last good version the proxy serves (display paths), from the newest table. */
   staleFiles: string[];
+  /** The routes' health counts (HealthDocument.summary), once the proxy reported. */
+  health?: HealthSummary;
 }
 
 export type StatusEvent =
@@ -54,6 +57,8 @@ export type StatusEvent =
   | { type: 'tableProxyStatus'; status: ProxyStatus }
   /** RoutesResult.files of the newest table */
   | { type: 'routeFiles'; files: readonly RouteFileInfo[] }
+  /** HealthDocument.summary of devproxy/health, devproxy/healthChanged or devproxy/rescan */
+  | { type: 'health'; summary: HealthSummary }
   | { type: 'serverStopped'; failure?: string };
 
 export const initialStatus: StatusState = { kind: 'starting', address: '', message: '', failed: false, pushed: false, folders: [], staleFiles: [] };
@@ -71,11 +76,13 @@ export function nextStatus(state: StatusState, event: StatusEvent): StatusState 
       // The server is up; the proxy's state comes with devproxy/status.
       return state.kind === 'stopped' ? { ...initialStatus, address: state.address } : state;
     case 'proxyStatus':
-      return state.kind === 'stopped' ? state : { ...fromProxy(event.status), staleFiles: state.staleFiles, pushed: true };
+      return state.kind === 'stopped' ? state : { ...fromProxy(event.status), staleFiles: state.staleFiles, health: state.health, pushed: true };
     case 'tableProxyStatus':
-      return state.kind === 'stopped' || state.pushed ? state : { ...fromProxy(event.status), staleFiles: state.staleFiles, pushed: false };
+      return state.kind === 'stopped' || state.pushed ? state : { ...fromProxy(event.status), staleFiles: state.staleFiles, health: state.health, pushed: false };
     case 'routeFiles':
       return state.kind === 'stopped' ? state : { ...state, staleFiles: (event.files ?? []).filter((f) => f.stale === true).map((f) => f.path) };
+    case 'health':
+      return state.kind === 'stopped' ? state : { ...state, health: event.summary };
     case 'serverStopped':
       return { ...initialStatus, kind: 'stopped', address: state.address, message: event.failure ?? '', failed: event.failure !== undefined };
   }
@@ -85,7 +92,7 @@ function isFolder(f: unknown): f is ProxyFolder {
   return typeof f === 'object' && f !== null && typeof (f as ProxyFolder).root === 'string' && typeof (f as ProxyFolder).label === 'string';
 }
 
-function fromProxy(s: ProxyStatus): Omit<StatusState, 'pushed' | 'staleFiles'> {
+function fromProxy(s: ProxyStatus): Omit<StatusState, 'pushed' | 'staleFiles' | 'health'> {
   // An unknown state from a newer server is shown as an error with its message.
   const kind: StatusKind = (ProxyStates as readonly string[]).includes(s.state) ? s.state : 'error';
   // An older server sends no folders and no owner.
@@ -144,6 +151,10 @@ export function renderStatus(state: StatusState, home = ''): StatusView {
     : [];
   const staleColour = state.staleFiles.length ? ('statusBarItem.warningBackground' as const) : undefined;
   const folders = state.folders.length ? [`Folders it serves:\n\n${folderList(state.folders, home)}`] : [];
+  // The routes' health, where a proxy serves them: "· 3 ok · 1 down".
+  const summary = summaryText(state.health);
+  const healthText = summary ? `· ${summary}` : '';
+  const health = state.health && summary ? [summarySentence(state.health)] : [];
   switch (state.kind) {
     case 'starting': {
       const command = Commands.showOutput;
@@ -152,8 +163,8 @@ export function renderStatus(state: StatusState, home = ''): StatusView {
     case 'running': {
       const command = Commands.showProxyOwner;
       return {
-        text: words('$(radio-tower) devproxy', short, state.folders.length ? `· ${folderCount(state.folders.length)}` : ''),
-        tooltip: tooltip(`Dev Tunnel Proxy: this window serves the proxy on ${escapeMarkdown(`http://${addr}`)}.`, command, [...folders, ...stale]),
+        text: words('$(radio-tower) devproxy', short, state.folders.length ? `· ${folderCount(state.folders.length)}` : '', healthText),
+        tooltip: tooltip(`Dev Tunnel Proxy: this window serves the proxy on ${escapeMarkdown(`http://${addr}`)}.`, command, [...health, ...folders, ...stale]),
         backgroundColor: staleColour,
         command,
       };
@@ -163,11 +174,11 @@ export function renderStatus(state: StatusState, home = ''): StatusView {
       const ownerRoot = state.owner?.root || state.folders[0]?.root || '';
       const owner = state.owner ? `${ownerName(state.owner)}${ownerRoot ? ` in ${tildePath(ownerRoot, home)}` : ''}` : 'another devproxy';
       return {
-        text: words('$(radio-tower) devproxy', short, `· joined ${ownerRoot ? tildePath(ownerRoot, home) : 'another devproxy'}`),
+        text: words('$(radio-tower) devproxy', short, `· joined ${ownerRoot ? tildePath(ownerRoot, home) : 'another devproxy'}`, healthText),
         tooltip: tooltip(
           `Dev Tunnel Proxy: ${escapeMarkdown(owner)} holds ${escapeMarkdown(addr || 'the port')}; this window joined it, and its route files are served there.`,
           command,
-          [...folders, ...stale],
+          [...health, ...folders, ...stale],
         ),
         backgroundColor: staleColour,
         command,

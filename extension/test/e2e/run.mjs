@@ -325,12 +325,14 @@ function routesByFile(rows) {
   return byFile;
 }
 
-// The tree's icon of a route (docs/lsp.md, "The extension's views"):
+// A route's config state (docs/lsp.md, "The extension's views"): its icon is
 // circle-slash when it is inactive (lost a conflict, or a duplicate);
-// pass-filled when active, warning when active but contested, error when its
-// file does not load. Its aria label is its tooltip, which says why.
+// otherwise the icon is its runtime health, and the config state is the last
+// word of its description ("http://127.0.0.1:5173 · active", "contested"
+// when it wins a conflict nobody settled, "not loaded" when its file does not
+// load).
 const isInactive = (r) => r.icon.split(' ').includes('codicon-circle-slash');
-const isActive = (r) => ['codicon-pass-filled', 'codicon-warning'].some((c) => r.icon.split(' ').includes(c));
+const isActive = (r) => !isInactive(r) && /(^|· )(active|contested)$/.test(r.description);
 const showRoute = (r) => `${r.label} [${r.icon.replace(/codicon-/g, '')}] ${r.description}`;
 
 function findRoute(byFile, file, label) {

@@ -7,7 +7,16 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
+  HealthDocument,
+  HealthReport,
+  HealthSources,
+  HealthStatuses,
   Methods,
+  PassiveTraffic,
+  RescanParams,
+  RouteMetrics,
+  RouteMetricsParams,
+  RouteMetricsPoint,
   ProxyFolder,
   ProxyOwner,
   ProxyStates,
@@ -144,6 +153,74 @@ describe('contract.ts and schemas/lsp-routes.schema.json', () => {
   });
 });
 
+describe('contract.ts and schemas/health.schema.json (the server\'s proxy/monitor.Document)', () => {
+  const schema = readJSON('schemas/health.schema.json');
+  const reportSchema = readJSON('schemas/health-report.schema.json');
+  const passive: Required<PassiveTraffic> = { since: '2026-11-29T15:00:00Z', requests: 12, errors: 3, dialErrors: 3, latencyMs: 4.5, lastError: 'dial tcp: connection refused', lastErrorAt: '2026-11-29T15:19:58Z' };
+  const report: Required<HealthReport> = {
+    route: '/app/',
+    file: 'apps/app.conf',
+    line: 1,
+    modifier: '',
+    upstream: 'http://127.0.0.1:5999',
+    active: true,
+    inactiveCode: null,
+    status: 'error',
+    url: 'http://127.0.0.1:8080/app/',
+    httpStatus: 0,
+    latencyMs: 1.2,
+    reason: 'connection refused on 127.0.0.1:5999',
+    assets: [],
+    hmr: { framework: 'vite', url: 'ws://127.0.0.1:8080/app/', ok: false, reason: 'no upgrade' },
+    checkedAt: '2026-11-29T15:20:00Z',
+    passive,
+  };
+  const doc: Required<HealthDocument> = {
+    generatedAt: '2026-11-29T15:20:00Z',
+    source: 'owner',
+    summary: { total: 1, ok: 0, warning: 0, error: 1, unknown: 0 },
+    routes: [report],
+    upstreams: [{ upstream: report.upstream, status: 'error', reason: report.reason, routes: ['/app/'] }],
+  };
+
+  it('has the same document fields, all required', () => {
+    assert.deepStrictEqual(keys(doc), props(schema));
+    assert.deepStrictEqual([...schema.required].sort(), keys(doc));
+    assert.deepStrictEqual(schema.properties.source.enum, [...HealthSources]);
+    assert.deepStrictEqual(keys(doc.summary), props(schema.properties.summary));
+    assert.deepStrictEqual(keys(doc.upstreams[0]), props(schema.properties.upstreams.items));
+  });
+
+  it('has the same statuses as the scanner', () => {
+    assert.deepStrictEqual(reportSchema.$defs.status.enum, [...HealthStatuses]);
+    assert.deepStrictEqual(schema.properties.upstreams.items.properties.status, { $ref: 'health-report.schema.json#/$defs/status' });
+  });
+
+  it("has the same route report as the scanner's, passive optional", () => {
+    assert.deepStrictEqual(schema.properties.routes.items, { $ref: 'health-report.schema.json#/$defs/route' });
+    const route = reportSchema.$defs.route;
+    assert.deepStrictEqual(keys(report), props(route));
+    assert.deepStrictEqual([...route.required].sort(), keys(report).filter((k) => k !== 'passive'));
+    assert.deepStrictEqual(keys(passive), props(route.properties.passive));
+    assert.deepStrictEqual([...route.properties.passive.required].sort(), keys(passive));
+    assert.deepStrictEqual(keys(report.hmr!), props(route.properties.hmr.oneOf[1]));
+  });
+
+  it('has the same rescan params and route metrics', () => {
+    const rescan: Required<RescanParams> = { route: '/app/' };
+    assert.deepStrictEqual(keys(rescan), props(readJSON('schemas/lsp-rescan-params.schema.json')));
+    const m = readJSON('schemas/lsp-route-metrics.schema.json');
+    const point: Required<RouteMetricsPoint> = { start: '2026-11-29T15:19:00Z', requests: 12, errors: 3, bytes: 20480, upstreamMs: 4.5, proxyMs: 0.3 };
+    const metrics: Required<RouteMetrics> = { route: '/app/', resolutionSeconds: 60, points: [point] };
+    const params: Required<RouteMetricsParams> = { route: '/app/', minutes: 60 };
+    assert.deepStrictEqual(keys(metrics), props(m));
+    assert.deepStrictEqual([...m.required].sort(), keys(metrics));
+    assert.deepStrictEqual(keys(point), props(m.properties.points.items));
+    assert.deepStrictEqual([...m.properties.points.items.required].sort(), keys(point));
+    assert.deepStrictEqual(keys(params), props(m.$defs.params));
+  });
+});
+
 describe('contract.ts and docs/lsp.md', () => {
   /** The rows, as cells, of the table whose header row starts with `| first |`. */
   function tableAfterHeader(first: string): string[][] {
@@ -164,6 +241,32 @@ describe('contract.ts and docs/lsp.md', () => {
     }
     return rows;
   }
+
+  it('documents every health status, and no other', () => {
+    assert.deepStrictEqual(
+      tableAfterHeader('status').map((r) => r[0]),
+      [...HealthStatuses],
+    );
+  });
+
+  it('documents the health messages with their directions and schemas', () => {
+    const rows = new Map(tableAfterHeader('Message').map((r) => [r[0], r]));
+    const want: [string, string, string][] = [
+      [Methods.health, 'request, client → server', 'schemas/health.schema.json'],
+      [Methods.healthChanged, 'notification, server → client', 'schemas/health.schema.json'],
+      [Methods.rescan, 'request, client → server', 'schemas/lsp-rescan-params.schema.json'],
+      [Methods.routeMetrics, 'request, client → server', 'schemas/lsp-route-metrics.schema.json'],
+    ];
+    for (const [method, direction, schema] of want) {
+      const r = rows.get(method);
+      assert.ok(r, `docs/lsp.md lists ${method}`);
+      assert.strictEqual(r[1], direction, `direction of ${method}`);
+      assert.ok(r[4].includes(schema), `${method} names ${schema}`);
+    }
+    assert.strictEqual(rows.get(Methods.health)![3], 'HealthDocument');
+    assert.strictEqual(rows.get(Methods.rescan)![3], 'HealthDocument');
+    assert.strictEqual(rows.get(Methods.routeMetrics)![3], 'RouteMetrics');
+  });
 
   it('documents every proxy state, and no other', () => {
     assert.deepStrictEqual(

@@ -188,6 +188,37 @@ describe('package.json commands, views and menus', () => {
     assert.ok(title.some((t) => t.command === Commands.createRouteFile && t.when === `view == ${RoutesViewId}`));
   });
 
+  it('offers Rescan (inline and in the menu) and Route Details on the routes the scanner probes, and Rescan All in the title', () => {
+    const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string; group: string }[];
+    const on = (command: string) => items.filter((i) => i.command === command);
+    const probed = `view == ${RoutesViewId} && viewItem == routeWithUrl`;
+    assert.deepStrictEqual(
+      on(Commands.rescanRoute).map((i) => [i.when, i.group.split('@')[0]]),
+      [
+        [probed, 'inline'],
+        [probed, 'health'],
+      ],
+    );
+    assert.deepStrictEqual(
+      on(Commands.showRouteDetails).map((i) => i.when),
+      [probed],
+    );
+    const title = manifest.contributes.menus['view/title'] as { command: string; when: string }[];
+    assert.ok(title.some((t) => t.command === Commands.rescanAll && t.when === `view == ${RoutesViewId}`));
+    const commands = manifest.contributes.commands as { command: string; title: string; icon?: string }[];
+    const byId = new Map(commands.map((c) => [c.command, c]));
+    assert.strictEqual(byId.get(Commands.rescanRoute)?.icon, '$(refresh)');
+    assert.strictEqual(byId.get(Commands.rescanRoute)?.title, 'Rescan');
+    assert.strictEqual(byId.get(Commands.openRoute)?.title, 'Open in Browser');
+    assert.strictEqual(byId.get(Commands.showRouteDetails)?.title, 'Show Route Details');
+    // The route commands need a tree node: not in the Command Palette.
+    const palette = manifest.contributes.menus.commandPalette as { command: string; when: string }[];
+    for (const id of [Commands.rescanRoute, Commands.showRouteDetails]) {
+      assert.ok(palette.some((p) => p.command === id && p.when === 'false'), `${id} is hidden from the palette`);
+    }
+    assert.ok(!palette.some((p) => p.command === Commands.rescanAll), 'Rescan All Routes is in the palette');
+  });
+
   it('offers to create a route file where there are no routes yet', () => {
     const welcome = manifest.contributes.viewsWelcome as { view: string; contents: string }[];
     assert.ok(welcome.some((w) => w.view === RoutesViewId && w.contents.includes(`(command:${Commands.createRouteFile})`)));

@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { InactiveCodes, RouteInfo, RoutesResult, Settlement, Settlements } from '../../src/contract';
+import { HealthDocument, HealthReport, InactiveCodes, RouteInfo, RoutesResult, Settlement, Settlements } from '../../src/contract';
+import { healthIcon } from '../../src/healthModel';
 import {
   buildRoutesModel,
   emptyRoutesModel,
@@ -9,6 +10,9 @@ import {
   isSettled,
   renameTargetOf,
   revealTargetOf,
+  routeOf,
+  joinExternal,
+  splitOrigin,
   staleDescription,
   staleTime,
   stateIcon,
@@ -98,16 +102,19 @@ describe('routesModel.buildRoutesModel', () => {
     assert.deepStrictEqual(model.files[0].icon, { id: 'file-code' });
   });
 
-  it('puts each location under its file with the route id, the label as written and the upstream', () => {
+  it('puts each location under its file with the route id, the label as written and the upstream and config state', () => {
     const web = model.files[2];
     assert.deepStrictEqual(
       web.routes.map((r) => [r.id, r.fileId, r.label, r.description]),
       [
-        ['apps/web.conf#= /web', 'apps/web.conf', '= /web', ''],
-        ['apps/web.conf#^~ /web/', 'apps/web.conf', '^~ /web/', 'http://127.0.0.1:5173/'],
-        ['apps/web.conf#~ \\.map$', 'apps/web.conf', '~ \\.map$', ''],
+        ['apps/web.conf#= /web', 'apps/web.conf', '= /web', 'active'],
+        ['apps/web.conf#^~ /web/', 'apps/web.conf', '^~ /web/', 'http://127.0.0.1:5173/ · active'],
+        ['apps/web.conf#~ \\.map$', 'apps/web.conf', '~ \\.map$', 'active'],
       ],
     );
+    assert.strictEqual(model.files[0].routes[0].description, 'http://127.0.0.1:5174 · contested');
+    assert.strictEqual(model.files[1].routes[0].description, 'http://127.0.0.1:5999/ · inactive');
+    assert.strictEqual(model.files[3].routes[0]?.description, undefined);
   });
 
   it('marks the winner of a conflict, and the loser inactive with the reason in the tooltip', () => {
@@ -191,6 +198,21 @@ describe('routesModel.buildRoutesModel', () => {
       m.files[0].routes.map((r) => r.id),
       ['apps/x.conf#/x/', 'apps/x.conf#/x/ (2)'],
     );
+  });
+
+  it('never shows a green check before health arrives: every served route is unknown', () => {
+    for (const f of model.files) {
+      for (const r of f.routes) {
+        assert.notStrictEqual(r.icon.id, 'pass-filled', `${r.id} before any health`);
+        assert.notStrictEqual(r.icon.color, 'testing.iconPassed', `${r.id} before any health`);
+        if (r.state === 'active' || r.state === 'conflict') {
+          assert.strictEqual(r.healthStatus, 'unknown');
+          assert.deepStrictEqual(r.icon, healthIcon('unknown'));
+          assert.match(r.tooltipMarkdown, /Health: unknown, no report from the proxy yet/);
+        }
+      }
+    }
+    assert.deepStrictEqual(model.files[1].routes[0].icon, stateIcon('inactive'));
   });
 
   it('is empty for an empty table', () => {
@@ -376,5 +398,116 @@ describe('routesModel command arguments', () => {
     assert.strictEqual(urlOf('command:workbench.action.terminal.new'), undefined);
     assert.strictEqual(urlOf('file:///etc/passwd'), undefined);
     assert.strictEqual(urlOf(42), undefined);
+  });
+});
+
+describe('routesModel with runtime health', () => {
+  const report = (over: Partial<HealthReport> & Pick<HealthReport, 'route' | 'file' | 'line' | 'status'>): HealthReport => ({
+    modifier: '',
+    upstream: '',
+    active: true,
+    inactiveCode: null,
+    url: '',
+    httpStatus: 200,
+    latencyMs: 12,
+    reason: '',
+    assets: [],
+    hmr: null,
+    checkedAt: '2026-11-29T15:20:00Z',
+    passive: null,
+    ...over,
+  });
+  const health: HealthDocument = {
+    generatedAt: '2026-11-29T15:20:00Z',
+    source: 'owner',
+    summary: { total: 5, ok: 1, warning: 1, error: 1, unknown: 2 },
+    routes: [
+      report({ route: '/api/', file: 'apps/api.conf', line: 2, status: 'error', httpStatus: 0, reason: 'connection refused on 127.0.0.1:5174', passive: { since: '2026-11-29T15:00:00Z', requests: 7, errors: 2, dialErrors: 2, latencyMs: 3, lastError: 'dial tcp 127.0.0.1:5174: connect: connection refused', lastErrorAt: '2026-11-29T15:19:58Z' } }),
+      // The loser of the conflict: reported unknown, and it must stay inactive whatever a report says.
+      report({ route: '/api/', file: 'apps/legacy-api.conf', line: 3, status: 'ok', active: false, inactiveCode: 'lost-conflict' }),
+      report({ route: '/web/', file: 'apps/web.conf', line: 2, modifier: '=', status: 'warning', httpStatus: 404, reason: 'HTTP 404 Not Found' }),
+      report({ route: '/web/', file: 'apps/web.conf', line: 4, modifier: '^~', status: 'ok', httpStatus: 200, latencyMs: 8.25 }),
+    ],
+    upstreams: [],
+  };
+  const now = new Date('2026-11-29T15:30:00Z');
+  const m = buildRoutesModel(result, { health, now });
+  const [api] = m.files[0].routes;
+  const [legacy] = m.files[1].routes;
+  const [exact, prefix, regex] = m.files[2].routes;
+
+  it('gives each served route the icon of its health, matched by file and line', () => {
+    assert.deepStrictEqual(
+      [api, exact, prefix, regex].map((r) => [r.id, r.healthStatus, r.icon.id, r.icon.color]),
+      [
+        ['apps/api.conf#/api/', 'error', 'error', 'testing.iconFailed'],
+        ['apps/web.conf#= /web', 'warning', 'warning', 'list.warningForeground'],
+        ['apps/web.conf#^~ /web/', 'ok', 'pass-filled', 'testing.iconPassed'],
+        ['apps/web.conf#~ \\.map$', 'unknown', 'circle-outline', 'disabledForeground'],
+      ],
+    );
+    assert.strictEqual(prefix.health?.latencyMs, 8.25);
+    // The config state stays in the description.
+    assert.strictEqual(api.description, 'http://127.0.0.1:5174 · contested');
+  });
+
+  it('keeps the inactive look for a block that lost a conflict, whatever its report says', () => {
+    assert.strictEqual(legacy.state, 'inactive');
+    assert.deepStrictEqual(legacy.icon, stateIcon('inactive'));
+    assert.strictEqual(legacy.health, null);
+    assert.doesNotMatch(legacy.tooltipMarkdown, /Health/);
+  });
+
+  it('says the last check in the Markdown tooltip, escaped: status, HTTP status, latency, reason, time, traffic', () => {
+    assert.match(api.tooltipMarkdown, /\*\*Health: down\*\* · no answer/);
+    assert.match(api.tooltipMarkdown, /connection refused on 127\\\.0\\\.0\\\.1:5174/);
+    assert.match(api.tooltipMarkdown, /Traffic: 7 requests, 2 errors, 2 refused, mean 3 ms/);
+    assert.match(api.tooltipMarkdown, /Last error at \d\d:\d\d:58: dial tcp/);
+    assert.match(prefix.tooltipMarkdown, /\$\(pass-filled\) \*\*Health: ok\*\* · HTTP 200 · 8\.3 ms/);
+    assert.match(prefix.tooltipMarkdown, /Last checked \d\d:\d\d:00/);
+    assert.match(exact.tooltipMarkdown, /HTTP 404 · 12 ms/);
+    assert.match(regex.tooltipMarkdown, /Health: unknown, the proxy has no report of this route/);
+    // The plain tooltip keeps the config lines.
+    assert.match(api.tooltipMarkdown, /Wins the contested route/);
+  });
+
+  it('falls back to the route string when the line moved', () => {
+    const moved: HealthDocument = { ...health, routes: [{ ...health.routes[3], line: 40 }] };
+    const [, p] = buildRoutesModel(result, { health: moved }).files[2].routes;
+    assert.strictEqual(p.healthStatus, 'ok');
+  });
+
+  it('escapes hostile words from route files and probes', () => {
+    const hostile: HealthDocument = {
+      ...health,
+      routes: [report({ route: '/web/', file: 'apps/web.conf', line: 4, status: 'error', reason: '[click](command:devproxy.restartServer) <img src=x> $(zap)' })],
+    };
+    const [, p] = buildRoutesModel(result, { health: hostile }).files[2].routes;
+    assert.doesNotMatch(p.tooltipMarkdown, /\]\(command:/);
+    assert.doesNotMatch(p.tooltipMarkdown, /[^\\]<img/);
+    assert.match(p.tooltipMarkdown, /\\\[click\\\]\\\(command:/);
+    assert.doesNotMatch(p.tooltipMarkdown, /[^\\]\$\(zap/);
+  });
+});
+
+describe('routesModel command arguments for health and the browser', () => {
+  it('splits a URL into the origin asExternalUri takes and the path appended after it', () => {
+    assert.deepStrictEqual(splitOrigin('http://127.0.0.1:8080/app/x?y=1#z'), { origin: 'http://127.0.0.1:8080', rest: '/app/x?y=1#z' });
+    assert.deepStrictEqual(splitOrigin('http://localhost:8080'), { origin: 'http://localhost:8080', rest: '/' });
+    assert.strictEqual(splitOrigin('file:///etc/passwd'), undefined);
+    assert.strictEqual(splitOrigin('javascript:alert(1)'), undefined);
+    assert.strictEqual(joinExternal('https://8080-abc.preview.app.github.dev/', '/app/%20x'), 'https://8080-abc.preview.app.github.dev/app/%20x');
+  });
+
+  it('takes the route of a tree node or a route string', () => {
+    const m = buildRoutesModel(result);
+    const prefix = m.files[2].routes[1];
+    assert.strictEqual(routeOf(prefix), '/web/');
+    assert.strictEqual(routeOf({ ...m.files[2].routes[2], route: null }), undefined, 'a regex has no route');
+    assert.strictEqual(routeOf('/app/'), '/app/');
+    assert.strictEqual(routeOf('app'), undefined);
+    assert.strictEqual(routeOf({ kind: 'file' }), undefined);
+    assert.strictEqual(prefix.line, 4);
+    assert.strictEqual(prefix.upstream, 'http://127.0.0.1:5173/');
   });
 });

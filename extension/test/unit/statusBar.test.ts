@@ -117,6 +117,16 @@ describe('statusBar state machine', () => {
     assert.ok(!becameIdle(before, nextStatus(before, member)));
   });
 
+  it('keeps the health summary across statuses and tables, and forgets it with the server', () => {
+    const health: StatusEvent = { type: 'health', summary: { total: 4, ok: 3, warning: 0, error: 1, unknown: 0 } };
+    assert.strictEqual(run(owner, health).health?.error, 1);
+    assert.strictEqual(run(health, owner).health?.ok, 3, 'a status keeps it');
+    assert.strictEqual(run(owner, health, { type: 'routeFiles', files: [] }).health?.ok, 3);
+    assert.strictEqual(run(owner, health, { type: 'serverStarting' }).health, undefined);
+    assert.strictEqual(run(owner, health, { type: 'serverStopped' }).health, undefined);
+    assert.strictEqual(run(owner, { type: 'serverStopped' }, health).health, undefined, 'a late summary is no news');
+  });
+
   it('recognises a ProxyStatus by its state', () => {
     assert.strictEqual(isProxyStatus({ state: 'running', address: '' }), true);
     assert.strictEqual(isProxyStatus({ address: '127.0.0.1:8080' }), false);
@@ -144,6 +154,21 @@ describe('statusBar rendering', () => {
     assert.match(joined, /the VS Code window “shop — Visual Studio Code” \(pid 100\) in \\~\/src\/shop holds 127\.0\.0\.1:8080; this window joined it/);
     assert.ok(joined.includes('- shop — \\~/src/shop (another VS Code window)\n- blog — \\~/src/blog (this window)'), joined);
     assert.match(joined, /Click to see who serves the proxy\.$/);
+  });
+
+  it('adds the health summary to the text and the tooltip: "3 ok · 1 down", with the warnings when any', () => {
+    const health = (ok: number, error: number, warning = 0, unknown = 0): StatusEvent => ({ type: 'health', summary: { total: ok + error + warning + unknown, ok, warning, error, unknown } });
+    assert.strictEqual(renderStatus(run(owner, health(3, 1, 0, 2)), home).text, '$(radio-tower) devproxy :8080 · 3 folders · 3 ok · 1 down');
+    assert.strictEqual(renderStatus(run(owner, health(3, 1, 1)), home).text, '$(radio-tower) devproxy :8080 · 3 folders · 3 ok · 1 down · 1 warning');
+    assert.strictEqual(renderStatus(run(member, health(2, 0)), home).text, '$(radio-tower) devproxy :8080 · joined ~/src/shop · 2 ok');
+    const v = renderStatus(run(owner, health(3, 1, 1, 2)), home);
+    assert.match(v.tooltip, /Route health: 3 ok, 1 down, 1 warning, 2 unknown \(of 7\)\./);
+    assert.strictEqual(v.command, Commands.showProxyOwner);
+    assert.strictEqual(v.backgroundColor, undefined, 'a route down is not the proxy failing');
+    // Nothing probed yet: no summary.
+    assert.strictEqual(renderStatus(run(owner, health(0, 0, 0, 3)), home).text, '$(radio-tower) devproxy :8080 · 3 folders');
+    // No proxy here: no summary, whatever arrives.
+    assert.strictEqual(renderStatus(run(idle, health(3, 1)), home).text, '$(new-file) devproxy: no route files');
   });
 
   it("shows a joined window with the owner's folder, home as ~", () => {
