@@ -19,12 +19,14 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/metrics"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -97,6 +99,10 @@ type Node struct {
 	// remote; nil otherwise.
 	remoteHealth *monitor.Document
 	remote       *live.Client
+	// metrics counts the requests this process proxies while it owns the
+	// port; it outlives a hand-over, so the history stays.
+	metrics  *metrics.Registry
+	requests atomic.Uint64 // real requests seen, for the traffic events
 }
 
 // New prepares a node; Run runs it.
@@ -104,7 +110,8 @@ func New(opts Options) *Node {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Node{opts: opts, log: opts.Log, folders: slices.Clone(opts.Folders), state: State{Role: Starting, Addr: opts.Serve.Listen}}
+	return &Node{opts: opts, log: opts.Log, folders: slices.Clone(opts.Folders), state: State{Role: Starting, Addr: opts.Serve.Listen},
+		metrics: metrics.New(metrics.Options{})}
 }
 
 // retry bounds how long a node waits between two attempts when the port

@@ -379,3 +379,40 @@ func TestMemberReadsTheOwnersHealth(t *testing.T) {
 		t.Errorf("the member's rescan: %v %+v", err, d)
 	}
 }
+
+// TestOwnerServesAnalytics: requests through the owner's proxy show in
+// /devproxy/metrics and the export, but the scanner's own probes do not;
+// through the tunnel neither is served.
+func TestOwnerServesAnalytics(t *testing.T) {
+	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
+	h := startHost(t, "a", root, freeAddr(t), "127.0.0.1:0", strings.Repeat("ef", 32))
+	waitRole(t, h, Owner, 5*time.Second)
+	addr := h.node.State().Addr
+	// Let the monitor probe /a/ first: its probes must not count.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && h.node.Health().Summary.OK != 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for range 2 {
+		waitBody(t, addr, "/a/x", "a", time.Second)
+	}
+	status, text := get(addr, "/devproxy/metrics")
+	if status != 200 || !strings.Contains(text, `devproxy_requests_total{route="/a/",code_class="2xx"} 2`) {
+		t.Errorf("/devproxy/metrics: %d\n%s", status, text)
+	}
+	status, csv := get(addr, "/devproxy/api/metrics?format=csv")
+	if status != 200 || !strings.Contains(csv, ",/a/,2,") {
+		t.Errorf("/devproxy/api/metrics?format=csv: %d\n%s", status, csv)
+	}
+	m, err := h.node.RouteMetrics(context.Background(), "/a/", 5)
+	total := int64(0)
+	for _, p := range m.Points {
+		total += p.Requests
+	}
+	if err != nil || total != 2 {
+		t.Errorf("RouteMetrics: %v %+v", err, m)
+	}
+	if status, _ := get(h.node.State().TunnelAddr, "/devproxy/metrics"); status != http.StatusForbidden {
+		t.Errorf("/devproxy/metrics through the tunnel: %d", status)
+	}
+}

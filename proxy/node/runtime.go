@@ -21,6 +21,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/metrics"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
@@ -42,8 +43,9 @@ type HealthOptions struct {
 
 // runtime is one owning session's services.
 type runtime struct {
-	n   *Node
-	hub *live.Hub
+	n    *Node
+	hub  *live.Hub
+	done chan struct{} // closed by stop: ends the traffic events
 	// unsubRoutes ends the routes and config events.
 	unsubRoutes func()
 
@@ -114,6 +116,7 @@ func (rt *runtime) stop() {
 	rt.stopped = true
 	rt.mu.Unlock()
 	rt.unsubRoutes()
+	close(rt.done)
 	rt.hub.Close()
 	if unsub != nil {
 		unsub()
@@ -141,9 +144,14 @@ func (rt *runtime) healthChanged(doc monitor.Document) {
 	rt.n.healthChanged(doc)
 }
 
-// observe is the access-log hook: passive health, then the host's log.
+// observe is the access-log hook: analytics and passive health (of real
+// traffic, not the scanner's probes), then the host's log.
 func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.AccessEntry) {
 	return func(e httpproxy.AccessEntry) {
+		if !e.Probe {
+			rt.n.metrics.Observe(e)
+			rt.n.requests.Add(1)
+		}
 		if m := rt.monitor(); m != nil {
 			m.Observe(e)
 		}
@@ -156,8 +164,11 @@ func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.Acce
 // newRuntime prepares an owning session: the hub, with its methods, and
 // the routes and config events.
 func newRuntime(n *Node) *runtime {
-	rt := &runtime{n: n}
+	rt := &runtime{n: n, done: make(chan struct{})}
+	routeMetrics, traffic := n.trafficMethods()
 	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: map[string]live.Method{
+		"devproxy/routeMetrics": routeMetrics,
+		"devproxy/traffic":      traffic,
 		"devproxy/routes": func(context.Context, json.RawMessage) (any, error) {
 			return httpproxy.NewRoutesDocument(n.opts.Workspace.Served()), nil
 		},
@@ -206,13 +217,39 @@ func newRuntime(n *Node) *runtime {
 			rt.hub.Publish(live.TopicConfig, "devproxy/configChanged", json.RawMessage(cfg))
 		}
 	})
+	go rt.publishTraffic()
 	return rt
 }
 
+// trafficEvery is how often the dashboard hears of new traffic.
+const trafficEvery = 5 * time.Second
+
+// publishTraffic sends devproxy/trafficChanged every trafficEvery while
+// requests come in, until stop.
+func (rt *runtime) publishTraffic() {
+	t := time.NewTicker(trafficEvery)
+	defer t.Stop()
+	var seen uint64
+	for {
+		select {
+		case <-rt.done:
+			return
+		case <-t.C:
+		}
+		if n := rt.n.requests.Load(); n != seen {
+			seen = n
+			rt.hub.Publish(live.TopicMetrics, "devproxy/trafficChanged", rt.n.traffic(30))
+		}
+	}
+}
+
 // handler serves the owner's local paths: /devproxy/ws (the members with
-// their token, everyone else the hub) and /health.json.
+// their token, everyone else the hub), /health.json, and the analytics
+// (/devproxy/metrics, /devproxy/api/metrics).
 func (rt *runtime) handler(members http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET "+metrics.PrometheusPath, rt.n.metrics.Handler())
+	mux.Handle(metrics.ExportPath, rt.n.metrics.Handler())
 	mux.Handle("GET /devproxy/ws", live.Route(members, rt.hub.Handler()))
 	mux.HandleFunc("GET /health.json", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rt.n.Health())

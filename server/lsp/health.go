@@ -59,6 +59,29 @@ func (h *proxyHost) rescan(ctx context.Context, raw json.RawMessage) (monitor.Do
 	return doc, err
 }
 
+// RouteMetricsParams are devproxy/routeMetrics'
+// (schemas/lsp-route-metrics.schema.json).
+type RouteMetricsParams struct {
+	Route   string `json:"route"`
+	Minutes int    `json:"minutes,omitempty"`
+}
+
+// routeMetrics answers devproxy/routeMetrics: the route's traffic through
+// the proxy, from the owner of the port.
+func (h *proxyHost) routeMetrics(ctx context.Context, raw json.RawMessage) (node.RouteMetrics, error) {
+	var p RouteMetricsParams
+	if err := json.Unmarshal(raw, &p); err != nil || p.Route == "" {
+		return node.RouteMetrics{}, jsonrpc2.NewError(jsonrpc2.InvalidParams, "devproxy/routeMetrics takes {\"route\": \"/app/\", \"minutes\"?: 60}")
+	}
+	h.mu.Lock()
+	n := h.node
+	h.mu.Unlock()
+	if n == nil {
+		return node.RouteMetrics{Route: p.Route, ResolutionSeconds: 60, Points: []node.TrafficPoint{}}, nil
+	}
+	return n.RouteMetrics(ctx, p.Route, p.Minutes)
+}
+
 // healthChanged is the node's OnHealth: devproxy/healthChanged.
 func (h *proxyHost) healthChanged(doc monitor.Document) {
 	h.s.notify("devproxy/healthChanged", doc)

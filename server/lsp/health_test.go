@@ -56,6 +56,7 @@ func TestHealthIsPushed(t *testing.T) {
 	if doc.Source != monitor.SourceOwner || doc.Summary.OK != 1 || doc.Summary.Error != 1 {
 		t.Fatalf("devproxy/health: %+v", doc)
 	}
+	validate(t, schema(t, "health.schema.json"), doc)
 	for _, r := range doc.Routes {
 		if r.Route == "/dead/" && r.Reason != "connection refused on "+dead {
 			t.Errorf("reason %q", r.Reason)
@@ -87,5 +88,42 @@ func TestHealthWithoutAProxy(t *testing.T) {
 	}
 	if err := c.call("devproxy/rescan", map[string]any{}, &doc); err == nil || !strings.Contains(err.Error(), "no proxy runs") {
 		t.Errorf("rescan without a proxy: %v", err)
+	}
+}
+
+// TestRouteMetrics: requests through the hosted proxy show in the route's
+// traffic (devproxy/routeMetrics), and the answer matches its schema.
+func TestRouteMetrics(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "up") }))
+	defer up.Close()
+	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /up/ { proxy_pass %s; }\n", up.URL))
+	c := startWithProxy(t, root, freeAddr(t))
+	st := waitStatus(t, c, "running")
+	for range 3 {
+		resp, err := http.Get(st.URL + "/up/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var raw json.RawMessage
+	if err := c.call("devproxy/routeMetrics", map[string]any{"route": "/up/", "minutes": 5}, &raw); err != nil {
+		t.Fatal(err)
+	}
+	validate(t, schema(t, "lsp-route-metrics.schema.json"), raw)
+	var m struct {
+		Route  string
+		Points []struct{ Requests, Errors int }
+	}
+	json.Unmarshal(raw, &m)
+	total := 0
+	for _, p := range m.Points {
+		total += p.Requests
+	}
+	if m.Route != "/up/" || total != 3 {
+		t.Errorf("routeMetrics: %s", raw)
+	}
+	if err := c.call("devproxy/routeMetrics", map[string]any{}, &raw); err == nil {
+		t.Error("routeMetrics without a route was answered")
 	}
 }

@@ -34,7 +34,8 @@ import (
 //	textDocument/prepareRename, rename             rename.go
 //	devproxy/routes, devproxy/explain              devproxy.go
 //	devproxy/takeOver                              proxyhost.go
-//	devproxy/health, devproxy/rescan               health.go
+//	devproxy/health, devproxy/rescan,              health.go
+//	  devproxy/routeMetrics
 //
 // The server calls the client with workspace/configuration,
 // client/registerCapability (the file watchers),
@@ -90,6 +91,8 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result = s.proxy.health()
 	case "devproxy/rescan":
 		result, err = s.proxy.rescan(ctx, json.RawMessage(raw))
+	case "devproxy/routeMetrics":
+		result, err = s.proxy.routeMetrics(ctx, json.RawMessage(raw))
 	default:
 		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
 	}
