@@ -8,20 +8,26 @@
 //      and the API call through the proxy answered;
 //   b. /: the dashboard lists the demo's routes;
 //   c. /broken/ (a route file with an error, added to the temporary copy
-//      only): the HTML error page says which file would take it and why.
+//      only): the HTML error page says which file would take it and why;
+//   d. /devproxy/ is live: a route to an upstream this script serves shows
+//      "ok"; when the upstream stops the row turns to "down" with the
+//      reason, and back to "ok" when it starts again, without a reload;
+//      its traffic shows; on a phone-sized screen nothing scrolls
+//      sideways; keyboard focus is visible; the page logs no CSP error.
 //
 //   node scripts/demo-browser.mjs [--demo examples/demo]
 //
 // It serves a temporary copy of the demo folder with the upstreams' ports
 // replaced by free ones, on a free loopback port. bin/devproxy and
 // bin/demo-upstreams must be built (the Makefile does it). Screenshots
-// (demo-web.png, demo-dashboard.png, demo-broken.png; demo-failure.png on
-// failure) and the logs of the proxy and the upstreams go to
+// (demo-web.png, demo-dashboard.png, demo-broken.png, dashboard-ok.png,
+// dashboard-down.png, dashboard-phone.png; demo-failure.png on failure) and the logs of the proxy and the upstreams go to
 // ${DEVPROXY_E2E_ARTIFACTS:-<repo>/dist/e2e-artifacts}. Every wait is
 // bounded; every process it starts leads its own process group, which is
 // ended on exit, failure, timeout or signal.
 
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +98,24 @@ function copyDemo(webPort, apiPort) {
   }
   fs.writeFileSync(path.join(apps, 'broken.conf'), `location /broken/ {\n    proxy_pass http://127.0.0.1:${webPort}/\n}\n`);
   return ws;
+}
+
+// startLive serves a small app on port until stop() is called.
+function startLive(port) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('live');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () =>
+      resolve({
+        stop: () => new Promise((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        }),
+      }));
+  });
 }
 
 // --- the run ----------------------------------------------------------------------
@@ -174,6 +198,65 @@ async function main() {
   }
   if (!(await page.$('a[href="/"]'))) fail(`/broken/'s page has no link to /:\n${text}`);
   log(`   ${text.split('\n').find((l) => l.includes('has errors'))}`);
+
+  // d. the dashboard follows an upstream down and up, without a reload.
+  log('d. /devproxy/ (live)');
+  const livePort = await freePort();
+  let live = await startLive(livePort);
+  fs.writeFileSync(path.join(ws, 'apps', 'live.conf'), `location /live/ {\n    proxy_pass http://127.0.0.1:${livePort};\n}\n`);
+  res = await page.goto(`${base}/devproxy/`, { timeout: WAIT_MS });
+  if (res.status() !== 200) fail(`/devproxy/ answered ${res.status()}`);
+  await page.evaluate(() => { window.__sameDocument = true; });
+  const row = () => page.evaluate(() => {
+    const h = document.querySelector('tr[data-route="/live/"] .health');
+    return { status: h?.dataset.status || '(no row)', text: h?.textContent || '', same: window.__sameDocument === true,
+      live: document.getElementById('live')?.textContent, summary: document.getElementById('summary')?.textContent };
+  });
+  const waitStatus = async (want) => {
+    const start = Date.now();
+    const r = await until(`/live/ ${want} on the dashboard`, async () => {
+      const r = await row();
+      if (!r.same) fail('the dashboard reloaded; it must update in place');
+      return { ok: r.status === want, detail: JSON.stringify(r), ...r };
+    });
+    return { ...r, ms: Date.now() - start };
+  };
+  let r = await waitStatus('ok');
+  for (let i = 0; i < 3; i++) {
+    const got = await fetch(`${base}/live/x`, { signal: AbortSignal.timeout(2000) });
+    if (!got.ok) fail(`/live/x answered ${got.status}`);
+  }
+  await until('/live/ traffic on the dashboard', async () => {
+    const t = await page.evaluate(() => document.querySelector('tr[data-route="/live/"] td[data-label="Traffic"]')?.textContent || '');
+    return { ok: /\b3 req/.test(t), detail: t };
+  }, 15_000);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-ok.png'), fullPage: true });
+  await live.stop();
+  r = await waitStatus('error');
+  log(`   upstream stopped: "${r.text}" after ${r.ms} ms; summary "${r.summary}"`);
+  if (!r.text.includes(`connection refused on 127.0.0.1:${livePort}`)) fail(`the down row does not give the reason: ${r.text}`);
+  if (!/down/.test(r.summary)) fail(`the summary does not count the route as down: ${r.summary}`);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-down.png'), fullPage: true });
+  live = await startLive(livePort);
+  r = await waitStatus('ok');
+  log(`   upstream started again: ok after ${r.ms} ms`);
+  await live.stop();
+
+  // On a phone: one column, nothing wider than the screen.
+  await page.setViewportSize({ width: 375, height: 740 });
+  const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+  if (widths.doc > widths.view + 1) fail(`on a 375 px screen the dashboard is ${widths.doc} px wide`);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-phone.png'), fullPage: true });
+  // Keyboard focus is visible.
+  await page.keyboard.press('Tab');
+  const focus = await page.evaluate(() => {
+    const e = document.activeElement;
+    const s = e ? getComputedStyle(e) : null;
+    return { tag: e?.tagName, outline: s ? `${s.outlineStyle} ${s.outlineWidth}` : '' };
+  });
+  if (!focus.tag || focus.tag === 'BODY' || /^none/.test(focus.outline)) fail(`keyboard focus is not visible: ${JSON.stringify(focus)}`);
+  const csp = consoleLines.filter((l) => /Content Security Policy|Refused to/.test(l));
+  if (csp.length) fail(`the dashboard broke its CSP:\n${csp.join('\n')}`);
 }
 
 const overall = setTimeout(async () => {

@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -140,9 +141,16 @@ type upstreamWatch struct {
 	known     bool
 }
 
-// key identifies a route across tables: its identity and modifier (an
-// exact and a prefix route may share a path).
-func key(r *health.Report) string { return r.Modifier + " " + r.Route }
+// key identifies a route across tables: an active one by its identity and
+// modifier (an exact and a prefix route may share a path; two active
+// blocks never share both), an inactive one by its place too (it shares
+// its route with the block that won it).
+func key(r *health.Report) string {
+	if !r.Active {
+		return "inactive " + r.File + ":" + strconv.Itoa(r.Line) + " " + r.Modifier + " " + r.Route
+	}
+	return r.Modifier + " " + r.Route
+}
 
 // Start loads the last known reports from the store, probes every route
 // at once and keeps probing until Close.

@@ -331,3 +331,25 @@ func TestRescanAndStore(t *testing.T) {
 		t.Error("the restarted monitor does not list /a/")
 	}
 }
+
+// TestContestedRoute: the block that lost a route and the one that won it
+// share the route; each is reported once, the winner probed, the loser
+// unknown with its config state.
+func TestContestedRoute(t *testing.T) {
+	up := newSwitchable(t)
+	s := startSite(t, map[string]string{
+		"apps/a.conf": "location /api/ { proxy_pass http://" + up.addr + "; }\n",
+		"apps/b.conf": "location /api/ { proxy_pass http://127.0.0.1:1; }\n",
+		".devproxy/resolutions.json": `{"version":1,"resolutions":{"/api/":{"winner":"apps/a.conf"}}}`,
+	}, Options{})
+	waitRoute(t, s.mon, "/api/", 3*time.Second, isStatus(health.StatusOK))
+	d := s.mon.Document()
+	if len(d.Routes) != 2 || d.Summary.OK != 1 || d.Summary.Unknown != 1 {
+		t.Fatalf("%+v", d.Routes)
+	}
+	for _, r := range d.Routes {
+		if (r.File == "apps/a.conf") != r.Active || (r.Active && r.Status != health.StatusOK) || (!r.Active && r.Status != health.StatusUnknown) {
+			t.Errorf("%s: active %v status %s", r.File, r.Active, r.Status)
+		}
+	}
+}
