@@ -338,8 +338,8 @@ func TestRescanAndStore(t *testing.T) {
 func TestContestedRoute(t *testing.T) {
 	up := newSwitchable(t)
 	s := startSite(t, map[string]string{
-		"apps/a.conf": "location /api/ { proxy_pass http://" + up.addr + "; }\n",
-		"apps/b.conf": "location /api/ { proxy_pass http://127.0.0.1:1; }\n",
+		"apps/a.conf":                "location /api/ { proxy_pass http://" + up.addr + "; }\n",
+		"apps/b.conf":                "location /api/ { proxy_pass http://127.0.0.1:1; }\n",
 		".devproxy/resolutions.json": `{"version":1,"resolutions":{"/api/":{"winner":"apps/a.conf"}}}`,
 	}, Options{})
 	waitRoute(t, s.mon, "/api/", 3*time.Second, isStatus(health.StatusOK))
