@@ -320,6 +320,42 @@ func TestOwnerServesHealth(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Error("OnHealth was never called")
 	}
+	// Retention through the API: a cross-site or form post changes
+	// nothing; a JSON one from the machine does; prune applies it.
+	post := func(path, contentType, origin, body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+path, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := post("/devproxy/api/health/retention", "application/x-www-form-urlencoded", "", "reports=1"); status != 403 {
+		t.Errorf("form post: %d %s", status, body)
+	}
+	if status, body := post("/devproxy/api/health/retention", "application/json", "http://evil.example", `{"reports":1}`); status != 403 || !strings.Contains(body, "cross-site") {
+		t.Errorf("cross-site post: %d %s", status, body)
+	}
+	if status, body := post("/devproxy/api/health/retention", "application/json", "", `{"reports":0}`); status != 400 || !strings.Contains(body, "reports must be") {
+		t.Errorf("reports 0: %d %s", status, body)
+	}
+	if _, body := get(addr, "/devproxy/api/health/retention"); !strings.Contains(body, `"reports": 50`) {
+		t.Errorf("a refused post changed the retention: %s", body)
+	}
+	if status, body := post("/devproxy/api/health/retention", "application/json", "http://"+addr, `{"reports":1,"days":3}`); status != 200 || !strings.Contains(body, `"reports": 1`) || !strings.Contains(body, `"days": 3`) {
+		t.Errorf("same-origin post: %d %s", status, body)
+	}
+	if status, body := post("/devproxy/api/health/prune", "application/json", "", `{}`); status != 200 || !strings.Contains(body, `"removed"`) {
+		t.Errorf("prune: %d %s", status, body)
+	}
 	// Through the tunnel, health is not served.
 	if status, _ := get(n.State().TunnelAddr, "/health.json"); status != http.StatusForbidden {
 		t.Errorf("/health.json through the tunnel: %d, want 403", status)

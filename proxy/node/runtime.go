@@ -251,20 +251,7 @@ func (rt *runtime) handler(members http.Handler) http.Handler {
 	mux.Handle("GET "+metrics.PrometheusPath, rt.n.metrics.Handler())
 	mux.Handle(metrics.ExportPath, rt.n.metrics.Handler())
 	mux.Handle("GET /devproxy/ws", live.Route(members, rt.hub.Handler()))
-	mux.HandleFunc("GET /health.json", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, rt.n.Health())
-	})
-	mux.HandleFunc("GET /devproxy/api/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, rt.n.Health())
-	})
-	mux.HandleFunc("POST /devproxy/api/health/rescan", func(w http.ResponseWriter, r *http.Request) {
-		doc, err := rt.n.Rescan(r.Context(), r.URL.Query()["route"]...)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		writeJSON(w, doc)
-	})
+	rt.healthAPI(mux)
 	return mux
 }
 
