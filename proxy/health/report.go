@@ -63,6 +63,20 @@ type Report struct {
 	// Passive is what real traffic through the proxy showed since the
 	// window began; nil in a one-shot scan, which sees no traffic.
 	Passive *Passive `json:"passive,omitempty"`
+	// Tunnel is the page probed through the tunnel's public URL, when one
+	// is known (devproxy.json tunnel.publicUrl); nil otherwise.
+	Tunnel *TargetReport `json:"tunnel,omitempty"`
+}
+
+// TargetReport is a route's page probed through another way in (the
+// tunnel): the page only, classified as the local probe is.
+type TargetReport struct {
+	URL        string    `json:"url"`
+	Status     Status    `json:"status"`
+	HTTPStatus int       `json:"httpStatus"`
+	LatencyMs  float64   `json:"latencyMs"`
+	Reason     string    `json:"reason"`
+	CheckedAt  time.Time `json:"checkedAt"`
 }
 
 // Passive is a route's health seen from the requests the proxy forwarded

@@ -46,6 +46,9 @@ type Options struct {
 	// Header is added to every probe (httpproxy.ProbeHeader, so that the
 	// proxy tells its probes from real traffic).
 	Header http.Header
+	// PageOnly probes the page alone, not its assets or hot-reload socket
+	// (the tunnel, where each request crosses the internet).
+	PageOnly bool
 }
 
 // Scanner probes routes through the proxy at Base with one pooled client.
@@ -54,6 +57,7 @@ type Scanner struct {
 	base        *url.URL
 	timeout     time.Duration
 	concurrency int
+	pageOnly    bool
 	header      http.Header
 	client      *http.Client
 	dialer      *websocket.Dialer
@@ -68,7 +72,7 @@ func New(base string, opts Options) (*Scanner, error) {
 		return nil, fmt.Errorf("health: base %q is not an http URL such as http://127.0.0.1:8080", base)
 	}
 	u.Path, u.RawQuery = "", ""
-	s := &Scanner{base: u, timeout: opts.Timeout, concurrency: opts.Concurrency, header: opts.Header.Clone(), now: time.Now}
+	s := &Scanner{base: u, timeout: opts.Timeout, concurrency: opts.Concurrency, header: opts.Header.Clone(), pageOnly: opts.PageOnly, now: time.Now}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -270,14 +274,14 @@ func (s *Scanner) probeRoute(ctx context.Context, tg target, r *Report, diag *up
 		// The route's own answer, as written: config, not a failure.
 		r.Status, r.Reason = StatusOK, ""
 	}
-	if resp.StatusCode >= 500 && r.Upstream != "" {
+	if resp.StatusCode >= 500 && r.Upstream != "" && !s.pageOnly {
 		// The proxy's own 502/503/504 says little over the wire; ask the
 		// upstream directly why (refused, unknown host, silent).
 		if why := diag.diagnose(ctx, r.Upstream); why != "" {
 			r.Reason = why
 		}
 	}
-	if r.Status != StatusOK || !isHTML(resp.Header.Get("Content-Type")) {
+	if s.pageOnly || r.Status != StatusOK || !isHTML(resp.Header.Get("Content-Type")) {
 		return
 	}
 	page, _ := url.Parse(s.base.String() + tg.path)

@@ -28,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,10 @@ type Monitor struct {
 	wake    chan struct{}
 
 	scanMu sync.Mutex // one scan at a time
+	// tunnel probes pages through the tunnel's public URL (tunnelURL);
+	// guarded by scanMu.
+	tunnel    *health.Scanner
+	tunnelURL string
 
 	mu      sync.Mutex
 	table   *routing.RouteTable
@@ -208,6 +213,11 @@ func (m *Monitor) Close() {
 	m.cancel()
 	<-m.done
 	m.scanner.Close()
+	m.scanMu.Lock()
+	if m.tunnel != nil {
+		m.tunnel.Close()
+	}
+	m.scanMu.Unlock()
 }
 
 // Document is the latest health of every route.
@@ -374,6 +384,9 @@ func (m *Monitor) setTable(t *routing.RouteTable) {
 	fresh := health.Unprobed(t)
 	m.mu.Lock()
 	edited := editedFiles(m.table, t)
+	// devproxy.json (the tunnel's URL, hosts) changes how every route is
+	// reached.
+	configChanged := m.table != nil && !reflect.DeepEqual(m.table.Config, t.Config)
 	m.table = t
 	index := make(map[string]int, len(fresh))
 	state := make(map[string]*routeState, len(fresh))
@@ -388,7 +401,7 @@ func (m *Monitor) setTable(t *routing.RouteTable) {
 		state[k] = st
 		old, had := m.index[k]
 		changed := !had || m.routes[old].Upstream != r.Upstream || m.routes[old].File != r.File ||
-			m.routes[old].Active != r.Active || edited[r.File]
+			m.routes[old].Active != r.Active || edited[r.File] || configChanged
 		if had && r.Active && m.routes[old].Active {
 			// Keep the runtime health until the next probe.
 			o := m.routes[old]
@@ -552,6 +565,7 @@ func (m *Monitor) scan(ctx context.Context, routes []string) {
 	if ctx.Err() != nil {
 		return
 	}
+	m.probeTunnel(ctx, t, rep)
 	now := m.now()
 	type put struct {
 		route string
@@ -595,6 +609,56 @@ func (m *Monitor) scan(ctx context.Context, routes []string) {
 	for _, p := range puts {
 		if err := m.opts.Store.Put(p.route, p.at, p.raw); err != nil {
 			m.log.Warn("cannot store a health report", "route", p.route, "err", err)
+		}
+	}
+}
+
+// probeTunnel probes, through the tunnel's public URL when one is known,
+// the page of every route the local probe found ok; a route that fails
+// there is a warning ("works here, not through the tunnel"). The token of
+// the local probes is not sent: it would cross the internet.
+func (m *Monitor) probeTunnel(ctx context.Context, t *routing.RouteTable, rep *health.ScanReport) {
+	public := t.Config.Tunnel.PublicURL
+	if public != m.tunnelURL {
+		if m.tunnel != nil {
+			m.tunnel.Close()
+		}
+		m.tunnel, m.tunnelURL = nil, public
+		if public != "" {
+			s, err := health.New(public, health.Options{Timeout: m.opts.Scan.Timeout, Concurrency: m.opts.Scan.Concurrency, PageOnly: true})
+			if err != nil {
+				m.log.Warn("cannot probe through the tunnel", "publicUrl", public, "err", err)
+			}
+			m.tunnel = s
+		}
+	}
+	if m.tunnel == nil {
+		return
+	}
+	var ok []string
+	for _, r := range rep.Routes {
+		if r.Active && r.Status == health.StatusOK {
+			ok = append(ok, r.Route)
+		}
+	}
+	if len(ok) == 0 {
+		return
+	}
+	through := map[string]health.Report{}
+	for _, r := range m.tunnel.Scan(ctx, t, ok...).Routes {
+		through[key(&r)] = r
+	}
+	for i := range rep.Routes {
+		r := &rep.Routes[i]
+		tr, found := through[key(r)]
+		if !found || r.Status != health.StatusOK {
+			continue
+		}
+		r.Tunnel = &health.TargetReport{URL: tr.URL, Status: tr.Status, HTTPStatus: tr.HTTPStatus,
+			LatencyMs: tr.LatencyMs, Reason: tr.Reason, CheckedAt: tr.CheckedAt}
+		if tr.Status != health.StatusOK {
+			r.Status = health.StatusWarning
+			r.Reason = "through the tunnel (" + public + "): " + tr.Reason
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -340,7 +341,7 @@ func TestContestedRoute(t *testing.T) {
 	s := startSite(t, map[string]string{
 		"apps/a.conf":                "location /api/ { proxy_pass http://" + up.addr + "; }\n",
 		"apps/b.conf":                "location /api/ { proxy_pass http://127.0.0.1:1; }\n",
-		".devproxy/resolutions.json": `{"version":1,"resolutions":{"/api/":{"winner":"apps/a.conf"}}}`,
+		".devproxy/resolutions.json": `{"/api/": "apps/a.conf"}`,
 	}, Options{})
 	waitRoute(t, s.mon, "/api/", 3*time.Second, isStatus(health.StatusOK))
 	d := s.mon.Document()
@@ -351,5 +352,31 @@ func TestContestedRoute(t *testing.T) {
 		if (r.File == "apps/a.conf") != r.Active || (r.Active && r.Status != health.StatusOK) || (!r.Active && r.Status != health.StatusUnknown) {
 			t.Errorf("%s: active %v status %s", r.File, r.Active, r.Status)
 		}
+	}
+}
+
+// TestTunnelProbe: with a public URL known (here the tunnel listener
+// itself, as a tunnel agent would forward to it), each ok route's page is
+// probed through it too; when the public URL does not answer, the route is
+// a warning that says so, with its local health intact.
+func TestTunnelProbe(t *testing.T) {
+	up := newSwitchable(t)
+	s := startSite(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + up.addr + "; }\n"},
+		Options{Slow: time.Hour, Watch: time.Hour})
+	writeFile(t, s.root, "devproxy.json", `{"tunnel": {"publicUrl": "http://`+s.info.TunnelAddr+`"}}`)
+	s.ws.Load()
+	r := waitRoute(t, s.mon, "/a/", 3*time.Second, func(r health.Report) bool { return r.Tunnel != nil })
+	if r.Status != health.StatusOK || r.Tunnel.Status != health.StatusOK || r.Tunnel.URL != "http://"+s.info.TunnelAddr+"/a/" {
+		t.Fatalf("through a working tunnel: %s %+v", r.Status, *r.Tunnel)
+	}
+	validateDocument(t, healthSchema(t), s.mon.Document())
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	writeFile(t, s.root, "devproxy.json", `{"tunnel": {"publicUrl": "http://`+dead+`"}}`)
+	s.ws.Load()
+	r = waitRoute(t, s.mon, "/a/", 3*time.Second, func(r health.Report) bool { return r.Tunnel != nil && r.Tunnel.Status != health.StatusOK })
+	if r.Status != health.StatusWarning || !strings.Contains(r.Reason, "through the tunnel (http://"+dead+")") || r.HTTPStatus != 200 {
+		t.Errorf("through a dead tunnel: %s %q (local HTTP %d)", r.Status, r.Reason, r.HTTPStatus)
 	}
 }
