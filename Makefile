@@ -91,12 +91,14 @@ test-vsix: node-deps
 	./scripts/check-vsix.sh
 
 # bench: the engine's Go benchmarks, the cost of request analytics on the
-# proxy (metrics on/off ratio), then the proxy against nginx and caddy with
+# proxy (metrics on/off ratio), the health scanner's (parallel scan speed-up,
+# idle CPU), then the proxy against nginx and caddy with
 # wrk (installs wrk, nginx and caddy when run as root). Reports, never
 # gates; see docs/benchmarks.md and docs/benchmarks-proxy.md.
 bench: build
 	./scripts/bench.sh
 	./scripts/bench-metrics.sh
+	./scripts/bench-health.sh
 	DEVPROXY_BIN=$(CURDIR)/$(BIN) ./scripts/bench-proxy.sh
 
 clean:

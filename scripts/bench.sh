@@ -21,7 +21,9 @@ GO=${GO:-go}
 BENCH=${BENCH:-.}
 BENCHTIME=${BENCHTIME:-1s}
 COUNT=${COUNT:-5}
-PKGS=${PKGS:-./proxy/... ./server/lsp}
+# proxy/health and proxy/monitor have their own script (bench-health.sh):
+# their benchmarks run whole scans and idle windows, not loops.
+PKGS=${PKGS:-$("$GO" list ./proxy/... ./server/lsp | grep -v -e /proxy/health$ -e /proxy/monitor$)}
 
 raw=$(mktemp)
 rcfile=$(mktemp)
