@@ -286,6 +286,18 @@ export interface PassiveTraffic {
   lastErrorAt: string | null;
 }
 
+/** The route's page probed through the tunnel's public URL (HealthReport.tunnel). */
+export interface TunnelProbe {
+  url: string;
+  status: HealthStatus;
+  /** 0 when nothing answered. */
+  httpStatus: number;
+  latencyMs: number;
+  /** Why it failed there, for people; empty when ok. */
+  reason: string;
+  checkedAt: string;
+}
+
 /** The health of one route (a location block). */
 export interface HealthReport {
   /** The block's route ("/app/"). */
@@ -314,6 +326,8 @@ export interface HealthReport {
   checkedAt: string;
   /** The proxy's counts of real requests; absent when it has none (a one-shot scan, an older server). */
   passive?: PassiveTraffic | null;
+  /** Through the tunnel, when its public URL is known (devproxy.json tunnel.publicUrl); absent otherwise. */
+  tunnel?: TunnelProbe | null;
 }
 
 /** HealthDocument.upstreams: the worst status of the routes that share an upstream. */

@@ -159,6 +159,11 @@ export function healthTooltipLines(report: HealthReport | undefined, options: { 
   if (report.hmr) {
     lines.push(`Hot reload (${escapeMarkdown(report.hmr.framework)}): ${report.hmr.ok ? 'connected' : escapeMarkdown(report.hmr.reason || 'fails')}`);
   }
+  if (report.tunnel) {
+    const t = report.tunnel;
+    const answer = t.httpStatus > 0 ? `HTTP ${t.httpStatus}` : 'no answer';
+    lines.push(`Through the tunnel: ${healthWord(statusOf(t.status))} · ${answer} · ${formatMs(t.latencyMs)}`);
+  }
   const at = localTime(report.checkedAt, options.now);
   lines.push(at ? `Last checked ${at}` : 'Not checked yet');
   const p = report.passive;

@@ -174,6 +174,7 @@ describe('contract.ts and schemas/health.schema.json (the server\'s proxy/monito
     hmr: { framework: 'vite', url: 'ws://127.0.0.1:8080/app/', ok: false, reason: 'no upgrade' },
     checkedAt: '2026-11-29T15:20:00Z',
     passive,
+    tunnel: { url: 'https://abc.ngrok.app/app/', status: 'warning', httpStatus: 404, latencyMs: 80, reason: 'HTTP 404 Not Found', checkedAt: '2026-11-29T15:20:00Z' },
   };
   const doc: Required<HealthDocument> = {
     generatedAt: '2026-11-29T15:20:00Z',
@@ -196,11 +197,13 @@ describe('contract.ts and schemas/health.schema.json (the server\'s proxy/monito
     assert.deepStrictEqual(schema.properties.upstreams.items.properties.status, { $ref: 'health-report.schema.json#/$defs/status' });
   });
 
-  it("has the same route report as the scanner's, passive optional", () => {
+  it("has the same route report as the scanner's, passive and tunnel optional", () => {
     assert.deepStrictEqual(schema.properties.routes.items, { $ref: 'health-report.schema.json#/$defs/route' });
     const route = reportSchema.$defs.route;
     assert.deepStrictEqual(keys(report), props(route));
-    assert.deepStrictEqual([...route.required].sort(), keys(report).filter((k) => k !== 'passive'));
+    assert.deepStrictEqual([...route.required].sort(), keys(report).filter((k) => k !== 'passive' && k !== 'tunnel'));
+    assert.deepStrictEqual(keys(report.tunnel!), props(route.properties.tunnel));
+    assert.deepStrictEqual([...route.properties.tunnel.required].sort(), keys(report.tunnel!));
     assert.deepStrictEqual(keys(passive), props(route.properties.passive));
     assert.deepStrictEqual([...route.properties.passive.required].sort(), keys(passive));
     assert.deepStrictEqual(keys(report.hmr!), props(route.properties.hmr.oneOf[1]));

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { HealthDocument, HealthReport, HealthStatuses } from '../../src/contract';
-import { formatMs, healthFor, healthIcon, healthWord, isHealthDocument, isNewerHealth, localTime, statusOf, summarySentence, summaryText } from '../../src/healthModel';
+import { formatMs, healthFor, healthIcon, healthTooltipLines, healthWord, isHealthDocument, isNewerHealth, localTime, statusOf, summarySentence, summaryText } from '../../src/healthModel';
 
 const report = (over: Partial<HealthReport> & Pick<HealthReport, 'route' | 'file' | 'line'>): HealthReport => ({
   modifier: '',
@@ -114,5 +114,21 @@ describe('healthModel formatting', () => {
     assert.strictEqual(localTime(new Date(2026, 10, 28, 15, 2, 11).toISOString(), now), '2026-11-28 15:02:11');
     assert.strictEqual(localTime('0001-01-01T00:00:00Z', now), '');
     assert.strictEqual(localTime('nope', now), '');
+  });
+});
+
+describe('healthModel tooltip', () => {
+  it('says how the route does through the tunnel, when the proxy probed it there', () => {
+    const r = report({
+      route: '/app/',
+      file: 'apps/app.conf',
+      line: 1,
+      status: 'warning',
+      reason: 'through the tunnel (https://abc.ngrok.app): HTTP 404 Not Found',
+      tunnel: { url: 'https://abc.ngrok.app/app/', status: 'warning', httpStatus: 404, latencyMs: 80, reason: 'HTTP 404 Not Found', checkedAt: '2026-11-29T15:20:00Z' },
+    });
+    const lines = healthTooltipLines(r, { received: true });
+    assert.ok(lines.includes('Through the tunnel: warning · HTTP 404 · 80 ms'), lines.join('\n'));
+    assert.ok(!healthTooltipLines(report({ route: '/a/', file: 'apps/a.conf', line: 1 }), { received: true }).some((l) => l.startsWith('Through the tunnel')));
   });
 });
