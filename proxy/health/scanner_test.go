@@ -6,8 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,45 +13,14 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/internal/proxytest"
 )
 
 // startProxy serves a temp workspace holding files through the real proxy
 // on 127.0.0.1:0 and returns its base URL and served table's info.
 func startProxy(tb testing.TB, files map[string]string) httpproxy.ServeInfo {
 	tb.Helper()
-	root := tb.TempDir()
-	for rel, content := range files {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	ready := make(chan httpproxy.ServeInfo, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- httpproxy.Serve(ctx, httpproxy.ServeOptions{Root: root, Listen: "127.0.0.1:0", TunnelListen: "127.0.0.1:0", Ready: func(i httpproxy.ServeInfo) { ready <- i }})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			tb.Error("Serve did not stop")
-		}
-	})
-	select {
-	case info := <-ready:
-		return info
-	case err := <-done:
-		tb.Fatalf("Serve: %v", err)
-	case <-time.After(10 * time.Second):
-		tb.Fatal("Serve did not become ready")
-	}
-	return httpproxy.ServeInfo{}
+	return proxytest.Serve(tb, files, httpproxy.ServeOptions{})
 }
 
 // upstream serves h on a real loopback port.

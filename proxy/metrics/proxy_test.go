@@ -2,13 +2,10 @@ package metrics
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,46 +13,14 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/internal/proxytest"
 )
 
-// startProxy runs httpproxy.Serve on loopback for the route files files
+// startProxy runs the proxy on loopback for the route files files
 // (relative path -> content), with accessLog as its hook (nil for none).
 func startProxy(tb testing.TB, files map[string]string, accessLog func(httpproxy.AccessEntry)) httpproxy.ServeInfo {
 	tb.Helper()
-	root := tb.TempDir()
-	for rel, content := range files {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	ready := make(chan httpproxy.ServeInfo, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- httpproxy.Serve(ctx, httpproxy.ServeOptions{Root: root, Listen: "127.0.0.1:0", TunnelListen: "127.0.0.1:0",
-			AccessLog: accessLog, Ready: func(i httpproxy.ServeInfo) { ready <- i }})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			tb.Error("Serve did not stop")
-		}
-	})
-	select {
-	case info := <-ready:
-		return info
-	case err := <-done:
-		tb.Fatalf("Serve: %v", err)
-	case <-time.After(10 * time.Second):
-		tb.Fatal("Serve did not become ready")
-	}
-	return httpproxy.ServeInfo{}
+	return proxytest.Serve(tb, files, httpproxy.ServeOptions{AccessLog: accessLog})
 }
 
 // fixedBody is the upstream's answer: 1 KB.

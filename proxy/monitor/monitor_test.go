@@ -4,8 +4,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/internal/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
 )
@@ -29,49 +28,24 @@ type site struct {
 
 func writeFile(tb testing.TB, root, rel, content string) {
 	tb.Helper()
-	p := filepath.Join(root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	proxytest.WriteFiles(tb, root, map[string]string{rel: content})
 }
 
 func startSite(tb testing.TB, files map[string]string, opts Options) *site {
 	tb.Helper()
 	s := &site{root: tb.TempDir()}
-	for rel, content := range files {
-		writeFile(tb, s.root, rel, content)
-	}
+	proxytest.WriteFiles(tb, s.root, files)
 	ws, err := routing.NewWorkspace(s.root)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s.ws = ws
-	ready := make(chan httpproxy.ServeInfo, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- httpproxy.Serve(ctx, httpproxy.ServeOptions{
-			Workspace: ws, Listen: "127.0.0.1:0", TunnelListen: "127.0.0.1:0",
-			Ready: func(i httpproxy.ServeInfo) { ready <- i },
-			AccessLog: func(e httpproxy.AccessEntry) {
-				if fn := s.obs.Load(); fn != nil {
-					(*fn)(e)
-				}
-			},
-		})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	select {
-	case s.info = <-ready:
-	case err := <-done:
-		tb.Fatalf("Serve: %v", err)
-	}
+	s.info = proxytest.Serve(tb, nil, httpproxy.ServeOptions{Workspace: ws,
+		AccessLog: func(e httpproxy.AccessEntry) {
+			if fn := s.obs.Load(); fn != nil {
+				(*fn)(e)
+			}
+		}})
 	opts.Workspace = ws
 	opts.Base = "http://" + s.info.Addr
 	opts.ProbeToken = s.info.Proxy.ProbeToken()

@@ -1,0 +1,70 @@
+// Package proxytest runs the real proxy on loopback for the tests of the
+// packages built on it (proxy/health, proxy/monitor, proxy/metrics):
+// route files written to a temporary folder, httpproxy.Serve on free
+// ports, stopped when the test ends. proxy/httpproxy's own tests have a
+// harness of their own (this package imports httpproxy).
+package proxytest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+)
+
+// WriteFiles writes files (path relative to root → content) under root.
+func WriteFiles(tb testing.TB, root string, files map[string]string) {
+	tb.Helper()
+	for rel, content := range files {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// Serve runs httpproxy.Serve with opts on 127.0.0.1 (both listeners on
+// free ports unless opts says otherwise) until the test ends, and
+// returns once it is ready. When neither opts.Root nor opts.Workspace is
+// set, files are written to a temporary folder that becomes the root.
+func Serve(tb testing.TB, files map[string]string, opts httpproxy.ServeOptions) httpproxy.ServeInfo {
+	tb.Helper()
+	if opts.Root == "" && opts.Workspace == nil {
+		opts.Root = tb.TempDir()
+		WriteFiles(tb, opts.Root, files)
+	}
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if opts.TunnelListen == "" {
+		opts.TunnelListen = "127.0.0.1:0"
+	}
+	ready := make(chan httpproxy.ServeInfo, 1)
+	opts.Ready = func(i httpproxy.ServeInfo) { ready <- i }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- httpproxy.Serve(ctx, opts) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			tb.Error("Serve did not stop")
+		}
+	})
+	select {
+	case info := <-ready:
+		return info
+	case err := <-done:
+		tb.Fatalf("Serve: %v", err)
+	case <-time.After(10 * time.Second):
+		tb.Fatal("Serve did not become ready")
+	}
+	return httpproxy.ServeInfo{}
+}
