@@ -105,6 +105,9 @@ func (rt *runtime) start(addr, probeToken string) {
 	rt.mon, rt.store = mon, st
 	rt.unsub = mon.Subscribe(rt.healthChanged)
 	rt.mu.Unlock()
+	if st != nil {
+		go rt.pruneLoop(st)
+	}
 	rt.healthChanged(mon.Document())
 }
 
@@ -219,6 +222,28 @@ func newRuntime(n *Node) *runtime {
 	})
 	go rt.publishTraffic()
 	return rt
+}
+
+// pruneEvery is how often a long-running owner applies the retention's
+// age limit (the count limit applies on every write).
+const pruneEvery = 6 * time.Hour
+
+// pruneLoop prunes the store every pruneEvery until stop.
+func (rt *runtime) pruneLoop(st *store.Store) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-rt.done:
+			return
+		case <-t.C:
+			if removed, err := st.Prune(time.Now()); err != nil {
+				rt.n.log.Warn("cannot prune the health store", "err", err)
+			} else if removed > 0 {
+				rt.n.log.Info("pruned old health reports", "removed", removed)
+			}
+		}
+	}
 }
 
 // trafficEvery is how often the dashboard hears of new traffic.
