@@ -29,6 +29,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // The methods (docs/join.md).
@@ -114,16 +116,20 @@ type MemberInfo struct {
 	Folders []FolderReg `json:"folders"`
 }
 
-// Keep-alive: each side pings every ping interval and drops a peer it
-// has not heard from (a message, a ping or a pong) for read; each write
-// may block for write; a connection must register within register. An
+// Keep-alive: each side pings every Ping interval and drops a peer it
+// has not heard from (a message, a ping or a pong) for Read; each write
+// may block for Write; a connection must register within register. An
 // owner or a member copies these when it starts; tests shorten them
 // before.
 type keepAliveTiming struct {
-	ping, read, write, register time.Duration
+	wsrpc.KeepAlive
+	register time.Duration
 }
 
-var keepAlive = keepAliveTiming{ping: 10 * time.Second, read: 20 * time.Second, write: 10 * time.Second, register: 10 * time.Second}
+var keepAlive = keepAliveTiming{
+	KeepAlive: wsrpc.KeepAlive{Ping: 10 * time.Second, Read: 20 * time.Second, Write: 10 * time.Second},
+	register:  10 * time.Second,
+}
 
 // paramError is an InvalidParams answer naming the field at fault.
 func paramError(field, format string, args ...any) *jsonrpc2.Error {

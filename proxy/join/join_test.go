@@ -17,6 +17,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // TestMembersJoinUpdateAndLeave: a member registers and gets the owner
@@ -238,7 +240,7 @@ func TestOnlyTheTokenHolderJoins(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var e httpError
+		var e wsrpc.ErrorBody
 		if resp.StatusCode != c.status || json.Unmarshal(body, &e) != nil || e.Status != c.status ||
 			resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d %s, want %d JSON", c.name, resp.StatusCode, body, c.status)
@@ -378,7 +380,7 @@ func TestOversizedMessageClosesOnlyItsConnection(t *testing.T) {
 // timeout.
 func TestDeadPeersAreDropped(t *testing.T) {
 	saved := keepAlive
-	keepAlive = keepAliveTiming{ping: 50 * time.Millisecond, read: 300 * time.Millisecond, write: 300 * time.Millisecond, register: time.Second}
+	keepAlive = keepAliveTiming{KeepAlive: wsrpc.KeepAlive{Ping: 50 * time.Millisecond, Read: 300 * time.Millisecond, Write: 300 * time.Millisecond}, register: time.Second}
 	t.Cleanup(func() { keepAlive = saved })
 	s := startOwner(t)
 	r := startRelay(t, s.addr)

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // Membership is a member's side of the connection to the owner. Its
@@ -62,26 +62,13 @@ func (e *RequestError) Error() string { return e.Method + " refused: " + e.Messa
 // client and folders, and returns the membership with the owner's first
 // Members. The owner must answer within ctx.
 func Join(ctx context.Context, addr, token string, client Client, folders []FolderReg) (*Membership, error) {
-	if err := checkLoopback(addr); err != nil {
+	if err := wsrpc.CheckLoopback("join", addr, "members join"); err != nil {
 		return nil, err
 	}
-	timing := keepAlive
-	dialer := websocket.Dialer{
-		HandshakeTimeout: 10 * time.Second,
-		NetDialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, a)
-			if err != nil {
-				return nil, err
-			}
-			// "localhost" could resolve anywhere: the token goes to
-			// this machine only.
-			if tcp, ok := c.RemoteAddr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
-				c.Close()
-				return nil, fmt.Errorf("%s is not on this machine; members join only over loopback", c.RemoteAddr())
-			}
-			return c, nil
-		},
-	}
+	timing := keepAlive.KeepAlive
+	// "localhost" could resolve anywhere: the token goes to this machine
+	// only.
+	dialer := wsrpc.LoopbackDialer("members join")
 	// No Origin header: the owner refuses any request that has one.
 	ws, resp, err := dialer.DialContext(ctx, "ws://"+addr+Path, http.Header{"Authorization": {"Bearer " + token}})
 	if err != nil {
@@ -91,10 +78,10 @@ func Join(ctx context.Context, addr, token string, client Client, folders []Fold
 		return nil, fmt.Errorf("join the devproxy on %s: %w", addr, err)
 	}
 	m := &Membership{addr: addr, client: client, ws: ws, changes: make(chan Members, 1)}
-	prepareConn(ws, timing)
+	wsrpc.Prepare(ws, timing, MaxMessage)
 	m.rpc = jsonrpc2.NewConn(context.Background(), newStream(ws, timing), jsonrpc2.HandlerWithError(m.handle),
 		jsonrpc2.OnRecv(m.onRecv), jsonrpc2.SetLogger(log.New(io.Discard, "", 0)))
-	go pingLoop(ws, timing, m.rpc.DisconnectNotify())
+	go wsrpc.PingLoop(ws, timing, m.rpc.DisconnectNotify())
 	if err := m.rpc.Call(ctx, MethodRegister, RegisterParams{Client: client, Folders: cloneFolders(folders)}, nil); err != nil {
 		m.Close()
 		return nil, m.callError(MethodRegister, err)
@@ -102,24 +89,9 @@ func Join(ctx context.Context, addr, token string, client Client, folders []Fold
 	return m, nil
 }
 
-// checkLoopback refuses an address that is not this machine's.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("join: %q is not host:port: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("join: %s is not a loopback address; members join only on this machine", addr)
-}
-
 // handshakeError explains an owner's answer other than 101.
 func handshakeError(addr string, resp *http.Response) error {
-	var body httpError
+	var body wsrpc.ErrorBody
 	if resp.Body != nil {
 		json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&body)
 	}
@@ -224,7 +196,7 @@ func (m *Membership) Close() error {
 		return nil
 	default:
 	}
-	sendClose(m.ws, websocket.CloseNormalClosure, "")
+	wsrpc.SendClose(m.ws, websocket.CloseNormalClosure, "")
 	if err := m.rpc.Close(); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
 		return err
 	}

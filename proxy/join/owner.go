@@ -16,6 +16,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // OwnerConfig configures an Owner.
@@ -226,22 +228,22 @@ type memberConn struct {
 // accept runs the JSON-RPC connection on ws.
 func (o *Owner) accept(ws *websocket.Conn, seq int) *memberConn {
 	mc := &memberConn{o: o, seq: seq, ws: ws, kick: make(chan struct{}, 1)}
-	prepareConn(ws, o.timing)
+	wsrpc.Prepare(ws, o.timing.KeepAlive, MaxMessage)
 	// The connection joins o.conns before its first request is handled
 	// (apply waits for o.mu): a member registered before it was listed
 	// would hear of no change until the next one.
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
-		sendClose(ws, websocket.CloseGoingAway, "the devproxy that owns the port is stopping")
+		wsrpc.SendClose(ws, websocket.CloseGoingAway, "the devproxy that owns the port is stopping")
 		ws.Close()
 		return nil
 	}
-	mc.rpc = jsonrpc2.NewConn(context.Background(), newStream(ws, o.timing), mc, jsonrpc2.SetLogger(rpcLog{o.log}))
+	mc.rpc = jsonrpc2.NewConn(context.Background(), newStream(ws, o.timing.KeepAlive), mc, jsonrpc2.SetLogger(wsrpc.Logger(o.log)))
 	o.conns[mc] = struct{}{}
 	o.mu.Unlock()
 	done := mc.rpc.DisconnectNotify()
-	go pingLoop(ws, o.timing, done)
+	go wsrpc.PingLoop(ws, o.timing.KeepAlive, done)
 	go mc.sendLoop(done)
 	unregistered := time.AfterFunc(o.timing.register, func() {
 		o.mu.Lock()
@@ -272,7 +274,7 @@ func (o *Owner) drop(mc *memberConn) {
 }
 
 func (mc *memberConn) close(code int, text string) {
-	sendClose(mc.ws, code, text)
+	wsrpc.SendClose(mc.ws, code, text)
 	mc.rpc.Close()
 }
 

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // Client is another devproxy process watching a hub.
@@ -33,26 +33,13 @@ var ErrClosed = errors.New("the connection to the devproxy's live events has end
 // params to a goroutine or a channel of its own). The hub must answer
 // within ctx.
 func Dial(ctx context.Context, addr string, topics []string, onNotify func(method string, params json.RawMessage)) (*Client, error) {
-	if err := checkLoopback(addr); err != nil {
+	if err := wsrpc.CheckLoopback("live", addr, "live events are read"); err != nil {
 		return nil, err
 	}
 	timing := keepAlive
-	dialer := websocket.Dialer{
-		HandshakeTimeout: 10 * time.Second,
-		NetDialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, a)
-			if err != nil {
-				return nil, err
-			}
-			// "localhost" could resolve anywhere: events are read from
-			// this machine only.
-			if tcp, ok := c.RemoteAddr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
-				c.Close()
-				return nil, fmt.Errorf("%s is not on this machine; live events are read only over loopback", c.RemoteAddr())
-			}
-			return c, nil
-		},
-	}
+	// "localhost" could resolve anywhere: events are read from this
+	// machine only.
+	dialer := wsrpc.LoopbackDialer("live events are read")
 	// No Origin and no Authorization: the hub takes a program without
 	// an Origin, and Route sends a request with Authorization to join.
 	ws, resp, err := dialer.DialContext(ctx, "ws://"+addr+Path, nil)
@@ -63,10 +50,10 @@ func Dial(ctx context.Context, addr string, topics []string, onNotify func(metho
 		return nil, fmt.Errorf("live: connect to the devproxy on %s: %w", addr, err)
 	}
 	c := &Client{addr: addr, ws: ws, onNotify: onNotify}
-	prepareConn(ws, timing, MaxNotification)
+	wsrpc.Prepare(ws, timing, MaxNotification)
 	c.rpc = jsonrpc2.NewConn(context.Background(), newStream(ws, timing), jsonrpc2.HandlerWithError(c.handle),
-		jsonrpc2.SetLogger(rpcLog{discardLog}))
-	go pingLoop(ws, timing, c.rpc.DisconnectNotify())
+		jsonrpc2.SetLogger(wsrpc.Logger(discardLog)))
+	go wsrpc.PingLoop(ws, timing, c.rpc.DisconnectNotify())
 	if len(topics) > 0 {
 		if err := c.Call(ctx, MethodSubscribe, TopicsParams{Topics: topics}, nil); err != nil {
 			c.Close()
@@ -119,31 +106,16 @@ func (c *Client) Close() error {
 		return nil
 	default:
 	}
-	sendClose(c.ws, websocket.CloseNormalClosure, "")
+	wsrpc.SendClose(c.ws, websocket.CloseNormalClosure, "")
 	if err := c.rpc.Close(); err != nil && !errors.Is(err, jsonrpc2.ErrClosed) {
 		return err
 	}
 	return nil
 }
 
-// checkLoopback refuses an address that is not this machine's.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("live: %q is not host:port: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("live: %s is not a loopback address; live events are read only on this machine", addr)
-}
-
 // handshakeError explains a hub's answer other than 101.
 func handshakeError(addr string, resp *http.Response) error {
-	var body httpError
+	var body wsrpc.ErrorBody
 	if resp.Body != nil {
 		json.NewDecoder(io.LimitReader(resp.Body, 4<<10)).Decode(&body)
 	}

@@ -32,6 +32,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // Path is where the hub is served.
@@ -105,15 +107,11 @@ type Options struct {
 	Log        *slog.Logger
 }
 
-// Keep-alive: the hub pings every ping interval and drops a client it
-// has not heard from (a message, a ping or a pong) for read; each write
-// may block for write, after which the client is dropped. A hub or a
-// client copies these when it starts; tests shorten them before.
-type keepAliveTiming struct {
-	ping, read, write time.Duration
-}
-
-var keepAlive = keepAliveTiming{ping: 10 * time.Second, read: 20 * time.Second, write: 10 * time.Second}
+// keepAlive: the hub pings every Ping interval and drops a client it has
+// not heard from (a message, a ping or a pong) for Read; each write may
+// block for Write, after which the client is dropped. A hub or a client
+// copies these when it starts; tests shorten them before.
+var keepAlive = wsrpc.KeepAlive{Ping: 10 * time.Second, Read: 20 * time.Second, Write: 10 * time.Second}
 
 // Hub serves the clients and sends them what is published.
 type Hub struct {
@@ -122,7 +120,7 @@ type Hub struct {
 	allowOrigin func(*http.Request) bool
 	maxClients  int
 	log         *slog.Logger
-	timing      keepAliveTiming
+	timing      wsrpc.KeepAlive
 	upgrader    websocket.Upgrader
 	// recvParams, when set (tests), sees the params of every request as
 	// they arrived on the wire.
@@ -314,21 +312,21 @@ func (h *Hub) accept(ws *websocket.Conn) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &client{h: h, ws: ws, cancel: cancel, topics: map[string]bool{}, wake: make(chan struct{}, 1),
 		inflight: make(chan struct{}, MaxInflight)}
-	prepareConn(ws, h.timing, MaxMessage)
+	wsrpc.Prepare(ws, h.timing, MaxMessage)
 	c.stream = newStream(ws, h.timing)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		cancel()
-		sendClose(ws, websocket.CloseGoingAway, "devproxy is stopping")
+		wsrpc.SendClose(ws, websocket.CloseGoingAway, "devproxy is stopping")
 		ws.Close()
 		return nil
 	}
-	c.rpc = jsonrpc2.NewConn(ctx, c.stream, c, jsonrpc2.SetLogger(rpcLog{h.log}))
+	c.rpc = jsonrpc2.NewConn(ctx, c.stream, c, jsonrpc2.SetLogger(wsrpc.Logger(h.log)))
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
 	done := c.rpc.DisconnectNotify()
-	go pingLoop(ws, h.timing, done)
+	go wsrpc.PingLoop(ws, h.timing, done)
 	go c.sendLoop(done)
 	return c
 }
@@ -410,7 +408,7 @@ func (c *client) sendLoop(done <-chan struct{}) {
 }
 
 func (c *client) close(code int, text string) {
-	sendClose(c.ws, code, text)
+	wsrpc.SendClose(c.ws, code, text)
 	c.end()
 }
 

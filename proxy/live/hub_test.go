@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sourcegraph/jsonrpc2"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // TestPublishReachesSubscribers: a subscribed client gets the
@@ -211,7 +213,7 @@ func TestOriginPolicy(t *testing.T) {
 			t.Errorf("%v: %v %v, want a 403 in JSON", tc.header, resp, err)
 			continue
 		}
-		var e httpError
+		var e wsrpc.ErrorBody
 		if err := json.Unmarshal([]byte(body(resp)), &e); err != nil || e.Status != 403 || e.Message == "" {
 			t.Errorf("%v: body %+v %v", tc.header, e, err)
 		}
@@ -268,7 +270,7 @@ func TestSameOriginTable(t *testing.T) {
 // reads raw messages, so that its own speed under the race detector is
 // not what is measured.
 func TestASlowClientHoldsUpNobody(t *testing.T) {
-	s := startHub(t, Options{}, func(h *Hub) { h.timing.write = time.Second })
+	s := startHub(t, Options{}, func(h *Hub) { h.timing.Write = time.Second })
 	slow := mustDial(t, s.addr, nil)
 	subscribe(t, slow, TopicRoutes)
 	var slowClient *client
@@ -384,7 +386,7 @@ func TestMaxClients(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("the third client: %v %v", resp, err)
 	}
-	var e httpError
+	var e wsrpc.ErrorBody
 	if err := json.Unmarshal([]byte(body(resp)), &e); err != nil || e.Status != 503 || !strings.Contains(e.Message, "Too many") {
 		t.Errorf("the refusal: %+v %v", e, err)
 	}
@@ -552,7 +554,7 @@ func TestDialExplainsARefusal(t *testing.T) {
 // that never answers is dropped after the read timeout.
 func TestSilentClientsAreDropped(t *testing.T) {
 	const read = 300 * time.Millisecond
-	s := startHub(t, Options{}, func(h *Hub) { h.timing = keepAliveTiming{ping: 50 * time.Millisecond, read: read, write: time.Second} })
+	s := startHub(t, Options{}, func(h *Hub) { h.timing = wsrpc.KeepAlive{Ping: 50 * time.Millisecond, Read: read, Write: time.Second} })
 	alive, err := Dial(context.Background(), s.addr, []string{TopicRoutes}, nil)
 	if err != nil {
 		t.Fatal(err)

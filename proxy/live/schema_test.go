@@ -5,66 +5,31 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/devtunnelproxy/devproxy/proxy/internal/schematest"
 )
-
-func schemaPath() string {
-	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..", "schemas", "live-subscribe.schema.json")
-}
-
-func validate(t *testing.T, sch *jsonschema.Schema, what string, raw []byte) {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if err := sch.Validate(doc); err != nil {
-		t.Errorf("%s does not match the schema: %v\n%s", what, err, raw)
-	}
-}
-
-func refuses(t *testing.T, sch *jsonschema.Schema, what, raw string) {
-	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	if sch.Validate(doc) == nil {
-		t.Errorf("the schema accepts %s: %s", what, raw)
-	}
-}
 
 // TestSubscribeMatchesTheSchema validates examples and the messages as
 // they crossed the wire (the params the Go client sent, as the hub read
 // them, and the hub's answer) against schemas/live-subscribe.schema.json,
 // and holds its topics to DefaultTopics.
 func TestSubscribeMatchesTheSchema(t *testing.T) {
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	sch, err := c.Compile(schemaPath())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := schematest.Compile(t, "live-subscribe.schema.json")
 	for _, ex := range []string{
 		`{"topics": ["routes", "health", "config", "metrics"]}`,
 		`{"topics": ["health"]}`,
 		`{"topics": []}`,
 	} {
-		validate(t, sch, "the example "+ex, []byte(ex))
+		schematest.Validate(t, sch, "the example "+ex, []byte(ex))
 	}
-	refuses(t, sch, "an unknown topic", `{"topics": ["bogus"]}`)
-	refuses(t, sch, "a topic twice", `{"topics": ["routes", "routes"]}`)
-	refuses(t, sch, "no topics", `{}`)
-	refuses(t, sch, "a string for the list", `{"topics": "routes"}`)
-	refuses(t, sch, "an unknown field", `{"topics": [], "since": 3}`)
+	schematest.Refuses(t, sch, "an unknown topic", `{"topics": ["bogus"]}`)
+	schematest.Refuses(t, sch, "a topic twice", `{"topics": ["routes", "routes"]}`)
+	schematest.Refuses(t, sch, "no topics", `{}`)
+	schematest.Refuses(t, sch, "a string for the list", `{"topics": "routes"}`)
+	schematest.Refuses(t, sch, "an unknown field", `{"topics": [], "since": 3}`)
 
 	var mu sync.Mutex
 	var sent [][]byte
@@ -87,17 +52,17 @@ func TestSubscribeMatchesTheSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(result)
-	validate(t, sch, "the hub's answer", b)
+	schematest.Validate(t, sch, "the hub's answer", b)
 	mu.Lock()
 	if len(sent) != 2 {
 		t.Errorf("the hub read %d subscribe params, want 2", len(sent))
 	}
 	for _, p := range sent {
-		validate(t, sch, "the params Dial sent", p)
+		schematest.Validate(t, sch, "the params Dial sent", p)
 	}
 	mu.Unlock()
 
-	raw, err := os.ReadFile(schemaPath())
+	raw, err := os.ReadFile(schematest.Path("live-subscribe.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

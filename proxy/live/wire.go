@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 )
 
 // wsStream is the jsonrpc2 object stream over a WebSocket, as
@@ -32,11 +31,11 @@ import (
 // the write timeout.
 type wsStream struct {
 	ws     *websocket.Conn
-	timing keepAliveTiming
+	timing wsrpc.KeepAlive
 	wmu    sync.Mutex
 }
 
-func newStream(ws *websocket.Conn, t keepAliveTiming) *wsStream {
+func newStream(ws *websocket.Conn, t wsrpc.KeepAlive) *wsStream {
 	return &wsStream{ws: ws, timing: t}
 }
 
@@ -52,7 +51,7 @@ func (s *wsStream) WriteObject(obj any) error {
 func (s *wsStream) writeRaw(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.ws.SetWriteDeadline(time.Now().Add(s.timing.write))
+	s.ws.SetWriteDeadline(time.Now().Add(s.timing.Write))
 	return s.ws.WriteMessage(websocket.TextMessage, b)
 }
 
@@ -67,7 +66,7 @@ func (s *wsStream) ReadObject(v any) error {
 			}
 			return err
 		}
-		s.ws.SetReadDeadline(time.Now().Add(s.timing.read))
+		s.ws.SetReadDeadline(time.Now().Add(s.timing.Read))
 		data = bytes.TrimSpace(data)
 		switch {
 		case !json.Valid(data):
@@ -95,67 +94,9 @@ func (s *wsStream) writeError(code int64, message string) error {
 
 func (s *wsStream) Close() error { return s.ws.Close() }
 
-// prepareConn sets the message size limit and the keep-alive handlers;
-// it must run before anything reads from ws. A ping or a pong from the
-// peer renews the read deadline; a message over limit fails the read
-// (gorilla answers it with close code 1009), which closes the connection.
-func prepareConn(ws *websocket.Conn, t keepAliveTiming, limit int64) {
-	ws.SetReadLimit(limit)
-	ws.SetReadDeadline(time.Now().Add(t.read))
-	ws.SetPongHandler(func(string) error {
-		return ws.SetReadDeadline(time.Now().Add(t.read))
-	})
-	ws.SetPingHandler(func(data string) error {
-		ws.SetReadDeadline(time.Now().Add(t.read))
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(t.write))
-		var ne net.Error
-		if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
-			return nil
-		}
-		return err
-	})
-}
-
-// pingLoop pings the peer every interval until done; a ping that cannot
-// be written closes the connection (which ends the reader, and done).
-func pingLoop(ws *websocket.Conn, t keepAliveTiming, done <-chan struct{}) {
-	tick := time.NewTicker(t.ping)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-tick.C:
-			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(t.write)); err != nil {
-				ws.Close()
-				return
-			}
-		}
-	}
-}
-
-// sendClose tells the peer why the connection ends; the caller then
-// closes it. WriteControl may be called beside any other write.
-func sendClose(ws *websocket.Conn, code int, text string) {
-	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
-}
-
-// httpError is the JSON body of a refusal before the upgrade, in the
-// shape of every error the proxy writes itself.
-type httpError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	Status  int    `json:"status"`
-}
-
+// refuse writes a refusal before the upgrade.
 func refuse(w http.ResponseWriter, status int, message string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(httpError{Error: http.StatusText(status), Message: message, Status: status})
-	w.Write(append(b, '\n'))
+	wsrpc.WriteError(w, status, message, nil)
 }
 
 // decodeStrict decodes one JSON value, refusing unknown fields so that a
@@ -164,14 +105,6 @@ func decodeStrict(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	return dec.Decode(v)
-}
-
-// rpcLog routes jsonrpc2's own messages (protocol errors) to slog at
-// debug level; the library would print them on stderr.
-type rpcLog struct{ log *slog.Logger }
-
-func (l rpcLog) Printf(format string, args ...any) {
-	l.log.Debug(strings.TrimSpace(fmt.Sprintf(format, args...)))
 }
 
 var discardLog = slog.New(slog.DiscardHandler)

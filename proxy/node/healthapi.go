@@ -21,23 +21,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
 )
 
-// apiError is the JSON shape of the API's errors, as the proxy's own.
-type apiError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	Status  int    `json:"status"`
-}
-
+// writeAPIError answers with the JSON shape of the proxy's own errors
+// (wsrpc.ErrorBody), under the API's Cache-Control.
 func writeAPIError(w http.ResponseWriter, status int, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache, no-store, must-revalidate")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(apiError{Error: http.StatusText(status), Message: message, Status: status})
+	wsrpc.WriteError(w, status, message, http.Header{"Cache-Control": {"no-cache, no-store, must-revalidate"}})
 }
 
 // guardPost refuses a cross-site or non-JSON state change; true when the
