@@ -23,21 +23,32 @@
 //   f. a folder that devproxy.overrides adds (a workspace setting, set while
 //      running) is read: its file shows in the tree, a change on disk
 //      reaches the server as one file event, it opens as a route file, and
-//      the language server was not restarted for it.
+//      the language server was not restarted for it;
+//   g. route health (docs/lsp.md "Route health"): apps/health.conf, written
+//      on disk, has /never/ (its upstream a free port nobody listens on) and
+//      /live/ (a node:http server of this test): /never/ shows the error
+//      icon, "health down" in its aria-label and "connection refused" in its
+//      tooltip, never a green check; /live/ shows pass-filled; the status
+//      bar ends with the health summary (e.g. "· 1 ok · 7 down"); stopping the
+//      server turns /live/'s icon to error and one ok into one down in the
+//      status bar, starting it again on the same port turns them back, each
+//      within 10 s without a request (the times are logged); screenshots
+//      health-ok.png and health-error.png (with /live/'s tooltip), and the
+//      proxy's /health.json of each state beside them.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
-//   g. a .code-workspace with two folders (site: a copy of fixture/ with
+//   h. a .code-workspace with two folders (site: a copy of fixture/ with
 //      overrides/site.conf added; shop: fixture-multi/shop, which claims
 //      /api/ too), opened in a second tab of the same code-server: the
 //      Problems panel shows the conflict across folders on shop.conf, the
 //      status bar says "devproxy :PORT · 2 folders", the Routes tree groups
 //      the files under the two folders, and the proxy answers /shop/;
-//   h. a second code-server (its own profile and extensions, the same
+//   i. a second code-server (its own profile and extensions, the same
 //      DEVPROXY_STATE_DIR and devproxy settings) on fixture-multi/other, in
 //      another browser context: its status bar says "devproxy :PORT ·
 //      joined <site's path>", the first window's proxy answers /other/, and
 //      the first window says "· 3 folders" and shows other's folder;
-//   i. deleting site's overrides/ in the Explorer (Delete key, confirming
+//   j. deleting site's overrides/ in the Explorer (Delete key, confirming
 //      the dialog) removes its route from the Routes tree and the proxy.
 // Every wait is for an element or a state, bounded; there are no fixed sleeps.
 // Screenshots (on failure: failure.png of the current step's tab and
@@ -399,6 +410,30 @@ function routesRequests(userData) {
   return traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Sending request 'devproxy/routes")).length;
 }
 
+// The texts of the devproxy status bar items (one per window), trimmed.
+async function devproxyStatus(page) {
+  const items = await page.locator('.statusbar-item').allInnerTexts();
+  return items.map((t) => t.trim()).filter((t) => t.includes('devproxy'));
+}
+
+// The routes' health summary that ends the status bar item once the proxy
+// reported ("· 1 ok · 4 down", "· 2 warnings" when any; docs/lsp.md "Route
+// health"): {ok, down, warning}, or undefined when there is none.
+const HEALTH_SUMMARY = / · (\d+) ok(?: · (\d+) down)?(?: · (\d+) warnings?)?$/;
+function healthSummary(text) {
+  const m = HEALTH_SUMMARY.exec(text);
+  return m ? { ok: Number(m[1]), down: Number(m[2] ?? 0), warning: Number(m[3] ?? 0) } : undefined;
+}
+
+// Whether a status bar text is want, followed by nothing or by the health
+// summary: what the summary counts depends on what listens on the fixture's
+// upstream ports, so only the health step (g) checks its numbers.
+function statusIs(text, want) {
+  if (!text.startsWith(want)) return false;
+  const rest = text.slice(want.length);
+  return rest === '' || (HEALTH_SUMMARY.test(rest) && rest.match(HEALTH_SUMMARY).index === 0);
+}
+
 // --- driving the workbench ---------------------------------------------------------------------
 
 async function runCommand(page, title) {
@@ -586,8 +621,8 @@ async function main() {
   await step(`status bar shows the proxy running on 127.0.0.1:${proxyPort}`, async () => {
     await until('the devproxy status bar item', async () => {
       const items = await page.locator('.statusbar-item').allInnerTexts();
-      const mine = items.filter((t) => t.includes('devproxy'));
-      return { ok: mine.some((t) => t.trim() === `devproxy :${proxyPort} · 1 folder`), detail: mine };
+      const mine = items.map((t) => t.trim()).filter((t) => t.includes('devproxy'));
+      return { ok: mine.some((t) => statusIs(t, `devproxy :${proxyPort} · 1 folder`)), detail: mine };
     });
   });
 
@@ -838,10 +873,135 @@ async function main() {
     await shot(page, '06-folder-from-a-setting.png');
   });
 
+  await routeHealth({ page, ws, proxyPort });
+
   await multiRoot({ bin, pw, vsixPath, context, csPort, stateDir });
 }
 
-// g–i: a multi-root workspace in a second tab of the same code-server, on
+// g. Route health (docs/lsp.md "Route health"): the monitor the language
+// server hosts beside the proxy dials each loopback upstream about every
+// second, so a route's icon follows its upstream going down and up without
+// a request. apps/health.conf (written here, so the earlier steps' trees are
+// as they were) has /never/, whose upstream is a free port nobody listens
+// on, and /live/, whose upstream is a node:http server of this test.
+async function routeHealth({ page, ws, proxyPort }) {
+  const HEALTH_MS = 10_000; // the bound of one change (the product's target is about 2 s)
+  const deadPort = await freePort();
+  const live = await startUpstream(0);
+  const livePort = live.address().port;
+  let upstream = live;
+  const file = 'apps/health.conf';
+  fs.writeFileSync(
+    path.join(ws, file),
+    `# Written by the end-to-end test's health step.\nlocation /live/ {\n    proxy_pass http://127.0.0.1:${livePort};\n}\n\nlocation /never/ {\n    proxy_pass http://127.0.0.1:${deadPort};\n}\n`,
+  );
+  log(`  ${file}: /live/ → 127.0.0.1:${livePort} (this test's server), /never/ → 127.0.0.1:${deadPort} (nobody)`);
+
+  // The two routes' rows ({live, never}, each undefined until shown),
+  // expanding the file nodes that are collapsed.
+  const healthRows = async () => {
+    const rows = await treeRows(page);
+    for (const r of rows) {
+      if (r.level === 1 && r.expanded === 'false') {
+        await page.locator(`${SIDEBAR} .customview-tree .monaco-list-row[aria-level="1"][aria-expanded="false"]`, { hasText: r.label }).first().click();
+      }
+    }
+    const byFile = routesByFile(rows);
+    return { live: findRoute(byFile, file, '/live/'), never: findRoute(byFile, file, '/never/') };
+  };
+  const hasIcon = (r, id) => !!r && r.icon.split(' ').includes(`codicon-${id}`);
+  const showRows = (rows) => ({ live: rows.live && showRoute(rows.live), never: rows.never && showRoute(rows.never) });
+  // Every row read while waiting: a route must never show a green check
+  // before its upstream answered.
+  const neverGreen = (rows) => {
+    if (hasIcon(rows.never, 'pass-filled')) fail(`/never/ (nobody listens on ${deadPort}) shown ok: ${showRoute(rows.never)}`);
+  };
+
+  await step(`${file}: /never/ down ("connection refused"), /live/ ok`, async () => {
+    await showRoutesView(page);
+    const seen = await until(`/never/ with the error icon and /live/ with pass-filled in the Routes tree`, async () => {
+      const rows = await healthRows();
+      neverGreen(rows);
+      const ok = hasIcon(rows.never, 'error') && hasIcon(rows.live, 'pass-filled');
+      return { ok, detail: showRows(rows) };
+    });
+    log(`  ${seen.detail.never}; ${seen.detail.live}`);
+    // What a person reads: the row's accessible label, then its tooltip (on hover).
+    const { never, live: liveRow } = await healthRows();
+    if (!/health down/.test(never.aria)) fail(`/never/'s aria-label should say "health down": ${never.aria}`);
+    if (!/health ok/.test(liveRow.aria)) fail(`/live/'s aria-label should say "health ok": ${liveRow.aria}`);
+    const tip = await routeTooltip(page, '/never/', (t) => t.includes('connection refused'), 'connection refused');
+    log(`  /never/'s tooltip: ${tip}`);
+    if (!tip.includes(`127.0.0.1:${deadPort}`)) fail(`/never/'s tooltip should name 127.0.0.1:${deadPort}: ${tip}`);
+  });
+
+  // The counts of the other routes depend on what listens on the fixture's
+  // ports (5993–5999): only the difference /live/ makes is checked.
+  let okSummary;
+  await step('status bar shows the health summary: /live/ ok, /never/ down', async () => {
+    const seen = await until(`the status bar item "devproxy :${proxyPort} · 1 folder · N ok · M down" with N ≥ 1, M ≥ 1`, async () => {
+      const mine = await devproxyStatus(page);
+      const text = mine.find((t) => statusIs(t, `devproxy :${proxyPort} · 1 folder`));
+      const sum = text && healthSummary(text);
+      return { ok: !!sum && sum.ok >= 1 && sum.down >= 1, detail: { mine, sum } };
+    });
+    okSummary = seen.detail.sum;
+    log(`  status bar: ${seen.detail.mine.join(' | ')}`);
+    // Not a failure (the summary is the proxy's, the icons the tree's
+    // match of it), but worth a line when they disagree.
+    const icons = (await treeRows(page)).filter((r) => r.level === 2);
+    const [okIcons, errorIcons] = ['pass-filled', 'error'].map((id) => icons.filter((r) => hasIcon(r, id)).length);
+    if (okIcons !== okSummary.ok || errorIcons !== okSummary.down) {
+      log(`  ⚠ the status bar counts ${okSummary.ok} ok · ${okSummary.down} down, the Routes tree shows ${okIcons} pass-filled and ${errorIcons} error icons (see health-ok.json)`);
+    }
+    const tip = await routeTooltip(page, '/live/', (t) => /Health: ok/.test(t), 'Health: ok');
+    log(`  /live/'s tooltip: ${tip}`);
+    await shot(page, 'health-ok.png');
+    await saveHealth(proxyPort, 'health-ok.json');
+  });
+
+  await step(`stopping /live/'s upstream turns its icon to error (within ${secs(HEALTH_MS)})`, async () => {
+    await stopUpstream(upstream);
+    const stopped = Date.now();
+    const seen = await until('/live/ with the error icon', async () => {
+      const rows = await healthRows();
+      neverGreen(rows);
+      return { ok: hasIcon(rows.live, 'error'), detail: showRows(rows) };
+    }, HEALTH_MS);
+    log(`  /live/ down after ${secs(Date.now() - stopped)}: ${seen.detail.live}`);
+    const sum = await until(`the status bar's summary with one ok fewer and one down more than ${fmt(okSummary)}`, async () => {
+      const mine = await devproxyStatus(page);
+      const text = mine.find((t) => statusIs(t, `devproxy :${proxyPort} · 1 folder`));
+      const s = text && healthSummary(text);
+      return { ok: !!s && s.ok === okSummary.ok - 1 && s.down === okSummary.down + 1, detail: { mine, s } };
+    }, HEALTH_MS);
+    log(`  status bar: ${sum.detail.mine.join(' | ')}`);
+    const tip = await routeTooltip(page, '/live/', (t) => t.includes('connection refused'), 'connection refused');
+    log(`  /live/'s tooltip: ${tip}`);
+    await shot(page, 'health-error.png');
+    await saveHealth(proxyPort, 'health-error.json');
+  });
+
+  await step(`starting it again on 127.0.0.1:${livePort} turns the icon back to ok (within ${secs(HEALTH_MS)})`, async () => {
+    upstream = await startUpstream(livePort);
+    const started = Date.now();
+    const seen = await until('/live/ with the pass-filled icon', async () => {
+      const rows = await healthRows();
+      neverGreen(rows);
+      return { ok: hasIcon(rows.live, 'pass-filled'), detail: showRows(rows) };
+    }, HEALTH_MS);
+    log(`  /live/ ok after ${secs(Date.now() - started)}: ${seen.detail.live}`);
+    await until(`the status bar's summary back to ${fmt(okSummary)}`, async () => {
+      const mine = await devproxyStatus(page);
+      const text = mine.find((t) => statusIs(t, `devproxy :${proxyPort} · 1 folder`));
+      const s = text && healthSummary(text);
+      return { ok: !!s && s.ok === okSummary.ok && s.down === okSummary.down, detail: { mine, s } };
+    }, HEALTH_MS);
+    await stopUpstream(upstream);
+  });
+}
+
+// h–j: a multi-root workspace in a second tab of the same code-server, on
 // ports of its own (its .code-workspace sets them), and a second code-server
 // window that joins its proxy.
 async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
@@ -861,7 +1021,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
   fs.writeFileSync(wsFile, JSON.stringify({ folders: [{ path: 'site' }, { path: 'shop' }], settings: listen }, null, 2));
   log(`multi-root workspace ${wsFile} (site, shop); devproxy.listen 127.0.0.1:${proxyPort}`);
 
-  // g. The multi-root workspace.
+  // h. The multi-root workspace.
   const page = await step('open the multi-root workspace (site, shop) in a second tab', async () => {
     const p = await context.newPage();
     watchConsole(p, 'multi');
@@ -911,7 +1071,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
     await expectServed(proxyPort, '/ov/', 'ov');
   });
 
-  // h. A second window (another code-server, another profile) joins the proxy.
+  // i. A second window (another code-server, another profile) joins the proxy.
   const second = newProfile('code-server-2', stateDir);
   const cs2Port = await freePort();
   writeSettings(second.dirs.userData, { ...baseSettings, ...listen });
@@ -953,7 +1113,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
     await shot(page, '10-first-window-three-folders.png');
   });
 
-  // i. A route folder deleted in the Explorer takes its routes along.
+  // j. A route folder deleted in the Explorer takes its routes along.
   await step("deleting site's overrides/ in the Explorer removes /ov/", async () => {
     await page.keyboard.press('Control+Shift+E');
     const row = explorerRow(page, 'overrides');
@@ -990,6 +1150,62 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
   });
 }
 
+// --- the health step's helpers ------------------------------------------------------------
+
+// An upstream of this test on 127.0.0.1:port (0: any free port) that
+// answers every request 200 "live"; resolves once it listens.
+function startUpstream(port) {
+  return new Promise((resolve, reject) => {
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('live\n');
+    });
+    server.once('error', (e) => reject(new Failure(`cannot listen on 127.0.0.1:${port}: ${e.message}`)));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+// Stops an upstream of startUpstream: no new connections, and the open
+// ones (the proxy's kept-alive ones) closed, so it is down as a crashed dev
+// server is.
+function stopUpstream(server) {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+// Saves the proxy's health document (/health.json, what the tree shows) in
+// the artifacts as name, and logs its summary.
+async function saveHealth(port, name) {
+  const r = await httpGet(port, '/health.json');
+  fs.writeFileSync(path.join(artifacts, name), r.body);
+  let summary = `HTTP ${r.status}`;
+  try {
+    summary = JSON.stringify(JSON.parse(r.body).summary);
+  } catch {}
+  log(`  ${name}: ${summary}`);
+}
+
+// The tooltip of a route of the Routes tree, as a person reads it: hovers
+// its row until the hover shows text that want accepts (the route's
+// Markdown tooltip renders into the workbench's hover), and returns that
+// text on one line. The mouse leaves the row before each try, so each try
+// opens a fresh hover; the hover stays open after, for the screenshot.
+async function routeTooltip(page, label, want, what) {
+  const row = page.locator(`${SIDEBAR} .customview-tree .monaco-list-row`, { hasText: label }).first();
+  const hover = page.locator('.workbench-hover, .monaco-hover').filter({ hasText: /Health/ });
+  let n = 0;
+  const seen = await until(`the tooltip of ${label} saying ${JSON.stringify(what)}`, async () => {
+    await page.mouse.move(800, 60);
+    await row.hover({ position: { x: 40 + (n++ % 3) * 10, y: 8 }, timeout: 5000 });
+    await hover.first().waitFor({ state: 'visible', timeout: 3000 });
+    const text = (await hover.first().innerText()).replace(/\s+/g, ' ').trim();
+    return { ok: want(text), detail: text };
+  }, 20_000);
+  return seen.detail;
+}
+
 // --- the multi-root and second-window helpers ------------------------------------------------------
 
 function watchConsole(page, name) {
@@ -1014,12 +1230,12 @@ function tildePath(p) {
   return p === home ? '~' : p.startsWith(home + '/') ? '~' + p.slice(home.length) : p;
 }
 
-// Waits until the devproxy status bar item reads exactly text.
+// Waits until the devproxy status bar item reads text (and maybe the
+// routes' health summary after it: statusIs).
 async function expectStatus(page, text) {
   await until(`the status bar item ${JSON.stringify(text)}`, async () => {
-    const items = await page.locator('.statusbar-item').allInnerTexts();
-    const mine = items.map((t) => t.trim()).filter((t) => t.includes('devproxy'));
-    return { ok: mine.includes(text), detail: mine };
+    const mine = await devproxyStatus(page);
+    return { ok: mine.some((t) => statusIs(t, text)), detail: mine };
   });
 }
 
