@@ -28,7 +28,9 @@
 //      on disk, has /never/ (its upstream a free port nobody listens on) and
 //      /live/ (a node:http server of this test): /never/ shows the error
 //      icon, "health down" in its aria-label and "connection refused" in its
-//      tooltip, never a green check; /live/ shows pass-filled; the status
+//      tooltip, never a green check, its inline Rescan says "down" and its
+//      context menu's Show Route Details opens its panel; /live/ shows
+//      pass-filled; the status
 //      bar ends with the health summary (e.g. "· 1 ok · 7 down"); stopping the
 //      server turns /live/'s icon to error and one ok into one down in the
 //      status bar, starting it again on the same port turns them back, each
@@ -933,6 +935,25 @@ async function routeHealth({ page, ws, proxyPort }) {
     const tip = await routeTooltip(page, '/never/', (t) => t.includes('connection refused'), 'connection refused');
     log(`  /never/'s tooltip: ${tip}`);
     if (!tip.includes(`127.0.0.1:${deadPort}`)) fail(`/never/'s tooltip should name 127.0.0.1:${deadPort}: ${tip}`);
+  });
+
+  // The route's own actions: the inline Rescan (shown on hover) probes it
+  // now and says the outcome in the status bar; the context menu's Show
+  // Route Details opens its panel.
+  await step("/never/'s inline Rescan says it is down; Show Route Details opens its panel", async () => {
+    const row = page.locator(`${SIDEBAR} .customview-tree .monaco-list-row`, { hasText: '/never/' }).first();
+    await row.hover({ timeout: 10_000 });
+    await row.locator('.action-label[aria-label="Rescan"]').click({ timeout: 10_000 });
+    const said = await until('the status bar message "Dev Tunnel Proxy: /never/: down"', async () => {
+      const items = (await page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim());
+      return { ok: items.includes('Dev Tunnel Proxy: /never/: down'), detail: items };
+    }, 10_000);
+    log(`  status bar: ${said.detail.filter((t) => t.includes('Dev Tunnel Proxy')).join(' | ')}`);
+    await row.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Show Route Details' }).first();
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await item.click();
+    await page.locator('.tabs-container .tab[aria-label*="Route /never/"]').waitFor({ state: 'visible', timeout: 15_000 });
   });
 
   // The counts of the other routes depend on what listens on the fixture's
