@@ -1219,7 +1219,10 @@ async function routeTooltip(page, label, want, what) {
   let n = 0;
   const seen = await until(`the tooltip of ${label} saying ${JSON.stringify(what)}`, async () => {
     await page.mouse.move(800, 60);
-    await row.hover({ position: { x: 40 + (n++ % 3) * 10, y: 8 }, timeout: 5000 });
+    // Two moves over the row: VS Code's hover starts from a mousemove on the element.
+    const x = 40 + (n++ % 3) * 10;
+    await row.hover({ position: { x, y: 8 }, timeout: 5000 });
+    await row.hover({ position: { x: x + 3, y: 10 }, timeout: 5000 });
     await hover.first().waitFor({ state: 'visible', timeout: 3000 });
     const text = (await hover.first().innerText()).replace(/\s+/g, ' ').trim();
     return { ok: want(text), detail: text };
