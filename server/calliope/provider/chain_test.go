@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider/providertest"
@@ -194,5 +197,38 @@ func TestKeyNeverInWords(t *testing.T) {
 	}
 	if len(resp.Notes) != 1 || !strings.Contains(resp.Notes[0], "[redacted]") {
 		t.Errorf("notes %q: want the server's message with the key redacted", resp.Notes)
+	}
+}
+
+func TestChainFallsThroughATimeout(t *testing.T) {
+	// A server that accepts the connection and never answers.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.ResponseHeaderTimeout = 100 * time.Millisecond
+	silent := "http://" + l.Addr().String() + "/v1"
+	good := providertest.New(t)
+	chain := provider.NewChain(
+		provider.NewOpenAICompatible(provider.Endpoint{Name: "ollama", BaseURL: silent, Model: "m", HTTPClient: &http.Client{Transport: transport}}),
+		local(good),
+	)
+	resp, err := chain.Chat(t.Context(), ask, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ollama at " + silent + ": timed out; answered by fake"; len(resp.Notes) != 1 || resp.Notes[0] != want {
+		t.Errorf("notes %q, want %q", resp.Notes, want)
 	}
 }

@@ -15,9 +15,7 @@ import (
 )
 
 func local(f *providertest.Fake) *provider.OpenAICompatible {
-	return provider.NewOpenAICompatible(provider.Endpoint{
-		Name: "fake", BaseURL: f.URL(), Model: "fake-chat", EmbedModel: "fake-embed",
-	})
+	return provider.NewOpenAICompatible(f.Endpoint("fake"))
 }
 
 // closedPort returns a base URL nothing listens on.

@@ -103,6 +103,13 @@ func New(tb testing.TB) *Fake {
 // URL is the API root, ending in /v1.
 func (f *Fake) URL() string { return f.srv.URL + "/v1" }
 
+// Endpoint configures a provider for this fake, named name, with the
+// fake's default models ("fake-chat", "fake-embed") and no key:
+// provider.NewOpenAICompatible(f.Endpoint("ollama")).
+func (f *Fake) Endpoint(name string) provider.Endpoint {
+	return provider.Endpoint{Name: name, BaseURL: f.URL(), Model: "fake-chat", EmbedModel: "fake-embed"}
+}
+
 // Script queues the answers to the next chat requests, one Turn each.
 // With the script exhausted the fake answers "fake answer to: " and the
 // last user message, in words.
