@@ -38,9 +38,11 @@ func (c *Chain) Name() string {
 
 // Failure is one provider's failure in a chain.
 type Failure struct {
-	Provider string // its name
-	BaseURL  string // "" when the provider does not say
-	Reason   string // "connection refused", "HTTP 500: …"; never a key
+	Provider string      // its name
+	BaseURL  string      // "" when the provider does not say
+	Kind     FailureKind // FailOther for providers that are not OpenAICompatible
+	Status   int         // the HTTP status when the server answered, else 0
+	Reason   string      // "connection refused", "HTTP 500: …"; never a key
 	Err      error
 }
 
@@ -80,9 +82,9 @@ func (e *AllFailedError) Unwrap() []error {
 // provider's error text is used as it is.
 func failure(p Provider, err error) Failure {
 	if ce, ok := errors.AsType[*CallError](err); ok {
-		return Failure{Provider: ce.Provider, BaseURL: ce.BaseURL, Reason: ce.Reason, Err: err}
+		return Failure{Provider: ce.Provider, BaseURL: ce.BaseURL, Kind: ce.Kind, Status: ce.Status, Reason: ce.Reason, Err: err}
 	}
-	f := Failure{Provider: p.Name(), Reason: err.Error(), Err: err}
+	f := Failure{Provider: p.Name(), Kind: FailOther, Reason: err.Error(), Err: err}
 	if b, ok := p.(interface{ BaseURL() string }); ok {
 		f.BaseURL = b.BaseURL()
 	}

@@ -68,8 +68,11 @@ func TestChainAllFailing(t *testing.T) {
 			t.Errorf("error %q does not say %q", msg, want)
 		}
 	}
-	if all.Failures[1].Reason == "" || all.Failures[1].Provider != "openai" {
-		t.Errorf("failure %+v", all.Failures[1])
+	if f := all.Failures[0]; f.Kind != provider.FailRefused || f.Provider != "ollama" || f.BaseURL != refused {
+		t.Errorf("failure %+v", f)
+	}
+	if f := all.Failures[1]; f.Kind != provider.FailHTTP || f.Status != 503 || f.Provider != "openai" {
+		t.Errorf("failure %+v", f)
 	}
 
 	if _, err := provider.NewChain().Chat(t.Context(), ask, nil); !errors.Is(err, provider.ErrNoProvider) {

@@ -109,7 +109,7 @@ func (p *OpenAICompatible) String() string {
 func (p *OpenAICompatible) Chat(ctx context.Context, req Request, onDelta func(string)) (Response, error) {
 	resp := Response{Provider: p.name, Model: p.model}
 	if p.model == "" {
-		return resp, &CallError{Provider: p.name, BaseURL: p.baseURL,
+		return resp, &CallError{Provider: p.name, BaseURL: p.baseURL, Kind: FailNoModel,
 			Reason: "no chat model: the server lists none; set the local model setting or pull one (ollama pull llama3.2)"}
 	}
 	stream, err := p.client.CreateChatCompletionStream(ctx, p.chatRequest(req))
@@ -123,6 +123,7 @@ func (p *OpenAICompatible) Chat(ctx context.Context, req Request, onDelta func(s
 
 	var text strings.Builder
 	var calls toolCallAssembler
+	finished := false
 	for {
 		chunk, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -152,9 +153,19 @@ func (p *OpenAICompatible) Chat(ctx context.Context, req Request, onDelta func(s
 			for _, tc := range choice.Delta.ToolCalls {
 				calls.add(tc)
 			}
+			if choice.FinishReason != "" {
+				finished = true
+			}
 		}
 	}
 	resp.Text, resp.ToolCalls = text.String(), calls.calls()
+	if !finished && resp.Text == "" && len(resp.ToolCalls) == 0 {
+		// go-openai reads a stream cut short as its end; with nothing
+		// said, it is a failure the chain may pass over. (Once text has
+		// come, the answer stands: some servers omit finish_reason.)
+		return resp, &CallError{Provider: p.name, BaseURL: p.baseURL, Kind: FailBroken,
+			Reason: "the stream ended without an answer"}
+	}
 	return resp, nil
 }
 
@@ -193,7 +204,8 @@ func (p *OpenAICompatible) chatRequest(req Request) openai.ChatCompletionRequest
 // call's id, type and name in its first fragment, then pieces of the
 // arguments under the same index; the pieces are arbitrary cuts of the
 // JSON text, so they are only concatenated, never parsed on the way.
-// Servers that omit the index (some local ones) send each call whole.
+// Servers that omit the index (some local ones) start each call with its
+// id; a fragment with neither continues the call before it.
 type toolCallAssembler struct {
 	order []int // indexes in order of first appearance
 	byIdx map[int]*ToolCall
@@ -203,9 +215,17 @@ func (a *toolCallAssembler) add(tc openai.ToolCall) {
 	if a.byIdx == nil {
 		a.byIdx = map[int]*ToolCall{}
 	}
-	idx := len(a.order)
-	if tc.Index != nil {
+	var idx int
+	switch {
+	case tc.Index != nil:
 		idx = *tc.Index
+	case tc.ID == "" && len(a.order) > 0:
+		idx = a.order[len(a.order)-1] // more of the call before
+	default:
+		idx = len(a.order)
+		for a.byIdx[idx] != nil {
+			idx++
+		}
 	}
 	c, ok := a.byIdx[idx]
 	if !ok {
@@ -260,13 +280,13 @@ func (p *OpenAICompatible) Embed(ctx context.Context, texts []string) ([][]float
 		return nil, ce
 	}
 	if len(res.Data) != len(texts) {
-		return nil, &CallError{Provider: p.name, BaseURL: p.baseURL,
+		return nil, &CallError{Provider: p.name, BaseURL: p.baseURL, Kind: FailOther,
 			Reason: fmt.Sprintf("asked for %d embeddings, got %d", len(texts), len(res.Data))}
 	}
 	out := make([][]float32, len(texts))
 	for _, e := range res.Data {
 		if e.Index < 0 || e.Index >= len(out) || out[e.Index] != nil {
-			return nil, &CallError{Provider: p.name, BaseURL: p.baseURL,
+			return nil, &CallError{Provider: p.name, BaseURL: p.baseURL, Kind: FailOther,
 				Reason: fmt.Sprintf("embedding index %d out of place", e.Index)}
 		}
 		out[e.Index] = e.Embedding

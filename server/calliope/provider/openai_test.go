@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -174,7 +177,7 @@ func TestChatErrorsNameTheServer(t *testing.T) {
 	p := provider.NewOpenAICompatible(provider.Endpoint{Name: "ollama", BaseURL: base, Model: "m"})
 	_, err := p.Chat(t.Context(), ask, nil)
 	var ce *provider.CallError
-	if !errors.As(err, &ce) || ce.Reason != "connection refused" {
+	if !errors.As(err, &ce) || ce.Kind != provider.FailRefused || ce.Reason != "connection refused" {
 		t.Fatalf("error %v, want a CallError saying connection refused", err)
 	}
 	if want := "ollama at " + base + ": connection refused"; err.Error() != want {
@@ -184,12 +187,12 @@ func TestChatErrorsNameTheServer(t *testing.T) {
 	f := providertest.New(t)
 	f.FailWith(500)
 	_, err = local(f).Chat(t.Context(), ask, nil)
-	if !errors.As(err, &ce) || ce.Status != 500 || !strings.HasPrefix(ce.Reason, "HTTP 500") {
+	if !errors.As(err, &ce) || ce.Kind != provider.FailHTTP || ce.Status != 500 || !strings.HasPrefix(ce.Reason, "HTTP 500") {
 		t.Errorf("error %v, want HTTP 500", err)
 	}
 
 	noModel := provider.NewOpenAICompatible(provider.Endpoint{Name: "ollama", BaseURL: f.URL()})
-	if _, err := noModel.Chat(t.Context(), ask, nil); err == nil || !strings.Contains(err.Error(), "no chat model") {
+	if _, err := noModel.Chat(t.Context(), ask, nil); !errors.As(err, &ce) || ce.Kind != provider.FailNoModel || !strings.Contains(err.Error(), "no chat model") {
 		t.Errorf("without a model: %v", err)
 	}
 }
@@ -232,5 +235,66 @@ func TestEmbedWithoutModel(t *testing.T) {
 	f.FailWith(500)
 	if _, err := local(f).Embed(t.Context(), []string{"x"}); err == nil || errors.Is(err, provider.ErrNoEmbeddings) {
 		t.Errorf("500: %v, want an error other than ErrNoEmbeddings", err)
+	}
+}
+
+// sseServer answers every chat request with these event payloads, as a
+// server that strays from OpenAI's habits might.
+func sseServer(t *testing.T, events ...string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, e := range events {
+			fmt.Fprintf(w, "data: %s\n\n", e)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1"
+}
+
+func TestChatToolCallsWithoutIndex(t *testing.T) {
+	base := sseServer(t,
+		`{"choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"id":"a","type":"function","function":{"name":"probe","arguments":"{\"url\":"}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"function":{"arguments":"\"/x\"}"}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"b","type":"function","function":{"name":"list_routes","arguments":"{}"}}]}}]}`,
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+		`[DONE]`,
+	)
+	p := provider.NewOpenAICompatible(provider.Endpoint{Name: "llamacpp", BaseURL: base, Model: "m"})
+	resp, err := p.Chat(t.Context(), ask, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []provider.ToolCall{{ID: "a", Name: "probe", Arguments: `{"url":"/x"}`}, {ID: "b", Name: "list_routes", Arguments: `{}`}}
+	if !reflect.DeepEqual(resp.ToolCalls, want) {
+		t.Errorf("tool calls %+v, want %+v", resp.ToolCalls, want)
+	}
+}
+
+func TestChatStreamFailures(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		events []string
+		text   string
+		kind   provider.FailureKind
+		reason string
+	}{
+		{"closed without a word", nil, "", provider.FailBroken, "the stream ended without an answer"},
+		{"error event mid-answer", []string{
+			`{"choices":[{"index":0,"delta":{"content":"The route"}}]}`,
+			`{"error":{"message":"model runner crashed","type":"server_error"}}`,
+		}, "The route", provider.FailBroken, "model runner crashed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := provider.NewOpenAICompatible(provider.Endpoint{Name: "local", BaseURL: sseServer(t, c.events...), Model: "m"})
+			resp, err := p.Chat(t.Context(), ask, nil)
+			var ce *provider.CallError
+			if !errors.As(err, &ce) || ce.Kind != c.kind || ce.Reason != c.reason {
+				t.Fatalf("error %#v, want kind %q reason %q", err, c.kind, c.reason)
+			}
+			if resp.Text != c.text {
+				t.Errorf("text %q, want %q", resp.Text, c.text)
+			}
+		})
 	}
 }
