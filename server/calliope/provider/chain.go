@@ -12,6 +12,7 @@ import (
 // falls through to the next, and the answer carries a note saying so; once
 // text has reached the caller, a failure is returned as it is, because
 // starting again elsewhere would show the user two answers glued together.
+// A Chain holds no state between calls and is safe for concurrent use.
 type Chain struct {
 	providers []Provider
 }

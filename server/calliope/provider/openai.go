@@ -54,7 +54,7 @@ func (e Endpoint) LogValue() slog.Value {
 
 // OpenAICompatible is a Provider for any server speaking OpenAI's chat
 // completions and embeddings API: OpenAI, Ollama's /v1, LM Studio,
-// llama.cpp's server, vLLM.
+// llama.cpp's server, vLLM. It is safe for concurrent use.
 type OpenAICompatible struct {
 	name, baseURL, model, embedModel string
 	apiKey                           string
@@ -93,8 +93,10 @@ func (p *OpenAICompatible) Name() string { return p.name }
 // BaseURL is the API root the provider talks to (ending in /v1).
 func (p *OpenAICompatible) BaseURL() string { return p.baseURL }
 
-// Model is the chat model; EmbedModel the embedding model, or "".
-func (p *OpenAICompatible) Model() string      { return p.model }
+// Model is the chat model, or "" when none was configured or listed.
+func (p *OpenAICompatible) Model() string { return p.model }
+
+// EmbedModel is the embedding model, or "" when the server has none.
 func (p *OpenAICompatible) EmbedModel() string { return p.embedModel }
 
 // String describes the provider without its key.
@@ -110,7 +112,7 @@ func (p *OpenAICompatible) Chat(ctx context.Context, req Request, onDelta func(s
 	resp := Response{Provider: p.name, Model: p.model}
 	if p.model == "" {
 		return resp, &CallError{Provider: p.name, BaseURL: p.baseURL, Kind: FailNoModel,
-			Reason: "no chat model: the server lists none; set the local model setting or pull one (ollama pull llama3.2)"}
+			Reason: "no chat model: none configured and the server lists none (for Ollama: ollama pull llama3.2)"}
 	}
 	stream, err := p.client.CreateChatCompletionStream(ctx, p.chatRequest(req))
 	if err != nil {
