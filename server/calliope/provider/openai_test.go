@@ -22,7 +22,7 @@ func local(f *providertest.Fake) *provider.OpenAICompatible {
 }
 
 // closedPort returns a base URL nothing listens on.
-func closedPort(t *testing.T) string {
+func closedPort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
