@@ -373,6 +373,13 @@ func (d *detector) redirect(ctx context.Context, r health.Report) {
 		return
 	}
 	_, loc, ok := strings.Cut(r.Reason, "redirects to ")
+	if !ok && d.in.Base != "" {
+		// A 308 is ok to the scanner (how a prefix route adds its slash)
+		// and carries no Location in the report: look.
+		if p, err := d.fetch(ctx, d.in.Base, routePath(r), "text/html,*/*"); err == nil && p.status >= 300 && p.status < 400 {
+			loc, ok = p.location, p.location != ""
+		}
+	}
 	if !ok {
 		return
 	}
