@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,6 +48,9 @@ type UserApp struct {
 	File    string `json:"file"`
 	Snippet string `json:"snippet"`
 }
+
+// frameworks are the values of match.framework (the schema's enum).
+var frameworks = []string{"next", "vite", "storybook", "cra", "socket.io"}
 
 var patternID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
@@ -124,6 +128,17 @@ func ParseUserPattern(rel string, data []byte) (UserPattern, error) {
 	for field, v := range map[string]*int{"match.httpStatus": p.Match.HTTPStatus, "match.assetStatus": p.Match.AssetStatus} {
 		if v != nil && (*v < 100 || *v > 599) {
 			return p, fmt.Errorf("%s: %q must be an HTTP status from 100 to 599, not %d", rel, field, *v)
+		}
+	}
+	if m := p.Match; m.PathPrefix != nil && !strings.HasPrefix(*m.PathPrefix, "/") {
+		return p, fmt.Errorf("%s: \"match.pathPrefix\" must start with /, not %q", rel, *m.PathPrefix)
+	}
+	if m := p.Match; m.Framework != nil && !slices.Contains(frameworks, *m.Framework) {
+		return p, fmt.Errorf("%s: \"match.framework\" must be one of %s, not %q", rel, strings.Join(frameworks, ", "), *m.Framework)
+	}
+	for field, v := range map[string]*string{"match.reasonContains": p.Match.ReasonContains, "match.contentType": p.Match.ContentType} {
+		if v != nil && *v == "" {
+			return p, fmt.Errorf("%s: %q must not be empty", rel, field)
 		}
 	}
 	if p.AppChange != nil && (p.AppChange.File == "" || p.AppChange.Snippet == "") {
