@@ -385,3 +385,54 @@ func TestUpstreamUnreachableFromProxyErrors(t *testing.T) {
 		t.Errorf("finding %+v", f)
 	}
 }
+
+// Storybook 8 at the root behind a prefix: its manager bundle is asked
+// for at /sb-manager/, outside the route.
+func TestStorybookUnderSubpathDetected(t *testing.T) {
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/sb-manager/") {
+			js(w)
+			return
+		}
+		html(w, `<!doctype html><html><head><script>window['__STORYBOOK_ADDONS_CHANNEL__'] = {};</script>
+<script type="module" src="/sb-manager/globals-runtime.js"></script></head><body><div id="root"></div></body></html>`)
+	}))
+	w := serve(t, map[string]string{"apps/sb.conf": "location /storybook/ {\n    proxy_pass http://" + up + "/;\n}\n"})
+	fs := Detect(context.Background(), w.inputs(t))
+	f := only(t, fs, ViteStorybookSubpth)
+	none(t, fs, AssetsUnderPrefix)
+	if f.Framework != "storybook" || !contains(f.Evidence, "/sb-manager/globals-runtime.js (script): HTTP 404") {
+		t.Errorf("finding %+v", f)
+	}
+	fix, err := Propose(context.Background(), f, w.env())
+	if err != nil || fix.AppChange == nil || fix.AppChange.File != ".storybook/main.js" || !strings.Contains(fix.AppChange.Snippet, "base: '/storybook/'") {
+		t.Fatalf("%v %+v", err, fix)
+	}
+}
+
+func TestRedirectToItselfDetected(t *testing.T) {
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/app/", http.StatusFound) // a login guard that sends the login page to itself
+	}))
+	w := serve(t, map[string]string{"apps/app.conf": "location /app/ {\n    proxy_pass http://" + up + ";\n}\n"})
+	f := only(t, Detect(context.Background(), w.inputs(t)), RedirectLoop)
+	if !strings.Contains(f.Summary, "redirects to itself") {
+		t.Errorf("finding %+v", f)
+	}
+}
+
+// A page that, through the tunnel, references scripts by http:// URLs of
+// the host it was asked for.
+func TestMixedContentInPageDetected(t *testing.T) {
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		html(w, `<!doctype html><script src="http://`+r.Header.Get("X-Forwarded-Host")+`/portal/app.js"></script>`)
+	}))
+	w := serve(t, map[string]string{"apps/portal.conf": "location /portal/ {\n    proxy_pass http://" + up + "/;\n}\n"})
+	in := w.inputs(t)
+	f := only(t, Detect(context.Background(), in), MixedContentTunnel)
+	if !strings.Contains(f.Summary, "references http://") {
+		t.Errorf("finding %+v", f)
+	}
+	in.TunnelBase = ""
+	none(t, Detect(context.Background(), in), MixedContentTunnel)
+}
