@@ -145,7 +145,9 @@ func isDialFailure(reason string) bool {
 }
 
 func (d *detector) unreachable(r health.Report) {
-	if r.Upstream == "" || !(r.HTTPStatus == 0 || r.HTTPStatus >= 502 && r.HTTPStatus <= 504) || !isDialFailure(r.Reason) {
+	// Only the proxy's own 502-504: with no answer at all (status 0) it
+	// is the proxy that is down, not the upstream.
+	if r.Upstream == "" || r.HTTPStatus < 502 || r.HTTPStatus > 504 || !isDialFailure(r.Reason) {
 		return
 	}
 	f := findingOf(UpstreamUnreachable, r)

@@ -102,6 +102,15 @@ func Builtins() []Pattern {
 	return out
 }
 
+// Catalogue is the built-ins followed by the workspace's patterns.
+func Catalogue(user []UserPattern) []Pattern {
+	out := Builtins()
+	for _, u := range user {
+		out = append(out, u.Pattern())
+	}
+	return out
+}
+
 func builtinByID(id string) (Pattern, bool) {
 	for _, p := range Builtins() {
 		if p.ID == id {

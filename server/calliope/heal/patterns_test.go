@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -435,4 +436,25 @@ func TestMixedContentInPageDetected(t *testing.T) {
 	}
 	in.TunnelBase = ""
 	none(t, Detect(context.Background(), in), MixedContentTunnel)
+}
+
+// The block sets a Host the dev server does not accept: adding the
+// upgrade lines changes nothing, so no edit is offered, and the failed
+// verification is recorded.
+func TestUnverifiedEditNotOffered(t *testing.T) {
+	up := upstream(t, viteUnderPrefix("/app/"))
+	w := serve(t, map[string]string{"apps/app.conf": "location /app/ {\n    proxy_pass http://" + up + ";\n    proxy_set_header Host localhost;\n}\n"})
+	f := only(t, Detect(context.Background(), w.inputs(t)), HMRRefused)
+	env := w.env()
+	env.Records = openRecords(t, filepath.Join(t.TempDir(), "heal.db"))
+	fix, err := Propose(context.Background(), f, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fix.Verified || fix.Edit != nil || !strings.Contains(fix.Why, "does not fix") || !strings.Contains(fix.After, "403") {
+		t.Fatalf("fix %+v", fix)
+	}
+	if s := statsOf(t, env.Records, HMRRefused); s.Attempts != 1 || s.Successes != 0 {
+		t.Errorf("stats %+v", s)
+	}
 }
