@@ -108,9 +108,12 @@ func prefixOf(r health.Report) string {
 
 func (d *detector) report(ctx context.Context, r health.Report) {
 	d.unreachable(r)
-	d.hmr(r)
 	d.assetsUnderPrefix(r)
 	d.redirect(ctx, r)
+	// The page's own look comes before the hot-reload channel: it names
+	// the failing assets, which a fix for an app built for the root
+	// checks.
+	defer d.hmr(r)
 	var pg *page
 	if d.in.Base != "" && r.HTTPStatus > 0 && r.HTTPStatus < 500 {
 		accept := "text/html,application/xhtml+xml,*/*;q=0.8"
@@ -171,6 +174,15 @@ func (d *detector) hmr(r health.Report) {
 		f := findingOf(ViteStorybookSubpth, r)
 		f.Framework = h.Framework
 		f.Summary = fmt.Sprintf("%s's hot-reload channel is at %s, outside the route %s: the app is built for the root", frameworkName(h.Framework), hp, r.Route)
+		f.Evidence = []string{fmt.Sprintf("hot reload %s: %s", h.URL, h.Reason)}
+		d.add(f)
+		return
+	}
+	if hp := wsPath(h.URL); h.Framework == "next" && prefix != "" && !strings.HasPrefix(hp, prefix) {
+		// Next.js without basePath: its /_next/ (HMR included) at the root.
+		f := findingOf(AssetsUnderPrefix, r)
+		f.Framework, f.AssetRoot = "next", firstSegment(hp)
+		f.Summary = fmt.Sprintf("Next.js's hot-reload channel is at %s, outside the route %s: the app has no basePath", hp, r.Route)
 		f.Evidence = []string{fmt.Sprintf("hot reload %s: %s", h.URL, h.Reason)}
 		d.add(f)
 		return

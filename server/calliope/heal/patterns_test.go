@@ -458,3 +458,53 @@ func TestUnverifiedEditNotOffered(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// nextDevAtRoot is `next dev` without basePath: the dev runtime's chunks
+// and the webpack-hmr socket at /_next/.
+func nextDevAtRoot() http.Handler {
+	up := websocket.Upgrader{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/_next/webpack-hmr" && websocket.IsWebSocketUpgrade(r):
+			if c, err := up.Upgrade(w, r, nil); err == nil {
+				c.Close()
+			}
+		case strings.HasPrefix(r.URL.Path, "/_next/static/"):
+			js(w)
+		case r.URL.Path == "/":
+			html(w, `<!DOCTYPE html><html><head><script src="/_next/static/chunks/webpack.js" defer=""></script>
+<script src="/_next/static/chunks/main.js" defer=""></script></head><body><div id="__next"></div></body></html>`)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+func TestNextDevAtRootHMRAndAssets(t *testing.T) {
+	up := upstream(t, nextDevAtRoot())
+	w := serve(t, map[string]string{"apps/shop.conf": "location /shop/ {\n    proxy_pass http://" + up + "/;\n    proxy_set_header Host $http_host;\n}\n"})
+	in := w.inputs(t)
+	if h := in.Reports[0].HMR; h == nil || h.OK || h.Framework != "next" {
+		t.Fatalf("the scan should find the Next.js HMR socket failing: %+v", in.Reports[0])
+	}
+	// With the page fetched, the assets name the problem.
+	fs := Detect(context.Background(), in)
+	none(t, fs, HMRRefused)
+	f := only(t, fs, AssetsUnderPrefix)
+	if f.AssetRoot != "/_next/" || !contains(f.Evidence, "/_next/static/chunks/main.js") {
+		t.Fatalf("finding %+v", f)
+	}
+	// From the report alone, the HMR channel does; the fix is checked by
+	// the channel then.
+	in.Base, in.TunnelBase = "", ""
+	g := only(t, Detect(context.Background(), in), AssetsUnderPrefix)
+	if g.AssetRoot != "/_next/" || g.Framework != "next" {
+		t.Fatalf("finding %+v", g)
+	}
+	for _, f := range []Finding{f, g} {
+		fix, err := Propose(context.Background(), f, w.env())
+		if err != nil || !fix.Verified || !strings.Contains(applied(t, w.info.Table, fix, "apps/shop.conf"), "location ^~ /_next/ {") {
+			t.Fatalf("%v %+v", err, fix)
+		}
+	}
+}

@@ -357,7 +357,17 @@ func (p *proposer) rootPassThrough(fix *Fix) {
 	}
 	origin := fmt.Sprintf("%s://%s:%d", up.Static.Scheme, up.Static.Host, up.Static.Port)
 	end := p.b.Loc.Directive.Range.End.Offset
-	block := fmt.Sprintf("\n# %s is hard-wired to the root: its %s goes to the same upstream\nlocation ^~ %s {\n    proxy_pass %s;\n}", p.f.Route, root, root, origin)
+	// The same upstream with the same request headers (a Host the dev
+	// server accepts, the upgrade for its HMR socket).
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n# %s is hard-wired to the root: its %s goes to the same upstream\nlocation ^~ %s {\n    proxy_pass %s;\n", p.f.Route, root, root, origin)
+	for _, d := range p.b.Loc.Directive.Block.Directives {
+		if d.Name.Value == "proxy_set_header" && len(d.Args) > 0 {
+			fmt.Fprintf(&sb, "    %s;\n", p.text[d.Name.Range.Start.Offset:d.Args[len(d.Args)-1].Range.End.Offset])
+		}
+	}
+	sb.WriteString("}")
+	block := sb.String()
 	edit := p.edit(insertAt(p.text, end, block))
 	var paths []string
 	for _, e := range p.f.Evidence {
@@ -365,7 +375,7 @@ func (p *proposer) rootPassThrough(fix *Fix) {
 			paths = append(paths, path)
 		}
 	}
-	check := func(ctx context.Context, tp *throwaway) (bool, string) {
+	var check probe = func(ctx context.Context, tp *throwaway) (bool, string) {
 		bad := 0
 		for _, path := range paths {
 			st, ct, err := getType(ctx, tp.base+path, p.env.timeout())
@@ -374,6 +384,18 @@ func (p *proposer) rootPassThrough(fix *Fix) {
 			}
 		}
 		return bad == 0 && len(paths) > 0, fmt.Sprintf("%d of %d root assets failing", bad, len(paths))
+	}
+	if len(paths) == 0 {
+		// Found by the hot-reload channel alone: judge by it.
+		check = p.scanCheck(p.f.Route, func(r health.Report) (bool, string) {
+			if r.HMR == nil {
+				return false, "no hot-reload channel found"
+			}
+			if !r.HMR.OK {
+				return false, "hot reload: " + r.HMR.Reason
+			}
+			return true, "hot reload ok"
+		})
 	}
 	if p.try(fix, edit, false, check) {
 		fix.Title = fmt.Sprintf("Serve the app's %s (it is hard-wired to the root) from its upstream; better: set its base path", root)
