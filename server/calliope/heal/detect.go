@@ -2,13 +2,16 @@ package heal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
@@ -34,7 +37,7 @@ func Detect(ctx context.Context, in Inputs) []Finding {
 		d.report(ctx, r)
 	}
 	d.engine()
-	d.errors()
+	d.errors(ctx)
 	return d.out
 }
 
@@ -107,7 +110,7 @@ func prefixOf(r health.Report) string {
 }
 
 func (d *detector) report(ctx context.Context, r health.Report) {
-	d.unreachable(r)
+	d.unreachable(ctx, r)
 	d.assetsUnderPrefix(r)
 	d.redirect(ctx, r)
 	// The page's own look comes before the hot-reload channel: it names
@@ -138,24 +141,45 @@ func (d *detector) report(ctx context.Context, r health.Report) {
 
 // --- upstream-unreachable ---
 
-func isDialFailure(reason string) bool {
-	for _, s := range []string{"connection refused", "no such host", "cannot be resolved", "unknown host", "not currently running"} {
-		if strings.Contains(strings.ToLower(reason), s) {
-			return true
-		}
+// dialFailure dials the upstream itself and says, from the error's type
+// rather than any sentence, whether nothing can be reached there:
+// refused, or a name that does not resolve. A timeout is not claimed (a
+// slow or filtered host is another problem).
+func dialFailure(ctx context.Context, hostport string, timeout time.Duration) (string, bool) {
+	if hostport == "" {
+		return "", false
 	}
-	return false
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", hostport)
+	if err == nil {
+		c.Close()
+		return "", false
+	}
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused on " + hostport, true
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("the host %q does not resolve", dnsErr.Name), true
+	}
+	return "", false
 }
 
-func (d *detector) unreachable(r health.Report) {
+func (d *detector) unreachable(ctx context.Context, r health.Report) {
 	// Only the proxy's own 502-504: with no answer at all (status 0) it
 	// is the proxy that is down, not the upstream.
-	if r.Upstream == "" || r.HTTPStatus < 502 || r.HTTPStatus > 504 || !isDialFailure(r.Reason) {
+	if r.Upstream == "" || r.HTTPStatus < 502 || r.HTTPStatus > 504 {
+		return
+	}
+	hp := health.HostPort(r.Upstream)
+	why, down := dialFailure(ctx, hp, d.in.timeout())
+	if !down {
 		return
 	}
 	f := findingOf(UpstreamUnreachable, r)
-	f.Summary = fmt.Sprintf("nothing answers at %s, the upstream of %s", health.HostPort(r.Upstream), r.Route)
-	f.Evidence = []string{fmt.Sprintf("probe %s: HTTP %d, %s", r.URL, r.HTTPStatus, r.Reason)}
+	f.Summary = fmt.Sprintf("nothing answers at %s, the upstream of %s", hp, r.Route)
+	f.Evidence = []string{fmt.Sprintf("probe %s: HTTP %d, %s", r.URL, r.HTTPStatus, r.Reason), "dialled " + hp + " now: " + why}
 	if r.Passive != nil && r.Passive.DialErrors > 0 {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%d of %d requests since %s could not reach it", r.Passive.DialErrors, r.Passive.Requests, r.Passive.Since.Format(time.Kitchen)))
 	}
@@ -187,7 +211,7 @@ func (d *detector) hmr(r health.Report) {
 		d.add(f)
 		return
 	}
-	if !strings.Contains(h.Reason, "refused with HTTP") {
+	if !upgradeRefused(h) {
 		return
 	}
 	f := findingOf(HMRRefused, r)
@@ -198,6 +222,16 @@ func (d *detector) hmr(r health.Report) {
 		f.Evidence = append(f.Evidence, fmt.Sprintf("%s:%d: the block forwards upgrades with Host left at proxy_pass's host (engine code websocket-host)", r.File, b.WebSocketHost.Name.Range.Start.Line))
 	}
 	d.add(f)
+}
+
+// upgradeRefused tells an upgrade the server answered with an HTTP
+// status from one that never got an answer. health.HMRReport carries no
+// status field, only its sentence ("the WebSocket upgrade was refused
+// with HTTP 403 Forbidden", proxy/health/scanner.go probeHMR): this is
+// the one place heal reads it, and the tests, which scan for real, break
+// if it changes.
+func upgradeRefused(h *health.HMRReport) bool {
+	return strings.Contains(h.Reason, "refused with HTTP")
 }
 
 func wsPath(u string) string {
@@ -386,15 +420,19 @@ func (d *detector) redirect(ctx context.Context, r health.Report) {
 	if r.HTTPStatus < 300 || r.HTTPStatus > 399 || r.HTTPStatus == http.StatusNotModified {
 		return
 	}
-	_, loc, ok := strings.Cut(r.Reason, "redirects to ")
-	if !ok && d.in.Base != "" {
-		// A 308 is ok to the scanner (how a prefix route adds its slash)
-		// and carries no Location in the report: look.
+	// The Location, from the page itself when Detect may look (a 308 is
+	// ok to the scanner, how a prefix route adds its slash, and its
+	// report has no Location), else from the scanner's sentence ("HTTP
+	// 302 Found: redirects to /x", proxy/health classifyStatus).
+	loc := ""
+	if d.in.Base != "" {
 		if p, err := d.fetch(ctx, d.in.Base, routePath(r), "text/html,*/*"); err == nil && p.status >= 300 && p.status < 400 {
-			loc, ok = p.location, p.location != ""
+			loc = p.location
 		}
+	} else {
+		_, loc, _ = strings.Cut(r.Reason, "redirects to ")
 	}
-	if !ok {
+	if loc == "" {
 		return
 	}
 	from, err := url.Parse(r.URL)
@@ -500,21 +538,25 @@ func (d *detector) engine() {
 
 // errors turns the proxy's recent dial failures into unreachable
 // findings for routes the reports did not cover.
-func (d *detector) errors() {
+func (d *detector) errors(ctx context.Context) {
 	if d.in.Table == nil {
 		return
 	}
 	for _, e := range d.in.Errors {
-		if e.Location == "" || !(e.Status >= 502 && e.Status <= 504) || !isDialFailure(e.Reason) {
+		if e.Location == "" || e.Status < 502 || e.Status > 504 {
 			continue
 		}
 		for _, b := range d.in.Table.Blocks {
 			if !b.Active || health.RouteOf(b) != e.Location {
 				continue
 			}
-			d.add(Finding{Pattern: UpstreamUnreachable, Route: e.Location, File: b.File.Path, Line: b.Loc.Line(), Upstream: b.Upstream,
-				Summary:  fmt.Sprintf("nothing answers at %s, the upstream of %s", health.HostPort(b.Upstream), e.Location),
-				Evidence: []string{fmt.Sprintf("%s %s: HTTP %d, %s", e.At.Format(time.TimeOnly), e.Path, e.Status, e.Reason)}})
+			hp := health.HostPort(b.Upstream)
+			why, down := dialFailure(ctx, hp, d.in.timeout())
+			if down {
+				d.add(Finding{Pattern: UpstreamUnreachable, Route: e.Location, File: b.File.Path, Line: b.Loc.Line(), Upstream: b.Upstream,
+					Summary:  fmt.Sprintf("nothing answers at %s, the upstream of %s", hp, e.Location),
+					Evidence: []string{fmt.Sprintf("%s %s: HTTP %d, %s", e.At.Format(time.TimeOnly), e.Path, e.Status, e.Reason), "dialled " + hp + " now: " + why}})
+			}
 			break
 		}
 	}

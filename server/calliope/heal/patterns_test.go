@@ -416,9 +416,13 @@ func TestRedirectToItselfDetected(t *testing.T) {
 		http.Redirect(w, r, "/app/", http.StatusFound) // a login guard that sends the login page to itself
 	}))
 	w := serve(t, map[string]string{"apps/app.conf": "location /app/ {\n    proxy_pass http://" + up + ";\n}\n"})
-	f := only(t, Detect(context.Background(), w.inputs(t)), RedirectLoop)
-	if !strings.Contains(f.Summary, "redirects to itself") {
-		t.Errorf("finding %+v", f)
+	in := w.inputs(t)
+	for _, base := range []string{in.Base, ""} { // fetched, then from the report alone
+		in.Base = base
+		f := only(t, Detect(context.Background(), in), RedirectLoop)
+		if !strings.Contains(f.Summary, "redirects to itself") {
+			t.Errorf("finding %+v", f)
+		}
 	}
 }
 
@@ -506,5 +510,24 @@ func TestNextDevAtRootHMRAndAssets(t *testing.T) {
 		if err != nil || !fix.Verified || !strings.Contains(applied(t, w.info.Table, fix, "apps/shop.conf"), "location ^~ /_next/ {") {
 			t.Fatalf("%v %+v", err, fix)
 		}
+	}
+}
+
+// Without fetching anything, the report's redirect and the engine's
+// answer for the twin path find the ping-pong.
+func TestRedirectLoopFromReportAndEngine(t *testing.T) {
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/app/" {
+			http.Redirect(w, r, "/app", http.StatusFound)
+			return
+		}
+		html(w, "<p>app</p>")
+	}))
+	w := serve(t, map[string]string{"apps/app.conf": "location /app/ {\n    proxy_pass http://" + up + ";\n}\n"})
+	in := w.inputs(t)
+	in.Base, in.TunnelBase = "", ""
+	f := only(t, Detect(context.Background(), in), RedirectLoop)
+	if !contains(f.Evidence, "the engine answers /app with 301 to /app/") {
+		t.Errorf("finding %+v", f)
 	}
 }
