@@ -59,7 +59,6 @@ type Pattern struct {
 	Fix     string `json:"fix"`     // what the fix does, in words
 	// Source is "builtin" or the display path of a user pattern file.
 	Source string `json:"source"`
-	user   *UserPattern
 }
 
 // Builtin is the pattern source of the catalogue's own patterns.
@@ -177,6 +176,10 @@ type Edit struct {
 	// Create lists the paths the edit creates (a resolutions file that
 	// did not exist); their one TextEdit holds the whole content.
 	Create []string `json:"create,omitempty"`
+	// Versions are the editor's versions of the files whose text was an
+	// open buffer (SourceFile.Open), for a versioned TextDocumentEdit;
+	// files read from disk are absent.
+	Versions map[string]int32 `json:"versions,omitempty"`
 }
 
 // Position is an LSP position: 0-based line, UTF-16 character.

@@ -531,3 +531,21 @@ func TestRedirectLoopFromReportAndEngine(t *testing.T) {
 		t.Errorf("finding %+v", f)
 	}
 }
+
+// The proxy's own port answers too, but proxying to itself would loop:
+// it is never a candidate.
+func TestUpstreamUnreachableSkipsTheProxysOwnPort(t *testing.T) {
+	down := refusedAddr(t)
+	self := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { html(w, "<p>the proxy</p>") }))
+	w := serve(t, map[string]string{
+		"apps/app.conf": "location /app/ {\n    proxy_pass http://" + down + ";\n}\n",
+		"devproxy.json": `{"listen": "` + self + `"}`,
+	})
+	f := only(t, Detect(context.Background(), w.inputs(t)), UpstreamUnreachable)
+	env := w.env()
+	env.CandidatePorts = []int{portOf(t, self)}
+	fix, err := Propose(context.Background(), f, env)
+	if err != nil || fix.Edit != nil {
+		t.Fatalf("%v %+v", err, fix)
+	}
+}

@@ -90,7 +90,11 @@ func (p *proposer) try(fix *Fix, edit *Edit, fewer bool, check probe) bool {
 }
 
 func (p *proposer) edit(es ...TextEdit) *Edit {
-	return &Edit{Changes: map[string][]TextEdit{p.b.File.Path: es}}
+	e := &Edit{Changes: map[string][]TextEdit{p.b.File.Path: es}}
+	if p.b.File.Open {
+		e.Versions = map[string]int32{p.b.File.Path: p.b.File.Version}
+	}
+	return e
 }
 
 // --- inserting directives into a block ---
@@ -595,8 +599,17 @@ func (p *proposer) unreachable() Fix {
 	if i < 0 || arg.Quote != 0 {
 		return fix
 	}
+	// The proxy's own ports are never a candidate: proxying to itself
+	// would loop (8080 is both a dev server's and devproxy's default).
+	own := map[int]bool{st.Static.Port: true}
+	for _, l := range []string{p.env.Table.Config.Listen, p.env.Table.Config.Tunnel.Listen} {
+		if _, port, err := net.SplitHostPort(l); err == nil {
+			n, _ := strconv.Atoi(port)
+			own[n] = true
+		}
+	}
 	for _, port := range ports {
-		if port == st.Static.Port || p.ctx.Err() != nil {
+		if own[port] || p.ctx.Err() != nil {
 			continue
 		}
 		addr := net.JoinHostPort(st.Static.Host, strconv.Itoa(port))

@@ -161,7 +161,7 @@ func jsonKind(k string) string {
 
 // Pattern is the catalogue entry of a user pattern.
 func (u UserPattern) Pattern() Pattern {
-	return Pattern{ID: u.ID, Title: u.Title, Detects: u.Description, Fix: "see the advice", Source: u.File, user: &u}
+	return Pattern{ID: u.ID, Title: u.Title, Detects: u.Description, Fix: "see the advice", Source: u.File}
 }
 
 // matches reports whether u matches r (pg: the page as Detect fetched it,
