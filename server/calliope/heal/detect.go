@@ -77,6 +77,9 @@ func (d *detector) fetch(ctx context.Context, base, path, accept string) (*page,
 	if err != nil {
 		return nil, err
 	}
+	for k, v := range d.in.Header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", "devproxy-calliope")
 	resp, err := d.client.Do(req)

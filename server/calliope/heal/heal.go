@@ -276,6 +276,9 @@ type Inputs struct {
 	TunnelBase string
 	// Timeout bounds each fetch; health.DefaultTimeout when zero.
 	Timeout time.Duration
+	// Header is added to Detect's own requests: httpproxy.ProbeHeader
+	// with the proxy's token, so they count as probes, not traffic.
+	Header http.Header
 }
 
 func (in Inputs) timeout() time.Duration {

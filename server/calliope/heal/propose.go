@@ -58,6 +58,15 @@ func Propose(ctx context.Context, f Finding, env VerifyEnv) (Fix, error) {
 		return Fix{}, fmt.Errorf("unknown pattern %q", f.Pattern)
 	}
 	fix.Pattern = f.Pattern
+	// One attempt per proposal, however many candidates were tried (the
+	// ports of an unreachable upstream): a pattern is judged by whether it
+	// found a fix, and a verification that never probed (no proxy could
+	// start) is no outcome at all.
+	if p.probed && env.Records != nil && ctx.Err() == nil {
+		if err := env.Records.Record(f.Pattern, f.Route, fix.Verified); err != nil {
+			return fix, fmt.Errorf("record the attempt: %w", err)
+		}
+	}
 	return fix, nil
 }
 
@@ -67,15 +76,14 @@ type proposer struct {
 	env  VerifyEnv
 	b    *routing.Block
 	text []byte
+	// probed is set once a verification has probed both proxies.
+	probed bool
 }
 
 // try verifies edit; on success it goes into fix, else fix.Why says why.
-// The outcome is recorded.
 func (p *proposer) try(fix *Fix, edit *Edit, fewer bool, check probe) bool {
 	v := p.env.verify(p.ctx, edit, fewer, check)
-	if p.env.Records != nil && p.ctx.Err() == nil {
-		p.env.Records.Record(p.f.Pattern, p.f.Route, v.improved)
-	}
+	p.probed = p.probed || v.probed
 	fix.Before, fix.After = v.before, v.after
 	if !v.improved {
 		if fix.Why == "" {

@@ -3,6 +3,7 @@ package heal
 import (
 	"context"
 	"math"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -136,5 +137,24 @@ func TestStatsListsUserPatterns(t *testing.T) {
 	}
 	if st[0].ID != AssetsUnderPrefix || st[0].Confidence != 0.5 || st[0].Title == "" {
 		t.Errorf("first builtin %+v", st[0])
+	}
+}
+
+// One proposal is one attempt, however many candidates it verified.
+func TestOneAttemptPerProposal(t *testing.T) {
+	down := refusedAddr(t)
+	broken := func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusInternalServerError) }
+	a, b := upstream(t, http.HandlerFunc(broken)), upstream(t, http.HandlerFunc(broken))
+	w := serve(t, map[string]string{"apps/app.conf": "location /app/ {\n    proxy_pass http://" + down + ";\n}\n"})
+	f := only(t, Detect(context.Background(), w.inputs(t)), UpstreamUnreachable)
+	env := w.env()
+	env.Records = openRecords(t, filepath.Join(t.TempDir(), "heal.db"))
+	env.CandidatePorts = []int{portOf(t, a), portOf(t, b)}
+	fix, err := Propose(context.Background(), f, env)
+	if err != nil || fix.Edit != nil {
+		t.Fatalf("%v %+v", err, fix)
+	}
+	if s := statsOf(t, env.Records, UpstreamUnreachable); s.Attempts != 1 || s.Successes != 0 {
+		t.Errorf("stats %+v", s)
 	}
 }

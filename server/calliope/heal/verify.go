@@ -179,6 +179,9 @@ type verification struct {
 	improved      bool
 	before, after string
 	why           string
+	// probed is set when the check ran on both proxies; an edit the
+	// engine refused counts too (the pattern proposed a bad edit).
+	probed bool
 }
 
 // verify composes the edit, checks the engine does not find more
@@ -198,7 +201,7 @@ func (env VerifyEnv) verify(ctx context.Context, edit *Edit, fewer bool, check p
 	for path := range edit.Changes {
 		b, a := problems(before, path), problems(after, path)
 		if a > b || fewer && a == b {
-			return verification{why: fmt.Sprintf("the engine finds %d problem(s) in %s after the edit, %d before", a, path, b)}
+			return verification{probed: true, why: fmt.Sprintf("the engine finds %d problem(s) in %s after the edit, %d before", a, path, b)}
 		}
 	}
 	pb, err := serveTable(before)
@@ -213,7 +216,7 @@ func (env VerifyEnv) verify(ctx context.Context, edit *Edit, fewer bool, check p
 	defer pa.stop()
 	okB, sawB := check(ctx, pb)
 	okA, sawA := check(ctx, pa)
-	v := verification{before: sawB, after: sawA, improved: okA && !okB}
+	v := verification{before: sawB, after: sawA, improved: okA && !okB, probed: true}
 	switch {
 	case v.improved:
 		v.why = "composed with the edit and probed on a throwaway proxy: " + sawB + " before, " + sawA + " after"
