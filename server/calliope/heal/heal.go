@@ -6,10 +6,18 @@
 //
 // A route-file edit is offered only after it was checked: the edited
 // texts are composed into a table in memory (nothing is written), the
-// engine must report fewer problems for the route, and the route is
-// probed again through a throwaway proxy on loopback serving that table;
-// the probe must improve. An app-side change cannot be checked here and
-// says so (Fix.Verified false, Fix.Why).
+// engine must report no more problems in the edited files (strictly
+// fewer for a pattern the engine itself reports, the slash pitfall), and
+// the route is probed on two throwaway proxies on loopback, one serving
+// the table as it is and one the edited table, each composed the same
+// way: the probe must fail on the first and pass on the second. An
+// app-side change cannot be checked here and says so (Fix.Verified
+// false, Fix.Why).
+//
+// Detection reads the reports as they are and, when Inputs.Base is set,
+// looks at the pages itself for what the scanner leaves out (assets
+// outside a route's prefix, an API route's content type, a 308's
+// Location, the page through the tunnel).
 //
 // Every verification is recorded (Records, bbolt) with its outcome; each
 // pattern's confidence is (successes+1)/(attempts+2), and a pattern below
