@@ -103,6 +103,7 @@ type Node struct {
 	// port; it outlives a hand-over, so the history stays.
 	metrics  *metrics.Registry
 	requests atomic.Uint64 // real requests seen, for the traffic events
+	errors   errorRing     // the newest failed requests
 }
 
 // New prepares a node; Run runs it.

@@ -452,3 +452,26 @@ func TestOwnerServesAnalytics(t *testing.T) {
 		t.Errorf("/devproxy/metrics through the tunnel: %d", status)
 	}
 }
+
+// TestRecentErrors: the owner keeps the requests that failed (not the
+// ok ones, not the scanner's probes), newest first, per route.
+func TestRecentErrors(t *testing.T) {
+	dead := freeAddr(t)
+	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\nlocation /dead/ { proxy_pass http://" + dead + "; }\n"})
+	h := startHost(t, "a", root, freeAddr(t), "127.0.0.1:0", strings.Repeat("12", 32))
+	waitRole(t, h, Owner, 5*time.Second)
+	addr := h.node.State().Addr
+	get(addr, "/a/ok")
+	get(addr, "/dead/one")
+	get(addr, "/dead/two?token=secret")
+	errs, err := h.node.RecentErrors(context.Background(), "/dead/", 10)
+	if err != nil || len(errs) != 2 {
+		t.Fatalf("recent errors of /dead/: %v %+v", err, errs)
+	}
+	if errs[0].Path != "/dead/two?…" || errs[1].Path != "/dead/one" || errs[0].Status != 503 || errs[0].Reason != "connection refused on "+dead {
+		t.Errorf("newest first, with the reason and no query values: %+v", errs)
+	}
+	if all, _ := h.node.RecentErrors(context.Background(), "", 10); len(all) != 2 {
+		t.Errorf("every route's errors: %+v (the monitor's probes of /dead/ must not count)", all)
+	}
+}

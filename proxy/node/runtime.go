@@ -154,6 +154,7 @@ func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.Acce
 		if !e.Probe {
 			rt.n.metrics.Observe(e)
 			rt.n.requests.Add(1)
+			rt.n.errors.add(e, time.Now())
 		}
 		if m := rt.monitor(); m != nil {
 			m.Observe(e)
@@ -171,6 +172,18 @@ func newRuntime(n *Node) *runtime {
 	routeMetrics, traffic := n.trafficMethods()
 	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: map[string]live.Method{
 		"devproxy/routeMetrics": routeMetrics,
+		"devproxy/recentErrors": func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var p struct {
+				Route string `json:"route"`
+				Limit int    `json:"limit"`
+			}
+			if len(raw) > 0 && string(raw) != "null" {
+				if err := json.Unmarshal(raw, &p); err != nil {
+					return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: "devproxy/recentErrors takes {\"route\"?: \"/app/\", \"limit\"?: 20}"}
+				}
+			}
+			return n.RecentErrors(ctx, p.Route, min(max(p.Limit, 0), recentErrorsKept))
+		},
 		"devproxy/traffic":      traffic,
 		"devproxy/routes": func(context.Context, json.RawMessage) (any, error) {
 			return httpproxy.NewRoutesDocument(n.opts.Workspace.Served()), nil
