@@ -184,7 +184,7 @@ func newRuntime(n *Node) *runtime {
 			}
 			return n.RecentErrors(ctx, p.Route, min(max(p.Limit, 0), recentErrorsKept))
 		},
-		"devproxy/traffic":      traffic,
+		"devproxy/traffic": traffic,
 		"devproxy/routes": func(context.Context, json.RawMessage) (any, error) {
 			return httpproxy.NewRoutesDocument(n.opts.Workspace.Served()), nil
 		},
