@@ -28,8 +28,10 @@ var (
 	// API keys with well-known shapes: OpenAI's sk-…, GitHub's ghp_…,
 	// Slack's xox…-, AWS access key ids.
 	reKeyShapes = regexp.MustCompile(`\b(?:sk-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|xox[abpr]-[A-Za-z0-9-]{8,}|AKIA[0-9A-Z]{16})\b`)
-	// ?token=x&api_key=y in URLs.
-	reQuery = regexp.MustCompile(`(?i)([?&](?:access_token|id_token|refresh_token|token|api_key|apikey|key|secret|password|passwd|auth|sig|signature|code)=)([^&\s"'#]+)`)
+	// ?token=x&api_key=y in URLs, and token=x wherever a query is quoted
+	// without its "?" (match traces); the short names only in URLs.
+	reQuery      = regexp.MustCompile(`(?i)((?:[?&]|\b)(?:access_token|id_token|refresh_token|token|api_key|apikey|secret|password|passwd|signature)=)([^&\s"'#\\]+)`)
+	reQueryShort = regexp.MustCompile(`(?i)([?&](?:key|auth|sig|code)=)([^&\s"'#\\]+)`)
 	// https://user:password@host
 	reUserinfo = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@"']+:[^/\s@"']+@`)
 	// OPENAI_API_KEY=x, GITHUB_TOKEN: x, "DB_SECRET": "x"
@@ -75,6 +77,7 @@ func Scrub(text string) string {
 	})
 	text = reKeyShapes.ReplaceAllString(text, redacted)
 	text = reQuery.ReplaceAllString(text, "${1}"+redacted)
+	text = reQueryShort.ReplaceAllString(text, "${1}"+redacted)
 	text = reUserinfo.ReplaceAllString(text, "${1}"+redacted+"@")
 	text = reEnvAssign.ReplaceAllString(text, "${1}${2}"+redacted)
 	for _, v := range envSecrets() {
