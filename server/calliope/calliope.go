@@ -143,8 +143,9 @@ const (
 
 // Event is streamed while a turn runs.
 type Event struct {
-	Kind string
-	Text string
+	Kind         string
+	Text         string
+	Conversation string // the turn's conversation, a new one's id too
 }
 
 // Source is a doc passage an answer drew on.
@@ -195,7 +196,7 @@ func (a *Assistant) Chat(ctx context.Context, p ChatParams, emit func(Event)) (C
 	if a.opts.History != nil {
 		past = a.opts.History.Conversation(id)
 	}
-	t := &turn{a: a, ctx: ctx, emit: emit, message: message}
+	t := &turn{a: a, ctx: ctx, id: id, emit: emit, message: message}
 	t.gather()
 	res := ChatResult{Conversation: id, Sources: t.facts.sources(), Notes: []string{}}
 	var err error
@@ -250,6 +251,7 @@ func (a *Assistant) record(id, message string, res ChatResult, stopped bool) {
 type turn struct {
 	a         *Assistant
 	ctx       context.Context
+	id        string
 	emit      func(Event)
 	message   string // scrubbed
 	facts     *facts
@@ -264,11 +266,11 @@ func (t *turn) delta(s string) {
 		return
 	}
 	t.text.WriteString(s)
-	t.emit(Event{Kind: EventDelta, Text: s})
+	t.emit(Event{Kind: EventDelta, Text: s, Conversation: t.id})
 }
 
 func (t *turn) thinking(format string, args ...any) {
-	t.emit(Event{Kind: EventThinking, Text: fmt.Sprintf(format, args...)})
+	t.emit(Event{Kind: EventThinking, Text: fmt.Sprintf(format, args...), Conversation: t.id})
 }
 
 // newID is a random conversation id.
