@@ -2,6 +2,7 @@ package calliope
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,7 +44,11 @@ func (t *turn) online(past []Turn) error {
 		if t.provider == "" {
 			t.provider = model.Name()
 		}
-		t.notes = append(t.notes, resp.Notes...)
+		for _, n := range resp.Notes {
+			if !slices.Contains(t.notes, n) {
+				t.notes = append(t.notes, n)
+			}
+		}
 		if len(resp.ToolCalls) == 0 || round == maxToolRounds {
 			return nil
 		}

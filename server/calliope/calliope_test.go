@@ -23,7 +23,7 @@ var docHits = fakeDocs{
 	{Chunk: knowledge.Chunk{Doc: "docs/vite.md", Heading: "Serving Vite under a prefix", Text: "Set base: '/myapp/' in vite.config.js."}, Score: 0.5},
 }
 
-func deadEngine(t *testing.T) *fakeEngine {
+func deadEngine(t testing.TB) *fakeEngine {
 	return &fakeEngine{table: table(t, "apps/a.conf", deadWorkspace), doc: healthDoc(
 		health.Report{Route: "/shop/", File: "apps/a.conf", Line: 1, Upstream: "http://127.0.0.1:5173", Status: health.StatusOK},
 		health.Report{Route: "/dead/", File: "apps/a.conf", Line: 2, Upstream: "http://127.0.0.1:1", Status: health.StatusError, Reason: "connection refused on 127.0.0.1:1"},
@@ -279,4 +279,65 @@ func TestConversationContinues(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != res.Conversation || list[0].Turns != 4 || list[0].Title != "first question" {
 		t.Errorf("%+v %v", list, err)
 	}
+}
+
+// failAfter is a model that streams a little, then fails.
+type failAfter struct{ fakeModel }
+
+func (m *failAfter) Chat(_ context.Context, _ provider.Request, onDelta func(string)) (provider.Response, error) {
+	onDelta("Looking at /dead/")
+	return provider.Response{}, errors.New("stream broken")
+}
+
+// TestModelFailsMidAnswer: the part already streamed stays, the offline
+// answer follows it, and the result says offline.
+func TestModelFailsMidAnswer(t *testing.T) {
+	a := New(Options{Model: &failAfter{fakeModel{name: "fake"}}, Engine: deadEngine(t)})
+	var rec recorder
+	res, err := a.Chat(context.Background(), ChatParams{Message: "what about /dead/?"}, rec.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Offline || !strings.HasPrefix(res.Text, "Looking at /dead/\n\n---\n\n**Offline answer.**") || strings.Join(rec.text(EventDelta), "") != res.Text {
+		t.Errorf("%+v", res)
+	}
+	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "stream broken") {
+		t.Errorf("notes %q", res.Notes)
+	}
+}
+
+func TestTargets(t *testing.T) {
+	got := targets("why do http://127.0.0.1:8080/app/x?y=1 and /api/ (or `/ws`) fail, not apps/a.conf? And /")
+	want := []string{"http://127.0.0.1:8080/app/x?y=1", "/api/", "/ws", "/"}
+	if !slices.Equal(got, want) {
+		t.Errorf("%q", got)
+	}
+}
+
+// BenchmarkFirstDelta is the latency Calliope adds before the first token
+// of a model that answers at once: grounding (the table, health, docs,
+// advice) and the request's scrubbing. The goal is under 50 ms.
+func BenchmarkFirstDelta(b *testing.B) {
+	var conf strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&conf, "location /app%d/ { proxy_pass http://127.0.0.1:%d; proxy_set_header Authorization \"Bearer t%d\"; }\n", i, 3000+i, i)
+	}
+	e := &fakeEngine{table: table(b, "apps/big.conf", conf.String()), doc: deadEngine(b).doc}
+	m := &fakeModel{name: "fake", rounds: []round{{deltas: []string{"first", " rest"}}}}
+	a := New(Options{Model: m, Engine: e, Knowledge: docHits, Healer: deadHealer()})
+	var total time.Duration
+	for b.Loop() {
+		start := time.Now()
+		var first time.Duration
+		a.Chat(context.Background(), ChatParams{Message: "Why does /app7/x fail with Cookie: a=b?"}, func(ev Event) {
+			if ev.Kind == EventDelta && first == 0 {
+				first = time.Since(start)
+			}
+		})
+		total += first
+		m.mu.Lock()
+		m.requests = nil
+		m.mu.Unlock()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/first-delta")
 }

@@ -19,7 +19,7 @@ import (
 
 // table composes route files given as path, text pairs; later files are
 // newer.
-func table(t *testing.T, pairs ...string) *routing.RouteTable {
+func table(t testing.TB, pairs ...string) *routing.RouteTable {
 	t.Helper()
 	var files []*routing.SourceFile
 	base := time.Unix(1_700_000_000, 0)

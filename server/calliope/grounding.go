@@ -50,7 +50,7 @@ func targets(message string) []string {
 			s = m[1]
 		}
 		s = strings.TrimRight(s, ".,;:!?)'\"`")
-		if s == "" || s == "/" && strings.Contains(message, "//") || slices.Contains(out, s) {
+		if s == "" || slices.Contains(out, s) {
 			continue
 		}
 		out = append(out, s)
