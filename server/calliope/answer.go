@@ -67,11 +67,15 @@ func (t *turn) online(past []Turn) error {
 func scrubRequest(req provider.Request) provider.Request {
 	out := provider.Request{Tools: req.Tools, Messages: make([]provider.Message, len(req.Messages))}
 	for i, m := range req.Messages {
-		m.Content = Scrub(m.Content)
+		if m.Role == "tool" {
+			m.Content = ScrubJSON(m.Content)
+		} else {
+			m.Content = Scrub(m.Content)
+		}
 		if len(m.ToolCalls) > 0 {
 			calls := make([]provider.ToolCall, len(m.ToolCalls))
 			for j, c := range m.ToolCalls {
-				c.Arguments = Scrub(c.Arguments)
+				c.Arguments = ScrubJSON(c.Arguments)
 				calls[j] = c
 			}
 			m.ToolCalls = calls

@@ -1,6 +1,7 @@
 package calliope
 
 import (
+	"encoding/json"
 	"os"
 	"regexp"
 	"slices"
@@ -17,7 +18,9 @@ const redacted = "[redacted]"
 
 var (
 	// proxy_set_header Authorization "Bearer x"; add_header Set-Cookie x;
-	reHeaderDirective = regexp.MustCompile(`(?i)\b((?:proxy_set_header|add_header|more_set_headers|grpc_set_header)\s+)([A-Za-z0-9_-]+)(\s+)("[^"]*"|'[^']*'|[^\s;]+)`)
+	// The value may be quoted, or quoted with escaped quotes (the
+	// directive inside a JSON string).
+	reHeaderDirective = regexp.MustCompile(`(?i)\b((?:proxy_set_header|add_header|more_set_headers|grpc_set_header)\s+)([A-Za-z0-9_-]+)(\s+)(\\"(?:[^"\\]|\\[^"])*\\"|"[^"]*"|'[^']*'|[^\s;"'\\][^\s;]*)`)
 	// Authorization: Basic x / "Authorization": "Bearer x" / authorization=x
 	reAuthorization = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|x-api-key|x-auth-token|api[-_]?key)(["']?\s*[:=]\s*["']?)([^"'\n,;}]+)`)
 	// Cookie: a=b; c=d / "Set-Cookie": "a=b; Path=/"
@@ -64,7 +67,16 @@ func Scrub(text string) string {
 		if !sensitiveHeader(g[2]) {
 			return m
 		}
-		return g[1] + g[2] + g[3] + `"` + redacted + `"`
+		// Keep the value's quoting, so a directive inside a JSON string
+		// stays valid JSON.
+		quote := ""
+		switch {
+		case strings.HasPrefix(g[4], `\"`):
+			quote = `\"`
+		case strings.HasPrefix(g[4], `"`), strings.HasPrefix(g[4], `'`):
+			quote = `"`
+		}
+		return g[1] + g[2] + g[3] + quote + redacted + quote
 	})
 	text = reAuthorization.ReplaceAllString(text, "${1}${2}"+redacted)
 	text = reCookie.ReplaceAllString(text, "${1}${2}"+redacted)
@@ -110,4 +122,41 @@ func envSecrets() []string {
 // credentialLike tells a token from a word: it has a digit or a symbol.
 func credentialLike(s string) bool {
 	return strings.ContainsAny(s, "0123456789._~+/=-")
+}
+
+// ScrubJSON is Scrub for a JSON document (a tool's answer, a tool call's
+// arguments): every string in it is scrubbed as text, and the value of a
+// field named like a credential ("Authorization", "Cookie", "apiKey") is
+// redacted whole, so the document stays JSON. Text that is not JSON is
+// scrubbed as text.
+func ScrubJSON(text string) string {
+	var v any
+	if !json.Valid([]byte(text)) || json.Unmarshal([]byte(text), &v) != nil {
+		return Scrub(text)
+	}
+	b, err := json.Marshal(scrubValue(v))
+	if err != nil {
+		return Scrub(text)
+	}
+	return string(b)
+}
+
+func scrubValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return Scrub(v)
+	case []any:
+		for i := range v {
+			v[i] = scrubValue(v[i])
+		}
+	case map[string]any:
+		for k, x := range v {
+			if _, isString := x.(string); isString && sensitiveHeader(k) {
+				v[k] = redacted
+				continue
+			}
+			v[k] = scrubValue(x)
+		}
+	}
+	return v
 }

@@ -15,7 +15,9 @@ func TestScrub(t *testing.T) {
 	tests := []struct{ in, secret, keep string }{
 		{`proxy_set_header Authorization "Bearer abc123";`, "abc123", `proxy_set_header Authorization "[redacted]";`},
 		{`proxy_set_header Cookie 'sid=s3cr3t';`, "s3cr3t", "proxy_set_header Cookie"},
-		{`proxy_set_header X-Api-Token tok_998877;`, "tok_998877", "X-Api-Token"},
+		{`proxy_set_header X-Api-Token tok_998877;`, "tok_998877", "proxy_set_header X-Api-Token [redacted];"},
+		{`"trace":["proxy_set_header Authorization \"Bearer abc123\";"]`, "abc123", `Authorization \"[redacted]\";"]`},
+		{`"trace":["proxy_set_header Cookie \"a=b; c=d9\";"]`, "c=d9", `Cookie \"[redacted]\";"]`},
 		{`proxy_set_header Host $host;`, "", `proxy_set_header Host $host;`},
 		{"Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz", "Authorization: [redacted]"},
 		{`{"upstream_headers":{"Authorization":"Bearer abc123","Host":"x"}}`, "abc123", `"Host":"x"`},
@@ -42,6 +44,28 @@ func TestScrub(t *testing.T) {
 		if !strings.Contains(got, tt.keep) {
 			t.Errorf("Scrub(%q) = %q: lost %q", tt.in, got, tt.keep)
 		}
+	}
+}
+
+// TestScrubJSON: a JSON document stays JSON, with credential fields and
+// secrets in its strings redacted.
+func TestScrubJSON(t *testing.T) {
+	in := `{"upstream_headers":{"Authorization":"Basic Zm9vOmJhcg==","Cookie":"sid=x1","Host":"app"},"trace":["proxy_set_header X-Token tok123;","proxy_set_header Authorization \"Bearer abc123\";"],"n":1.5}`
+	out := ScrubJSON(in)
+	var v map[string]any
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	for _, s := range []string{"Zm9vOmJhcg", "sid=x1", "tok123", "abc123"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%s keeps %q", out, s)
+		}
+	}
+	if !strings.Contains(out, `"Host":"app"`) || !strings.Contains(out, `"n":1.5`) {
+		t.Errorf("%s lost more than secrets", out)
+	}
+	if got := ScrubJSON("not json, Cookie: a=b1"); got != "not json, Cookie: [redacted]" {
+		t.Errorf("%q", got)
 	}
 }
 
@@ -87,6 +111,11 @@ func TestSecretsNeverReachTheModel(t *testing.T) {
 		}
 		if strings.Contains(string(stored), s) {
 			t.Errorf("the history keeps %q", s)
+		}
+	}
+	for _, msg := range reqs[1].Messages {
+		if msg.Role == "tool" && !json.Valid([]byte(msg.Content)) {
+			t.Errorf("a scrubbed tool answer is no longer JSON: %s", msg.Content)
 		}
 	}
 	// The facts are there, only the secrets are not.
