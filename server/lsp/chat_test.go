@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -139,6 +141,21 @@ func TestChatOffline(t *testing.T) {
 		t.Errorf("notifications name conversations %v, the answer %s", convs, res.Conversation)
 	}
 	validate(t, schema(t, "lsp-chat.schema.json"), res)
+
+	// The conversation goes on, and is kept in the data directory, never
+	// in the workspace.
+	var next calliope.ChatResult
+	if err := c.call("devproxy/chat", map[string]any{"message": "and /ok/?", "conversation": res.Conversation}, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Conversation != res.Conversation || !strings.Contains(next.Text, "apps/a.conf:1") {
+		t.Errorf("the second turn: %+v", next)
+	}
+	kept, _ := filepath.Glob(filepath.Join(os.Getenv("DEVPROXY_STATE_DIR"), "data", "*", "calliope.db"))
+	inWorkspace, _ := filepath.Glob(filepath.Join(root, "*", "*.db"))
+	if len(kept) == 0 || len(inWorkspace) != 0 {
+		t.Errorf("the history is in %q; in the workspace: %q", kept, inWorkspace)
+	}
 	if err := c.call("devproxy/chat", map[string]any{"message": ""}, nil); err == nil || !strings.Contains(err.Error(), "devproxy/chat takes") {
 		t.Errorf("an empty message: %v", err)
 	}
