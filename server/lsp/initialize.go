@@ -36,12 +36,14 @@ import (
 //	devproxy/takeOver                              proxyhost.go
 //	devproxy/health, devproxy/rescan,              health.go
 //	  devproxy/routeMetrics
+//	devproxy/chat                                  chat.go
 //
 // The server calls the client with workspace/configuration,
 // client/registerCapability (the file watchers),
 // workspace/codeLens/refresh (server.go, refreshLenses) and
 // textDocument/publishDiagnostics, and sends the devproxy/status,
-// devproxy/routesChanged and devproxy/healthChanged notifications.
+// devproxy/routesChanged, devproxy/healthChanged, devproxy/chatDelta and
+// devproxy/chatThinking notifications.
 
 var _ protocol.Server = (*Server)(nil)
 
@@ -93,6 +95,8 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result, err = s.proxy.rescan(ctx, json.RawMessage(raw))
 	case "devproxy/routeMetrics":
 		result, err = s.proxy.routeMetrics(ctx, json.RawMessage(raw))
+	case "devproxy/chat":
+		result, err = s.chat(ctx, json.RawMessage(raw))
 	default:
 		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
 	}

@@ -39,6 +39,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/server/calliope"
 )
 
 // Options configure a Server.
@@ -51,6 +52,9 @@ type Options struct {
 	// DisableProxy keeps the proxy from starting whatever the settings say
 	// (tests and benchmarks that only need the editor features).
 	DisableProxy bool
+	// Assistant builds the Calliope that answers devproxy/chat over the
+	// given engine (chat.go); nil: one that answers offline.
+	Assistant func(calliope.Engine) *calliope.Assistant
 }
 
 // Server is one language-server session.
@@ -109,6 +113,8 @@ type Server struct {
 	// (refreshLenses).
 	lensMu    sync.Mutex
 	lensTimer *time.Timer
+	// calliope answers devproxy/chat (chat.go).
+	calliope chatHost
 }
 
 // clientSupport is what the server needs to know of the client's
