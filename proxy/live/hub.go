@@ -464,8 +464,35 @@ func (c *client) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 	}
 	go func() {
 		defer func() { <-c.inflight }()
-		c.answer(ctx, conn, req, func() (any, error) { return m(ctx, params) })
+		mctx := context.WithValue(ctx, callerKey{}, c)
+		c.answer(ctx, conn, req, func() (any, error) { return m(mctx, params) })
 	}()
+}
+
+// callerKey marks a method's context with the client that called it.
+type callerKey struct{}
+
+// Notify sends a notification to the client whose request ctx belongs to
+// (a registered Method's ctx), whatever its subscriptions: a method that
+// streams (devproxy/chat's deltas) tells its caller as it goes. The
+// notification is written before Notify returns, so every one reaches
+// the client in order and before the method's result; a client that does
+// not read slows only its own request, up to the write timeout. It fails
+// when ctx is not a method's, or the connection is gone.
+func Notify(ctx context.Context, method string, params any) error {
+	c, ok := ctx.Value(callerKey{}).(*client)
+	if !ok {
+		return errors.New("live: Notify needs the context of a method's request")
+	}
+	msg, err := json.Marshal(struct {
+		JSONRPC string `json:"jsonrpc"`
+		Method  string `json:"method"`
+		Params  any    `json:"params,omitempty"`
+	}{"2.0", method, params})
+	if err != nil {
+		return err
+	}
+	return c.stream.writeRaw(msg)
 }
 
 // answer runs f and sends what it returns, unless req is a notification.

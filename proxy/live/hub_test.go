@@ -611,3 +611,42 @@ func TestTooManyWaitingMethodsDropTheClient(t *testing.T) {
 	c.stream.wmu.Unlock()
 	eventually(t, "the hub forgot the client", func() bool { return s.hub.Clients() == 0 })
 }
+
+// TestNotifyTheCaller: a method that streams tells its caller, and only
+// its caller, in order and before its result; outside a method Notify
+// fails.
+func TestNotifyTheCaller(t *testing.T) {
+	s := startHub(t, Options{Methods: map[string]Method{
+		"devproxy/count": func(ctx context.Context, _ json.RawMessage) (any, error) {
+			for i := range 50 {
+				if err := Notify(ctx, "devproxy/tick", map[string]int{"n": i}); err != nil {
+					return nil, err
+				}
+			}
+			return "done", nil
+		},
+	}})
+	ws := mustDial(t, s.addr, nil)
+	other := mustDial(t, s.addr, nil)
+	subscribe(t, other, TopicRoutes)
+	request(t, ws, 1, "devproxy/count", nil)
+	for i := range 50 {
+		m := read(t, ws)
+		var p struct{ N int }
+		json.Unmarshal(m["params"], &p)
+		if string(m["method"]) != `"devproxy/tick"` || p.N != i {
+			t.Fatalf("notification %d: %s", i, show(m))
+		}
+	}
+	if m := read(t, ws); string(m["result"]) != `"done"` {
+		t.Fatalf("after the ticks: %s", show(m))
+	}
+	// The other client heard nothing of it.
+	s.hub.Publish(TopicRoutes, "devproxy/routesChanged", map[string]int{"v": 1})
+	if m := read(t, other); string(m["method"]) != `"devproxy/routesChanged"` {
+		t.Errorf("the other client got %s", show(m))
+	}
+	if Notify(context.Background(), "devproxy/tick", nil) == nil {
+		t.Error("Notify outside a method's request succeeded")
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
+	"github.com/devtunnelproxy/devproxy/proxy/node"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/calliope/knowledge"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
@@ -47,14 +48,9 @@ type Engine interface {
 	RecentErrors(route string, n int) []ProxyError
 }
 
-// ProxyError is one failed request through the proxy.
-type ProxyError struct {
-	At     time.Time `json:"at"`
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Status int       `json:"status"` // 0 when nothing answered
-	Reason string    `json:"reason"`
-}
+// ProxyError is one failed request through the proxy, as the owner of
+// the port keeps them (proxy/node's RecentErrors).
+type ProxyError = node.ProxyError
 
 // Retriever finds documentation passages (server/calliope/knowledge).
 type Retriever interface {

@@ -120,6 +120,21 @@ func (e chatEngine) Rescan(ctx context.Context, route string) (monitor.Document,
 	return doc, err
 }
 
-// RecentErrors: the language server keeps no log of failed requests; the
-// owner of the port answers them (docs/calliope.md, "Where it runs").
-func (chatEngine) RecentErrors(string, int) []calliope.ProxyError { return nil }
+// RecentErrors are the failed requests the proxy saw on route: this
+// window's while it owns the port, the owner's while it joined another.
+func (e chatEngine) RecentErrors(route string, n int) []calliope.ProxyError {
+	e.s.proxy.mu.Lock()
+	nd := e.s.proxy.node
+	e.s.proxy.mu.Unlock()
+	if nd == nil {
+		return nil
+	}
+	ctx, cancel := e.s.outbound()
+	defer cancel()
+	errs, err := nd.RecentErrors(ctx, route, n)
+	if err != nil {
+		e.s.log.Debug("cannot read the proxy's recent errors", "err", err)
+		return nil
+	}
+	return errs
+}
