@@ -79,6 +79,10 @@ type Options struct {
 	Health HealthOptions
 	// OnHealth receives the routes' health whenever it changes (Health).
 	OnHealth func(monitor.Document)
+	// Methods are more methods for the live hub at /devproxy/ws while this
+	// process owns the port (devproxy/chat); a method may stream to its
+	// caller with live.Notify.
+	Methods map[string]live.Method
 	Log      *slog.Logger
 }
 

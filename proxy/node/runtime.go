@@ -170,7 +170,7 @@ func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.Acce
 func newRuntime(n *Node) *runtime {
 	rt := &runtime{n: n, done: make(chan struct{})}
 	routeMetrics, traffic := n.trafficMethods()
-	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: map[string]live.Method{
+	methods := map[string]live.Method{
 		"devproxy/routeMetrics": routeMetrics,
 		"devproxy/recentErrors": func(ctx context.Context, raw json.RawMessage) (any, error) {
 			var p struct {
@@ -219,7 +219,11 @@ func newRuntime(n *Node) *runtime {
 			}
 			return t.Explain(req), nil
 		},
-	}})
+	}
+	for name, m := range n.opts.Methods {
+		methods[name] = m
+	}
+	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: methods})
 	var lastConfig []byte
 	var mu sync.Mutex
 	rt.unsubRoutes = n.opts.Workspace.SubscribeServed(func(t *routing.RouteTable) {

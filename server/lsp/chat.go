@@ -22,20 +22,6 @@ import (
 // $/cancelRequest stops the turn and the model's request (handle gives
 // every request a cancellable context).
 
-// ChatDeltaParams are devproxy/chatDelta's
-// (schemas/lsp-chat-delta.schema.json#/$defs/delta).
-type ChatDeltaParams struct {
-	Conversation string `json:"conversation"`
-	Delta        string `json:"delta"`
-}
-
-// ChatThinkingParams are devproxy/chatThinking's
-// (schemas/lsp-chat-delta.schema.json#/$defs/thinking).
-type ChatThinkingParams struct {
-	Conversation string `json:"conversation"`
-	Text         string `json:"text"`
-}
-
 // chatHost is the server's assistant, built at the first devproxy/chat.
 type chatHost struct {
 	once      sync.Once
@@ -52,12 +38,7 @@ func (s *Server) chat(ctx context.Context, raw json.RawMessage) (calliope.ChatRe
 	// so they reach the client in the order Calliope emits them, and all
 	// of them before the result.
 	return s.assistant().Chat(ctx, p, func(e calliope.Event) {
-		switch e.Kind {
-		case calliope.EventDelta:
-			s.notify("devproxy/chatDelta", ChatDeltaParams{Conversation: e.Conversation, Delta: e.Text})
-		case calliope.EventThinking:
-			s.notify("devproxy/chatThinking", ChatThinkingParams{Conversation: e.Conversation, Text: e.Text})
-		}
+		s.notify(calliope.Notification(e))
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
+	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
 )
@@ -84,13 +85,13 @@ func chatStream(t *testing.T, c *client, from int) (deltas, thinking []string, c
 	for _, m := range c.messages[from:] {
 		switch m.method {
 		case "devproxy/chatDelta":
-			var p ChatDeltaParams
+			var p calliope.DeltaParams
 			json.Unmarshal(m.params, &p)
 			deltas = append(deltas, p.Delta)
 			conversations[p.Conversation] = true
 			validate(t, notes, p)
 		case "devproxy/chatThinking":
-			var p ChatThinkingParams
+			var p calliope.ThinkingParams
 			json.Unmarshal(m.params, &p)
 			thinking = append(thinking, p.Text)
 			conversations[p.Conversation] = true
@@ -236,5 +237,46 @@ func TestChatCancel(t *testing.T) {
 	var rr RoutesResult
 	if err := c.call("devproxy/routes", map[string]any{}, &rr); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChatOverTheHub: another client of the proxy this window hosts (a
+// script, the dashboard) chats with the same Calliope over /devproxy/ws:
+// the deltas reach it in order, before the result, which names the
+// route's trouble.
+func TestChatOverTheHub(t *testing.T) {
+	dead := freeAddr(t)
+	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /dead/ { proxy_pass http://%s; }\n", dead))
+	c := startWithProxy(t, root, freeAddr(t))
+	st := waitStatus(t, c, "running")
+	var mu sync.Mutex
+	var deltas []string
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, err := live.Dial(ctx, st.Address, nil, func(method string, params json.RawMessage) {
+		if method == "devproxy/chatDelta" {
+			var p calliope.DeltaParams
+			json.Unmarshal(params, &p)
+			mu.Lock()
+			deltas = append(deltas, p.Delta)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var res calliope.ChatResult
+	if err := client.Call(ctx, "devproxy/chat", map[string]string{"message": "why does /dead/ fail?"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	streamed := strings.Join(deltas, "")
+	mu.Unlock()
+	if !res.Offline || res.Text == "" || streamed != res.Text {
+		t.Fatalf("offline %v; streamed %q; result %q", res.Offline, streamed, res.Text)
+	}
+	if !strings.Contains(res.Text, "/dead/") {
+		t.Errorf("the answer does not talk about /dead/: %s", res.Text)
 	}
 }

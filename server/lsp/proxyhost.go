@@ -11,8 +11,10 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/node"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/server/calliope"
 )
 
 // proxyHost runs this window's part of the proxy on the configured port
@@ -145,6 +147,9 @@ func (h *proxyHost) apply() {
 		OnState:   func(st node.State) { h.setStatus(h.statusOf(st, self)) },
 		Health:    healthOpts,
 		OnHealth:  h.healthChanged,
+		// Other clients of the proxy (scripts, the dashboard) chat with
+		// this window's Calliope over /devproxy/ws.
+		Methods: map[string]live.Method{"devproxy/chat": calliope.HubChat(s.assistant)},
 	})
 	ctx, cancel := context.WithCancel(s.ctx)
 	done := make(chan struct{})
