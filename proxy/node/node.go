@@ -83,7 +83,7 @@ type Options struct {
 	// process owns the port (devproxy/chat); a method may stream to its
 	// caller with live.Notify.
 	Methods map[string]live.Method
-	Log      *slog.Logger
+	Log     *slog.Logger
 }
 
 // Node is one process's part of the proxy on a port.
