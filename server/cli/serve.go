@@ -14,8 +14,10 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/node"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/server/calliope"
 )
 
 // ServeOptions are `devproxy serve`'s flags.
@@ -84,10 +86,22 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		return fmt.Errorf("the health store: %w (set --data-dir, or \"dataDir\" in devproxy.json, to a folder outside the workspace)", err)
 	}
 	healthOpts.Scan.Concurrency = opts.ScanConcurrency
+	// Calliope answers the proxy's other clients over /devproxy/ws: offline
+	// here (issue 12 adds the models and the docs), built at the first
+	// question, over the node below.
+	var n *node.Node
+	var calliopeOnce sync.Once
+	var assistant *calliope.Assistant
+	ask := func() *calliope.Assistant {
+		calliopeOnce.Do(func() {
+			assistant = calliope.New(calliope.Options{Engine: calliope.NodeEngine{Workspace: ws, Node: n}, Log: log})
+		})
+		return assistant
+	}
 	self := join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "devproxy serve " + filepath.Base(root)}
 	var mu sync.Mutex
 	var last node.State
-	n := node.New(node.Options{
+	n = node.New(node.Options{
 		Workspace: ws,
 		Serve: httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnel, Log: log,
 			DrainTimeout: opts.DrainTimeout, AccessLog: accessLog(opts.AccessLog)},
@@ -95,6 +109,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		Client:  self,
 		Folders: []join.FolderReg{{Root: root}},
 		Health:  healthOpts,
+		Methods: map[string]live.Method{"devproxy/chat": calliope.HubChat(ask)},
 		Log:     log,
 		OnOthers: func(others []routing.FolderSpec) {
 			t := ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true}}, others...))
