@@ -464,7 +464,14 @@ func TestRecentErrors(t *testing.T) {
 	get(addr, "/a/ok")
 	get(addr, "/dead/one")
 	get(addr, "/dead/two?token=secret")
-	errs, err := h.node.RecentErrors(context.Background(), "/dead/", 10)
+	// An exchange is logged just after its answer reached the client.
+	var errs []ProxyError
+	var err error
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if errs, err = h.node.RecentErrors(context.Background(), "/dead/", 10); err != nil || len(errs) >= 2 {
+			break
+		}
+	}
 	if err != nil || len(errs) != 2 {
 		t.Fatalf("recent errors of /dead/: %v %+v", err, errs)
 	}

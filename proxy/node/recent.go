@@ -34,11 +34,20 @@ type errorRing struct {
 	full bool
 }
 
-func (r *errorRing) add(e httpproxy.AccessEntry, at time.Time) {
+// ErrorOf is the access-log entry e as a ProxyError; ok is false for an
+// entry that is no failure (an answer below 500) or a health probe.
+func ErrorOf(e httpproxy.AccessEntry, at time.Time) (ProxyError, bool) {
 	if e.Probe || (e.Status != 0 && e.Status < 500) {
+		return ProxyError{}, false
+	}
+	return ProxyError{At: at.UTC(), Method: e.Method, Path: e.Path, Location: e.Location, Upstream: e.Upstream, Status: e.Status, Reason: e.Reason}, true
+}
+
+func (r *errorRing) add(e httpproxy.AccessEntry, at time.Time) {
+	pe, ok := ErrorOf(e, at)
+	if !ok {
 		return
 	}
-	pe := ProxyError{At: at.UTC(), Method: e.Method, Path: e.Path, Location: e.Location, Upstream: e.Upstream, Status: e.Status, Reason: e.Reason}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.buf == nil {

@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
-	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/node"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -244,24 +244,9 @@ func Apply(text []byte, edits []TextEdit) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// ProxyError is one of the proxy's recent errors for a route: the fields
-// of an httpproxy.AccessEntry that healing reads.
-type ProxyError struct {
-	Path     string    `json:"path"`
-	Location string    `json:"location"` // the route ("/app/") or spec; "" when no block took it
-	Status   int       `json:"status"`
-	Reason   string    `json:"reason"`
-	At       time.Time `json:"at"`
-}
-
-// ErrorOf converts an access-log entry; ok is false for an answer that is
-// no error (below 400).
-func ErrorOf(e httpproxy.AccessEntry, at time.Time) (ProxyError, bool) {
-	if e.Status != 0 && e.Status < 400 {
-		return ProxyError{}, false
-	}
-	return ProxyError{Path: e.Path, Location: e.Location, Status: e.Status, Reason: e.Reason, At: at}, true
-}
+// ProxyError is one of the proxy's recent failed requests (the owner's
+// RecentErrors; node.ErrorOf converts an access-log entry).
+type ProxyError = node.ProxyError
 
 // Inputs is what Detect reads.
 type Inputs struct {

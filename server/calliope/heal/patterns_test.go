@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/node"
 )
 
 // viteUnderPrefix is a Vite dev server started with base /app/: its page
@@ -377,7 +378,7 @@ func TestUpstreamUnreachableFromProxyErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	e, ok := ErrorOf(<-logged, time.Now())
+	e, ok := node.ErrorOf(<-logged, time.Now())
 	if !ok {
 		t.Fatalf("a 503 is an error: %+v", e)
 	}
