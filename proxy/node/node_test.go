@@ -432,7 +432,14 @@ func TestOwnerServesAnalytics(t *testing.T) {
 	for range 2 {
 		waitBody(t, addr, "/a/x", "a", time.Second)
 	}
-	status, text := get(addr, "/devproxy/metrics")
+	// An exchange is counted just after its answer reached the client.
+	var status int
+	var text string
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if status, text = get(addr, "/devproxy/metrics"); strings.Contains(text, `code_class="2xx"} 2`) {
+			break
+		}
+	}
 	if status != 200 || !strings.Contains(text, `devproxy_requests_total{route="/a/",code_class="2xx"} 2`) {
 		t.Errorf("/devproxy/metrics: %d\n%s", status, text)
 	}
