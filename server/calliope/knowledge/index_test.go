@@ -378,3 +378,84 @@ func TestMatchGlob(t *testing.T) {
 		}
 	}
 }
+
+// failingEmbedder fails after its first ok calls.
+type failingEmbedder struct {
+	countingEmbedder
+	ok int
+}
+
+func (e *failingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if e.ok == 0 {
+		return nil, errors.New("model unavailable")
+	}
+	e.ok--
+	return e.countingEmbedder.Embed(ctx, texts)
+}
+
+// TestEmbedderFailures: a failed Update changes nothing and the next one
+// finishes the work; a failed query embedding still gives full-text hits.
+func TestEmbedderFailures(t *testing.T) {
+	ctx := context.Background()
+	emb := &failingEmbedder{countingEmbedder: countingEmbedder{name: "flaky"}, ok: 1}
+	x, err := Open(t.TempDir(), Options{Embedder: emb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := x.Update(ctx, []Doc{docAlpha}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Update(ctx, []Doc{docAlpha, docBeta}); err == nil || !strings.Contains(err.Error(), "model unavailable") {
+		t.Fatalf("Update with a failing embedder: %v", err)
+	}
+	if hits, _ := x.SearchFullText("penguins", 5); len(hits) != 0 {
+		t.Errorf("a failed Update indexed beta: %+v", hits)
+	}
+	hits, err := x.Search(ctx, "giraffes", 5)
+	if err == nil || len(hits) == 0 || hits[0].Doc != docAlpha.Path || hits[0].VectorRank != 0 {
+		t.Errorf("Search with a failing query embedding: %+v, %v; want full-text hits and an error", hits, err)
+	}
+	emb.ok = 10
+	stats, err := x.Update(ctx, []Doc{docAlpha, docBeta})
+	if err != nil || stats.DocsChanged != 1 || stats.ChunksEmbedded != len(SplitDoc(docBeta)) {
+		t.Errorf("retried Update: %+v, %v", stats, err)
+	}
+}
+
+// TestSearchDuringUpdate runs searches while documents change (go test -race).
+func TestSearchDuringUpdate(t *testing.T) {
+	ctx := context.Background()
+	x, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := x.Update(ctx, []Doc{docAlpha, docBeta}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			set := []Doc{docAlpha, docBeta}
+			if i%2 == 0 {
+				set = append(set, docGamma)
+			}
+			if _, err := x.Update(ctx, set); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if _, err := x.Search(ctx, "routes cookies walruses", 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -68,7 +68,8 @@ type Options struct {
 	// semantic analysis.
 	Embedder Embedder
 	// LSADimensions is the built-in model's number of dimensions (default
-	// 150); ignored with an Embedder.
+	// 100; over the embedded docs, 50 to 230 all retrieve alike); ignored
+	// with an Embedder.
 	LSADimensions int
 	// Candidates is how many hits each ranking contributes to the fusion
 	// (default 50).
@@ -142,7 +143,7 @@ type docRecord struct {
 // wrapping ErrLocked, when another process has it open.
 func Open(dir string, opts Options) (*Index, error) {
 	if opts.LSADimensions <= 0 {
-		opts.LSADimensions = 150
+		opts.LSADimensions = 100
 	}
 	if opts.Candidates <= 0 {
 		opts.Candidates = 50

@@ -52,7 +52,8 @@ var questions = []struct {
 		a("guides/route-syntax.md", "Which paths can I not use?"),
 		a("route-files.md", "4. Composition and conflicts")}},
 	{"difference between ^~ and a normal location block", []answer{
-		a("guides/route-syntax.md", "Which location modifier should I use?")}},
+		a("guides/route-syntax.md", "Which location modifier should I use?"),
+		a("guides/route-syntax.md", "What is the difference between `location /x/` and `location ^~ /x/`?")}},
 	{"how do I remove the /myapp part before the request hits my server", []answer{
 		a("guides/route-syntax.md", "Does the upstream see /myapp/ or not? (proxy_pass with and without a URI)"),
 		a("route-files.md", "6. What the upstream receives")}},

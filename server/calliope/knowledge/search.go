@@ -171,7 +171,7 @@ func (x *Index) vector(ctx context.Context, st *corpus, q string) ([]Hit, error)
 	if norm == 0 {
 		return nil, nil // no word of the query is known to the model
 	}
-	// Brute force: 5,000 chunks of 150 dimensions are 750,000
+	// Brute force: 5,000 chunks of 100 dimensions are 500,000
 	// multiply-adds, well under a millisecond; the best n are kept in a
 	// small sorted list.
 	n := x.opts.Candidates
