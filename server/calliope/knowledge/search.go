@@ -182,11 +182,7 @@ func (x *Index) vector(ctx context.Context, st *corpus, q string) ([]Hit, error)
 	top := make([]scored, 0, n+1)
 	dim := st.dim
 	for i := range st.vecIDs {
-		v := st.vecs[i*dim : (i+1)*dim]
-		var s float32
-		for j, f := range qv {
-			s += f * v[j]
-		}
+		s := dot32(qv, st.vecs[i*dim:(i+1)*dim])
 		if len(top) == n && s <= top[n-1].s {
 			continue
 		}
@@ -213,4 +209,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// dot32 is the dot product of two vectors of the same length, in four
+// independent sums the CPU can overlap (the vector ranking is this loop).
+func dot32(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
 }
