@@ -245,13 +245,63 @@ func paragraphs(text string) []string {
 	return out
 }
 
-// cutLong cuts a paragraph longer than limit at line ends, and a line longer
-// than limit at its last space before the limit (or, with no space, at the
-// limit, backing off to a UTF-8 boundary).
+// cutLong cuts a paragraph longer than limit, preferring the start of a
+// list item or table row, then any line end; a line longer than limit is cut
+// at its last space before the limit (or, with no space, at the limit,
+// backing off to a UTF-8 boundary).
 func cutLong(p string, limit int) []string {
 	if len(p) <= limit {
 		return []string{p}
 	}
+	var items []string // list items, each with its continuation lines
+	for _, line := range strings.Split(p, "\n") {
+		if len(items) == 0 || startsItem(line) {
+			items = append(items, line)
+		} else {
+			items[len(items)-1] += "\n" + line
+		}
+	}
+	var out []string
+	cur := ""
+	for _, item := range items {
+		pieces := []string{item}
+		if len(item) > limit {
+			pieces = cutLines(item, limit)
+		}
+		for _, piece := range pieces {
+			switch {
+			case cur == "":
+				cur = piece
+			case len(cur)+1+len(piece) <= limit:
+				cur += "\n" + piece
+			default:
+				out = append(out, cur)
+				cur = piece
+			}
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// startsItem reports whether a line starts a Markdown list item or a table row.
+func startsItem(line string) bool {
+	t := strings.TrimLeft(line, " ")
+	if strings.HasPrefix(t, "- ") || strings.HasPrefix(t, "* ") || strings.HasPrefix(t, "+ ") || strings.HasPrefix(t, "|") {
+		return true
+	}
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(t) && (t[i] == '.' || t[i] == ')') && t[i+1] == ' '
+}
+
+// cutLines packs whole lines into pieces of at most limit bytes, cutting a
+// longer line at its last space before the limit.
+func cutLines(p string, limit int) []string {
 	var out []string
 	cur := ""
 	for _, line := range strings.Split(p, "\n") {

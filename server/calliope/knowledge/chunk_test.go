@@ -155,3 +155,22 @@ func TestTokenize(t *testing.T) {
 		t.Errorf("tokenize = %q, want %q", got, want)
 	}
 }
+
+// TestSplitDocCutsListsBetweenItems: a long list is cut before an item, not
+// inside one.
+func TestSplitDocCutsListsBetweenItems(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("## Codes\n\n")
+	for i := range 12 {
+		fmt.Fprintf(&b, "- **%d**: the upstream could not answer, for a reason\n  explained on this second line of the item.\n", 500+i)
+	}
+	chunks := SplitDoc(Doc{Path: "l.md", Text: b.String()})
+	if len(chunks) < 2 {
+		t.Fatalf("%d chunks", len(chunks))
+	}
+	for i, c := range chunks[1:] {
+		if !strings.HasPrefix(c.Text, "- **") {
+			t.Errorf("chunk %d starts inside a list item: %q", i+1, c.Text[:40])
+		}
+	}
+}
