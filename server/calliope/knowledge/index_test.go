@@ -1,10 +1,14 @@
 package knowledge
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -268,6 +272,57 @@ func TestOpenLocked(t *testing.T) {
 		t.Errorf("the second Open took %v", took)
 	}
 	t.Logf("second Open failed after %v: %v", took.Round(time.Millisecond), err)
+}
+
+// TestOpenLockedByAnotherProcess holds the index in a child process (this
+// test binary, re-run as TestHelperHoldIndex) and opens it here.
+func TestOpenLockedByAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldIndex$")
+	cmd.Env = append(os.Environ(), "KNOWLEDGE_HOLD_DIR="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close() // the child closes the index and exits
+		cmd.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "holding\n" {
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	start := time.Now()
+	x, err := Open(dir, Options{})
+	if err == nil {
+		x.Close()
+		t.Fatal("opened an index another process holds")
+	}
+	if took := time.Since(start); !errors.Is(err, ErrLocked) || took > 2*time.Second {
+		t.Errorf("after %v: %v; want ErrLocked within about a second", took, err)
+	}
+}
+
+// TestHelperHoldIndex is the child of TestOpenLockedByAnotherProcess.
+func TestHelperHoldIndex(t *testing.T) {
+	dir := os.Getenv("KNOWLEDGE_HOLD_DIR")
+	if dir == "" {
+		t.Skip("run by TestOpenLockedByAnotherProcess")
+	}
+	x, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	fmt.Println("holding")
+	io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
 }
 
 func TestDocsFromEmbeddedFS(t *testing.T) {
