@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
+
 	"github.com/devtunnelproxy/devproxy/docs"
 )
 
@@ -512,5 +514,40 @@ func TestSearchDuringUpdate(t *testing.T) {
 		if _, err := x.Search(ctx, "routes cookies walruses", 5); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestLostDatabaseRebuildsFullText: with knowledge.db gone, the full-text
+// index is rebuilt, so documents that no longer exist never answer.
+func TestLostDatabaseRebuildsFullText(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	x, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Update(ctx, []Doc{docAlpha, docGamma}); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if err := os.Remove(filepath.Join(dir, "knowledge.db")); err != nil {
+		t.Fatal(err)
+	}
+	x, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := x.Update(ctx, []Doc{docAlpha}); err != nil {
+		t.Fatal(err)
+	}
+	q := bleve.NewMatchQuery("walruses")
+	q.SetField("text")
+	hits, err := x.ft.Search(bleve.NewSearchRequest(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits.Total != 0 {
+		t.Errorf("the full-text index still holds %d chunks of a document no longer given", hits.Total)
 	}
 }

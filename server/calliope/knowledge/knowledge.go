@@ -173,7 +173,27 @@ func Open(dir string, opts Options) (*Index, error) {
 		x.Close()
 		return nil, err
 	}
+	// A full-text index with no documents recorded beside it (knowledge.db
+	// deleted, or lost in a crash) holds chunks no Update would remove.
+	if n, err := x.ft.DocCount(); err == nil && n > 0 && len(x.state.docs) == 0 {
+		if err := x.recreateFullText(); err != nil {
+			x.Close()
+			return nil, err
+		}
+	}
 	return x, nil
+}
+
+func (x *Index) recreateFullText() error {
+	path := filepath.Join(x.dir, "knowledge.bleve")
+	if err := x.ft.Close(); err != nil {
+		return fmt.Errorf("close full-text index %s: %w", path, err)
+	}
+	x.ft = nil
+	if err := os.RemoveAll(path); err != nil {
+		return fmt.Errorf("remove full-text index %s: %w", path, err)
+	}
+	return x.openFullText()
 }
 
 // openFullText opens the bleve index, or creates it (then forgetting every
@@ -202,7 +222,8 @@ func (x *Index) openFullText() error {
 				return err
 			}
 		}
-		return nil
+		_, err := tx.CreateBucket([]byte(bucketDocs))
+		return err
 	})
 }
 
