@@ -51,11 +51,23 @@ func indexMapping() mapping.IndexMapping {
 // why.
 func (x *Index) Search(ctx context.Context, query string, k int) ([]Hit, error) {
 	st := x.snapshotNow()
+	// The two rankings run side by side: a provider's embedding of the
+	// query is a network round trip, and bleve needs no help from it.
+	type ranking struct {
+		hits []Hit
+		err  error
+	}
+	vc := make(chan ranking, 1)
+	go func() {
+		hits, err := x.vector(ctx, st, query)
+		vc <- ranking{hits, err}
+	}()
 	ft, ftErr := x.fullText(st, query)
+	v := <-vc
 	if ftErr != nil {
 		return nil, ftErr
 	}
-	vec, vecErr := x.vector(ctx, st, query)
+	vec, vecErr := v.hits, v.err
 	fused := map[string]*Hit{}
 	add := func(hits []Hit, vector bool) {
 		for i, h := range hits {
