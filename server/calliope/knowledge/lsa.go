@@ -18,8 +18,9 @@ import (
 // same way needs no retraining. Nothing is downloaded; the model is rebuilt
 // in memory whenever the corpus changes, in about a second for 5,000 chunks.
 
-// lsaModel maps terms to their rows of U (scaled by nothing: Uᵀa is already
-// weighted by Σ through a).
+// lsaModel maps terms to their rows of U. A chunk's vector Uᵀa equals its
+// row of VΣ, so its dimensions are weighted by the singular values; the
+// query's Uᵀq is weighted the same way, and cosines compare like with like.
 type lsaModel struct {
 	dims  int
 	terms map[string]int // term -> row
@@ -27,7 +28,8 @@ type lsaModel struct {
 	proj  []float32      // rows × dims, row-major: U
 }
 
-// lsaDoc is one chunk as the model sees it: its heading path and its text.
+// lsaText is a chunk as the model sees it: its heading path, twice (the
+// headings are the questions a section answers), and its text.
 func lsaText(c Chunk) string { return c.Heading + "\n" + c.Heading + "\n" + c.Text }
 
 // buildLSA computes the model over texts and returns it with one vector per
