@@ -27,6 +27,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/node"
+	"github.com/devtunnelproxy/devproxy/server/calliope/heal"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/calliope/knowledge"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
@@ -89,11 +90,7 @@ type Fix struct {
 }
 
 // AppChange is a change to make in the app rather than in a route file.
-type AppChange struct {
-	File        string `json:"file"`
-	Description string `json:"description"`
-	Snippet     string `json:"snippet"`
-}
+type AppChange = heal.AppChange
 
 // Options configure an Assistant.
 type Options struct {

@@ -398,11 +398,11 @@ func tokenize(s string) []string {
 var stopWords = func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(`a about above after again all also am an and any are as at be
-		because been before being below between both but by can could did do does doing down during
+		because been before being below between both but by can could did do does doing during
 		each few for from further had has have having he her here hers him his how i if in into is it
-		its itself just me more most my no nor not now of off on once only or other our ours out over
+		its itself just me more most my nor now of on once only or other our ours over
 		own same she should so some such than that the their theirs them then there these they this
-		those through to too under until up very was we were what when where which while who whom why
+		those through to too under until very was we were what when where which while who whom why
 		will with would you your yours yourself`) {
 		m[w] = true
 	}

@@ -34,11 +34,11 @@ var questions = []struct {
 		a("guides/troubleshooting.md", "Why does the browser say \"too many redirects\"?"),
 		a("guides/nextjs.md", "What route file goes with it?")}},
 	{"what does the json 503 service unavailable error from devproxy mean", []answer{
-		a("guides/troubleshooting.md", "What do 502, 503 and 504 from the proxy mean?"),
+		a("guides/troubleshooting.md", "Why is my route down? What do 502, 503 and 504 from the proxy mean?"),
 		a("route-files.md", "7. When the upstream is not there")}},
 	{"the route shows connection refused on 127.0.0.1:5999", []answer{
 		a("guides/troubleshooting.md", "What does \"connection refused\" mean?"),
-		a("guides/troubleshooting.md", "What do 502, 503 and 504 from the proxy mean?")}},
+		a("guides/troubleshooting.md", "Why is my route down? What do 502, 503 and 504 from the proxy mean?")}},
 	{"a request to /api/users arrives at my server as //users", []answer{
 		a("guides/route-syntax.md", "The slash pitfall"),
 		a("route-files.md", "6. What the upstream receives")}},
@@ -125,7 +125,7 @@ var questions = []struct {
 		a("guides/route-syntax.md", "What else is accepted, ignored or refused?"),
 		a("route-files.md", "2. Syntax (the accepted subset of nginx)")}},
 	{"a slow endpoint times out after a minute with 504", []answer{
-		a("guides/troubleshooting.md", "What do 502, 503 and 504 from the proxy mean?"),
+		a("guides/troubleshooting.md", "Why is my route down? What do 502, 503 and 504 from the proxy mean?"),
 		a("route-files.md", "7. When the upstream is not there")}},
 	{"the nextjs app has no basePath and I can't edit it, can I still proxy it", []answer{
 		a("guides/nextjs.md", "What if I cannot change the app's config?")}},

@@ -8,7 +8,12 @@ import (
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
-	_ "github.com/blevesearch/bleve/v2/analysis/lang/en" // the "en" analyzer
+	_ "github.com/blevesearch/bleve/v2/analysis/analyzer/custom"   // custom analyzers
+	_ "github.com/blevesearch/bleve/v2/analysis/lang/en"           // possessive_en
+	_ "github.com/blevesearch/bleve/v2/analysis/token/porter"      // stemmer_porter
+	_ "github.com/blevesearch/bleve/v2/analysis/token/stop"        // stop_tokens
+	_ "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode" // unicode
+	_ "github.com/blevesearch/bleve/v2/analysis/tokenmap"          // custom token maps
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -24,10 +29,33 @@ type ftDoc struct {
 // headings of these docs are the questions their sections answer.
 const headingBoost = 2.0
 
+// analyzerName is the full-text analyzer: bleve's English one (unicode
+// words, possessives, lowercasing, Porter stemming) with the stop words of
+// the LSA model, which keep what matters to someone whose route fails:
+// "down", "up", "not", "no", "off", "out".
+const analyzerName = "devproxy_en"
+
 func indexMapping() mapping.IndexMapping {
+	m := bleve.NewIndexMapping()
+	stops := make([]any, 0, len(stopWords))
+	for w := range stopWords {
+		stops = append(stops, w)
+	}
+	must := func(err error) {
+		if err != nil {
+			panic("knowledge: the index mapping: " + err.Error())
+		}
+	}
+	must(m.AddCustomTokenMap("devproxy_stop_words", map[string]any{"type": "custom", "tokens": stops}))
+	must(m.AddCustomTokenFilter("devproxy_stop", map[string]any{"type": "stop_tokens", "stop_token_map": "devproxy_stop_words"}))
+	must(m.AddCustomAnalyzer(analyzerName, map[string]any{
+		"type":          "custom",
+		"tokenizer":     "unicode",
+		"token_filters": []any{"possessive_en", "to_lower", "devproxy_stop", "stemmer_porter"},
+	}))
 	field := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
-		f.Analyzer = "en" // lowercasing, English stop words, Porter stemming
+		f.Analyzer = analyzerName
 		f.Store = false
 		f.IncludeInAll = false
 		f.IncludeTermVectors = false
@@ -37,9 +65,8 @@ func indexMapping() mapping.IndexMapping {
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt("text", field())
 	doc.AddFieldMappingsAt("heading", field())
-	m := bleve.NewIndexMapping()
 	m.DefaultMapping = doc
-	m.DefaultAnalyzer = "en"
+	m.DefaultAnalyzer = analyzerName
 	return m
 }
 
