@@ -27,8 +27,8 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/node"
-	"github.com/devtunnelproxy/devproxy/server/calliope/heal"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/server/calliope/heal"
 	"github.com/devtunnelproxy/devproxy/server/calliope/knowledge"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
 )
