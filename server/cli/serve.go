@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/docs"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
@@ -86,18 +87,25 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		return fmt.Errorf("the health store: %w (set --data-dir, or \"dataDir\" in devproxy.json, to a folder outside the workspace)", err)
 	}
 	healthOpts.Scan.Concurrency = opts.ScanConcurrency
-	// Calliope answers the proxy's other clients over /devproxy/ws: offline
-	// here (issue 12 adds the models and the docs), built at the first
-	// question, over the node below.
+	// Calliope answers the proxy's other clients over /devproxy/ws, built
+	// at the first question over the node below: the models found in the
+	// environment (offline without), the docs index and history in the
+	// data directory.
 	var n *node.Node
 	var calliopeOnce sync.Once
 	var assistant *calliope.Assistant
+	closeAssistant := func() {}
 	ask := func() *calliope.Assistant {
 		calliopeOnce.Do(func() {
-			assistant = calliope.New(calliope.Options{Engine: calliope.NodeEngine{Workspace: ws, Node: n}, Log: log})
+			assistant, closeAssistant = calliope.Build(ctx, calliope.Config{Root: root, DataDir: healthOpts.DataDir,
+				Engine: calliope.NodeEngine{Workspace: ws, Node: n}, Docs: docs.FS, Log: log})
 		})
 		return assistant
 	}
+	defer func() {
+		calliopeOnce.Do(func() {}) // no assistant is built after this
+		closeAssistant()
+	}()
 	self := join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "devproxy serve " + filepath.Base(root)}
 	var mu sync.Mutex
 	var last node.State

@@ -4,15 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"sync"
 
 	"go.lsp.dev/jsonrpc2"
 
+	"github.com/devtunnelproxy/devproxy/docs"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
+	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
 )
 
 // Calliope in the editor (docs/calliope.md, "Wire"): the devproxy/chat
@@ -21,12 +22,6 @@ import (
 // does as devproxy/chatThinking, in order, all before the result;
 // $/cancelRequest stops the turn and the model's request (handle gives
 // every request a cancellable context).
-
-// chatHost is the server's assistant, built at the first devproxy/chat.
-type chatHost struct {
-	once      sync.Once
-	assistant *calliope.Assistant
-}
 
 // chat answers devproxy/chat.
 func (s *Server) chat(ctx context.Context, raw json.RawMessage) (calliope.ChatResult, error) {
@@ -42,45 +37,79 @@ func (s *Server) chat(ctx context.Context, raw json.RawMessage) (calliope.ChatRe
 	})
 }
 
-// assistant is the server's Calliope: Options.Assistant's, or one that
-// answers offline from this window's table and proxy, keeping its
-// history in the workspace's data directory.
-func (s *Server) assistant() *calliope.Assistant {
-	s.calliope.once.Do(func() {
-		engine := chatEngine{s}
-		if s.opts.Assistant != nil {
-			s.calliope.assistant = s.opts.Assistant(engine)
-			return
-		}
-		s.calliope.assistant = calliope.New(calliope.Options{Engine: engine, History: s.openHistory(), Log: s.log})
-	})
-	return s.calliope.assistant
+// chatHost is the server's assistant, built at the first devproxy/chat.
+// The OpenAI key comes from the environment (OPENAI_API_KEY): the
+// extension starts the server with the key from VS Code's SecretStorage
+// there, and restarts it when the key changes, so the key never crosses
+// the protocol (whose trace a user may turn on).
+type chatHost struct {
+	mu        sync.Mutex
+	assistant *calliope.Assistant
+	close     func()
 }
 
-// openHistory opens Calliope's history in the data directory (never the
-// workspace); nil, logged, when it cannot (another window holds it).
-func (s *Server) openHistory() *calliope.History {
+// resetAssistantLocked forgets the assistant (its files are released); the
+// next question builds another.
+func (s *Server) resetAssistantLocked() {
+	if s.calliope.close != nil {
+		s.calliope.close()
+	}
+	s.calliope.assistant, s.calliope.close = nil, nil
+}
+
+// closeAssistant releases Calliope's files at shutdown.
+func (s *Server) closeAssistant() {
+	s.calliope.mu.Lock()
+	defer s.calliope.mu.Unlock()
+	s.resetAssistantLocked()
+}
+
+// assistant is the server's Calliope: Options.Assistant's, or the one
+// calliope.Build makes for the workspace: models from the settings, the
+// key and the environment, the docs index and history in the data
+// directory (never the workspace).
+func (s *Server) assistant() *calliope.Assistant {
+	s.calliope.mu.Lock()
+	defer s.calliope.mu.Unlock()
+	if s.calliope.assistant != nil {
+		return s.calliope.assistant
+	}
+	engine := chatEngine{s}
+	if s.opts.Assistant != nil {
+		s.calliope.assistant = s.opts.Assistant(engine)
+		return s.calliope.assistant
+	}
+	s.mu.Lock()
+	settings := s.settings
+	s.mu.Unlock()
 	t := s.snap.Load().table
+	a, closeAll := calliope.Build(s.ctx, calliope.Config{
+		Root: t.Root, DataDir: s.dataDir(t), Engine: engine, Docs: docs.FS, Log: s.log,
+		Settings: provider.Settings{Order: settings.Calliope.Providers, LocalBaseURL: settings.Calliope.BaseURL,
+			LocalModel: settings.Calliope.Model},
+	})
+	s.calliope.assistant, s.calliope.close = a, closeAll
+	return a
+}
+
+// dataDir is where Calliope keeps its files: the health store's folder
+// (devproxy.json's dataDir, else one per workspace under the state
+// directory); "" when there is none outside the workspace.
+func (s *Server) dataDir(t *routing.RouteTable) string {
 	dir := t.Config.DataDir
 	if dir == "" {
 		d, err := store.DefaultDir(t.Root)
 		if err != nil {
-			s.log.Warn("calliope keeps no history", "err", err)
-			return nil
+			s.log.Warn("calliope keeps its files in memory", "err", err)
+			return ""
 		}
 		dir = d
 	}
 	if err := store.CheckOutside(dir, t.Root); err != nil {
-		s.log.Warn("calliope keeps no history", "err", err)
-		return nil
+		s.log.Warn("calliope keeps its files in memory", "err", err)
+		return ""
 	}
-	h, err := calliope.OpenHistory(filepath.Join(dir, "calliope.db"))
-	if err != nil {
-		s.log.Warn("calliope keeps no history", "err", err)
-		return nil
-	}
-	context.AfterFunc(s.ctx, func() { h.Close() })
-	return h
+	return dir
 }
 
 // chatEngine is what Calliope reads in a language server: the current

@@ -22,6 +22,13 @@ type Settings struct {
 	Proxy struct {
 		Enabled *bool `json:"enabled,omitempty"`
 	} `json:"proxy"`
+	// Calliope chooses its models (devproxy.calliope.*); the environment
+	// (OLLAMA_HOST, OPENAI_*) fills what is unset.
+	Calliope struct {
+		Providers []string `json:"providers,omitempty"` // order: "local", "openai"
+		BaseURL   string   `json:"baseUrl,omitempty"`   // an OpenAI-compatible local server
+		Model     string   `json:"model,omitempty"`
+	} `json:"calliope"`
 }
 
 // config is the part of the settings the route engine reads.

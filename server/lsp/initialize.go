@@ -258,6 +258,7 @@ func (s *Server) Shutdown(context.Context) error {
 	s.shutdown = true
 	s.mu.Unlock()
 	s.proxy.stop()
+	s.closeAssistant()
 	s.diags.clearAll()
 	return nil
 }
