@@ -64,6 +64,21 @@ type Healer interface {
 	Advise(ctx context.Context, route string) []Advice
 }
 
+// quickAdviceKey marks a context in which a Healer should answer at once:
+// the findings, with only the fixes it has checked already (it may go on
+// checking the others for a later call).
+type quickAdviceKey struct{}
+
+func withQuickAdvice(ctx context.Context) context.Context {
+	return context.WithValue(ctx, quickAdviceKey{}, true)
+}
+
+// QuickAdvice reports whether a Healer is asked to answer at once.
+func QuickAdvice(ctx context.Context) bool {
+	quick, _ := ctx.Value(quickAdviceKey{}).(bool)
+	return quick
+}
+
 // HealerFunc is a function as a Healer.
 type HealerFunc func(ctx context.Context, route string) []Advice
 
@@ -211,6 +226,7 @@ func (a *Assistant) Chat(ctx context.Context, p ChatParams, emit func(Event)) (C
 	}
 	res.Text, res.Provider, res.Offline = t.text.String(), t.provider, t.isOffline
 	res.Notes = append(res.Notes, t.notes...)
+	t.pickUpFixes()
 	res.Fixes = t.facts.fixes() // after the tools: propose_fix adds to them
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()

@@ -1,6 +1,7 @@
 package calliope
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -28,6 +29,7 @@ type facts struct {
 	mentioned []mention
 	routes    []string // mentioned, then failing; each once
 	advice    []Advice
+	asked     []string // the routes the healer was asked about
 	hits      []knowledge.Hit
 }
 
@@ -89,11 +91,17 @@ func (t *turn) gather() {
 		if len(asks) == 0 {
 			asks = []string{""}
 		}
+		// Checking a fix probes throwaway proxies: the grounding takes
+		// only what is checked already, so the model hears the question at
+		// once, and the result picks up what was checked meanwhile
+		// (pickUpFixes).
+		quick := withQuickAdvice(t.ctx)
 		for _, r := range asks {
-			for _, adv := range h.Advise(t.ctx, r) {
+			for _, adv := range h.Advise(quick, r) {
 				f.addAdvice(r, adv)
 			}
 		}
+		f.asked = asks
 	}
 	if k := t.a.opts.Knowledge; k != nil {
 		t.thinking("searching the docs …")
@@ -105,14 +113,33 @@ func (t *turn) gather() {
 	}
 }
 
+// pickUpFixes asks the healer again, at once, for the routes of the
+// grounding: the fixes it checked while the answer was written join the
+// result.
+func (t *turn) pickUpFixes() {
+	h := t.a.opts.Healer
+	if h == nil || t.facts == nil {
+		return
+	}
+	quick := withQuickAdvice(context.WithoutCancel(t.ctx))
+	for _, r := range t.facts.asked {
+		for _, adv := range h.Advise(quick, r) {
+			t.facts.addAdvice(r, adv)
+		}
+	}
+}
+
 // addAdvice keeps a pattern's advice for a route once, however often it
 // was asked for (grounding, then propose_fix).
 func (f *facts) addAdvice(route string, adv Advice) {
 	if adv.Route == "" {
 		adv.Route = route
 	}
-	for _, have := range f.advice {
+	for i, have := range f.advice {
 		if have.Pattern == adv.Pattern && have.Route == adv.Route {
+			if have.Fix == nil && adv.Fix != nil {
+				f.advice[i].Fix = adv.Fix // checked since it was first given
+			}
 			return
 		}
 	}

@@ -110,8 +110,10 @@ func Build(ctx context.Context, c Config) (*Assistant, func()) {
 		}()
 	}
 
+	hctx, stopHealer := context.WithCancel(ctx)
+	closers = append(closers, stopHealer)
 	a := New(Options{Model: model, Knowledge: retriever, Engine: c.Engine, History: history, Log: log,
-		Healer: newHealer(c.Engine, c.Root, records, log)})
+		Healer: newHealer(hctx, c.Engine, c.Root, records, log)})
 	return a, closeAll
 }
 
@@ -190,13 +192,15 @@ func (e chainEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, 
 // throwaway proxies, so a proposal is kept for a minute per finding and
 // table).
 type healer struct {
+	ctx     context.Context // ends the checks started for later calls
 	engine  Engine
 	root    string
 	records *heal.Records
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	cache map[string]cachedFix
+	mu      sync.Mutex
+	cache   map[string]cachedFix
+	running map[string]bool // fixes being checked for a later call
 }
 
 type cachedFix struct {
@@ -207,8 +211,8 @@ type cachedFix struct {
 
 const fixCacheFor = time.Minute
 
-func newHealer(e Engine, root string, records *heal.Records, log *slog.Logger) Healer {
-	return &healer{engine: e, root: root, records: records, log: log, cache: map[string]cachedFix{}}
+func newHealer(ctx context.Context, e Engine, root string, records *heal.Records, log *slog.Logger) Healer {
+	return &healer{ctx: ctx, engine: e, root: root, records: records, log: log, cache: map[string]cachedFix{}, running: map[string]bool{}}
 }
 
 func (h *healer) Advise(ctx context.Context, route string) []Advice {
@@ -225,12 +229,20 @@ func (h *healer) Advise(ctx context.Context, route string) []Advice {
 	findings := heal.Detect(ctx, heal.Inputs{Table: t, Reports: doc.Routes, Errors: h.engine.RecentErrors(route, 20),
 		UserPatterns: user, Records: h.records, Timeout: 2 * time.Second})
 	var out []Advice
+	quick := QuickAdvice(ctx)
 	for _, f := range findings {
 		if route != "" && f.Route != route {
 			continue
 		}
 		adv := Advice{Pattern: f.Pattern, Route: f.Route, Summary: f.Summary}
-		if fix, ok := h.fix(ctx, t.Generation, f); ok {
+		var fix Fix
+		var ok bool
+		if quick {
+			fix, ok = h.cachedOrLater(t.Generation, f)
+		} else {
+			fix, ok = h.fix(ctx, t.Generation, f)
+		}
+		if ok {
 			adv.Fix = &fix
 		}
 		out = append(out, adv)
@@ -238,10 +250,41 @@ func (h *healer) Advise(ctx context.Context, route string) []Advice {
 	return out
 }
 
+// cachedOrLater is f's fix when it was checked already; otherwise it
+// starts checking it (once) for a later call and says there is none yet.
+func (h *healer) cachedOrLater(generation uint64, f heal.Finding) (Fix, bool) {
+	key := fixKey(generation, f)
+	h.mu.Lock()
+	c, hit := h.cache[key]
+	running := h.running[key]
+	if !hit && !running {
+		h.running[key] = true
+	}
+	h.mu.Unlock()
+	if hit && time.Since(c.at) < fixCacheFor {
+		return c.fix, c.ok
+	}
+	if !running {
+		go func() {
+			ctx, cancel := context.WithTimeout(h.ctx, time.Minute)
+			defer cancel()
+			h.fix(ctx, generation, f)
+			h.mu.Lock()
+			delete(h.running, key)
+			h.mu.Unlock()
+		}()
+	}
+	return Fix{}, false
+}
+
+func fixKey(generation uint64, f heal.Finding) string {
+	return fmt.Sprint(generation, "\x00", f.Pattern, "\x00", f.File, ":", f.Line, "\x00", f.Summary)
+}
+
 // fix proposes f's fix, from the cache when it was checked on this table
 // within fixCacheFor.
 func (h *healer) fix(ctx context.Context, generation uint64, f heal.Finding) (Fix, bool) {
-	key := fmt.Sprint(generation, "\x00", f.Pattern, "\x00", f.File, ":", f.Line, "\x00", f.Summary)
+	key := fixKey(generation, f)
 	h.mu.Lock()
 	c, hit := h.cache[key]
 	h.mu.Unlock()

@@ -3,6 +3,8 @@ package calliope
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/docs"
 	"github.com/devtunnelproxy/devproxy/proxy/health"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/calliope/heal"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider/providertest"
@@ -133,5 +136,64 @@ func TestWorkspaceEditOfAFix(t *testing.T) {
 	if len(w.Changes) != 2 || w.Changes["file:///w/ws/apps/a.conf"][0].NewText != "x;" ||
 		len(w.Create) != 1 || w.Create[0] != "file:///w/ws/.devproxy/resolutions.json" {
 		t.Errorf("%+v", w)
+	}
+}
+
+// TestFixesAreCheckedWithoutHoldingTheAnswer: a route with the slash
+// pitfall in front of a real API. The first answer comes at once (the fix
+// is checked in the background, on throwaway proxies); a later answer
+// carries the checked fix as an LSP WorkspaceEdit of the route file.
+func TestFixesAreCheckedWithoutHoldingTheAnswer(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "//") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer api.Close()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "apps"), 0o755)
+	os.WriteFile(filepath.Join(root, "apps", "api.conf"), []byte("location /api {\n    proxy_pass "+api.URL+"/;\n}\n"), 0o644)
+	ws, err := routing.NewWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &fakeEngine{table: ws.Served(), doc: healthDoc()}
+	a, closeAll := Build(context.Background(), Config{Root: root, DataDir: t.TempDir(), Engine: e, Getenv: noEnv,
+		Settings: provider.Settings{Order: []string{"local"}, LocalBaseURL: "http://127.0.0.1:1/v1", LocalModel: "m"}})
+	defer closeAll()
+	start := time.Now()
+	first, err := a.Chat(context.Background(), ChatParams{Message: "why does /api/users fail?"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the first answer took %v: it waited for the fix to be checked", took)
+	}
+	res := first
+	for deadline := time.Now().Add(20 * time.Second); len(res.Fixes) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if res, err = a.Chat(context.Background(), ChatParams{Message: "why does /api/users fail?"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(res.Fixes) == 0 {
+		t.Fatalf("no checked fix after 20 s: %s", res.Text)
+	}
+	fix := res.Fixes[0]
+	edit, ok := fix.Edit.(lspWorkspaceEdit)
+	uri := "file://" + filepath.ToSlash(filepath.Join(root, "apps", "api.conf"))
+	if !ok || fix.Pattern != heal.SlashPitfall || len(edit.Changes[uri]) != 1 {
+		t.Fatalf("fix %+v", fix)
+	}
+	// Applied to the first line (ASCII: UTF-16 columns are bytes).
+	te := edit.Changes[uri][0]
+	line := "location /api {"
+	if te.Range.Start.Line != 0 || te.Range.End.Line != 0 {
+		t.Fatalf("edit %+v", te)
+	}
+	if got := line[:te.Range.Start.Character] + te.NewText + line[te.Range.End.Character:]; got != "location /api/ {" {
+		t.Errorf("the first line becomes %q", got)
 	}
 }
