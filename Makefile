@@ -92,13 +92,15 @@ test-vsix: node-deps
 
 # bench: the engine's Go benchmarks, the cost of request analytics on the
 # proxy (metrics on/off ratio), the health scanner's (parallel scan speed-up,
-# idle CPU), then the proxy against nginx and caddy with
+# idle CPU), Calliope's (docs query, first-token latency), then the proxy
+# against nginx and caddy with
 # wrk (installs wrk, nginx and caddy when run as root). Reports, never
 # gates; see docs/benchmarks.md and docs/benchmarks-proxy.md.
 bench: build
 	./scripts/bench.sh
 	./scripts/bench-metrics.sh
 	./scripts/bench-health.sh
+	./scripts/bench-calliope.sh
 	DEVPROXY_BIN=$(CURDIR)/$(BIN) ./scripts/bench-proxy.sh
 
 clean:
