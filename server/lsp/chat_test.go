@@ -18,6 +18,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
+	"github.com/devtunnelproxy/devproxy/server/calliope/provider/providertest"
 )
 
 // scriptedModel is a provider.Provider that records the requests it gets
@@ -278,5 +279,72 @@ func TestChatOverTheHub(t *testing.T) {
 	}
 	if !strings.Contains(res.Text, "/dead/") {
 		t.Errorf("the answer does not talk about /dead/: %s", res.Text)
+	}
+}
+
+// TestChatWithTheFakeOpenAI: the editor's Calliope, as Build makes it from
+// the settings (devproxy.calliope.baseUrl, model), talks to an
+// OpenAI-compatible server speaking the real wire format: the deltas
+// reach the client in order, the model got the tools and the grounded
+// context without the route file's secret, and $/cancelRequest ends the
+// model's request.
+func TestChatWithTheFakeOpenAI(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OLLAMA_HOST", "127.0.0.1:1")
+	fake := providertest.New(t)
+	root := workspace(t, "-- apps/a.conf --\nlocation /a/ {\n    proxy_set_header Authorization \"Bearer s3cret-token\";\n    proxy_pass http://127.0.0.1:5999;\n}\n")
+	settings := map[string]any{"calliope": map[string]any{"providers": []string{"local"}, "baseUrl": fake.URL(), "model": "fake-chat"}}
+	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true})
+	fake.Script(providertest.Turn{Text: []string{"Start", " the app", " on 5999."}})
+	from := c.mark()
+	var res calliope.ChatResult
+	if err := c.call("devproxy/chat", map[string]any{"message": "why does /a/ fail?"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Offline || res.Provider != "local" || res.Text != "Start the app on 5999." {
+		t.Fatalf("%+v", res)
+	}
+	var streamed []string
+	c.mu.Lock()
+	for _, m := range c.messages[from:] {
+		if m.method == "devproxy/chatDelta" {
+			var p calliope.DeltaParams
+			json.Unmarshal(m.params, &p)
+			streamed = append(streamed, p.Delta)
+		}
+	}
+	c.mu.Unlock()
+	if !slices.Equal(streamed, []string{"Start", " the app", " on 5999."}) {
+		t.Errorf("deltas %q", streamed)
+	}
+	req := fake.ChatRequests()[0]
+	if len(req.Tools) == 0 || !strings.Contains(req.Messages[0].Content, "/a/") {
+		t.Errorf("the model got %d tools and the context %q", len(req.Tools), req.Messages[0].Content)
+	}
+	if strings.Contains(string(req.Body), "s3cret-token") {
+		t.Error("the route file's secret reached the model")
+	}
+
+	fake.Hold()
+	errc := make(chan error, 1)
+	go func() { errc <- c.call("devproxy/chat", map[string]any{"message": "and now?", "conversation": res.Conversation}, nil) }()
+	c.waitFor("the held answer's first delta", func(ms []message) bool {
+		n := 0
+		for _, m := range ms {
+			if m.method == "devproxy/chatDelta" {
+				n++
+			}
+		}
+		return n > len(streamed)
+	})
+	// initialize was call 1, the first chat 2, so this one is 3.
+	c.notify("$/cancelRequest", map[string]any{"id": 3})
+	select {
+	case <-fake.Cancelled():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the model's request was not cancelled")
+	}
+	if err := <-errc; code(err) != protocol.CodeRequestCancelled {
+		t.Errorf("the cancelled chat answered %v", err)
 	}
 }
