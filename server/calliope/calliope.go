@@ -119,13 +119,29 @@ type Options struct {
 	Healer Healer
 	// History keeps the conversations; nil keeps none.
 	History *History
-	Log     *slog.Logger
+	// Patterns lists the healing patterns with their record; nil lists
+	// the built-in ones with none.
+	Patterns func() []heal.PatternStats
+	Log      *slog.Logger
 }
 
 // Assistant answers chat turns. It is safe for concurrent use.
 type Assistant struct {
 	opts Options
 	log  *slog.Logger
+}
+
+// Patterns is every healing pattern with its record: attempts,
+// successes, confidence, and whether it was switched off.
+func (a *Assistant) Patterns() []heal.PatternStats {
+	if a.opts.Patterns != nil {
+		return a.opts.Patterns()
+	}
+	out := []heal.PatternStats{}
+	for _, p := range heal.Builtins() {
+		out = append(out, heal.PatternStats{ID: p.ID, Title: p.Title, Confidence: heal.Confidence(0, 0), Source: "builtin"})
+	}
+	return out
 }
 
 // New prepares an assistant.

@@ -112,8 +112,16 @@ func Build(ctx context.Context, c Config) (*Assistant, func()) {
 
 	hctx, stopHealer := context.WithCancel(ctx)
 	closers = append(closers, stopHealer)
+	var patterns func() []heal.PatternStats
+	if records != nil {
+		patterns = func() []heal.PatternStats {
+			user, _ := heal.LoadUserPatterns(c.Root)
+			records.SetUserPatterns(user)
+			return records.Stats()
+		}
+	}
 	a := New(Options{Model: model, Knowledge: retriever, Engine: c.Engine, History: history, Log: log,
-		Healer: newHealer(hctx, c.Engine, c.Root, records, log)})
+		Healer: newHealer(hctx, c.Engine, c.Root, records, log), Patterns: patterns})
 	return a, closeAll
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
+	"github.com/devtunnelproxy/devproxy/server/calliope/heal"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider/providertest"
 )
@@ -346,5 +347,28 @@ func TestChatWithTheFakeOpenAI(t *testing.T) {
 	}
 	if err := <-errc; code(err) != protocol.CodeRequestCancelled {
 		t.Errorf("the cancelled chat answered %v", err)
+	}
+}
+
+// TestPatternsRecord: devproxy/patterns lists every healing pattern, the
+// built-in ones and the workspace's own (.devproxy/patterns/*.json), with
+// its record: no attempts yet, the prior's confidence, switched on.
+func TestPatternsRecord(t *testing.T) {
+	root := workspace(t, "-- apps/a.conf --\nlocation /a/ { return 200; }\n"+
+		"-- .devproxy/patterns/teapot.json --\n"+`{"id": "teapot", "title": "The app is a teapot", "description": "418 from the app", "match": {"httpStatus": 418}, "advice": "Make coffee elsewhere."}`+"\n")
+	c, _ := startServer(t, root, nil, Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true})
+	var stats []heal.PatternStats
+	if err := c.call("devproxy/patterns", map[string]any{}, &stats); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]heal.PatternStats{}
+	for _, s := range stats {
+		ids[s.ID] = s
+	}
+	if len(stats) < 9 || ids[heal.SlashPitfall].Source != "builtin" || ids["teapot"].Source == "builtin" || ids["teapot"].Title != "The app is a teapot" {
+		t.Fatalf("%+v", stats)
+	}
+	if s := ids[heal.HMRRefused]; s.Attempts != 0 || s.Confidence != 0.5 || s.Disabled {
+		t.Errorf("a pattern never tried: %+v", s)
 	}
 }

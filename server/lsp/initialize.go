@@ -34,9 +34,9 @@ import (
 //	textDocument/prepareRename, rename             rename.go
 //	devproxy/routes, devproxy/explain              devproxy.go
 //	devproxy/takeOver                              proxyhost.go
+//	devproxy/chat, devproxy/patterns               chat.go
 //	devproxy/health, devproxy/rescan,              health.go
 //	  devproxy/routeMetrics
-//	devproxy/chat                                  chat.go
 //
 // The server calls the client with workspace/configuration,
 // client/registerCapability (the file watchers),
@@ -95,6 +95,8 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result, err = s.proxy.rescan(ctx, json.RawMessage(raw))
 	case "devproxy/routeMetrics":
 		result, err = s.proxy.routeMetrics(ctx, json.RawMessage(raw))
+	case "devproxy/patterns":
+		result = s.assistant().Patterns()
 	case "devproxy/chat":
 		result, err = s.chat(ctx, json.RawMessage(raw))
 	default:
