@@ -328,7 +328,9 @@ func TestChatWithTheFakeOpenAI(t *testing.T) {
 
 	fake.Hold()
 	errc := make(chan error, 1)
-	go func() { errc <- c.call("devproxy/chat", map[string]any{"message": "and now?", "conversation": res.Conversation}, nil) }()
+	go func() {
+		errc <- c.call("devproxy/chat", map[string]any{"message": "and now?", "conversation": res.Conversation}, nil)
+	}()
 	c.waitFor("the held answer's first delta", func(ms []message) bool {
 		n := 0
 		for _, m := range ms {
