@@ -350,6 +350,31 @@ func TestChatWithTheFakeOpenAI(t *testing.T) {
 	if err := <-errc; code(err) != protocol.CodeRequestCancelled {
 		t.Errorf("the cancelled chat answered %v", err)
 	}
+
+	// Another model in the settings: Calliope is built again; this one
+	// does not answer, so the next answer is offline and says why.
+	dead := "http://" + freeAddr(t) + "/v1"
+	c.mu.Lock()
+	c.settings = map[string]any{"calliope": map[string]any{"providers": []string{"local"}, "baseUrl": dead, "model": "m"}}
+	c.mu.Unlock()
+	c.notify("workspace/didChangeConfiguration", map[string]any{"settings": nil})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var later calliope.ChatResult
+		if err := c.call("devproxy/chat", map[string]any{"message": "why does /a/ fail?"}, &later); err != nil {
+			t.Fatal(err)
+		}
+		if later.Offline {
+			if !strings.Contains(strings.Join(later.Notes, " "), strings.TrimSuffix(dead, "/v1")) {
+				t.Errorf("the offline answer's notes do not name the server: %q", later.Notes)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a change of devproxy.calliope.baseUrl did not reach Calliope")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestPatternsRecord: devproxy/patterns lists every healing pattern, the

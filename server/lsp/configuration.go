@@ -65,8 +65,16 @@ func (s *Server) fetchConfiguration() {
 		} else {
 			s.mu.Lock()
 			changed := !reflect.DeepEqual(st, s.settings)
+			calliopeChanged := !reflect.DeepEqual(st.Calliope, s.settings.Calliope)
 			s.settings = st
 			s.mu.Unlock()
+			if calliopeChanged {
+				// Other models: Calliope is built again at its next
+				// question.
+				s.calliope.mu.Lock()
+				s.resetAssistantLocked()
+				s.calliope.mu.Unlock()
+			}
 			// VS Code asks again after every devproxy.* change (the trace
 			// level too) and right after start, with the settings
 			// initializationOptions already gave: only a real change
