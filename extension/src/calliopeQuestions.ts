@@ -4,6 +4,7 @@
 // held by tests; the glue collects the facts.
 
 import { HealthStatus } from './contract';
+import { RouteNode, RoutesModel } from './routesModel';
 
 export interface RouteFacts {
   /** The route ("/app/"), or the location as written when it has none. */
@@ -39,4 +40,28 @@ export function askDraft(arg: unknown, selection: string | undefined): string {
 
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
+}
+
+/** The facts of a route of the Routes tree: its route (or the location as written), file, line and last health. */
+export function routeFacts(node: RouteNode): RouteFacts {
+  return {
+    route: node.route ?? node.label,
+    file: node.fileId,
+    line: node.line,
+    status: node.healthStatus,
+    ...(node.health?.reason ? { reason: node.health.reason } : {}),
+  };
+}
+
+/** The route of the tree whose block holds a 1-based line of a file: the last location that starts at or before it. */
+export function routeAtLine(model: RoutesModel, uri: string, line: number): RouteNode | undefined {
+  let best: RouteNode | undefined;
+  for (const file of model.files) {
+    for (const r of file.routes) {
+      if (r.reveal.uri === uri && r.line <= line && (!best || r.line > best.line)) {
+        best = r;
+      }
+    }
+  }
+  return best;
 }

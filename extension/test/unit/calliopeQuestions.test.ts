@@ -1,7 +1,8 @@
 // calliopeQuestions.ts: the questions the Calliope commands fill in.
 
 import * as assert from 'assert';
-import { askDraft, diagnoseQuestion, diagnosticQuestion } from '../../src/calliopeQuestions';
+import { askDraft, diagnoseQuestion, diagnosticQuestion, routeAtLine, routeFacts } from '../../src/calliopeQuestions';
+import { buildRoutesModel } from '../../src/routesModel';
 
 describe('calliopeQuestions.ts', () => {
   it('asks why a route fails, with its file, line and health', () => {
@@ -32,5 +33,49 @@ describe('calliopeQuestions.ts', () => {
     assert.strictEqual(askDraft(undefined, 'location /api/ {'), 'location /api/ {');
     assert.strictEqual(askDraft({ not: 'a string' }, undefined), '');
     assert.strictEqual(askDraft('x'.repeat(5000), undefined).length, 4000);
+  });
+});
+
+describe('calliopeQuestions.ts and the Routes tree', () => {
+  const uri = 'file:///w/apps/app.conf';
+  const range = (line: number) => ({ start: { line, character: 0 }, end: { line, character: 20 } });
+  const route = (id: string, spec: string, line: number) => ({
+    id,
+    route: spec,
+    file: 'apps/app.conf',
+    uri,
+    line,
+    range: range(line - 1),
+    modifier: '' as const,
+    spec,
+    label: spec,
+    active: true,
+    inactiveCode: null,
+    inactiveReason: null,
+    conflict: null,
+    upstream: 'http://127.0.0.1:5999',
+    url: `http://127.0.0.1:8080${spec}`,
+    health: null,
+  });
+  const model = buildRoutesModel({
+    version: 1,
+    root: '/w',
+    folders: [{ label: 'w', root: '/w' }],
+    files: [{ path: 'apps/app.conf', uri, kind: 'app', ok: true, stale: false }],
+    routes: [route('apps/app.conf#/app/', '/app/', 1), route('apps/app.conf#/api/', '/api/', 6)],
+    conflicts: [],
+    proxy: { state: 'running', address: '127.0.0.1:8080', url: 'http://127.0.0.1:8080', message: '', folders: [] },
+  });
+
+  it('finds the block a diagnostic line is in', () => {
+    assert.strictEqual(routeAtLine(model, uri, 1)?.route, '/app/');
+    assert.strictEqual(routeAtLine(model, uri, 4)?.route, '/app/');
+    assert.strictEqual(routeAtLine(model, uri, 9)?.route, '/api/');
+    assert.strictEqual(routeAtLine(model, 'file:///w/apps/other.conf', 9), undefined);
+  });
+
+  it('fills the question from a route of the tree', () => {
+    const node = routeAtLine(model, uri, 6)!;
+    assert.strictEqual(diagnoseQuestion(routeFacts(node)), 'Why does /api/ (apps/app.conf:6) fail? Its health: unknown.');
   });
 });
