@@ -64,6 +64,12 @@ export class CalliopeView implements vscode.WebviewViewProvider, vscode.Disposab
     view.webview.html = calliopeHtml(view.webview.cspSource, makeNonce((n) => crypto.randomBytes(n)));
     this.disposables.push(
       view.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      // A hidden view's page is discarded; shown again, it loads afresh and says ready.
+      view.onDidChangeVisibility(() => {
+        if (!view.visible && this.view === view) {
+          this.ready = false;
+        }
+      }),
       view.onDidDispose(() => {
         if (this.view === view) {
           this.view = undefined;
