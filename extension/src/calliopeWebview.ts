@@ -12,6 +12,12 @@
 // first. The script is kept as text here (it runs in the webview, not in
 // Node), so it ships inside the extension's one bundle.
 //
+// What tests (and the e2e) find on the page: #question (the textarea),
+// #send, #stop (shown only while an answer runs), #new, #log with one
+// section.turn per turn holding .question, .thinking lines, .answer,
+// .status (stopped, failed), .badge.offline or .provider, .notes,
+// .sources and .fixes buttons ("Preview fix: …", "Show app change: …").
+//
 // Pure (no vscode import): unit tests hold the policy and the messages.
 
 /** Messages from the page to the extension. */
