@@ -151,6 +151,10 @@ export class CalliopeView implements vscode.WebviewViewProvider, vscode.Disposab
           return this.session.reset();
         case 'openLink':
           return await this.openLink(m.href);
+        case 'copy':
+          await vscode.env.clipboard.writeText(m.text);
+          vscode.window.setStatusBarMessage('Calliope: copied', 2000);
+          return;
         case 'previewFix':
           return await this.previewFix(m.turn, m.index);
         case 'showAppChange':

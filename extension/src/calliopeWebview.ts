@@ -27,6 +27,8 @@ export type WebviewMessage =
   | { type: 'stop' }
   | { type: 'newConversation' }
   | { type: 'openLink'; href: string }
+  /** A code block's Copy button: the extension writes the text to the clipboard. */
+  | { type: 'copy'; text: string }
   | { type: 'previewFix'; turn: number; index: number }
   | { type: 'showAppChange'; turn: number; index: number };
 
@@ -46,6 +48,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return typeof m.text === 'string' ? { type: 'send', text: m.text } : undefined;
     case 'openLink':
       return typeof m.href === 'string' ? { type: 'openLink', href: m.href } : undefined;
+    case 'copy':
+      return typeof m.text === 'string' ? { type: 'copy', text: m.text } : undefined;
     case 'previewFix':
     case 'showAppChange':
       return count(m.turn) && count(m.index) ? { type: m.type, turn: m.turn, index: m.index } : undefined;
@@ -117,6 +121,8 @@ body { padding: 0 8px; color: var(--vscode-foreground); font-family: var(--vscod
 .notes { color: var(--vscode-editorWarning-foreground, var(--vscode-descriptionForeground)); margin: 4px 0; padding-left: 18px; }
 .sources { margin: 4px 0; color: var(--vscode-descriptionForeground); }
 .sources ul { margin: 2px 0; padding-left: 18px; }
+.code-block { position: relative; }
+.code-block .copy { position: absolute; top: 4px; right: 4px; padding: 0 6px; font-size: 0.9em; opacity: 0.8; }
 .fixes { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
 form { padding: 6px 0 8px; border-top: 1px solid var(--vscode-panel-border, transparent); }
 textarea { width: 100%; box-sizing: border-box; resize: vertical; color: var(--vscode-input-foreground); background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); font-family: inherit; font-size: inherit; padding: 4px 6px; }
@@ -216,10 +222,18 @@ export const pageScript = `
         }
         parent.appendChild(l);
       } else if (b.type === 'code') {
+        const box = el('div', 'code-block');
+        const copy = el('button', 'copy secondary', 'Copy');
+        copy.type = 'button';
+        copy.title = 'Copy the code';
+        const source = String(b.text);
+        copy.addEventListener('click', function () { vscode.postMessage({ type: 'copy', text: source }); });
         const pre = el('pre');
-        const code = el('code', /^[a-z0-9_+#.-]+$/.test(b.lang || '') ? 'language-' + b.lang : '', String(b.text));
+        const code = el('code', /^[a-z0-9_+#.-]+$/.test(b.lang || '') ? 'language-' + b.lang : '', source);
         pre.appendChild(code);
-        parent.appendChild(pre);
+        box.appendChild(copy);
+        box.appendChild(pre);
+        parent.appendChild(box);
       } else if (b.type === 'quote') {
         const q = el('blockquote');
         blocks(q, b.children);

@@ -103,6 +103,7 @@ describe('calliopeWebview.ts', () => {
     assert.deepStrictEqual(parseWebviewMessage({ type: 'send', text: 'hi' }), { type: 'send', text: 'hi' });
     assert.deepStrictEqual(parseWebviewMessage({ type: 'previewFix', turn: 2, index: 0 }), { type: 'previewFix', turn: 2, index: 0 });
     assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready' });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'copy', text: 'base: "/app/"' }), { type: 'copy', text: 'base: "/app/"' });
     for (const bad of [null, 'send', { type: 'send' }, { type: 'previewFix', turn: -1, index: 0 }, { type: 'previewFix', turn: '1', index: 0 }, { type: 'openLink', href: 1 }, { type: 'runCommand' }]) {
       assert.strictEqual(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
     }
@@ -138,11 +139,13 @@ describe('calliopeWebview.ts', () => {
     assert.ok(text.includes('</code><script>alert(3)</script>'), 'the code block shows its text');
     assert.ok(text.includes('(javascript:alert(2))'), 'an unsafe link shows its URL as text');
     const buttons = nodes.filter((n) => n.tag === 'button');
-    assert.deepStrictEqual(buttons.map((b) => b.textContent), ['ok', 'Preview fix: <b>fix</b>']);
-    buttons[0].listeners.click[0]({});
-    buttons[1].listeners.click[0]({});
+    assert.deepStrictEqual(buttons.map((b) => b.textContent), ['ok', 'Copy', 'Preview fix: <b>fix</b>']);
+    for (const b of buttons) {
+      b.listeners.click[0]({});
+    }
     assert.deepStrictEqual(page.posted.slice(1), [
       { type: 'openLink', href: 'https://example.com/' },
+      { type: 'copy', text: '</code><script>alert(3)</script>' },
       { type: 'previewFix', turn: 1, index: 0 },
     ]);
     assert.ok(nodes.some((n) => n.className.includes('badge offline')));
