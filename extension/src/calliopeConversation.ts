@@ -212,13 +212,16 @@ export interface ConversationView {
 
 export const offlineText = 'Offline: no model answered; this answer comes from the route engine and the docs';
 
-export function viewModel(c: Conversation): ConversationView {
+/** viewModel's Markdown parser: parseMarkdown, or a memo of it (calliopeSession.ts keeps one, so a flush re-parses only the turn that streams). */
+export type MarkdownParser = (text: string) => Block[];
+
+export function viewModel(c: Conversation, parse: MarkdownParser = parseMarkdown): ConversationView {
   return {
     running: askingTurn(c) !== undefined,
     turns: c.turns.map((t) => ({
       id: t.id,
       question: t.question,
-      blocks: parseMarkdown(t.answer),
+      blocks: parse(t.answer),
       thinking: t.thinking,
       status: t.status,
       statusText: t.status === 'stopped' ? 'Stopped.' : t.status === 'failed' ? `Calliope could not answer: ${t.error ?? 'unknown error'}` : '',

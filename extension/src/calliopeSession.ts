@@ -8,9 +8,10 @@
 // $/cancelRequest. Pure (no vscode import): the glue (calliopeView.ts)
 // passes the client's request, a token source, the page and the store.
 
-import { askingTurn, Conversation, ConversationAction, ConversationView, reduce, viewModel } from './calliopeConversation';
+import { askingTurn, Conversation, ConversationAction, ConversationView, maxTurns, reduce, viewModel } from './calliopeConversation';
 import { ChatDeltaParams, ChatFix, ChatParams, ChatResult, ChatThinkingParams, DisplayName, Methods } from './contract';
 import { errorText, Log } from './log';
+import { Block, parseMarkdown } from './markdown';
 
 /** How often streamed text reaches the page and the store. */
 export const flushMs = 50;
@@ -41,6 +42,19 @@ export interface SessionParts<T> {
 export class CalliopeSession<T> {
   private running: { turn: number; canceller: Canceller<T> } | undefined;
   private timer: unknown;
+  /** The answers parsed so far, by text: a flush parses only what changed (the turn that streams). */
+  private parsed = new Map<string, Block[]>();
+  private readonly parse = (text: string): Block[] => {
+    let blocks = this.parsed.get(text);
+    if (!blocks) {
+      if (this.parsed.size > 2 * maxTurns) {
+        this.parsed = new Map();
+      }
+      blocks = parseMarkdown(text);
+      this.parsed.set(text, blocks);
+    }
+    return blocks;
+  };
 
   constructor(
     private state: Conversation,
@@ -57,7 +71,7 @@ export class CalliopeSession<T> {
 
   /** The view as it is now: for a page that just said ready. */
   view(): ConversationView {
-    return viewModel(this.state);
+    return viewModel(this.state, this.parse);
   }
 
   /** Asks a question; resolves when it is answered, failed or stopped. */
@@ -140,7 +154,7 @@ export class CalliopeSession<T> {
       this.parts.clearTimer(this.timer);
       this.timer = undefined;
     }
-    this.parts.show(viewModel(this.state));
+    this.parts.show(viewModel(this.state, this.parse));
     this.parts.store(this.state);
   }
 

@@ -55,7 +55,8 @@ export function codeLanguage(info: string): string {
 }
 
 const fenceOpen = /^ {0,3}(`{3,}|~{3,})(.*)$/;
-const headingLine = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$/;
+/** The opening of an ATX heading; the closing #s are stripped by headingText, without a backtracking regex. */
+const headingLine = /^ {0,3}(#{1,6})(?:[ \t]|$)/;
 const ruleLine = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const bulletItem = /^ {0,3}[-*+][ \t]+(.*)$/;
 const orderedItem = /^ {0,3}(\d{1,9})[.)][ \t]+(.*)$/;
@@ -108,7 +109,7 @@ function parseBlocks(lines: string[], depth: number): Block[] {
     }
     const heading = headingLine.exec(line);
     if (heading) {
-      blocks.push({ type: 'heading', level: heading[1].length, children: parseInline(heading[2] ?? '') });
+      blocks.push({ type: 'heading', level: heading[1].length, children: parseInline(headingText(line.slice(heading[0].length))) });
       i++;
       continue;
     }
@@ -169,6 +170,31 @@ function parseBlocks(lines: string[], depth: number): Block[] {
   return blocks;
 }
 
+/** A heading's text: trimmed, without its closing sequence of #s (one preceded by a space). */
+function headingText(rest: string): string {
+  let end = rest.length;
+  while (end > 0 && (rest[end - 1] === ' ' || rest[end - 1] === '\t')) {
+    end--;
+  }
+  let hashes = end;
+  while (hashes > 0 && rest[hashes - 1] === '#') {
+    hashes--;
+  }
+  if (hashes < end && (hashes === 0 || rest[hashes - 1] === ' ' || rest[hashes - 1] === '\t')) {
+    end = hashes;
+  }
+  return rest.slice(0, end).trim();
+}
+
+/**
+ * How far an inline construct (emphasis, a link's text, a code span) may
+ * reach for its end. Without a bound, hostile input (thousands of
+ * unmatched `*`, `[` or backticks) costs quadratic time; with it, linear.
+ */
+const maxSpan = 1000;
+/** Likewise for a link's text, which cannot be cached as cheaply. */
+const maxLinkText = 500;
+
 const escapable = /[\\`*_{}[\]()#+\-.!<>|~"']/;
 
 /** Parses inline Markdown: the result's strings are text only. */
@@ -186,6 +212,10 @@ function inline(src: string, depth: number, inLink: boolean): Inline[] {
       buf = '';
     }
   };
+  // Per marker, where the last search for its closer ended without one: a
+  // later search starting before there skips what was already found to
+  // hold no closer, so a run of unmatched markers costs linear time.
+  const noCloserUntil = new Map<string, number>();
   let i = 0;
   while (i < src.length) {
     const c = src[i];
@@ -221,7 +251,12 @@ function inline(src: string, depth: number, inLink: boolean): Inline[] {
       const boundary = c === '*' || i === 0 || !/[A-Za-z0-9]/.test(src[i - 1]);
       const next = src[i + marker.length];
       if (boundary && next !== undefined && !/\s/.test(next)) {
-        const close = findClosing(src, i + marker.length, marker);
+        const from = i + marker.length;
+        const known = noCloserUntil.get(marker);
+        const close = known !== undefined && known > from ? findClosing(src, known, marker) : findClosing(src, from, marker);
+        if (close < 0) {
+          noCloserUntil.set(marker, Math.min(src.length, Math.max(known ?? 0, from) + maxSpan));
+        }
         if (close > i + marker.length) {
           flush();
           const children = inline(src.slice(i + marker.length, close), depth + 1, inLink);
@@ -244,7 +279,8 @@ function inline(src: string, depth: number, inLink: boolean): Inline[] {
       }
     }
     if (c === '<' && !inLink) {
-      const m = /^<(https?:\/\/[^\s<>]+)>/i.exec(src.slice(i));
+      autolink.lastIndex = i;
+      const m = autolink.exec(src);
       if (m) {
         flush();
         out.push({ type: 'link', children: [{ type: 'text', text: m[1] }], url: m[1], ...hrefOf(m[1]) });
@@ -253,7 +289,8 @@ function inline(src: string, depth: number, inLink: boolean): Inline[] {
       }
     }
     if ((c === 'h' || c === 'H') && !inLink && (i === 0 || !/[A-Za-z0-9]/.test(src[i - 1]))) {
-      const m = /^https?:\/\/[^\s<>()]+/i.exec(src.slice(i));
+      bareUrl.lastIndex = i;
+      const m = bareUrl.exec(src);
       if (m) {
         const url = m[0].replace(/[.,;:!?'"]+$/, '');
         flush();
@@ -269,6 +306,10 @@ function inline(src: string, depth: number, inLink: boolean): Inline[] {
   return out;
 }
 
+const autolink = /<(https?:\/\/[^\s<>]{1,2000})>/iy;
+const bareUrl = /https?:\/\/[^\s<>()]{1,2000}/iy;
+const linkTarget = /\(\s*<?([^\s()<>]{0,2000})>?(?:\s+"[^"]{0,500}")?\s*\)/y;
+
 function hrefOf(url: string): { href?: string } {
   const href = safeHref(url);
   return href ? { href } : {};
@@ -277,7 +318,8 @@ function hrefOf(url: string): { href?: string } {
 /** The index of the next run of exactly n backticks from `from`, or -1. */
 function findBacktickRun(src: string, from: number, n: number): number {
   let i = from;
-  while (i < src.length) {
+  const limit = Math.min(src.length, from + maxSpan);
+  while (i < limit) {
     if (src[i] === '`') {
       let m = 0;
       while (src[i + m] === '`') {
@@ -297,7 +339,8 @@ function findBacktickRun(src: string, from: number, n: number): number {
 /** The closing emphasis marker after `from`, skipping code spans; -1 when none. */
 function findClosing(src: string, from: number, marker: string): number {
   let i = from;
-  while (i < src.length) {
+  const limit = Math.min(src.length, from + maxSpan);
+  while (i < limit) {
     if (src[i] === '\\') {
       i += 2;
       continue;
@@ -312,13 +355,10 @@ function findClosing(src: string, from: number, marker: string): number {
       continue;
     }
     if (src.startsWith(marker, i) && !/\s/.test(src[i - 1])) {
-      // For a single marker, a double one here belongs to a nested strong.
+      // For a single marker, a double one here opens or closes a nested strong.
       if (marker.length === 1 && src[i + 1] === marker) {
-        const inner = findClosing(src, i + 2, marker + marker);
-        if (inner > 0) {
-          i = inner + 2;
-          continue;
-        }
+        i += 2;
+        continue;
       }
       if (marker[0] === '_' && /[A-Za-z0-9]/.test(src[i + marker.length] ?? '')) {
         i += marker.length;
@@ -335,7 +375,8 @@ function findClosing(src: string, from: number, marker: string): number {
 function parseLink(src: string, at: number): { text: string; url: string; end: number } | undefined {
   let depth = 0;
   let i = at;
-  for (; i < src.length; i++) {
+  const limit = Math.min(src.length, at + maxLinkText);
+  for (; i < limit; i++) {
     if (src[i] === '\\') {
       i++;
     } else if (src[i] === '[') {
@@ -347,10 +388,11 @@ function parseLink(src: string, at: number): { text: string; url: string; end: n
       }
     }
   }
-  if (i >= src.length || src[i + 1] !== '(') {
+  if (i >= limit || src[i + 1] !== '(') {
     return undefined;
   }
-  const m = /^\(\s*<?([^\s()<>]*)>?(?:\s+"[^"]*")?\s*\)/.exec(src.slice(i + 1));
+  linkTarget.lastIndex = i + 1;
+  const m = linkTarget.exec(src);
   if (!m) {
     return undefined;
   }
