@@ -23,6 +23,16 @@ export const Methods = {
   rescan: 'devproxy/rescan',
   /** request, client → server: RouteMetricsParams → RouteMetrics */
   routeMetrics: 'devproxy/routeMetrics',
+  /** request, client → server: ChatParams → ChatResult; one turn of a conversation with Calliope (docs/calliope.md, "Wire") */
+  chat: 'devproxy/chat',
+  /** notification, server → client: ChatDeltaParams; the next piece of the answer, in order, while devproxy/chat runs */
+  chatDelta: 'devproxy/chatDelta',
+  /** notification, server → client: ChatThinkingParams; what Calliope is doing ("probing /myapp/ …") */
+  chatThinking: 'devproxy/chatThinking',
+  /** notification, client → server: SetSecretsParams; the OpenAI key from VS Code's SecretStorage, "" to forget it */
+  setSecrets: 'devproxy/setSecrets',
+  /** request, client → server: `{}` → PatternStats[]; every healing pattern with its record */
+  patterns: 'devproxy/patterns',
 } as const;
 
 /** Commands of docs/lsp.md's "Client commands" table. */
@@ -39,6 +49,12 @@ export const Commands = {
   rescanRoute: 'devproxy.rescanRoute',
   rescanAll: 'devproxy.rescanAll',
   showRouteDetails: 'devproxy.showRouteDetails',
+  calliopeAsk: 'devproxy.calliope.ask',
+  calliopeDiagnoseRoute: 'devproxy.calliope.diagnoseRoute',
+  calliopeNewConversation: 'devproxy.calliope.newConversation',
+  calliopeShowPatterns: 'devproxy.calliope.showPatterns',
+  calliopeSetOpenAIKey: 'devproxy.calliope.setOpenAIKey',
+  calliopeClearOpenAIKey: 'devproxy.calliope.clearOpenAIKey',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -46,6 +62,12 @@ export type CommandId = (typeof Commands)[keyof typeof Commands];
 export const LanguageId = 'devproxy-routes';
 export const ViewContainerId = 'devproxy';
 export const RoutesViewId = 'devproxy.routes';
+/** The panel's view container of the Calliope view (docs/lsp.md, "The extension's views"). */
+export const CalliopeContainerId = 'devproxy-calliope';
+/** Calliope's webview view; VS Code derives "Focus on Calliope View" (`devproxy.calliope.focus`) from it. */
+export const CalliopeViewId = 'devproxy.calliope';
+/** Where the OpenAI key lives in VS Code's SecretStorage (never in settings, never in a log). */
+export const OpenAIKeySecret = 'devproxy.openaiApiKey';
 /** The client id: VS Code reads `<id>.trace.server` for the LSP trace. */
 export const ClientId = 'devproxy';
 export const DisplayName = 'Dev Tunnel Proxy';
@@ -379,4 +401,94 @@ export interface RouteMetrics {
   route: string;
   resolutionSeconds: number;
   points: RouteMetricsPoint[];
+}
+
+/** schemas/lsp-chat.schema.json `$defs.params`: devproxy/chat's params. */
+export interface ChatParams {
+  message: string;
+  /** Continues this conversation (ChatResult.conversation); absent starts one. */
+  conversation?: string;
+}
+
+/** A doc passage an answer was grounded in. */
+export interface ChatSource {
+  /** "docs/vite.md" (built in) or "workspace:README.md". */
+  file: string;
+  heading: string;
+}
+
+/** One edit of ChatWorkspaceEdit.changes: an LSP TextEdit. */
+export interface ChatTextEdit {
+  range: Range;
+  newText: string;
+}
+
+/** An LSP WorkspaceEdit of route files, `changes` only: file URI → its edits. */
+export interface ChatWorkspaceEdit {
+  changes: Record<string, ChatTextEdit[]>;
+}
+
+/** The change to make in the app's own config, when the cause is there. */
+export interface AppChange {
+  /** The app's file, e.g. "vite.config.ts". */
+  file: string;
+  description: string;
+  snippet: string;
+}
+
+/** schemas/lsp-chat.schema.json `$defs.fix`: a fix a healing pattern proposes, checked before it is offered. */
+export interface ChatFix {
+  title: string;
+  /** The healing pattern that proposes it. */
+  pattern: string;
+  edit?: ChatWorkspaceEdit;
+  appChange?: AppChange;
+}
+
+/** schemas/lsp-chat.schema.json: devproxy/chat's result. */
+export interface ChatResult {
+  /** The conversation's id: send it back to continue. */
+  conversation: string;
+  /** The whole answer, Markdown: authoritative over the deltas. */
+  text: string;
+  sources: ChatSource[];
+  /** Who answered ("ollama", "openai", …); empty when offline. */
+  provider: string;
+  /** No model answered: the answer comes from the route engine and the docs. */
+  offline: boolean;
+  /** For people: providers that failed, or why the answer is offline. */
+  notes: string[];
+  fixes: ChatFix[];
+}
+
+/** schemas/lsp-chat-delta.schema.json `$defs.delta`. */
+export interface ChatDeltaParams {
+  conversation: string;
+  delta: string;
+}
+
+/** schemas/lsp-chat-delta.schema.json `$defs.thinking`. */
+export interface ChatThinkingParams {
+  conversation: string;
+  text: string;
+}
+
+/** devproxy/setSecrets's params: the key, or "" to forget it. Never logged or traced. */
+export interface SetSecretsParams {
+  openaiApiKey: string;
+}
+
+/** One healing pattern and its record (devproxy/patterns, schemas/lsp-patterns.schema.json). */
+export interface PatternStats {
+  id: string;
+  title: string;
+  /** Fixes proposed and checked. */
+  attempts: number;
+  successes: number;
+  /** (successes + 1) / (attempts + 2). */
+  confidence: number;
+  /** Below 0.5 after at least 4 attempts: not offered until switched on again. */
+  disabled: boolean;
+  /** "builtin", or the pattern file's path. */
+  source: string;
 }

@@ -4,7 +4,9 @@
 // devproxy/routes (the Routes view), the proxy's state through
 // devproxy/status (the status bar), and the routes' runtime health through
 // devproxy/health and devproxy/healthChanged (the tree's icons, the status
-// bar's summary, the route details page). The contract is docs/lsp.md.
+// bar's summary, the route details page); Calliope, the assistant, through
+// devproxy/chat and its notifications (the Calliope view in the panel). The
+// contract is docs/lsp.md.
 //
 // This file creates the one output channel, the views and the commands, and
 // hands the server's lifecycle to ServerController (serverController.ts),
@@ -12,7 +14,13 @@
 // need VS Code lives in pure modules with unit tests.
 
 import * as vscode from 'vscode';
-import { CommandId, Commands, DisplayName, Methods, OutputChannelName, RoutesViewId, TraceChannelName } from './contract';
+import { Trace } from 'vscode-languageclient/node';
+import { CalliopeCodeActions, isDiagnosticArg } from './calliopeCodeActions';
+import { askDraft, diagnoseQuestion, diagnosticQuestion, routeAtLine, routeFacts } from './calliopeQuestions';
+import { CalliopeSecrets } from './calliopeSecrets';
+import { patternsMarkdown } from './calliopePatterns';
+import { CalliopeView } from './calliopeView';
+import { CalliopeViewId, CommandId, Commands, DisplayName, LanguageId, Methods, OutputChannelName, PatternStats, RoutesViewId, TraceChannelName } from './contract';
 import { createRouteFile } from './createRouteFile';
 import { parseExplainInput } from './explainInput';
 import { errorText, Log, logLine } from './log';
@@ -49,7 +57,26 @@ export function activate(context: vscode.ExtensionContext): void {
     );
   };
   const status = new ServerStatusItem(statusItem, offerRouteFile);
-  const server = new ServerController({
+  // Calliope's view and key need the client, and the client's start needs
+  // them (the notifications, the key sent once it runs): late-bound.
+  let server: ServerController | undefined;
+  const calliope = new CalliopeView(context, () => server?.running, log);
+  const secrets = new CalliopeSecrets({
+    secrets: context.secrets,
+    client: () => server?.running,
+    trace: () => Trace.fromString(vscode.workspace.getConfiguration('devproxy').get<string>('trace.server') ?? 'off'),
+    promptKey: () =>
+      vscode.window.showInputBox({
+        title: 'Set OpenAI API Key',
+        prompt: 'Calliope uses OpenAI with this key when no local model answers. It is kept in VS Code\'s secret storage and sent only to the devproxy language server.',
+        password: true,
+        ignoreFocusOut: true,
+        placeHolder: 'sk-…',
+      }),
+    inform: (message) => void vscode.window.showInformationMessage(message),
+    log,
+  });
+  server = new ServerController({
     extensionPath: context.extensionPath,
     output,
     traceOutput,
@@ -58,10 +85,27 @@ export function activate(context: vscode.ExtensionContext): void {
     routesView: tree,
     healthView: tree,
     language,
+    notifications: {
+      [Methods.chatDelta]: (params) => calliope.onDelta(params),
+      [Methods.chatThinking]: (params) => calliope.onThinking(params),
+    },
+    onRunning: () => void secrets.serverStarted(),
   });
   controller = server;
   const details = new RouteDetailsPanels(tree, (method, params) => server.running?.sendRequest<unknown>(method, params));
-  context.subscriptions.push(output, traceOutput, statusItem, tree, view, language, server, details);
+  context.subscriptions.push(
+    output,
+    traceOutput,
+    statusItem,
+    tree,
+    view,
+    language,
+    server,
+    details,
+    calliope,
+    vscode.window.registerWebviewViewProvider(CalliopeViewId, calliope),
+    vscode.languages.registerCodeActionsProvider({ language: LanguageId }, new CalliopeCodeActions(), CalliopeCodeActions.metadata),
+  );
 
   /** Sends devproxy/rescan with progress in the Routes view, and says the outcome. */
   const rescan = async (route: string | undefined) => {
@@ -185,6 +229,54 @@ export function activate(context: vscode.ExtensionContext): void {
       }
       details.show(node);
     },
+    [Commands.calliopeAsk]: (arg) => {
+      const editor = vscode.window.activeTextEditor;
+      const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : undefined;
+      return calliope.reveal(askDraft(arg, selection) || undefined);
+    },
+    [Commands.calliopeDiagnoseRoute]: async (arg) => {
+      if (isDiagnosticArg(arg)) {
+        const node = routeAtLine(tree.current, arg.uri, arg.line + 1);
+        const file = node?.fileId ?? vscode.workspace.asRelativePath(vscode.Uri.parse(arg.uri, true));
+        const question = diagnosticQuestion({
+          file,
+          line: arg.line + 1,
+          message: arg.message,
+          ...(node ? { route: node.route ?? node.label, status: node.healthStatus, reason: node.health?.reason || undefined } : {}),
+        });
+        return calliope.askNow(question);
+      }
+      let node = routeNodeOf(arg);
+      if (!node) {
+        // From the Command Palette: pick a route.
+        const routes = tree.current.files.flatMap((f) => f.routes);
+        if (routes.length === 0) {
+          void vscode.window.showInformationMessage(`${DisplayName}: there are no routes to diagnose yet.`);
+          return;
+        }
+        const picked = await vscode.window.showQuickPick(
+          routes.map((r) => ({ label: r.label, description: `${r.fileId}:${r.line}`, detail: r.description, node: r })),
+          { title: 'Diagnose Route with Calliope', placeHolder: 'The route to ask about' },
+        );
+        node = picked?.node;
+      }
+      if (node) {
+        return calliope.askNow(diagnoseQuestion(routeFacts(node)));
+      }
+    },
+    [Commands.calliopeNewConversation]: () => calliope.newConversation(),
+    [Commands.calliopeShowPatterns]: async () => {
+      const client = server?.running;
+      if (!client) {
+        void vscode.window.showWarningMessage('The Dev Tunnel Proxy language server is not running.');
+        return;
+      }
+      const stats = await client.sendRequest<PatternStats[]>(Methods.patterns, {});
+      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: patternsMarkdown(stats ?? []) });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    },
+    [Commands.calliopeSetOpenAIKey]: () => secrets.setKey(),
+    [Commands.calliopeClearOpenAIKey]: () => secrets.clearKey(),
   };
 
   /** The tree's route node of a command argument: the node itself, or a route string. */

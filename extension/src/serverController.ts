@@ -61,6 +61,10 @@ export interface ServerControllerParts {
   /** The Routes view again: it shows the health beside the table. */
   healthView: HealthView;
   language: RouteFileLanguage;
+  /** More server → client notifications, by method (Calliope's chatDelta and chatThinking); only the current client's reach them. */
+  notifications?: Record<string, (params: unknown) => void>;
+  /** Called each time a server is up (after initialize): Calliope sends the stored OpenAI key. */
+  onRunning?: () => void;
 }
 
 export class ServerController implements vscode.Disposable {
@@ -196,6 +200,13 @@ export class ServerController implements vscode.Disposable {
         this.health.healthChanged(params);
       }
     });
+    for (const [method, handler] of Object.entries(this.parts.notifications ?? {})) {
+      client.onNotification(method, (params: unknown) => {
+        if (gen === this.generation) {
+          handler(params);
+        }
+      });
+    }
     client.onNotification(Methods.status, (params: unknown) => {
       if (gen === this.generation && isProxyStatus(params)) {
         this.parts.status.apply({ type: 'proxyStatus', status: params });
@@ -243,6 +254,7 @@ export class ServerController implements vscode.Disposable {
         this.parts.status.apply({ type: 'serverRunning' });
         void this.routes.refresh();
         void this.health.refresh();
+        this.parts.onRunning?.();
         break;
       case State.Stopped:
         this.routes.reset();

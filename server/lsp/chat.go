@@ -37,15 +37,38 @@ func (s *Server) chat(ctx context.Context, raw json.RawMessage) (calliope.ChatRe
 	})
 }
 
-// chatHost is the server's assistant, built at the first devproxy/chat.
-// The OpenAI key comes from the environment (OPENAI_API_KEY): the
-// extension starts the server with the key from VS Code's SecretStorage
-// there, and restarts it when the key changes, so the key never crosses
-// the protocol (whose trace a user may turn on).
+// chatHost is the server's assistant, built at the first devproxy/chat
+// and again when its models may have changed (the settings, the key).
 type chatHost struct {
 	mu        sync.Mutex
 	assistant *calliope.Assistant
 	close     func()
+	// openaiKey is the key the user stored in VS Code's SecretStorage
+	// (devproxy/setSecrets); it wins over OPENAI_API_KEY. Never logged.
+	openaiKey string
+}
+
+// SetSecretsParams are devproxy/setSecrets' params.
+type SetSecretsParams struct {
+	OpenAIAPIKey *string `json:"openaiApiKey"`
+}
+
+// setSecrets takes the devproxy/setSecrets notification: a new key (""
+// forgets it) builds Calliope again at its next question.
+func (s *Server) setSecrets(raw json.RawMessage) {
+	var p SetSecretsParams
+	if err := json.Unmarshal(raw, &p); err != nil || p.OpenAIAPIKey == nil {
+		s.log.Warn(`devproxy/setSecrets takes {"openaiApiKey": "…"}; ignored`)
+		return
+	}
+	s.calliope.mu.Lock()
+	defer s.calliope.mu.Unlock()
+	if s.calliope.openaiKey == *p.OpenAIAPIKey {
+		return
+	}
+	s.calliope.openaiKey = *p.OpenAIAPIKey
+	s.resetAssistantLocked()
+	s.log.Info("calliope's OpenAI key changed", "set", *p.OpenAIAPIKey != "")
 }
 
 // resetAssistantLocked forgets the assistant (its files are released); the
@@ -86,7 +109,7 @@ func (s *Server) assistant() *calliope.Assistant {
 	a, closeAll := calliope.Build(s.ctx, calliope.Config{
 		Root: t.Root, DataDir: s.dataDir(t), Engine: engine, Docs: docs.FS, Log: s.log,
 		Settings: provider.Settings{Order: settings.Calliope.Providers, LocalBaseURL: settings.Calliope.BaseURL,
-			LocalModel: settings.Calliope.Model},
+			LocalModel: settings.Calliope.Model, OpenAIKey: s.calliope.openaiKey},
 	})
 	s.calliope.assistant, s.calliope.close = a, closeAll
 	return a

@@ -399,3 +399,40 @@ func TestPatternsRecord(t *testing.T) {
 		t.Errorf("a pattern never tried: %+v", s)
 	}
 }
+
+// TestSetSecrets: the OpenAI key the editor keeps in its secret storage
+// arrives with devproxy/setSecrets; Calliope, offline without it, answers
+// through OpenAI (here the fake at OPENAI_BASE_URL, which demands the key)
+// once it is set, and offline again once it is forgotten.
+func TestSetSecrets(t *testing.T) {
+	fake := providertest.New(t)
+	fake.RequireKey("sk-test-key-123")
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", fake.URL())
+	t.Setenv("OLLAMA_HOST", "127.0.0.1:1")
+	root := workspace(t, "-- apps/a.conf --\nlocation /a/ { return 200; }\n")
+	c, _ := startServer(t, root, map[string]any{"calliope": map[string]any{"providers": []string{"openai"}}},
+		Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true})
+	ask := func() calliope.ChatResult {
+		t.Helper()
+		var res calliope.ChatResult
+		if err := c.call("devproxy/chat", map[string]any{"message": "what is /a/?"}, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := ask(); !res.Offline {
+		t.Fatalf("without a key: %+v", res)
+	}
+	c.notify("devproxy/setSecrets", map[string]any{"openaiApiKey": "sk-test-key-123"})
+	if res := ask(); res.Offline || res.Provider != "openai" {
+		t.Fatalf("with the key: %+v", res)
+	}
+	if !fake.ChatRequests()[0].HasAuthorization {
+		t.Error("the key was not sent to OpenAI")
+	}
+	c.notify("devproxy/setSecrets", map[string]any{"openaiApiKey": ""})
+	if res := ask(); !res.Offline {
+		t.Errorf("after forgetting the key: %+v", res)
+	}
+}

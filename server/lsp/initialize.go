@@ -34,7 +34,8 @@ import (
 //	textDocument/prepareRename, rename             rename.go
 //	devproxy/routes, devproxy/explain              devproxy.go
 //	devproxy/takeOver                              proxyhost.go
-//	devproxy/chat, devproxy/patterns               chat.go
+//	devproxy/chat, devproxy/patterns,              chat.go
+//	  devproxy/setSecrets
 //	devproxy/health, devproxy/rescan,              health.go
 //	  devproxy/routeMetrics
 //
@@ -95,6 +96,8 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result, err = s.proxy.rescan(ctx, json.RawMessage(raw))
 	case "devproxy/routeMetrics":
 		result, err = s.proxy.routeMetrics(ctx, json.RawMessage(raw))
+	case "devproxy/setSecrets":
+		s.setSecrets(json.RawMessage(raw)) // a notification: nothing is answered
 	case "devproxy/patterns":
 		result = s.assistant().Patterns()
 	case "devproxy/chat":

@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Commands, LanguageId, Methods, RoutesViewId, ViewContainerId } from '../../src/contract';
+import { CalliopeContainerId, CalliopeViewId, Commands, LanguageId, Methods, RoutesViewId, ViewContainerId } from '../../src/contract';
 import { settingDefaults, settingKeys } from '../../src/settings';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -219,6 +219,44 @@ describe('package.json commands, views and menus', () => {
     assert.ok(!palette.some((p) => p.command === Commands.rescanAll), 'Rescan All Routes is in the palette');
   });
 
+  it('has the Calliope webview view in a container of its own in the panel, so "Focus on Calliope View" exists and it can move', () => {
+    const panel = manifest.contributes.viewsContainers.panel as { id: string; title: string; icon: string }[];
+    assert.deepStrictEqual(
+      panel.map((c) => [c.id, c.title]),
+      [[CalliopeContainerId, 'Calliope']],
+    );
+    assert.ok(fs.existsSync(path.join(repo, panel[0].icon)), 'the panel container icon exists');
+    assert.match(panel[0].icon, /^extension\/media\/[^/]+\.svg$/, '.vscodeignore ships extension/media/*.svg');
+    const views = manifest.contributes.views[CalliopeContainerId] as { type: string; id: string; name: string }[];
+    assert.deepStrictEqual(
+      views.map((v) => [v.type, v.id, v.name]),
+      [['webview', CalliopeViewId, 'Calliope']],
+    );
+    // VS Code names a view's focus command `<view id>.focus`; the extension runs it.
+    assert.ok(!(manifest.contributes.commands as { command: string }[]).some((c) => c.command === `${CalliopeViewId}.focus`), 'VS Code contributes the focus command itself');
+  });
+
+  it('offers the Calliope commands where they apply', () => {
+    const commands = manifest.contributes.commands as { command: string; title: string; icon?: string }[];
+    const byId = new Map(commands.map((c) => [c.command, c]));
+    assert.strictEqual(byId.get(Commands.calliopeAsk)?.title, 'Ask Calliope');
+    assert.strictEqual(byId.get(Commands.calliopeDiagnoseRoute)?.title, 'Diagnose Route with Calliope');
+    assert.strictEqual(byId.get(Commands.calliopeSetOpenAIKey)?.title, 'Set OpenAI API Key');
+    assert.strictEqual(byId.get(Commands.calliopeClearOpenAIKey)?.title, 'Clear OpenAI API Key');
+    const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    const diagnose = items.filter((i) => i.command === Commands.calliopeDiagnoseRoute);
+    assert.strictEqual(diagnose.length, 1);
+    const m = /viewItem =~ \/(.*)\//.exec(diagnose[0].when);
+    assert.ok(m && new RegExp(m[1]).test('route') && new RegExp(m[1]).test('routeWithUrl') && !new RegExp(m[1]).test('file'), 'on every route, no file');
+    const title = manifest.contributes.menus['view/title'] as { command: string; when: string }[];
+    assert.ok(title.some((t) => t.command === Commands.calliopeNewConversation && t.when === `view == ${CalliopeViewId}`));
+    // Every Calliope command works from the Command Palette (Diagnose asks for a route there).
+    const palette = manifest.contributes.menus.commandPalette as { command: string; when: string }[];
+    for (const id of [Commands.calliopeAsk, Commands.calliopeDiagnoseRoute, Commands.calliopeNewConversation, Commands.calliopeSetOpenAIKey, Commands.calliopeClearOpenAIKey]) {
+      assert.ok(!palette.some((p) => p.command === id), `${id} is in the palette`);
+    }
+  });
+
   it('offers to create a route file where there are no routes yet', () => {
     const welcome = manifest.contributes.viewsWelcome as { view: string; contents: string }[];
     assert.ok(welcome.some((w) => w.view === RoutesViewId && w.contents.includes(`(command:${Commands.createRouteFile})`)));
@@ -242,6 +280,7 @@ describe('package.json language, grammar, activation and build', () => {
       'workspaceContains:devproxy.json',
       `onLanguage:${LanguageId}`,
       `onView:${RoutesViewId}`,
+      `onView:${CalliopeViewId}`,
     ]);
   });
 
