@@ -22,7 +22,7 @@ func (t *turn) online(past []Turn) error {
 		}
 	}
 	msgs = append(msgs, provider.Message{Role: "user", Content: t.message})
-	model := t.a.opts.Model
+	model := t.model
 	for round := 0; ; round++ {
 		req := provider.Request{Messages: msgs}
 		if round < maxToolRounds {

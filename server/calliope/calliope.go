@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
@@ -129,6 +130,23 @@ type Options struct {
 type Assistant struct {
 	opts Options
 	log  *slog.Logger
+
+	mu    sync.Mutex
+	model provider.Provider // Options.Model, until SetModel
+}
+
+// SetModel makes later turns ask m (nil: answer offline); a turn that
+// runs keeps the model it started with.
+func (a *Assistant) SetModel(m provider.Provider) {
+	a.mu.Lock()
+	a.model = m
+	a.mu.Unlock()
+}
+
+func (a *Assistant) currentModel() provider.Provider {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.model
 }
 
 // Patterns is every healing pattern with its record: attempts,
@@ -149,7 +167,7 @@ func New(opts Options) *Assistant {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Assistant{opts: opts, log: opts.Log}
+	return &Assistant{opts: opts, log: opts.Log, model: opts.Model}
 }
 
 // ChatParams are devproxy/chat's params.
@@ -220,11 +238,11 @@ func (a *Assistant) Chat(ctx context.Context, p ChatParams, emit func(Event)) (C
 	if a.opts.History != nil {
 		past = a.opts.History.Conversation(id)
 	}
-	t := &turn{a: a, ctx: ctx, id: id, emit: emit, message: message}
+	t := &turn{a: a, ctx: ctx, id: id, emit: emit, message: message, model: a.currentModel()}
 	t.gather()
 	res := ChatResult{Conversation: id, Sources: t.facts.sources(), Notes: []string{}}
 	var err error
-	if a.opts.Model != nil {
+	if t.model != nil {
 		err = t.online(past)
 		if err != nil && ctx.Err() == nil {
 			// No provider answered: say so and answer offline.
@@ -278,7 +296,8 @@ type turn struct {
 	ctx       context.Context
 	id        string
 	emit      func(Event)
-	message   string // scrubbed
+	message   string            // scrubbed
+	model     provider.Provider // nil: offline
 	facts     *facts
 	text      strings.Builder // the answer so far, as streamed
 	provider  string

@@ -67,16 +67,7 @@ func Build(ctx context.Context, c Config) (*Assistant, func()) {
 		}
 	}
 
-	providers := provider.Detect(ctx, provider.FromEnv(getenv, c.Settings), c.HTTPClient)
-	var model provider.Provider
-	chain := provider.NewChain(providers...)
-	if len(providers) > 0 {
-		model = chain
-		log.Info("calliope's models", "providers", chain.Name())
-	} else {
-		log.Info("calliope answers offline: no model provider found (Ollama on 127.0.0.1:11434, OPENAI_API_KEY)")
-	}
-
+	model, chain := models(ctx, c.Settings, getenv, c.HTTPClient, log)
 	var history *History
 	var records *heal.Records
 	if c.DataDir != "" {
@@ -123,6 +114,35 @@ func Build(ctx context.Context, c Config) (*Assistant, func()) {
 	a := New(Options{Model: model, Knowledge: retriever, Engine: c.Engine, History: history, Log: log,
 		Healer: newHealer(hctx, c.Engine, c.Root, records, log), Patterns: patterns})
 	return a, closeAll
+}
+
+// Models finds the models settings and the environment point at (local
+// first unless the settings order them otherwise), as one fallback chain;
+// nil when there is none (Calliope answers offline). SetModel takes it,
+// so that a change of settings or key needs no new assistant.
+func Models(ctx context.Context, settings provider.Settings, getenv func(string) string, client *http.Client, log *slog.Logger) provider.Provider {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, _ := models(ctx, settings, getenv, client, log)
+	if m == nil {
+		return nil // not a typed nil in the interface
+	}
+	return m
+}
+
+func models(ctx context.Context, settings provider.Settings, getenv func(string) string, client *http.Client, log *slog.Logger) (provider.Provider, *provider.Chain) {
+	providers := provider.Detect(ctx, provider.FromEnv(getenv, settings), client)
+	chain := provider.NewChain(providers...)
+	if len(providers) == 0 {
+		log.Info("calliope answers offline: no model provider found (Ollama on 127.0.0.1:11434, OPENAI_API_KEY)")
+		return nil, chain
+	}
+	log.Info("calliope's models", "providers", chain.Name())
+	return chain, chain
 }
 
 // openIndex opens the docs index in dataDir/knowledge, or, when there is

@@ -37,12 +37,16 @@ func (s *Server) chat(ctx context.Context, raw json.RawMessage) (calliope.ChatRe
 	})
 }
 
-// chatHost is the server's assistant, built at the first devproxy/chat
-// and again when its models may have changed (the settings, the key).
+// chatHost is the server's assistant, built at the first devproxy/chat.
+// When its models may have changed (devproxy.calliope.* settings, the
+// key) it is told its new model at the next question; its docs index and
+// history stay.
 type chatHost struct {
 	mu        sync.Mutex
 	assistant *calliope.Assistant
 	close     func()
+	building  chan struct{} // closed when the assistant being built is ready
+	stale     bool          // the models must be found again
 	// openaiKey is the key the user stored in VS Code's SecretStorage
 	// (devproxy/setSecrets); it wins over OPENAI_API_KEY. Never logged.
 	openaiKey string
@@ -54,7 +58,7 @@ type SetSecretsParams struct {
 }
 
 // setSecrets takes the devproxy/setSecrets notification: a new key (""
-// forgets it) builds Calliope again at its next question.
+// forgets it) is used from Calliope's next question.
 func (s *Server) setSecrets(raw json.RawMessage) {
 	var p SetSecretsParams
 	if err := json.Unmarshal(raw, &p); err != nil || p.OpenAIAPIKey == nil {
@@ -67,52 +71,82 @@ func (s *Server) setSecrets(raw json.RawMessage) {
 		return
 	}
 	s.calliope.openaiKey = *p.OpenAIAPIKey
-	s.resetAssistantLocked()
+	s.calliope.stale = true
 	s.log.Info("calliope's OpenAI key changed", "set", *p.OpenAIAPIKey != "")
 }
 
-// resetAssistantLocked forgets the assistant (its files are released); the
-// next question builds another.
-func (s *Server) resetAssistantLocked() {
-	if s.calliope.close != nil {
-		s.calliope.close()
-	}
-	s.calliope.assistant, s.calliope.close = nil, nil
+// modelsChanged marks Calliope's models to be found again (a change of
+// devproxy.calliope.*).
+func (s *Server) modelsChanged() {
+	s.calliope.mu.Lock()
+	s.calliope.stale = true
+	s.calliope.mu.Unlock()
 }
 
 // closeAssistant releases Calliope's files at shutdown.
 func (s *Server) closeAssistant() {
 	s.calliope.mu.Lock()
-	defer s.calliope.mu.Unlock()
-	s.resetAssistantLocked()
+	c := s.calliope.close
+	s.calliope.assistant, s.calliope.close = nil, nil
+	s.calliope.mu.Unlock()
+	if c != nil {
+		c()
+	}
+}
+
+// modelSettings are the provider settings of the devproxy.calliope.*
+// settings and the key.
+func (s *Server) modelSettings(key string) provider.Settings {
+	s.mu.Lock()
+	c := s.settings.Calliope
+	s.mu.Unlock()
+	return provider.Settings{Order: c.Providers, LocalBaseURL: c.BaseURL, LocalModel: c.Model, OpenAIKey: key}
 }
 
 // assistant is the server's Calliope: Options.Assistant's, or the one
-// calliope.Build makes for the workspace: models from the settings, the
-// key and the environment, the docs index and history in the data
-// directory (never the workspace).
+// calliope.Build makes for the workspace (models from the settings, the
+// key and the environment; the docs index and history in the data
+// directory, never the workspace). It is built, and its models found
+// again, on the asking request's goroutine, outside the lock: the read
+// loop (setSecrets) never waits for it.
 func (s *Server) assistant() *calliope.Assistant {
-	s.calliope.mu.Lock()
-	defer s.calliope.mu.Unlock()
-	if s.calliope.assistant != nil {
-		return s.calliope.assistant
+	for {
+		s.calliope.mu.Lock()
+		if a := s.calliope.assistant; a != nil {
+			stale, key := s.calliope.stale, s.calliope.openaiKey
+			s.calliope.stale = false
+			s.calliope.mu.Unlock()
+			if stale && s.opts.Assistant == nil {
+				a.SetModel(calliope.Models(s.ctx, s.modelSettings(key), nil, nil, s.log))
+			}
+			return a
+		}
+		if s.opts.Assistant != nil {
+			s.calliope.assistant = s.opts.Assistant(chatEngine{s})
+			s.calliope.mu.Unlock()
+			continue
+		}
+		if b := s.calliope.building; b != nil {
+			s.calliope.mu.Unlock()
+			<-b
+			continue
+		}
+		building := make(chan struct{})
+		s.calliope.building = building
+		s.calliope.stale = false
+		key := s.calliope.openaiKey
+		s.calliope.mu.Unlock()
+
+		t := s.snap.Load().table
+		a, closeAll := calliope.Build(s.ctx, calliope.Config{Root: t.Root, DataDir: s.dataDir(t), Engine: chatEngine{s},
+			Docs: docs.FS, Log: s.log, Settings: s.modelSettings(key)})
+
+		s.calliope.mu.Lock()
+		s.calliope.building = nil
+		close(building)
+		s.calliope.assistant, s.calliope.close = a, closeAll
+		s.calliope.mu.Unlock()
 	}
-	engine := chatEngine{s}
-	if s.opts.Assistant != nil {
-		s.calliope.assistant = s.opts.Assistant(engine)
-		return s.calliope.assistant
-	}
-	s.mu.Lock()
-	settings := s.settings
-	s.mu.Unlock()
-	t := s.snap.Load().table
-	a, closeAll := calliope.Build(s.ctx, calliope.Config{
-		Root: t.Root, DataDir: s.dataDir(t), Engine: engine, Docs: docs.FS, Log: s.log,
-		Settings: provider.Settings{Order: settings.Calliope.Providers, LocalBaseURL: settings.Calliope.BaseURL,
-			LocalModel: settings.Calliope.Model, OpenAIKey: s.calliope.openaiKey},
-	})
-	s.calliope.assistant, s.calliope.close = a, closeAll
-	return a
 }
 
 // dataDir is where Calliope keeps its files: the health store's folder

@@ -69,11 +69,7 @@ func (s *Server) fetchConfiguration() {
 			s.settings = st
 			s.mu.Unlock()
 			if calliopeChanged {
-				// Other models: Calliope is built again at its next
-				// question.
-				s.calliope.mu.Lock()
-				s.resetAssistantLocked()
-				s.calliope.mu.Unlock()
+				s.modelsChanged() // found again at Calliope's next question
 			}
 			// VS Code asks again after every devproxy.* change (the trace
 			// level too) and right after start, with the settings
