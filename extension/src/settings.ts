@@ -13,6 +13,8 @@ export interface DevproxySettings {
   proxy: { enabled: boolean };
   server: { path: string };
   trace: { server: TraceLevel };
+  /** Calliope's models and the workspace documents it reads. */
+  calliope: { providers: string[]; baseUrl: string; model: string; docs: string[] };
 }
 
 export const settingDefaults: DevproxySettings = {
@@ -23,10 +25,23 @@ export const settingDefaults: DevproxySettings = {
   proxy: { enabled: true },
   server: { path: '' },
   trace: { server: 'off' },
+  calliope: { providers: ['local', 'openai'], baseUrl: '', model: '', docs: ['README.md', 'docs/**/*.md'] },
 };
 
 /** Every key under `devproxy.`, in the order of docs/lsp.md. */
-export const settingKeys = ['apps', 'overrides', 'listen', 'tunnel.listen', 'proxy.enabled', 'server.path', 'trace.server'] as const;
+export const settingKeys = [
+  'apps',
+  'overrides',
+  'listen',
+  'tunnel.listen',
+  'proxy.enabled',
+  'calliope.providers',
+  'calliope.baseUrl',
+  'calliope.model',
+  'calliope.docs',
+  'server.path',
+  'trace.server',
+] as const;
 
 export type SettingKey = (typeof settingKeys)[number];
 
@@ -55,5 +70,11 @@ export function readSettings(get: (key: SettingKey) => unknown): DevproxySetting
     proxy: { enabled: typeof enabled === 'boolean' ? enabled : d.proxy.enabled },
     server: { path: str(get('server.path'), d.server.path) },
     trace: { server: trace === 'messages' || trace === 'verbose' ? trace : 'off' },
+    calliope: {
+      providers: stringList(get('calliope.providers'), d.calliope.providers).filter((p) => p === 'local' || p === 'openai'),
+      baseUrl: str(get('calliope.baseUrl'), d.calliope.baseUrl),
+      model: str(get('calliope.model'), d.calliope.model),
+      docs: stringList(get('calliope.docs'), d.calliope.docs),
+    },
   };
 }

@@ -41,6 +41,9 @@ type Config struct {
 	Getenv   func(string) string
 	// Docs are the product's own docs (docs.FS).
 	Docs fs.FS
+	// WorkspaceDocs are the globs of the workspace's documents to index;
+	// nil takes knowledge.DefaultWorkspaceGlobs.
+	WorkspaceDocs []string
 	// HTTPClient talks to the models; nil takes provider's default.
 	HTTPClient *http.Client
 	Log        *slog.Logger
@@ -97,7 +100,7 @@ func Build(ctx context.Context, c Config) (*Assistant, func()) {
 		closers = append(closers, func() { cancel(); <-done })
 		go func() {
 			defer close(done)
-			indexDocs(ictx, idx, c.Docs, c.Root, log)
+			indexDocs(ictx, idx, c.Docs, c.Root, c.WorkspaceDocs, log)
 		}()
 	}
 
@@ -176,7 +179,10 @@ func openIndex(dataDir string, chain *provider.Chain, log *slog.Logger) (*knowle
 }
 
 // indexDocs indexes the product's docs and the workspace's.
-func indexDocs(ctx context.Context, idx *knowledge.Index, product fs.FS, root string, log *slog.Logger) {
+func indexDocs(ctx context.Context, idx *knowledge.Index, product fs.FS, root string, globs []string, log *slog.Logger) {
+	if globs == nil {
+		globs = knowledge.DefaultWorkspaceGlobs
+	}
 	var docs []knowledge.Doc
 	if product != nil {
 		d, err := knowledge.Docs(product, "docs")
@@ -186,7 +192,7 @@ func indexDocs(ctx context.Context, idx *knowledge.Index, product fs.FS, root st
 		docs = append(docs, d...)
 	}
 	if root != "" {
-		d, err := knowledge.WorkspaceDocs(root, knowledge.DefaultWorkspaceGlobs)
+		d, err := knowledge.WorkspaceDocs(root, globs)
 		if err != nil {
 			log.Warn("calliope cannot read the workspace's docs", "err", err)
 		}

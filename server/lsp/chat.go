@@ -138,8 +138,11 @@ func (s *Server) assistant() *calliope.Assistant {
 		s.calliope.mu.Unlock()
 
 		t := s.snap.Load().table
+		s.mu.Lock()
+		globs := s.settings.Calliope.Docs
+		s.mu.Unlock()
 		a, closeAll := calliope.Build(s.ctx, calliope.Config{Root: t.Root, DataDir: s.dataDir(t), Engine: chatEngine{s},
-			Docs: docs.FS, Log: s.log, Settings: s.modelSettings(key)})
+			Docs: docs.FS, WorkspaceDocs: globs, Log: s.log, Settings: s.modelSettings(key)})
 
 		s.calliope.mu.Lock()
 		s.calliope.building = nil

@@ -28,6 +28,7 @@ type Settings struct {
 		Providers []string `json:"providers,omitempty"` // order: "local", "openai"
 		BaseURL   string   `json:"baseUrl,omitempty"`   // an OpenAI-compatible local server
 		Model     string   `json:"model,omitempty"`
+		Docs      []string `json:"docs,omitempty"` // the workspace's documents, globs
 	} `json:"calliope"`
 }
 

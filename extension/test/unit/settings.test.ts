@@ -11,6 +11,10 @@ describe('settings.readSettings', () => {
       'proxy.enabled': false,
       'server.path': '/opt/devproxy',
       'trace.server': 'verbose',
+      'calliope.providers': ['openai', 'bogus'],
+      'calliope.baseUrl': 'http://127.0.0.1:1234/v1',
+      'calliope.model': 'qwen',
+      'calliope.docs': ['NOTES.md'],
     };
     assert.deepStrictEqual(
       readSettings((k) => values[k]),
@@ -22,6 +26,7 @@ describe('settings.readSettings', () => {
         proxy: { enabled: false },
         server: { path: '/opt/devproxy' },
         trace: { server: 'verbose' },
+        calliope: { providers: ['openai'], baseUrl: 'http://127.0.0.1:1234/v1', model: 'qwen', docs: ['NOTES.md'] },
       },
     );
   });
