@@ -13,7 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
-	"github.com/devtunnelproxy/devproxy/proxy/internal/proxytest"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // startProxy serves a temp workspace holding files through the real proxy

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
-	"github.com/devtunnelproxy/devproxy/proxy/internal/proxytest"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // startProxy runs the proxy on loopback for the route files files

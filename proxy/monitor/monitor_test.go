@@ -12,7 +12,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
-	"github.com/devtunnelproxy/devproxy/proxy/internal/proxytest"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
 )

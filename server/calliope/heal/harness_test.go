@@ -14,12 +14,13 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // The tests run the real thing: dev servers on loopback ports, the real
 // proxy (httpproxy.Serve) over route files in a temporary workspace, the
-// real scanner through it. (proxy/internal/proxytest is out of reach
+// real scanner through it. (proxy/proxytest is out of reach
 // from server/, so this is its small twin.)
 
 const probeTimeout = 3 * time.Second
@@ -43,19 +44,6 @@ func refusedAddr(tb testing.TB) string {
 	return addr
 }
 
-func writeFiles(tb testing.TB, root string, files map[string]string) {
-	tb.Helper()
-	for rel, content := range files {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-}
-
 // workspace is a proxy serving a temporary workspace.
 type workspace struct {
 	root string
@@ -76,35 +64,12 @@ func serve(tb testing.TB, files map[string]string, prepare ...func(root string))
 func serveWith(tb testing.TB, files map[string]string, opts httpproxy.ServeOptions, prepare ...func(root string)) *workspace {
 	tb.Helper()
 	root := tb.TempDir()
-	writeFiles(tb, root, files)
+	proxytest.WriteFiles(tb, root, files)
 	for _, p := range prepare {
 		p(root)
 	}
-	ready := make(chan httpproxy.ServeInfo, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		opts.Root, opts.Listen, opts.TunnelListen = root, "127.0.0.1:0", "127.0.0.1:0"
-		opts.Ready = func(i httpproxy.ServeInfo) { ready <- i }
-		done <- httpproxy.Serve(ctx, opts)
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			tb.Error("Serve did not stop")
-		}
-	})
-	select {
-	case info := <-ready:
-		return &workspace{root: root, info: info}
-	case err := <-done:
-		tb.Fatalf("Serve: %v", err)
-	case <-time.After(10 * time.Second):
-		tb.Fatal("Serve did not become ready")
-	}
-	return nil
+	opts.Root = root
+	return &workspace{root: root, info: proxytest.Serve(tb, nil, opts)}
 }
 
 // scan scans the workspace's routes as a browser would.

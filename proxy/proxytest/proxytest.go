@@ -1,8 +1,9 @@
 // Package proxytest runs the real proxy on loopback for the tests of the
-// packages built on it (proxy/health, proxy/monitor, proxy/metrics):
-// route files written to a temporary folder, httpproxy.Serve on free
-// ports, stopped when the test ends. proxy/httpproxy's own tests have a
-// harness of their own (this package imports httpproxy).
+// packages built on it (proxy/health, proxy/monitor, proxy/metrics,
+// server/calliope/heal): route files written to a temporary folder,
+// httpproxy.Serve on free ports, stopped when the test ends. Only tests
+// import it. proxy/httpproxy's own tests have a harness of their own (this
+// package imports httpproxy).
 package proxytest
 
 import (
