@@ -1,0 +1,158 @@
+package manage
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// A change writes one file: data at abs.
+type change struct {
+	abs  string
+	data []byte
+}
+
+// commit writes every change, all or nothing. Each file is first written
+// in full to a temporary file in its own folder and synced; only then are
+// they renamed over their targets, one by one. When a rename fails, the
+// files already renamed get their previous content back (or are removed
+// when they did not exist), the temporary files are removed, and so are
+// the folders commit created: the disk is as it was.
+func (a *API) commit(changes []change) error {
+	type prev struct {
+		existed bool
+		data    []byte
+		mode    os.FileMode
+	}
+	prevs := make([]prev, len(changes))
+	for i, c := range changes {
+		st, err := os.Lstat(c.abs)
+		switch {
+		case err == nil && !st.Mode().IsRegular():
+			return fmt.Errorf("%s is not a regular file; it is left alone", c.abs)
+		case err == nil:
+			data, err := os.ReadFile(c.abs)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", c.abs, err)
+			}
+			prevs[i] = prev{existed: true, data: data, mode: st.Mode().Perm()}
+		case errors.Is(err, os.ErrNotExist):
+			prevs[i] = prev{mode: 0o644}
+		default:
+			return fmt.Errorf("stat %s: %w", c.abs, err)
+		}
+	}
+	var madeDirs []string
+	var temps []string
+	undo := func() {
+		for _, t := range temps {
+			os.Remove(t)
+		}
+		slices.Reverse(madeDirs)
+		for _, d := range madeDirs {
+			os.Remove(d) // only when empty
+		}
+	}
+	for i, c := range changes {
+		made, err := mkdirAll(filepath.Dir(c.abs))
+		madeDirs = append(madeDirs, made...)
+		if err != nil {
+			undo()
+			return err
+		}
+		t, err := writeTemp(c.abs, c.data, prevs[i].mode)
+		if err != nil {
+			undo()
+			return err
+		}
+		temps = append(temps, t)
+	}
+	for i, c := range changes {
+		if err := a.rename(temps[i], c.abs); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				if prevs[j].existed {
+					if t, werr := writeTemp(changes[j].abs, prevs[j].data, prevs[j].mode); werr == nil {
+						if os.Rename(t, changes[j].abs) != nil {
+							os.Remove(t)
+						}
+					}
+				} else {
+					os.Remove(changes[j].abs)
+				}
+			}
+			undo()
+			return fmt.Errorf("write %s: %w", c.abs, err)
+		}
+		temps[i] = "" // renamed: nothing to remove
+		syncDir(filepath.Dir(c.abs))
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file beside target, synced,
+// and returns its path. Its name starts with "." so that the route engine
+// never reads it as a route file, even for an instant.
+func writeTemp(target string, data []byte, mode os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", target, err)
+	}
+	name := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("write %s: %w", target, err)
+	}
+	return name, nil
+}
+
+// mkdirAll is os.MkdirAll that says which folders it created, outermost
+// first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	slices.Reverse(missing)
+	var made []string
+	for _, d := range missing {
+		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return made, fmt.Errorf("create folder %s: %w", d, err)
+		}
+		made = append(made, d)
+	}
+	return made, nil
+}
+
+// syncDir makes a rename in dir durable; best effort (not every system
+// can sync a folder).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// within reports whether abs is root or inside it.
+func within(root, abs string) bool {
+	rel, err := filepath.Rel(root, abs)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
