@@ -400,4 +400,3 @@ func (a *API) createRoute(r *http.Request) (any, *Error, string) {
 	res.Content = content
 	return res, nil, res.Installed
 }
-
