@@ -364,12 +364,13 @@ func GenerateRoute(req CreateRouteRequest) (string, *Error) {
 	}
 	if ws {
 		// Dev servers compare Host with the page's Origin on their HMR
-		// socket: $http_host keeps the browser's host:port.
+		// socket: $http_host keeps the browser's host:port. nginx needs
+		// HTTP/1.1 for an upgrade (devproxy does not), so an export of the
+		// file to nginx works too.
 		b.WriteString("    proxy_http_version 1.1;\n")
 		b.WriteString("    proxy_set_header Host $http_host;\n")
 		b.WriteString("    proxy_set_header Upgrade $http_upgrade;\n")
 		b.WriteString("    proxy_set_header Connection \"upgrade\";\n")
-		b.WriteString("    proxy_cache_bypass $http_upgrade;\n")
 	}
 	b.WriteString("    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n")
 	b.WriteString("    proxy_set_header X-Forwarded-Proto $scheme;\n")
