@@ -564,3 +564,39 @@ func TestReports(t *testing.T) {
 		t.Errorf("audit: %q", audited)
 	}
 }
+
+// TestConcurrentInstalls runs installs side by side (go test -race): each
+// ends whole, and the workspace sees them all.
+func TestConcurrentInstalls(t *testing.T) {
+	s := newSite(t, nil)
+	names := []string{"a", "b", "c", "d", "e", "f"}
+	done := make(chan int, len(names)*2)
+	for i, n := range names {
+		for range 2 {
+			go func() {
+				req := httptest.NewRequest("POST", "http://127.0.0.1:8080/devproxy/api/apps/install",
+					strings.NewReader(body(InstallRequest{Name: n, Content: "location /" + n + "/ { proxy_pass http://127.0.0.1:" + string(rune('1'+i)) + "000; }\n"})))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				s.h.ServeHTTP(rec, req)
+				done <- rec.Code
+			}()
+		}
+	}
+	for range len(names) * 2 {
+		if code := <-done; code != 200 {
+			t.Errorf("install: %d", code)
+		}
+	}
+	table := s.ws.Load()
+	for i, n := range names {
+		if d := resolve(t, table, "/"+n+"/x"); d.Upstream != "http://127.0.0.1:"+string(rune('1'+i))+"000" {
+			t.Errorf("/%s/x: %s", n, d.Upstream)
+		}
+	}
+	for f := range snapshot(t, s.root) {
+		if strings.Contains(f, ".tmp-") {
+			t.Errorf("a temporary file is left: %q", f)
+		}
+	}
+}
