@@ -163,7 +163,7 @@ func (a *API) resolveConflict(r *http.Request) (any, *Error, string) {
 		return nil, errorf(http.StatusInternalServerError, "", "%v", err), route
 	}
 	if err := a.commit([]change{{abs: abs, data: content}}); err != nil {
-		return nil, errorf(http.StatusInternalServerError, "", "write %s failed, nothing was changed: %v", resFile, err), route
+		return nil, commitError(err, "write "+resFile), route
 	}
 	return ResolveResult{OK: true, Route: route, Winner: winner.Path, Resolutions: resFile}, nil, route
 }
@@ -303,7 +303,7 @@ func (a *API) renameRoute(r *http.Request) (any, *Error, string) {
 		}
 	}
 	if err := a.commit(changes); err != nil {
-		return nil, errorf(http.StatusInternalServerError, "", "rename failed, nothing was changed: %v", err), from
+		return nil, commitError(err, "rename"), from
 	}
 	return RenameResult{OK: true, Route: rn.Route, NewRoute: rn.NewRoute, File: sf.Path, Edits: len(rn.Edits), Written: written}, nil, from
 }
@@ -434,7 +434,7 @@ func (a *API) setSettings(r *http.Request) (any, *Error, string) {
 		return nil, e, routing.ConfigFile
 	}
 	if err := a.commit([]change{{abs: abs, data: content}}); err != nil {
-		return nil, errorf(http.StatusInternalServerError, "", "write %s failed, nothing was changed: %v", routing.ConfigFile, err), routing.ConfigFile
+		return nil, commitError(err, "write "+routing.ConfigFile), routing.ConfigFile
 	}
 	return settingsOf(cfg), nil, routing.ConfigFile
 }

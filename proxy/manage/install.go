@@ -183,7 +183,7 @@ func (a *API) installContent(name string, content []byte) (*InstallResult, *Erro
 	}
 	changes = append(changes, change{abs: abs, data: content})
 	if err := a.commit(changes); err != nil {
-		return nil, errorf(http.StatusInternalServerError, "", "install %s failed, nothing was changed: %v", display, err)
+		return nil, commitError(err, "install "+display)
 	}
 	a.pruneBackups(name)
 	return res, nil

@@ -600,3 +600,21 @@ func TestConcurrentInstalls(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallDoesNotWriteThroughLinks: apps/ linked to a folder outside
+// the workspace is never written through.
+func TestInstallDoesNotWriteThroughLinks(t *testing.T) {
+	outside := t.TempDir()
+	s := newSite(t, nil)
+	if err := os.Symlink(outside, filepath.Join(s.root, "apps")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	s.ws.Load()
+	code, out := s.do(t, "POST", "/devproxy/api/apps/install", body(InstallRequest{Name: "web", Content: webConf}))
+	if code != 409 || !strings.Contains(out["message"].(string), "outside the workspace") {
+		t.Errorf("%d %v", code, out)
+	}
+	if got := snapshot(t, outside); len(got) != 0 {
+		t.Errorf("written outside: %v", got)
+	}
+}

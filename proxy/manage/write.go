@@ -3,6 +3,7 @@ package manage
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,11 @@ type change struct {
 // when they did not exist), the temporary files are removed, and so are
 // the folders commit created: the disk is as it was.
 func (a *API) commit(changes []change) error {
+	for _, c := range changes {
+		if err := a.checkInside(c.abs); err != nil {
+			return err
+		}
+	}
 	type prev struct {
 		existed bool
 		data    []byte
@@ -155,4 +161,60 @@ func syncDir(dir string) {
 func within(root, abs string) bool {
 	rel, err := filepath.Rel(root, abs)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// errOutside refuses a write through a link that leads outside the
+// workspace's folders (apps/ linked to /etc, say).
+var errOutside = errors.New("leads outside the workspace")
+
+// checkInside makes sure abs, once the links of its existing folders are
+// followed, is inside the root or another folder of the workspace: the
+// route engine never reads through such links, and the API never writes
+// through them.
+func (a *API) checkInside(abs string) error {
+	var roots []string
+	for _, r := range append([]string{a.root}, a.folderRoots()...) {
+		if real, err := filepath.EvalSymlinks(r); err == nil {
+			roots = append(roots, real)
+		}
+	}
+	d := filepath.Dir(abs)
+	for {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+		d = filepath.Dir(d)
+	}
+	real, err := filepath.EvalSymlinks(d)
+	if err != nil {
+		return fmt.Errorf("%s: %w", abs, err)
+	}
+	for _, r := range roots {
+		if within(r, real) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %w (through a link)", abs, errOutside)
+}
+
+func (a *API) folderRoots() []string {
+	if a.opts.Workspace == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range a.opts.Workspace.Folders() {
+		out = append(out, f.Root)
+	}
+	return out
+}
+
+// commitError is the answer to a failed commit.
+func commitError(err error, what string) *Error {
+	if errors.Is(err, errOutside) {
+		return errorf(http.StatusConflict, "", "%s refused, nothing was changed: %v", what, err)
+	}
+	return errorf(http.StatusInternalServerError, "", "%s failed, nothing was changed: %v", what, err)
 }
