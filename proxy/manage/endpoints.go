@@ -228,8 +228,10 @@ func (a *API) renameRoute(r *http.Request) (any, *Error, string) {
 	if err != nil {
 		return nil, errorf(http.StatusBadRequest, "to", "to %q: %v", req.To, err), from
 	}
-	if strings.Contains(to, "/../") || strings.Contains(to, "/./") || strings.Contains(to, "//") {
-		return nil, errorf(http.StatusBadRequest, "to", "to %q must be a plain path without . or .. segments", req.To), from
+	for _, seg := range strings.Split(strings.Trim(to, "/"), "/") {
+		if seg == "." || seg == ".." || !pathSegment.MatchString(seg) {
+			return nil, errorf(http.StatusBadRequest, "to", "to %q may hold only letters, digits and . _ ~ - between slashes, and no . or .. segments", req.To), from
+		}
 	}
 	if req.File != "" {
 		if e := checkRelPath("file", req.File); e != nil {
@@ -373,6 +375,9 @@ func (a *API) setSettings(r *http.Request) (any, *Error, string) {
 		if ret.Days != nil && (*ret.Days < 0 || *ret.Days > 36500) {
 			return nil, errorf(http.StatusBadRequest, "retention.days", "retention.days must be between 0 (no age limit) and 36500"), routing.ConfigFile
 		}
+	}
+	if req.Retention == nil && req.AllowedHosts == nil {
+		return nil, errorf(http.StatusBadRequest, "", "nothing to change: send \"retention\" or \"allowedHosts\""), routing.ConfigFile
 	}
 	if req.AllowedHosts != nil && len(*req.AllowedHosts) > 256 {
 		return nil, errorf(http.StatusBadRequest, "allowedHosts", "allowedHosts holds more than 256 names"), routing.ConfigFile
