@@ -197,6 +197,11 @@ type RenameRequest struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 	File string `json:"file,omitempty"`
+	// The old product's names for the same: {oldRoute, newRoute,
+	// configFile}, accepted so that its scripts keep working.
+	OldRoute   string `json:"oldRoute,omitempty"`
+	NewRoute   string `json:"newRoute,omitempty"`
+	ConfigFile string `json:"configFile,omitempty"`
 }
 
 // RenameResult is its answer.
@@ -213,6 +218,11 @@ func (a *API) renameRoute(r *http.Request) (any, *Error, string) {
 	var req RenameRequest
 	if e := decode(r, &req, false); e != nil {
 		return nil, e, ""
+	}
+	for _, alias := range []struct{ dst, src *string }{{&req.From, &req.OldRoute}, {&req.To, &req.NewRoute}, {&req.File, &req.ConfigFile}} {
+		if *alias.dst == "" {
+			*alias.dst = *alias.src
+		}
 	}
 	if req.From == "" {
 		return nil, errorf(http.StatusBadRequest, "from", "from is required: the route to rename, such as \"/web/\""), ""

@@ -93,6 +93,14 @@ func New(opts Options) *API {
 	return a
 }
 
+// Paths are the paths Handler answers, for a node that mounts them one by
+// one beside its own /devproxy/api/ endpoints (health, config).
+var Paths = []string{
+	"/devproxy/api/apps/install", "/devproxy/api/apps/create-route", "/devproxy/api/apps/list",
+	"/devproxy/api/apps/diagnostics", "/devproxy/api/resolve-conflict", "/devproxy/api/rename-route",
+	"/devproxy/api/settings", "/devproxy/api/reports", "/devproxy/api/reports/prune",
+}
+
 // Handler returns the handler of every endpoint, to be mounted at
 // /devproxy/api/ (it routes on the full path).
 func (a *API) Handler() http.Handler {
@@ -104,6 +112,14 @@ func (a *API) Handler() http.Handler {
 				a.audit(r, action, "", "refused: "+e.Message)
 				return
 			}
+			// The body is read before the lock: a slow client must not
+			// hold up every other change.
+			data, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+			if err != nil {
+				writeError(w, errorf(http.StatusBadRequest, "", "cannot read the body: %v", err))
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(data))
 			a.mu.Lock()
 			v, e, target := fn(r)
 			a.mu.Unlock()
@@ -146,6 +162,9 @@ func (a *API) Handler() http.Handler {
 			methodNotAllowed(w, strings.Join(allow, ", "))
 		})
 	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, "", "no management endpoint at %s", r.URL.Path))
+	})
 	route("/devproxy/api/apps/install", map[string]http.HandlerFunc{"POST": post("apps.install", a.install)})
 	route("/devproxy/api/apps/create-route", map[string]http.HandlerFunc{"POST": post("apps.create-route", a.createRoute)})
 	route("/devproxy/api/apps/list", map[string]http.HandlerFunc{"GET": get(a.list)})

@@ -257,6 +257,7 @@ func TestInputIsRefusedByField(t *testing.T) {
 		{"text plain", "POST", "/devproxy/api/apps/install", "text/plain", "", `{"name":"web","content":"` + webConf + `"}`, 403, "Content-Type"},
 		{"cross-site", "POST", "/devproxy/api/apps/install", "", "http://evil.example", body(InstallRequest{Name: "web", Content: webConf}), 403, "Origin"},
 		{"null origin", "POST", "/devproxy/api/apps/install", "", "null", body(InstallRequest{Name: "web", Content: webConf}), 403, "Origin"},
+		{"unknown path", "GET", "/devproxy/api/apps/nope", "", "", "", 404, ""},
 		{"GET install", "GET", "/devproxy/api/apps/install", "", "", "", 405, ""},
 		{"POST list", "POST", "/devproxy/api/apps/list", "", "", "{}", 405, ""},
 		{"basePath traversal", "POST", "/devproxy/api/apps/create-route", "", "", `{"name":"web","basePath":"/../x/","upstream":"http://a:1"}`, 400, "basePath"},
@@ -481,7 +482,8 @@ func TestRenameRoute(t *testing.T) {
 		t.Errorf("files changed after failures:\n%v\n%v", before, after)
 	}
 	s.api.rename = os.Rename
-	code, out = s.do(t, "POST", "/devproxy/api/rename-route", `{"from":"/web/","to":"shop","file":"apps/web.conf"}`)
+	// The old product's field names.
+	code, out = s.do(t, "POST", "/devproxy/api/rename-route", `{"oldRoute":"/web/","newRoute":"shop","configFile":"apps/web.conf"}`)
 	if code != 200 || out["newRoute"] != "/shop/" {
 		t.Fatalf("%d %v", code, out)
 	}
