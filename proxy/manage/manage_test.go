@@ -623,3 +623,38 @@ func TestInstallDoesNotWriteThroughLinks(t *testing.T) {
 		t.Errorf("written outside: %v", got)
 	}
 }
+
+// TestCrossSiteInstallRefused is the proof over a real loopback
+// listener: a form-encoded install and a JSON install with a foreign
+// Origin are both 403 and write nothing; the proxy's own Origin passes.
+func TestCrossSiteInstallRefused(t *testing.T) {
+	s := newSite(t, nil)
+	srv := httptest.NewServer(s.h)
+	defer srv.Close()
+	before := snapshot(t, s.root)
+	post := func(ctype, origin, payload string) int {
+		req, _ := http.NewRequest("POST", srv.URL+"/devproxy/api/apps/install", strings.NewReader(payload))
+		req.Header.Set("Content-Type", ctype)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("application/x-www-form-urlencoded", "", "name=web&content=location+%2Fweb%2F+%7B+return+200%3B+%7D"); code != 403 {
+		t.Errorf("form: %d", code)
+	}
+	if code := post("application/json", "http://evil.example", body(InstallRequest{Name: "web", Content: webConf})); code != 403 {
+		t.Errorf("evil Origin: %d", code)
+	}
+	if after := snapshot(t, s.root); !maps.Equal(before, after) {
+		t.Fatalf("written: %v", after)
+	}
+	if code := post("application/json; charset=utf-8", srv.URL, body(InstallRequest{Name: "web", Content: webConf})); code != 200 {
+		t.Errorf("own Origin: %d", code)
+	}
+}
