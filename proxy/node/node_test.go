@@ -489,3 +489,41 @@ func TestRecentErrors(t *testing.T) {
 		t.Errorf("every route's errors: %+v (the monitor's probes of /dead/ must not count)", all)
 	}
 }
+
+// TestOwnerServesTheManagementAPI: an app installs its route file through
+// the owner's /devproxy/api/apps/install; the watcher reloads it and the
+// proxy serves it. A cross-site post writes nothing; through the tunnel
+// the API is not there.
+func TestOwnerServesTheManagementAPI(t *testing.T) {
+	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
+	h := startHost(t, "a", root, freeAddr(t), "127.0.0.1:0", strings.Repeat("34", 32))
+	waitRole(t, h, Owner, 5*time.Second)
+	addr := h.node.State().Addr
+	body := `{"name": "shop", "content": "location /shop/ { proxy_pass http://` + saying(t, "shop") + `; }\n"}`
+	post := func(origin string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/devproxy/api/apps/install", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := post("http://evil.example"); status != http.StatusForbidden {
+		t.Fatalf("a cross-site install: %d", status)
+	}
+	if _, err := os.Stat(filepath.Join(root, "apps", "shop.conf")); err == nil {
+		t.Fatal("a refused install wrote the file")
+	}
+	if status := post(""); status != http.StatusOK {
+		t.Fatalf("install: %d", status)
+	}
+	waitBody(t, addr, "/shop/x", "shop", 5*time.Second)
+	if status, _ := get(h.node.State().TunnelAddr, "/devproxy/api/apps/list"); status != http.StatusForbidden {
+		t.Errorf("the API through the tunnel: %d", status)
+	}
+}

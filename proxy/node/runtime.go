@@ -21,6 +21,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/manage"
 	"github.com/devtunnelproxy/devproxy/proxy/metrics"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -130,6 +131,26 @@ func (rt *runtime) stop() {
 	if st != nil {
 		st.Close()
 	}
+}
+
+// runtimeReports is the store of the running monitor, when it has one,
+// as the management API reads it.
+type runtimeReports struct{ rt *runtime }
+
+var errNoStore = errors.New("health is kept in memory only here (no store)")
+
+func (r runtimeReports) Latest() (map[string][]byte, error) {
+	if st := r.rt.currentStore(); st != nil {
+		return st.Latest()
+	}
+	return nil, errNoStore
+}
+
+func (r runtimeReports) Prune(now time.Time) (int, error) {
+	if st := r.rt.currentStore(); st != nil {
+		return st.Prune(now)
+	}
+	return 0, errNoStore
 }
 
 func (rt *runtime) monitor() *monitor.Monitor {
@@ -294,6 +315,12 @@ func (rt *runtime) handler(members http.Handler) http.Handler {
 	mux.Handle(metrics.ExportPath, rt.n.metrics.Handler())
 	mux.Handle("GET /devproxy/ws", live.Route(members, rt.hub.Handler()))
 	rt.healthAPI(mux)
+	// The management API (proxy/manage): apps and scripts register their
+	// routes; its writes reach the proxy through the workspace's watcher.
+	api := manage.New(manage.Options{Workspace: rt.n.opts.Workspace, Reports: runtimeReports{rt}, Log: rt.n.log}).Handler()
+	for _, p := range manage.Paths {
+		mux.Handle(p, api)
+	}
 	return mux
 }
 
