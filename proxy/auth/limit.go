@@ -30,6 +30,7 @@ type limiter struct {
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	swept   time.Time // the last sweep of a full table
 }
 
 func newLimiter(now func() time.Time) *limiter {
@@ -68,9 +69,12 @@ func (l *limiter) fail(addr string) {
 	now := l.now()
 	b := l.buckets[addr]
 	if b == nil {
-		if len(l.buckets) >= limitAddresses {
-			// Forget the addresses that have recovered; if that is not
-			// enough, this one shares the overflow bucket.
+		if len(l.buckets) >= limitAddresses && now.Sub(l.swept) >= limitEvery {
+			// Forget the addresses that have recovered (at most once per
+			// refill, so a flood of new addresses costs no more than a
+			// map lookup each); if that is not enough, this one shares
+			// the overflow bucket.
+			l.swept = now
 			for k, v := range l.buckets {
 				if k != overflowAddr && refill(v, now) {
 					delete(l.buckets, k)
