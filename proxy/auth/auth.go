@@ -226,12 +226,72 @@ func (a *Authenticator) Wrap(next http.Handler) http.Handler {
 			serveSignInJS(w, r)
 			return
 		}
-		p, ok := a.authenticate(w, r)
-		if !ok {
+		if !isWrite(r.Method) || a.audit == nil {
+			p, ok := a.authenticate(w, r)
+			if ok {
+				next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+			}
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		// A change: audited whatever its outcome, refusals included.
+		sw := &statusWriter{ResponseWriter: w}
+		p, ok := a.authenticate(sw, r)
+		if ok {
+			next.ServeHTTP(sw, r.WithContext(WithPrincipal(r.Context(), p)))
+		}
+		a.record(r.Context(), changeEntry(p, r, sw.status))
 	})
+}
+
+// changeEntry is the audit entry of a change: the method and path (never
+// the query or the body, which may carry secrets) and how it ended.
+func changeEntry(p Principal, r *http.Request, status int) Entry {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	result := "ok"
+	switch {
+	case status >= 500:
+		result = "failed"
+	case status >= 400:
+		result = "refused"
+	}
+	who := p.String()
+	if p == (Principal{}) {
+		who = "anonymous from " + DefaultClientAddr(r)
+	}
+	return Entry{Principal: who, Action: r.Method + " " + r.URL.Path, Target: r.URL.Path, Result: result, Detail: "status " + strconv.Itoa(status)}
+}
+
+// statusWriter remembers the status of an answer for the audit log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer's Flush and
+// Hijack.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes on a flush (an answer streamed by next).
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // Local reports whether r needs no credential: on the local listener
@@ -246,7 +306,7 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Pr
 		if isWrite(r.Method) {
 			if err := CheckStateChange(r); err != nil {
 				writeError(w, http.StatusForbidden, err.Error(), nil)
-				return Principal{}, false
+				return Principal{Local: true}, false
 			}
 		}
 		return Principal{Local: true}, true
@@ -290,7 +350,7 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Pr
 	}
 	if isWrite(r.Method) && !p.CanWrite() {
 		writeError(w, http.StatusForbidden, "the key "+p.KeyID+" is read-only: changes need an admin key", nil)
-		return Principal{}, false
+		return p, false // for the audit log; the request goes no further
 	}
 	return p, true
 }

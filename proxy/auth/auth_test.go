@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -605,5 +606,44 @@ func TestAuditIsBounded(t *testing.T) {
 	}
 	if err := a.Export(&csv, "xml"); err == nil {
 		t.Error("xml export")
+	}
+}
+
+func TestChangesAreAudited(t *testing.T) {
+	f := newFixture(t)
+	ro, roKey := f.create(t, ReadOnly, "teammate")
+	admin, adminKey := f.create(t, Admin, "ci")
+	f.do(req{method: http.MethodPost, path: "/devproxy/api/apps/install?token=s3cret", header: jsonHeader(nil), body: "{}"})
+	f.do(req{method: http.MethodPost, path: "/devproxy/api/apps/install", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+	f.do(req{method: http.MethodPost, path: "/devproxy/api/settings", tunnel: true, header: jsonHeader(bearerHeader(ro)), body: "{}"})
+	f.do(req{method: http.MethodPost, path: "/devproxy/api/settings", tunnel: true, header: jsonHeader(bearerHeader(admin)), body: "{}"})
+	f.do(req{method: http.MethodDelete, path: "/devproxy/api/reports", tunnel: true})
+	f.do(req{path: "/devproxy/api/apps/list", tunnel: true, header: bearerHeader(admin)})
+	entries, err := f.audit.List(time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct{ principal, action, result string }
+	var got []row
+	for _, e := range entries {
+		if strings.HasPrefix(e.Detail, "status ") {
+			got = append(got, row{e.Principal, e.Action, e.Result})
+		}
+		if strings.Contains(e.Action+e.Target+e.Detail, "s3cret") {
+			t.Errorf("the query reached the audit log: %+v", e)
+		}
+		if e.At.IsZero() {
+			t.Errorf("no time: %+v", e)
+		}
+	}
+	want := []row{
+		{"local", "POST /devproxy/api/apps/install", "ok"},
+		{"local", "POST /devproxy/api/apps/install", "refused"},
+		{"key:" + roKey.ID + " (teammate)", "POST /devproxy/api/settings", "refused"},
+		{"key:" + adminKey.ID + " (ci)", "POST /devproxy/api/settings", "ok"},
+		{"anonymous from tunnel", "DELETE /devproxy/api/reports", "refused"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("audited changes:\n got %v\nwant %v", got, want)
 	}
 }
