@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -345,6 +346,10 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Pr
 			}
 		}
 	} else {
+		if navigation(r) {
+			signInFirst(w)
+			return Principal{}, false
+		}
 		unauthorized(w, "an API key is needed here: send Authorization: Bearer <key>, or sign in at "+SignInPath)
 		return Principal{}, false
 	}
@@ -391,6 +396,29 @@ func bearer(r *http.Request) (string, bool) {
 
 func unauthorized(w http.ResponseWriter, message string) {
 	writeError(w, http.StatusUnauthorized, message, http.Header{"Www-Authenticate": {`Bearer realm="devproxy"`}})
+}
+
+// navigation reports whether r is a browser opening a page (the
+// dashboard): a GET that asks for HTML and is not a WebSocket upgrade.
+func navigation(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		strings.Contains(r.Header.Get("Accept"), "text/html") &&
+		r.Header.Get("Upgrade") == ""
+}
+
+// signInFirst is the 401 a browser gets: the same status and
+// WWW-Authenticate as the JSON refusal, with a page that links to the
+// sign-in page (no script, no redirect, nothing from the request).
+func signInFirst(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("WWW-Authenticate", `Bearer realm="devproxy"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	io.WriteString(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · devproxy</title></head>`+
+		`<body><h1>Sign in to devproxy</h1><p>This page needs an API key. <a href="`+SignInPath+`">Sign in with your key</a>.</p></body></html>`+"\n")
 }
 
 func tooMany(w http.ResponseWriter, wait time.Duration) {

@@ -647,3 +647,17 @@ func TestChangesAreAudited(t *testing.T) {
 		t.Errorf("audited changes:\n got %v\nwant %v", got, want)
 	}
 }
+
+func TestBrowsersAreSentToSignIn(t *testing.T) {
+	f := newFixture(t)
+	w := f.do(req{path: "/devproxy/", tunnel: true, header: map[string]string{"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}})
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), `href="/devproxy/signin"`) || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("a browser without a key: %d %s %s", w.Code, w.Header(), w.Body)
+	}
+	if w.Header().Get("WWW-Authenticate") == "" {
+		t.Error("no WWW-Authenticate")
+	}
+	// A WebSocket handshake and an API client get the JSON.
+	wantStatus(t, "upgrade", f.do(req{path: "/devproxy/ws", tunnel: true, header: map[string]string{"Accept": "text/html", "Upgrade": "websocket"}}), http.StatusUnauthorized)
+	wantStatus(t, "API", f.do(req{tunnel: true, header: map[string]string{"Accept": "*/*"}}), http.StatusUnauthorized)
+}
