@@ -301,6 +301,14 @@ func Local(r *http.Request) bool {
 	return !FromTunnel(r.Context()) && isLoopbackRemote(r.RemoteAddr)
 }
 
+// Authenticate applies Wrap's rule to one request, for a page the host
+// serves outside the wrapped handler (the dashboard the proxy renders
+// itself): the principal and true, or false when it has answered the
+// refusal.
+func (a *Authenticator) Authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+	return a.authenticate(w, r)
+}
+
 // authenticate finds r's principal or answers the refusal.
 func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
 	if Local(r) {

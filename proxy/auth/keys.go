@@ -108,6 +108,7 @@ type Keys struct {
 	records  []record
 	stamp    fileStamp // the file as last read
 	checked  time.Time // when the stamp was last compared with the file
+	readAt   time.Time // when the file was last read
 	flushing bool
 	writes   sync.WaitGroup // last-use writes in flight
 }
@@ -200,8 +201,12 @@ func (k *Keys) readLocked(db *bolt.DB) error {
 		k.stamp = fileStamp{fi.Size(), fi.ModTime()}
 	}
 	k.checked = k.now()
+	k.readAt = k.checked
 	return nil
 }
+
+// rereadEvery is how often the file is read even when it looks unchanged.
+const rereadEvery = 30 * time.Second
 
 // refreshLocked re-reads the file when another process changed it; k.mu
 // is held. A failure keeps the keys in memory (and is retried later).
@@ -218,7 +223,9 @@ func (k *Keys) refreshLocked() {
 		}
 		return
 	}
-	if (fileStamp{fi.Size(), fi.ModTime()}) == k.stamp {
+	// The stamp misses a change written within the file system's clock
+	// tick of the last read at the same size: re-read anyway now and then.
+	if (fileStamp{fi.Size(), fi.ModTime()}) == k.stamp && now.Sub(k.readAt) < rereadEvery {
 		return
 	}
 	db, err := bolt.Open(k.path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
