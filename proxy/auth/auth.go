@@ -330,7 +330,7 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Pr
 		key, ok := a.verify(token)
 		if !ok {
 			a.limiter.fail(addr)
-			a.log.Warn("refused an API key", "client", addr, "path", r.URL.Path)
+			a.log.Warn("refused an API key", "client", addr, "path", redact(r.URL.Path))
 			a.record(r.Context(), Entry{Principal: "anonymous", Action: "authenticate", Target: r.URL.Path, Result: "refused", Detail: "unknown or revoked key from " + addr})
 			unauthorized(w, "the API key is not valid (unknown, revoked or mistyped)")
 			return Principal{}, false
