@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -660,4 +661,17 @@ func TestBrowsersAreSentToSignIn(t *testing.T) {
 	// A WebSocket handshake and an API client get the JSON.
 	wantStatus(t, "upgrade", f.do(req{path: "/devproxy/ws", tunnel: true, header: map[string]string{"Accept": "text/html", "Upgrade": "websocket"}}), http.StatusUnauthorized)
 	wantStatus(t, "API", f.do(req{tunnel: true, header: map[string]string{"Accept": "*/*"}}), http.StatusUnauthorized)
+}
+
+func TestAuditHeldByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), AuditFileName)
+	a, err := OpenAudit(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	start := time.Now()
+	if _, err := OpenAudit(path, 0); !errors.Is(err, ErrLocked) || time.Since(start) > 3*time.Second {
+		t.Fatalf("a second open: %v after %s, want ErrLocked within about a second", err, time.Since(start))
+	}
 }
