@@ -234,13 +234,22 @@ func (a *Authenticator) Wrap(next http.Handler) http.Handler {
 			}
 			return
 		}
-		// A change: audited whatever its outcome, refusals included.
+		// A change: audited whatever its outcome, a key's refusal for
+		// its role included. A request refused before it had a principal
+		// (no credential, a cross-site post) is not: any page or client
+		// can send those by the thousand, and they would push the real
+		// entries out of the bounded log. A wrong key is audited where
+		// it is refused, within the rate limit.
 		sw := &statusWriter{ResponseWriter: w}
 		p, ok := a.authenticate(sw, r)
 		if ok {
 			next.ServeHTTP(sw, r.WithContext(WithPrincipal(r.Context(), p)))
 		}
-		a.record(r.Context(), changeEntry(p, r, sw.status))
+		if ok || p.KeyID != "" {
+			a.record(r.Context(), changeEntry(p, r, sw.status))
+		} else {
+			a.log.Info("refused a change", "client", a.clientAddr(r), "method", r.Method, "path", redact(r.URL.Path), "status", sw.status)
+		}
 	})
 }
 
@@ -257,11 +266,7 @@ func changeEntry(p Principal, r *http.Request, status int) Entry {
 	case status >= 400:
 		result = "refused"
 	}
-	who := p.String()
-	if p == (Principal{}) {
-		who = "anonymous from " + DefaultClientAddr(r)
-	}
-	return Entry{Principal: who, Action: r.Method + " " + r.URL.Path, Target: r.URL.Path, Result: result, Detail: "status " + strconv.Itoa(status)}
+	return Entry{Principal: p.String(), Action: r.Method + " " + r.URL.Path, Target: r.URL.Path, Result: result, Detail: "status " + strconv.Itoa(status)}
 }
 
 // statusWriter remembers the status of an answer for the audit log.
@@ -315,7 +320,7 @@ func (a *Authenticator) authenticate(w http.ResponseWriter, r *http.Request) (Pr
 		if isWrite(r.Method) {
 			if err := CheckStateChange(r); err != nil {
 				writeError(w, http.StatusForbidden, err.Error(), nil)
-				return Principal{Local: true}, false
+				return Principal{}, false
 			}
 		}
 		return Principal{Local: true}, true
