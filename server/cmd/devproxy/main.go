@@ -35,6 +35,9 @@ Usage:
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
   devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
+  devproxy keys    create --role read-only|admin [--name NAME] [--root DIR] [--data-dir DIR]   (prints the new key alone on its last line)
+  devproxy keys    list [--format text|json] [--root DIR] [--data-dir DIR]
+  devproxy keys    revoke ID [--root DIR] [--data-dir DIR]
   devproxy version
 
 An address may be a port alone: --listen 8392 means 127.0.0.1:8392.
@@ -63,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runExplain(rest, stdout, stderr)
 	case "scan":
 		return runScan(rest, stdout, stderr)
+	case "keys":
+		return runKeys(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "devproxy", version)
 		return cli.ExitOK
