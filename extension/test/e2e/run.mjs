@@ -36,21 +36,35 @@
 //      status bar, starting it again on the same port turns them back, each
 //      within 10 s without a request (the times are logged); screenshots
 //      health-ok.png and health-error.png (with /live/'s tooltip), and the
-//      proxy's /health.json of each state beside them.
+//      proxy's /health.json of each state beside them;
+//   h. Calliope (docs/calliope.md): with the workspace's devproxy.calliope.*
+//      settings on a fake OpenAI-compatible server of this test (node:http,
+//      the real wire format: /v1/models, then /v1/chat/completions as
+//      server-sent chat.completion.chunk events 300 ms apart), "Calliope:
+//      Focus on Calliope View" opens the view, "Why does /never/ fail?" typed
+//      and sent with Enter gets an answer that grows in at least two steps
+//      before it is the pieces joined, "Answered by local"; the fake got one
+//      streamed chat request with tools and a system message naming /never/
+//      (saved as calliope-chat-request.json); Stop while the fake holds the
+//      stream marks the turn "Stopped." and closes the model's request; with
+//      the base URL on a port nobody listens on, a new conversation's answer
+//      carries the offline badge, names /never/ and says why in a note;
+//      screenshots calliope-streamed.png, calliope-stopped.png and
+//      calliope-offline.png.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
-//   h. a .code-workspace with two folders (site: a copy of fixture/ with
+//   i. a .code-workspace with two folders (site: a copy of fixture/ with
 //      overrides/site.conf added; shop: fixture-multi/shop, which claims
 //      /api/ too), opened in a second tab of the same code-server: the
 //      Problems panel shows the conflict across folders on shop.conf, the
 //      status bar says "devproxy :PORT · 2 folders", the Routes tree groups
 //      the files under the two folders, and the proxy answers /shop/;
-//   i. a second code-server (its own profile and extensions, the same
+//   j. a second code-server (its own profile and extensions, the same
 //      DEVPROXY_STATE_DIR and devproxy settings) on fixture-multi/other, in
 //      another browser context: its status bar says "devproxy :PORT ·
 //      joined <site's path>", the first window's proxy answers /other/, and
 //      the first window says "· 3 folders" and shows other's folder;
-//   j. deleting site's overrides/ in the Explorer (Delete key, confirming
+//   k. deleting site's overrides/ in the Explorer (Delete key, confirming
 //      the dialog) removes its route from the Routes tree and the proxy.
 // Every wait is for an element or a state, bounded; there are no fixed sleeps.
 // Screenshots (on failure: failure.png of the current step's tab and
@@ -97,7 +111,7 @@ const cache = process.env.DEVPROXY_E2E_CACHE || path.join(os.homedir(), '.cache'
 const artifacts = path.resolve(process.env.DEVPROXY_E2E_ARTIFACTS || path.join(repo, 'dist', 'e2e-artifacts'));
 const keep = process.env.DEVPROXY_E2E_KEEP === '1';
 
-const OVERALL_MS = 5 * 60_000; // the whole run
+const OVERALL_MS = 6 * 60_000; // the whole run (about 2 min here; 3.5 min seen on a busy machine)
 const WAIT_MS = 60_000; // one expectation (the language server may be building its first table)
 const POLL_MS = 200; // how often a probe is re-read while waiting
 
@@ -877,6 +891,8 @@ async function main() {
 
   await routeHealth({ page, ws, proxyPort });
 
+  await calliope({ page, ws, userData: dirs.userData });
+
   await multiRoot({ bin, pw, vsixPath, context, csPort, stateDir });
 }
 
@@ -1022,7 +1038,312 @@ async function routeHealth({ page, ws, proxyPort }) {
   });
 }
 
-// h–j: a multi-root workspace in a second tab of the same code-server, on
+// h. Calliope (docs/calliope.md, docs/lsp.md "The extension's views"): the
+// view in the panel asks the language server (devproxy/chat) and draws the
+// answer as it streams (devproxy/chatDelta). The model is this test's fake
+// OpenAI-compatible server (the real wire format: /v1/models, then
+// /v1/chat/completions streamed as server-sent events), set in the
+// workspace's devproxy.calliope.* settings; then the settings point at a
+// port nobody listens on and the answer is offline. The question names
+// /never/, the health step's route whose upstream is down.
+async function calliope({ page, ws, userData }) {
+  const pieces = ['/never/ fails because ', 'nothing listens on ', 'its upstream port. ', 'Start that app, ', 'then rescan the route.'];
+  const PIECE_MS = 300; // between two pieces: long enough to see each arrive
+  const model = await startFakeModel(pieces, PIECE_MS);
+  const baseUrl = `http://127.0.0.1:${model.port}/v1`;
+  const question = 'Why does /never/ fail?';
+  log(`  fake OpenAI-compatible server on ${baseUrl} (model fake-chat, ${pieces.length} pieces ${PIECE_MS} ms apart)`);
+  try {
+    await step('Calliope streams the answer of a model (a fake OpenAI-compatible server)', async () => {
+      await setCalliopeSettings(ws, userData, { providers: ['local'], baseUrl, model: 'fake-chat' });
+      const frame = await showCalliope(page);
+      const before = (await calliopeTurns(frame)).length;
+      const seen = await askCalliope(page, question);
+      const turns = seen.turns;
+      if (turns.length !== before + 1) fail(`one more turn expected after asking (${before} before): ${fmt(turns)}`);
+      const turn = turns[turns.length - 1];
+      const want = norm(pieces.join(''));
+      if (turn.answer !== want) fail(`the final answer should be the model's pieces, ${JSON.stringify(want)}; it is ${JSON.stringify(turn.answer)} (${fmt(turn)})`);
+      if (turn.offline) fail(`the answer of a model should not be marked offline: ${fmt(turn)}`);
+      // Streamed: the answer grew in steps a person could see, each a
+      // beginning of the final text, before it was complete.
+      const partial = seen.answers.filter((a) => a !== '' && a !== want);
+      log(`  answer as it grew: ${seen.answers.map((a) => JSON.stringify(a)).join(' → ')}`);
+      if (partial.length < 2) fail(`the answer should grow in at least two steps before it is complete; seen: ${fmt(seen.answers)}`);
+      const stray = partial.find((a) => !want.startsWith(a));
+      if (stray !== undefined) fail(`a partial answer is not a beginning of the final one: ${JSON.stringify(stray)}`);
+      log(`  provider line: ${JSON.stringify(turn.provider)}; notes: ${fmt(turn.notes)}`);
+      // What the model was sent: one streamed chat request with the tools
+      // and a system message that grounds it in the route table.
+      const chats = model.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
+      log(`  the fake saw: ${model.requests.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+      if (chats.length !== 1) fail(`the fake should get one chat request, not ${chats.length}: ${fmt(model.requests.map((r) => `${r.method} ${r.path}`))}`);
+      const body = chats[0].body;
+      if (body?.stream !== true) fail(`the chat request should ask for a stream: ${fmt(body)}`);
+      if (body.model !== 'fake-chat') fail(`the chat request should name the model fake-chat, not ${JSON.stringify(body.model)}`);
+      const tools = (body.tools ?? []).map((t) => t.function?.name);
+      if (tools.length === 0) fail(`the chat request should offer tools: ${fmt(body)}`);
+      const system = (body.messages ?? []).find((m) => m.role === 'system');
+      if (!system || !String(system.content).includes('/never/') || !String(system.content).includes('apps/health.conf')) {
+        fail(`the chat request should have a system message naming /never/ and its file apps/health.conf: ${fmt(body.messages)}`);
+      }
+      const user = (body.messages ?? []).filter((m) => m.role === 'user').pop();
+      if (user?.content !== question) fail(`the last user message should be the question: ${fmt(body.messages)}`);
+      log(`  chat request: ${body.messages.length} messages, tools ${tools.join(', ')}; system message ${system.content.length} characters`);
+      fs.writeFileSync(path.join(artifacts, 'calliope-chat-request.json'), JSON.stringify(body, null, 2));
+      await shot(page, 'calliope-streamed.png');
+    });
+
+    await step('Stop ends the answer of a model that still streams, and its request', async () => {
+      model.hold = true; // the fake sends one piece, then waits
+      const frame = await calliopeFrame(page);
+      const before = model.requests.length;
+      await typeQuestion(page, 'Why does /never/ fail? Go on slowly.');
+      const chat = () => model.requests.slice(before).find((x) => x.path === '/v1/chat/completions');
+      await until('the fake to get the chat request and send its first piece', async () => {
+        const r = chat();
+        return { ok: !!r && r.sent >= 1, detail: r ? `${r.sent} pieces sent` : `requests: ${model.requests.slice(before).map((x) => x.path)}` };
+      }, 20_000);
+      const req = chat();
+      await until('the first piece in the view', async () => {
+        const t = (await calliopeTurns(frame)).pop();
+        return { ok: !!t && t.answer === norm(pieces[0]), detail: t };
+      }, 10_000);
+      await frame.locator('#stop').click({ timeout: 10_000 });
+      const seen = await until('the turn marked "Stopped." and the Stop button hidden', async () => {
+        const t = (await calliopeTurns(frame)).pop();
+        const stopShown = await frame.locator('#stop').isVisible();
+        return { ok: !!t && /stopped/i.test(t.status) && !stopShown, detail: { turn: t, stopShown } };
+      }, 10_000);
+      const stopped = Date.now();
+      const turn = seen.detail.turn;
+      log(`  turn: ${JSON.stringify(turn.answer)} · ${turn.status}`);
+      if (turn.answer !== norm(pieces[0])) fail(`the stopped turn should keep the text so far, ${JSON.stringify(norm(pieces[0]))}: ${fmt(turn)}`);
+      await until("the fake's chat request closed by the client before the stream ended", async () => ({ ok: req.aborted, detail: `aborted=${req.aborted}, ended=${req.ended}, ${req.sent} pieces sent` }), 10_000);
+      log(`  the model's request was closed ${secs(Date.now() - stopped)} after the turn showed stopped (${req.sent} of ${pieces.length} pieces sent)`);
+      model.hold = false;
+      await shot(page, 'calliope-stopped.png');
+    });
+
+    await step('with no model reachable, Calliope answers offline', async () => {
+      const deadPort = await freePort();
+      await setCalliopeSettings(ws, userData, { providers: ['local'], baseUrl: `http://127.0.0.1:${deadPort}/v1`, model: 'fake-chat' });
+      // The page's "New conversation" button (the view title's + runs the same).
+      const frame = await calliopeFrame(page);
+      await frame.locator('#new').click({ timeout: 10_000 });
+      await until('an empty conversation', async () => {
+        const n = (await calliopeTurns(frame)).length;
+        return { ok: n === 0, detail: `${n} turns` };
+      }, 10_000);
+      const seen = await askCalliope(page, question);
+      const turn = seen.turns[seen.turns.length - 1];
+      log(`  offline answer: ${turn.answer.slice(0, 300)}${turn.answer.length > 300 ? '…' : ''}`);
+      log(`  badge: ${JSON.stringify(turn.badge)}; notes: ${fmt(turn.notes)}`);
+      if (!turn.offline) fail(`the answer should carry the offline badge: ${fmt(turn)}`);
+      if (!/offline/i.test(turn.answer)) fail(`the offline answer should say it is offline: ${JSON.stringify(turn.answer)}`);
+      if (!turn.answer.includes('/never/')) fail(`the offline answer should name /never/: ${JSON.stringify(turn.answer)}`);
+      if (!turn.notes.some((n) => n.includes(String(deadPort)))) fail(`a note should say that the model at port ${deadPort} did not answer: ${fmt(turn.notes)}`);
+      // The panel maximized for the screenshot, so the whole answer shows; restored after.
+      await page.locator('.part.panel .action-label[aria-label^="Maximize Panel Size"]').click({ timeout: 10_000 });
+      await frame.locator('#log .turn').last().evaluate((el) => el.scrollIntoView({ block: 'start' }));
+      await shot(page, 'calliope-offline.png');
+      await page.locator('.part.panel .action-label[aria-label^="Restore Panel Size"]').click({ timeout: 10_000 });
+    });
+  } finally {
+    await model.stop();
+  }
+}
+
+// Collapses white space, as the answers are compared: the view renders the
+// Markdown, so a person reads the text, not its line breaks.
+const norm = (s) => String(s).replace(/\s+/g, ' ').trim();
+
+// Merges devproxy.calliope.<key> values into the workspace's
+// .vscode/settings.json (the overrides step's file) and waits until the
+// client answered the server's workspace/configuration with them (the
+// verbose trace), so the next question uses them.
+async function setCalliopeSettings(ws, userData, values) {
+  const file = path.join(ws, '.vscode', 'settings.json');
+  const settings = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  for (const [k, v] of Object.entries(values)) settings[`devproxy.calliope.${k}`] = v;
+  const from = traceLogText(userData).length;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+  const want = JSON.stringify(values.baseUrl);
+  await until(`the client's answer to workspace/configuration with devproxy.calliope.baseUrl ${want} (in the trace)`, async () => {
+    const text = traceLogText(userData).slice(from);
+    const answers = traceMessages(text).filter((m) => m.head.includes("Sending response 'workspace/configuration"));
+    return { ok: text.includes(want) && answers.length > 0, detail: `${answers.length} answers to workspace/configuration since the change` };
+  }, 20_000);
+}
+
+// The frame of the Calliope view's page: VS Code puts a webview in an
+// iframe (iframe.webview) that holds the page in another (#active-frame),
+// so it is found among the page's frames by its #question.
+async function calliopeFrame(page, timeout = 20_000) {
+  const seen = await until('the Calliope page (a frame with #question)', async () => {
+    for (const f of page.frames()) {
+      if (f.isDetached()) continue;
+      if ((await f.locator('#question').count().catch(() => 0)) > 0 && (await f.locator('#question').isVisible().catch(() => false))) {
+        return { ok: true, frame: f };
+      }
+    }
+    return { ok: false, detail: `${page.frames().length} frames: ${page.frames().map((f) => f.url().slice(0, 80)).join(', ')}` };
+  }, timeout);
+  return seen.frame;
+}
+
+// Opens the Calliope view with VS Code's "Focus on Calliope View" command
+// (again if the first try does not show it) and returns its page's frame.
+async function showCalliope(page) {
+  const seen = await until('the Calliope view after "Calliope: Focus on Calliope View"', async () => {
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'Calliope: Focus on Calliope View');
+    return { ok: true, frame: await calliopeFrame(page, 10_000) };
+  }, 40_000);
+  return seen.frame;
+}
+
+// The turns of the Calliope page, as a person reads them.
+async function calliopeTurns(frame) {
+  return frame.evaluate(() =>
+    [...document.querySelectorAll('#log .turn')].map((t) => {
+      const text = (el) => (el ? el.innerText.replace(/\s+/g, ' ').trim() : '');
+      const answer = t.querySelector('.answer');
+      // "Calliope is thinking…" is a placeholder, not the answer.
+      const parts = answer ? [...answer.children].filter((c) => !c.classList.contains('muted')) : [];
+      return {
+        question: text(t.querySelector('.question')),
+        thinking: [...t.querySelectorAll('.thinking')].map(text),
+        answer: parts.map(text).join(' ').replace(/\s+/g, ' ').trim(),
+        status: text(t.querySelector('.status')),
+        offline: !!t.querySelector('.badge.offline'),
+        badge: text(t.querySelector('.badge')),
+        provider: text(t.querySelector('.provider')),
+        notes: [...t.querySelectorAll('.notes li')].map(text),
+      };
+    }),
+  );
+}
+
+// Types the question in the Calliope page's input and presses Enter.
+async function typeQuestion(page, question) {
+  const frame = await calliopeFrame(page);
+  const input = frame.locator('#question');
+  await input.click({ timeout: 10_000 });
+  await input.pressSequentially(question, { timeout: 20_000 });
+  await input.press('Enter', { timeout: 10_000 });
+  return frame;
+}
+
+// Asks question in the Calliope view and follows its answer until it is
+// done (the Stop button hidden again, a provider line or the offline
+// badge): {answers (each different answer text seen, in order), turns
+// (the page's turns at the end)}. It reads the page every 40 ms, more often
+// than the answer's pieces arrive, to see it grow.
+async function askCalliope(page, question) {
+  const frame = await typeQuestion(page, question);
+  const answers = [];
+  let asked = false;
+  const seen = await until(`Calliope's answer to ${JSON.stringify(question)}`, async () => {
+    for (const stopAt = Date.now() + 1000; Date.now() < stopAt; ) {
+      const turns = await calliopeTurns(frame);
+      const t = turns[turns.length - 1];
+      const running = await frame.locator('#stop').isVisible();
+      if (t && t.question === question) {
+        asked = true;
+        if (answers[answers.length - 1] !== t.answer) answers.push(t.answer);
+        if (!running && (t.provider || t.offline || t.status)) return { ok: true, turns };
+      }
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    return { ok: false, detail: asked ? { answers } : 'the question is not in the view' };
+  }, 60_000);
+  return { answers, turns: seen.turns };
+}
+
+// A fake OpenAI-compatible server on 127.0.0.1 (a free port), speaking the
+// wire format the provider package speaks to Ollama and OpenAI: GET
+// /v1/models lists fake-chat; POST /v1/chat/completions with "stream": true
+// answers the pieces as chat.completion.chunk events, delayMs apart, then a
+// finish_reason "stop" chunk and [DONE]. It records every request
+// ({method, path, body, sent (pieces), ended, aborted}); while hold is set,
+// it sends the first piece and then waits for the client to go.
+async function startFakeModel(pieces, delayMs) {
+  const fake = { requests: [], hold: false, port: 0, stop: null };
+  const timers = new Set();
+  const later = (f, ms) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      f();
+    }, ms);
+    timers.add(t);
+  };
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => (raw += d));
+    req.on('end', () => {
+      let body;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        body = raw;
+      }
+      const rec = { method: req.method, path: req.url, body, sent: 0, ended: false, aborted: false };
+      fake.requests.push(rec);
+      const json = (status, v) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(v));
+      };
+      if (req.method === 'GET' && req.url === '/v1/models') {
+        return json(200, { object: 'list', data: [{ id: 'fake-chat', object: 'model', created: 1700000000, owned_by: 'e2e' }] });
+      }
+      if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+        return json(404, { error: { message: `no ${req.method} ${req.url} here`, type: 'invalid_request_error' } });
+      }
+      if (body?.stream !== true) {
+        return json(400, { error: { message: 'this fake only streams', type: 'invalid_request_error' } });
+      }
+      // The client going away before the end: the response closes unfinished.
+      res.on('close', () => {
+        if (!res.writableFinished) rec.aborted = true;
+      });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      const created = Math.floor(Date.now() / 1000);
+      const chunk = (delta, finish) =>
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created, model: 'fake-chat', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const hold = fake.hold;
+      const next = (i) => {
+        if (res.destroyed) return;
+        if (i < pieces.length) {
+          res.write(chunk({ role: 'assistant', content: pieces[i] }, null));
+          rec.sent = i + 1;
+          if (hold) return; // the rest never comes: the client must stop it
+          return later(() => next(i + 1), delayMs);
+        }
+        res.write(chunk({}, 'stop'));
+        res.end('data: [DONE]\n\n');
+        rec.ended = true;
+      };
+      next(0);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new Failure(`the fake model server cannot listen: ${e.message}`)));
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  fake.port = server.address().port;
+  fake.stop = () =>
+    new Promise((resolve) => {
+      for (const t of timers) clearTimeout(t);
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return fake;
+}
+
+// i–k: a multi-root workspace in a second tab of the same code-server, on
 // ports of its own (its .code-workspace sets them), and a second code-server
 // window that joins its proxy.
 async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
@@ -1042,7 +1363,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
   fs.writeFileSync(wsFile, JSON.stringify({ folders: [{ path: 'site' }, { path: 'shop' }], settings: listen }, null, 2));
   log(`multi-root workspace ${wsFile} (site, shop); devproxy.listen 127.0.0.1:${proxyPort}`);
 
-  // h. The multi-root workspace.
+  // i. The multi-root workspace.
   const page = await step('open the multi-root workspace (site, shop) in a second tab', async () => {
     const p = await context.newPage();
     watchConsole(p, 'multi');
@@ -1092,7 +1413,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
     await expectServed(proxyPort, '/ov/', 'ov');
   });
 
-  // i. A second window (another code-server, another profile) joins the proxy.
+  // j. A second window (another code-server, another profile) joins the proxy.
   const second = newProfile('code-server-2', stateDir);
   const cs2Port = await freePort();
   writeSettings(second.dirs.userData, { ...baseSettings, ...listen });
@@ -1134,7 +1455,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
     await shot(page, '10-first-window-three-folders.png');
   });
 
-  // j. A route folder deleted in the Explorer takes its routes along.
+  // k. A route folder deleted in the Explorer takes its routes along.
   await step("deleting site's overrides/ in the Explorer removes /ov/", async () => {
     await page.keyboard.press('Control+Shift+E');
     const row = explorerRow(page, 'overrides');
