@@ -214,7 +214,23 @@ func (f *facts) writeHealth(b *strings.Builder, route string) {
 
 // quote is a passage shortened for quoting, on one line.
 func quote(text string) string {
-	s := strings.Join(strings.Fields(text), " ")
+	// Prose only: a passage's headings, tables, code fences and list
+	// markers would run together on one line.
+	var prose []string
+	fence := false
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "```"):
+			fence = !fence
+			continue
+		case fence, t == "", strings.HasPrefix(t, "#"), strings.HasPrefix(t, "|"):
+			continue
+		}
+		t = strings.TrimLeft(t, "-*> ")
+		prose = append(prose, t)
+	}
+	s := strings.Join(strings.Fields(strings.Join(prose, " ")), " ")
 	if len(s) > quoteLen {
 		s = s[:quoteLen]
 		if i := strings.LastIndexByte(s, ' '); i > quoteLen/2 {

@@ -341,3 +341,12 @@ func BenchmarkFirstDelta(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/first-delta")
 }
+
+// TestQuoteIsProse: an offline answer quotes a passage's prose, without
+// the headings, tables and code that would run together on one line.
+func TestQuoteIsProse(t *testing.T) {
+	got := quote("## Access log\n\n| Guarantee | Tests |\n|---|---|\n| a | b |\n\nThe log never holds cookies.\n\n```nginx\nlocation / {}\n```\n- Start the app.\n")
+	if got != "The log never holds cookies. Start the app." {
+		t.Errorf("%q", got)
+	}
+}
