@@ -53,6 +53,52 @@ func (p *Proxy) SetLocalHandler(h http.Handler) {
 	p.local.Store(&h)
 }
 
+// TunnelContextKey marks the context of a request a Local handler gets
+// through the tunnel listener (SetTunnelGate); a client cannot set it.
+type tunnelContextKey struct{}
+
+// ThroughTunnel reports whether a Local handler's request came through
+// the tunnel listener.
+func ThroughTunnel(ctx context.Context) bool {
+	v, _ := ctx.Value(tunnelContextKey{}).(bool)
+	return v
+}
+
+// TunnelGate decides whether a request through the tunnel may reach one
+// of the proxy's own pages that the proxy renders itself (the dashboard,
+// /routes.json): it returns true, or answers the refusal (401, 403) on w
+// and returns false. Its request's context is marked (ThroughTunnel).
+type TunnelGate func(w http.ResponseWriter, r *http.Request) bool
+
+// SetTunnelGate opens the proxy's own paths to the tunnel listener: the
+// Local handler's (which must authenticate tunnel requests itself: their
+// context says ThroughTunnel) and, past gate, the pages the proxy renders
+// itself. Without a gate (nil), every one of them answers 403 through the
+// tunnel.
+func (p *Proxy) SetTunnelGate(gate TunnelGate) {
+	if gate == nil {
+		p.tunnelGate.Store(nil)
+		return
+	}
+	p.tunnelGate.Store(&gate)
+}
+
+// tunnelAllowed runs the gate for a page the proxy renders itself; false
+// when it answered the refusal (or there is no gate: then 403).
+func (p *Proxy) tunnelAllowed(x *exchange, path string, header http.Header) bool {
+	g := p.tunnelGate.Load()
+	if g == nil {
+		writeError(x, http.StatusForbidden, "Forbidden",
+			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
+		return false
+	}
+	allowed := false
+	p.serveLocalWith(x, path, header, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allowed = (*g)(w, r)
+	}), func(w *localWriter) bool { return !allowed })
+	return allowed
+}
+
 // localHandler is the handler for a request to one of the proxy's own
 // paths, or nil when the proxy answers it itself.
 func (p *Proxy) localHandler(method, path string) http.Handler {
@@ -63,6 +109,8 @@ func (p *Proxy) localHandler(method, path string) http.Handler {
 	switch {
 	case (path == "/devproxy/ws" || path == "/health.json" || path == "/devproxy/metrics") && method == http.MethodGet:
 		return *h
+	case path == "/devproxy/signin" || path == "/devproxy/signin.js":
+		return *h
 	case strings.HasPrefix(path, "/devproxy/api/") && path != "/devproxy/api/config":
 		return *h
 	}
@@ -71,7 +119,14 @@ func (p *Proxy) localHandler(method, path string) http.Handler {
 
 // serveLocal hands a request to a Local handler. path is the normalised
 // path the request was routed by.
-func (p *Proxy) serveLocal(x *exchange, path string, header http.Header, h http.Handler) {
+func (p *Proxy) serveLocal(x *exchange, path string, header http.Header, tunnel bool, h http.Handler) {
+	p.serveLocalWith(x, path, header, tunnel, h, nil)
+}
+
+// serveLocalWith is serveLocal; complete, when set, says whether the
+// answer is to be completed (a gate that let the request through wrote
+// nothing: the proxy then answers it itself).
+func (p *Proxy) serveLocalWith(x *exchange, path string, header http.Header, tunnel bool, h http.Handler, complete func(*localWriter) bool) {
 	head := x.req
 	if head.ContentLength > localMaxBodySize {
 		writeError(x, http.StatusRequestEntityTooLarge, "Payload Too Large",
@@ -83,6 +138,9 @@ func (p *Proxy) serveLocal(x *exchange, path string, header http.Header, h http.
 	stopOnShutdown := context.AfterFunc(x.c.srv.down, cancel)
 	defer stopOnShutdown()
 
+	if tunnel {
+		ctx = context.WithValue(ctx, tunnelContextKey{}, true)
+	}
 	w := &localWriter{p: p, x: x, path: path, header: http.Header{}, cancel: cancel}
 	r := w.request(header)
 	r = r.WithContext(ctx)
@@ -90,6 +148,10 @@ func (p *Proxy) serveLocal(x *exchange, path string, header http.Header, h http.
 		w.watchClient() // nothing to read: see at once if the client leaves
 	}
 	h.ServeHTTP(w, r)
+	if complete != nil && !complete(w) {
+		w.endWatch()
+		return
+	}
 	w.finish()
 }
 

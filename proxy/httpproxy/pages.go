@@ -230,13 +230,13 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 // servePage answers the proxy's own paths. Through the tunnel they are not
 // served at all: they describe the developer's machine.
 func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTable, d *routing.Decision) {
-	if req.Tunnel {
-		writeError(x, http.StatusForbidden, "Forbidden",
-			"The proxy's own pages are not served through the tunnel; open them on the local address.", nil)
+	if h := p.localHandler(x.method, d.Path); h != nil && (!req.Tunnel || p.tunnelGate.Load() != nil) {
+		// Through the tunnel the handler authenticates the request
+		// itself (its context says ThroughTunnel).
+		p.serveLocal(x, d.Path, req.Header, req.Tunnel, h)
 		return
 	}
-	if h := p.localHandler(x.method, d.Path); h != nil {
-		p.serveLocal(x, d.Path, req.Header, h)
+	if req.Tunnel && !p.tunnelAllowed(x, d.Path, req.Header) {
 		return
 	}
 	switch d.Path {

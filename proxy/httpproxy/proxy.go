@@ -50,6 +50,7 @@ type Proxy struct {
 	// local is the host's handler for its own paths on the local
 	// listener (local.go); nil when there is none.
 	local      atomic.Pointer[http.Handler]
+	tunnelGate atomic.Pointer[TunnelGate]
 	probeToken string
 	// accessLog, when set, hears of every request once it is answered
 	// (accesslog.go).

@@ -47,8 +47,12 @@ type ServeOptions struct {
 	// Local, when set, answers requests on the local listener for
 	// GET /devproxy/ws and for paths under /devproxy/api/ that the proxy
 	// does not answer itself (Proxy.SetLocalHandler). Through the tunnel
-	// listener it is never reached.
+	// listener it is reached only with a TunnelGate.
 	Local http.Handler
+	// TunnelGate, when set, opens the proxy's own paths to the tunnel
+	// listener behind it (Proxy.SetTunnelGate); without it they answer
+	// 403 there.
+	TunnelGate TunnelGate
 	// AccessLog, when set, is called once per request when its answer has
 	// been written (LogAccess makes one that logs with slog).
 	AccessLog func(AccessEntry)
@@ -120,6 +124,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		p.SetSendTimeout(opts.SendTimeout)
 	}
 	p.SetLocalHandler(opts.Local)
+	p.SetTunnelGate(opts.TunnelGate)
 	p.SetAccessLog(opts.AccessLog)
 	drain := opts.DrainTimeout
 	if drain <= 0 {

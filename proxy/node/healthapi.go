@@ -17,12 +17,11 @@ package node
 import (
 	"encoding/json"
 	"io"
-	"mime"
 	"net/http"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
-	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
 )
 
@@ -32,16 +31,11 @@ func writeAPIError(w http.ResponseWriter, status int, message string) {
 	wsrpc.WriteError(w, status, message, http.Header{"Cache-Control": {"no-cache, no-store, must-revalidate"}})
 }
 
-// guardPost refuses a cross-site or non-JSON state change; true when the
-// request may go on.
+// guardPost refuses a cross-site or non-JSON state change (the rule of
+// auth.CheckStateChange); true when the request may go on.
 func guardPost(w http.ResponseWriter, r *http.Request) bool {
-	if !live.SameOrigin(r) {
-		writeAPIError(w, http.StatusForbidden, "cross-site request refused: the Origin "+quote(r.Header.Get("Origin"))+" is not the proxy's own")
-		return false
-	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeAPIError(w, http.StatusForbidden, "state-changing requests must send Content-Type: application/json")
+	if err := auth.CheckStateChange(r); err != nil {
+		writeAPIError(w, http.StatusForbidden, err.Error())
 		return false
 	}
 	return true

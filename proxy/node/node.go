@@ -292,6 +292,7 @@ func (n *Node) own(ctx context.Context) error {
 	opts := n.opts.Serve
 	opts.Workspace = n.opts.Workspace
 	opts.Local = rt.handler(owner.Handler())
+	opts.TunnelGate = rt.tunnelGate
 	opts.AccessLog = rt.observe(opts.AccessLog)
 	opts.Ready = func(info httpproxy.ServeInfo) {
 		go rt.start(hostAddr(info.Addr), info.Proxy.ProbeToken())

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
@@ -357,8 +358,8 @@ func TestOwnerServesHealth(t *testing.T) {
 		t.Errorf("prune: %d %s", status, body)
 	}
 	// Through the tunnel, health is not served.
-	if status, _ := get(n.State().TunnelAddr, "/health.json"); status != http.StatusForbidden {
-		t.Errorf("/health.json through the tunnel: %d, want 403", status)
+	if status, _ := get(n.State().TunnelAddr, "/health.json"); status != http.StatusUnauthorized {
+		t.Errorf("/health.json through the tunnel without a key: %d, want 401", status)
 	}
 	cancel()
 	<-done
@@ -455,8 +456,8 @@ func TestOwnerServesAnalytics(t *testing.T) {
 	if err != nil || total != 2 {
 		t.Errorf("RouteMetrics: %v %+v", err, m)
 	}
-	if status, _ := get(h.node.State().TunnelAddr, "/devproxy/metrics"); status != http.StatusForbidden {
-		t.Errorf("/devproxy/metrics through the tunnel: %d", status)
+	if status, _ := get(h.node.State().TunnelAddr, "/devproxy/metrics"); status != http.StatusUnauthorized {
+		t.Errorf("/devproxy/metrics through the tunnel without a key: %d", status)
 	}
 }
 
@@ -523,7 +524,104 @@ func TestOwnerServesTheManagementAPI(t *testing.T) {
 		t.Fatalf("install: %d", status)
 	}
 	waitBody(t, addr, "/shop/x", "shop", 5*time.Second)
-	if status, _ := get(h.node.State().TunnelAddr, "/devproxy/api/apps/list"); status != http.StatusForbidden {
-		t.Errorf("the API through the tunnel: %d", status)
+	if status, _ := get(h.node.State().TunnelAddr, "/devproxy/api/apps/list"); status != http.StatusUnauthorized {
+		t.Errorf("the API through the tunnel without a key: %d", status)
+	}
+}
+
+// TestTunnelNeedsAKey: through the tunnel listener every page of the
+// proxy's own needs a key: none is 401, a read-only key reads but cannot
+// change (403), an admin key changes; the dashboard the proxy renders
+// itself is behind the same door, and a session cookie from a key opens
+// it. On this machine nothing is asked. Apps' routes are unaffected.
+func TestTunnelNeedsAKey(t *testing.T) {
+	dataDir := t.TempDir()
+	keys, err := auth.OpenKeys(filepath.Join(dataDir, auth.KeysFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readKey, _, err := keys.Create(auth.ReadOnly, "teammate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminKey, _, err := keys.Create(auth.Admin, "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.Close()
+	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
+	ws, err := routing.NewWorkspace(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := New(Options{
+		Workspace: ws,
+		Serve:     httpproxy.ServeOptions{Listen: freeAddr(t), TunnelListen: "127.0.0.1:0", DrainTimeout: 200 * time.Millisecond},
+		Token:     strings.Repeat("56", 32),
+		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "keys"},
+		Folders:   []join.FolderReg{{Root: root}},
+		Health:    HealthOptions{DataDir: dataDir, Workspace: root},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); n.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitRole(t, &host{name: "keys", node: n}, Owner, 5*time.Second)
+	local, tunnel := n.State().Addr, n.State().TunnelAddr
+	do := func(addr, method, path, key, body string, header ...string) (int, http.Header) {
+		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	prune := `{}`
+	for _, c := range []struct {
+		name, addr, method, path, key, body string
+		want                                int
+	}{
+		{"local, no key", local, "GET", "/health.json", "", "", 200},
+		{"tunnel, no key", tunnel, "GET", "/health.json", "", "", 401},
+		{"tunnel, wrong key", tunnel, "GET", "/health.json", "dvp_wrong", "", 401},
+		{"tunnel, read-only key reads", tunnel, "GET", "/health.json", readKey, "", 200},
+		{"tunnel, read-only key on a write", tunnel, "POST", "/devproxy/api/health/prune", readKey, prune, 403},
+		{"tunnel, admin key writes", tunnel, "POST", "/devproxy/api/health/prune", adminKey, prune, 200},
+		{"tunnel, the dashboard without a key", tunnel, "GET", "/devproxy/", "", "", 401},
+		{"tunnel, the dashboard with a key", tunnel, "GET", "/devproxy/", readKey, "", 200},
+		{"tunnel, /routes.json without a key", tunnel, "GET", "/routes.json", "", "", 401},
+		{"tunnel, an app's route needs nothing", tunnel, "GET", "/a/x", "", "", 200},
+	} {
+		if got, _ := do(c.addr, c.method, c.path, c.key, c.body); got != c.want {
+			t.Errorf("%s: %s %s = %d, want %d", c.name, c.method, c.path, got, c.want)
+		}
+	}
+	// Sign in once with the key; the session cookie opens the dashboard.
+	status, h := do(tunnel, "POST", "/devproxy/api/session", "", `{"key": "`+readKey+`"}`)
+	cookie := ""
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == "devproxy_session" {
+			cookie = c.Name + "=" + c.Value
+			if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteStrictMode {
+				t.Errorf("the session cookie is not HttpOnly, Secure and SameSite=Strict: %+v", c)
+			}
+		}
+	}
+	if status != 200 || cookie == "" {
+		t.Fatalf("sign-in: %d, cookie %q", status, cookie)
+	}
+	if got, _ := do(tunnel, "GET", "/devproxy/", "", "", "Cookie", cookie); got != 200 {
+		t.Errorf("the dashboard with the session: %d", got)
 	}
 }

@@ -13,11 +13,13 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 
+	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
@@ -44,9 +46,15 @@ type HealthOptions struct {
 
 // runtime is one owning session's services.
 type runtime struct {
-	n    *Node
-	hub  *live.Hub
-	done chan struct{} // closed by stop: ends the traffic events
+	n   *Node
+	hub *live.Hub
+	// auth decides who may use the proxy's own paths: anyone on this
+	// machine, a key (or its session) through the tunnel or from another
+	// address (proxy/auth).
+	auth  *auth.Authenticator
+	keys  *auth.Keys
+	audit *auth.Audit
+	done  chan struct{} // closed by stop: ends the traffic events
 	// unsubRoutes ends the routes and config events.
 	unsubRoutes func()
 
@@ -122,6 +130,12 @@ func (rt *runtime) stop() {
 	rt.unsubRoutes()
 	close(rt.done)
 	rt.hub.Close()
+	if rt.keys != nil {
+		rt.keys.Close()
+	}
+	if rt.audit != nil {
+		rt.audit.Close()
+	}
 	if unsub != nil {
 		unsub()
 	}
@@ -190,6 +204,7 @@ func (rt *runtime) observe(next func(httpproxy.AccessEntry)) func(httpproxy.Acce
 // the routes and config events.
 func newRuntime(n *Node) *runtime {
 	rt := &runtime{n: n, done: make(chan struct{})}
+	rt.openAuth()
 	routeMetrics, traffic := n.trafficMethods()
 	methods := map[string]live.Method{
 		"devproxy/routeMetrics": routeMetrics,
@@ -244,7 +259,12 @@ func newRuntime(n *Node) *runtime {
 	for name, m := range n.opts.Methods {
 		methods[name] = m
 	}
-	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: methods})
+	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: methods, AllowOrigin: func(r *http.Request) bool {
+		if auth.FromTunnel(r.Context()) {
+			return auth.SameOrigin(r) // the tunnel's origin is https
+		}
+		return live.SameOrigin(r)
+	}})
 	var lastConfig []byte
 	var mu sync.Mutex
 	rt.unsubRoutes = n.opts.Workspace.SubscribeServed(func(t *routing.RouteTable) {
@@ -306,6 +326,30 @@ func (rt *runtime) publishTraffic() {
 	}
 }
 
+// openAuth opens the API keys and the audit log in the data directory;
+// without one, nothing but this machine gets in.
+func (rt *runtime) openAuth() {
+	o := rt.n.opts.Health
+	if o.DataDir != "" && !o.Off {
+		var err error
+		if rt.keys, err = auth.OpenKeys(filepath.Join(o.DataDir, auth.KeysFileName)); err != nil {
+			rt.n.log.Warn("no API key works: only this machine can use the proxy's pages", "err", err)
+		}
+		if rt.audit, err = auth.OpenAudit(filepath.Join(o.DataDir, auth.AuditFileName), 0); err != nil {
+			rt.n.log.Warn("changes are not audited", "err", err)
+		}
+	}
+	rt.auth = auth.New(auth.Options{Keys: rt.keys, Audit: rt.audit, Log: rt.n.log})
+}
+
+// tunnelGate lets a request through the tunnel reach the pages the proxy
+// renders itself (the dashboard) with a key or a session.
+func (rt *runtime) tunnelGate(w http.ResponseWriter, r *http.Request) bool {
+	r = r.WithContext(auth.WithTunnel(r.Context()))
+	_, ok := rt.auth.Authenticate(w, r)
+	return ok
+}
+
 // handler serves the owner's local paths: /devproxy/ws (the members with
 // their token, everyone else the hub), /health.json, and the analytics
 // (/devproxy/metrics, /devproxy/api/metrics).
@@ -321,7 +365,16 @@ func (rt *runtime) handler(members http.Handler) http.Handler {
 	for _, p := range manage.Paths {
 		mux.Handle(p, api)
 	}
-	return mux
+	rt.auth.RegisterAPI(mux)
+	// Every path goes through the authenticator: a request through the
+	// tunnel (httpproxy marks its context) needs a key or a session.
+	wrapped := rt.auth.Wrap(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpproxy.ThroughTunnel(r.Context()) {
+			r = r.WithContext(auth.WithTunnel(r.Context()))
+		}
+		wrapped.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

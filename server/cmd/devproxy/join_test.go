@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/gorilla/websocket"
 )
 
@@ -84,7 +85,10 @@ func TestJoiningNeedsTheToken(t *testing.T) {
 		want   int
 	}{
 		{"another token", listen, http.Header{"Authorization": {"Bearer " + strings.Repeat("0", 64)}}, 401},
-		{"through the tunnel", tunnel, nil, 403},
+		// Through the tunnel /devproxy/ws needs an API key (docs/auth.md),
+		// and the join token is none.
+		{"through the tunnel", tunnel, nil, 401},
+		{"through the tunnel with the token", tunnel, http.Header{"Authorization": {"Bearer " + readToken(t)}}, 401},
 	} {
 		c, resp, err := websocket.DefaultDialer.Dial("ws://"+tc.addr+"/devproxy/ws", tc.header)
 		if err == nil {
@@ -143,4 +147,18 @@ func waitGet(t *testing.T, addr, path, want string, within time.Duration) {
 		status, body = httpGet(addr, path)
 		return status == 200 && body == want
 	})
+}
+
+// readToken is the join token the tests' devproxy processes share.
+func readToken(t *testing.T) string {
+	t.Helper()
+	dir, err := join.StateDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := join.LoadOrCreateToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
