@@ -115,8 +115,10 @@ func TestCloudflaredFailureIsShown(t *testing.T) {
 	dir := fakeAgents(t)
 	t.Setenv("FAKE_FAIL", "1")
 	rec := newRecorder()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	t.Setenv("FAKE_PIDFILE", pidFile)
 	m := New(Options{TunnelAddr: "127.0.0.1:8081", Provider: ProviderCloudflared, Bin: inDir(dir),
-		Log: rec.logger(), OnChange: rec.onChange})
+		Log: rec.logger(), OnChange: rec.onChange, minDelay: 10 * time.Millisecond, maxDelay: 50 * time.Millisecond})
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +126,18 @@ func TestCloudflaredFailureIsShown(t *testing.T) {
 	st := rec.wait(t, StatusError)
 	if !strings.Contains(st.Err, "cloudflared exited") || !strings.Contains(st.Err, "failed to request quick Tunnel") {
 		t.Errorf("error = %q", st.Err)
+	}
+	// It was tried cloudflaredAttempts times, each retry shown.
+	rec.mu.Lock()
+	retries := 0
+	for _, s := range rec.states {
+		if s.Status == StatusStarting && strings.Contains(s.Err, "starting it again (attempt") {
+			retries++
+		}
+	}
+	rec.mu.Unlock()
+	if retries != cloudflaredAttempts-1 {
+		t.Errorf("%d retries shown, want %d", retries, cloudflaredAttempts-1)
 	}
 
 	m = New(Options{Provider: ProviderCloudflared, Bin: notOnPath, Log: rec.logger()})
