@@ -79,7 +79,8 @@ type Options struct {
 }
 
 // Manager runs one tunnel: Start it, read State, Stop it. Start may be
-// called again after Stop.
+// called again after Stop, or once a run has ended by itself (StatusError,
+// or StatusOff when the automatic mode found no agent).
 type Manager struct {
 	opts Options
 
@@ -126,8 +127,13 @@ func (m *Manager) State() State {
 func (m *Manager) Start(ctx context.Context) error {
 	m.mu.Lock()
 	if m.done != nil {
-		m.mu.Unlock()
-		return errors.New("tunnel: already started")
+		select {
+		case <-m.done: // that run has ended (an error, or no agent found)
+			m.cancel()
+		default:
+			m.mu.Unlock()
+			return errors.New("tunnel: already started")
+		}
 	}
 	switch m.opts.Provider {
 	case "", ProviderNgrok, ProviderCloudflared:
@@ -174,6 +180,9 @@ func (m *Manager) Stop() {
 func (m *Manager) set(s State) {
 	if s.Provider == "" {
 		s.Provider = m.opts.Provider
+		if s.Provider == "" && s.Status != StatusOff {
+			s.Provider = ProviderNgrok // automatic: only an ngrok agent is attached to
+		}
 	}
 	s.Err = m.redact(s.Err)
 	m.mu.Lock()

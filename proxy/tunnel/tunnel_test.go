@@ -163,16 +163,23 @@ func TestNgrokWaitsForAnAgent(t *testing.T) {
 }
 
 func TestAutoAttachesToARunningAgent(t *testing.T) {
-	srv, _ := fakeAgentAPI(t, 0)
+	srv, calls := fakeAgentAPI(t, 0)
 	rec := newRecorder()
 	m := New(Options{TunnelAddr: "127.0.0.1:8081", NgrokAPI: srv.URL, Bin: notOnPath, Env: testEnv,
-		Log: rec.logger(), OnChange: rec.onChange})
+		Log: rec.logger(), OnChange: rec.onChange, minDelay: 5 * time.Millisecond, maxDelay: 10 * time.Millisecond})
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	up := rec.wait(t, StatusUp)
 	if up.Provider != ProviderNgrok || up.PublicURL != "https://abc.ngrok-free.app" {
 		t.Errorf("up = %+v", up)
+	}
+	// The agent is watched: later answers keep the state as it is.
+	for n := calls.Load(); calls.Load() < n+2; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := m.State(); st != up {
+		t.Errorf("after more answers: %+v, want %+v", st, up)
 	}
 	m.Stop()
 
@@ -185,10 +192,18 @@ func TestAutoAttachesToARunningAgent(t *testing.T) {
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	m.Stop()
-	if st := m.State(); st.Status != StatusOff || started {
+	m.mu.Lock()
+	done := m.done
+	m.mu.Unlock()
+	<-done // the run ends by itself
+	if st := m.State(); st.Status != StatusOff || st.Provider != "" || started {
 		t.Errorf("without an agent: %+v, started %v", st, started)
 	}
+	// That run has ended, so Start may be called again.
+	if err := m.Start(t.Context()); err != nil {
+		t.Errorf("Start after a run that ended: %v", err)
+	}
+	m.Stop()
 }
 
 func TestManualURL(t *testing.T) {
