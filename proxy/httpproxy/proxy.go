@@ -158,7 +158,7 @@ func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Reques
 				"The location "+d.Location.Spec+" in "+d.Location.File+" has no proxy_pass, return or empty_gif.", d)
 			return
 		}
-		if file, line, reason, ok := t.BrokenMatch(d.Path); ok {
+		if file, line, reason, ok := t.BrokenMatch(d.Path); ok && d.Private == "" {
 			// A file with errors contributes no routes; say which one
 			// would have taken the path, rather than only "no route".
 			writeError(x, http.StatusNotFound, "Not Found",

@@ -44,6 +44,26 @@ type Config struct {
 	// the workspace: a write there would trigger a reload.
 	DataDir   string          `json:"dataDir,omitempty"`
 	Retention RetentionConfig `json:"retention,omitempty"`
+	// Private lists route prefixes ("/admin/") that are served on the
+	// local listener only: through the tunnel a path under one answers
+	// the same 404 as a path no route serves (see PrivatePrefix).
+	Private []string `json:"private,omitempty"`
+}
+
+// PrivatePrefix returns the entry of Private that path falls under, ""
+// when none does. "/admin/" covers "/admin/" and everything below it, and
+// "/admin" itself (which would otherwise answer the redirect to "/admin/"
+// and so reveal the route). Case is ignored, so that a case-insensitive
+// regex location cannot serve "/ADMIN/" through the tunnel.
+func (c Config) PrivatePrefix(path string) string {
+	p := strings.ToLower(path)
+	for _, prefix := range c.Private {
+		l := strings.ToLower(prefix)
+		if strings.HasPrefix(p, l) || strings.HasSuffix(l, "/") && p == strings.TrimSuffix(l, "/") {
+			return prefix
+		}
+	}
+	return ""
 }
 
 // RetentionConfig says which health reports the store keeps: the last
@@ -97,6 +117,9 @@ func (c Config) Over(d Config) Config {
 	}
 	if c.Retention.Days == 0 {
 		c.Retention.Days = d.Retention.Days
+	}
+	if len(c.Private) == 0 {
+		c.Private = d.Private
 	}
 	return c
 }
@@ -167,7 +190,7 @@ func (c Config) withDefaults() Config {
 
 // knownConfigKeys lists the settings this version understands; other keys
 // are reported (they may belong to a newer version) but do not fail.
-var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true, "dataDir": true, "retention": true}
+var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true, "dataDir": true, "retention": true, "private": true}
 
 // loadConfig reads devproxy.json in root (or its overlay, when data is
 // not nil); name is how diagnostics name it (ConfigFile, or
@@ -214,6 +237,7 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 	read("listen", raw["listen"], at["listen"], &c.Listen, `"host:port" or a port, such as "127.0.0.1:8080" or "8080"`)
 	read("allowedHosts", raw["allowedHosts"], at["allowedHosts"], &c.AllowedHosts, `a list of host names, such as ["dev.example.com"]`)
 	read("dataDir", raw["dataDir"], at["dataDir"], &c.DataDir, `a folder outside the workspace, such as "/home/me/.cache/devproxy/shop"`)
+	read("private", raw["private"], at["private"], &c.Private, `a list of route prefixes served locally only, such as ["/admin/", "/internal/"]`)
 	read("$schema", raw["$schema"], at["$schema"], new(string), "a URL or path of the schema, as a string")
 	if v := raw["tunnel"]; v != nil && string(v) != "null" {
 		var tunnel map[string]json.RawMessage
@@ -301,6 +325,7 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 		c.Tunnel.PublicURL = ""
 	}
 	c.AllowedHosts = checkAllowedHosts(name, data, c.AllowedHosts, &diags)
+	c.Private = checkPrivate(name, data, c.Private, &diags)
 	c.Apps = checkGlobs(name, data, "apps", c.Apps, &diags)
 	c.Overrides = checkGlobs(name, data, "overrides", c.Overrides, &diags)
 	return c, diags
@@ -339,6 +364,29 @@ func checkAllowedHosts(name string, data []byte, hosts []string, diags *[]routef
 			continue
 		}
 		ok = append(ok, strings.ToLower(h))
+	}
+	return ok
+}
+
+// checkPrivate keeps the private route prefixes that are paths and
+// reports the others.
+func checkPrivate(name string, data []byte, prefixes []string, diags *[]routefile.Diagnostic) []string {
+	var ok []string
+	for _, p := range prefixes {
+		problem := ""
+		switch {
+		case !strings.HasPrefix(p, "/"):
+			problem = "is not a route prefix; write it as a path starting with /, such as \"/admin/\""
+		case strings.ContainsAny(p, "?# \t\r\n"):
+			problem = "is not a route prefix: it has a query, a fragment or a space; write a path such as \"/admin/\""
+		}
+		if problem != "" {
+			off := bytes.Index(data, []byte(`"`+p+`"`))
+			*diags = append(*diags, jsonDiag(name, data, max(off, 0), routefile.CodeConfig,
+				fmt.Sprintf("private: %q %s; it is ignored", p, problem)))
+			continue
+		}
+		ok = append(ok, p)
 	}
 	return ok
 }

@@ -73,7 +73,11 @@ type Decision struct {
 	// (return, redirects, empty_gif), in order, names as written.
 	ResponseFields []ResponseHeader `json:"-"`
 	BinaryBody     []byte           `json:"-"` // empty_gif
-	CloseClient    bool             `json:"-"` // return 444
+	// Private is the devproxy.json "private" prefix that made a request
+	// through the tunnel a 404 (ActionNone), "" otherwise: the proxy then
+	// answers exactly as for a path no route serves, revealing nothing.
+	Private     string `json:"-"`
+	CloseClient bool   `json:"-"` // return 444
 	// vars is the evaluator that proxied the request: proxy_redirect
 	// reads the request's variables when the response arrives
 	// (RewriteLocation, redirect.go).
@@ -279,6 +283,16 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 			d.Action, d.Status = ActionError, http.StatusInternalServerError
 			e.note("more than %d rewrites restarted the search: rewrite cycle, 500", maxURIChanges)
 			return d
+		}
+		if start == nil && e.req.Tunnel {
+			// Checked again after each rewrite that restarts the search,
+			// so no public path can be rewritten into a private one.
+			if p := t.Config.PrivatePrefix(e.uri); p != "" {
+				d.Matched, d.Location, d.Block = false, nil, nil
+				d.Action, d.Status, d.Private = ActionNone, http.StatusNotFound, p
+				e.note("%s is private (devproxy.json \"private\": %q): through the tunnel it answers 404 as a path no route serves; on the local listener it is served", e.uri, p)
+				return d
+			}
 		}
 		var b *Block
 		var kind MatchKind

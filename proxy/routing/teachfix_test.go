@@ -94,6 +94,12 @@ func TestConfigWrongTypeInWords(t *testing.T) {
 			`devproxy.json:1:26: error: "tunnel.publicUrl" must be an http(s) URL, such as "https://abc.ngrok.app"; it is ignored [config]`},
 		{"allowedHosts a string", `{"allowedHosts": "dev.example.com"}`,
 			`devproxy.json:1:18: error: "allowedHosts" must be a list of host names, such as ["dev.example.com"]; it is ignored [config]`},
+		{"private a string", `{"private": "/admin/"}`,
+			`devproxy.json:1:13: error: "private" must be a list of route prefixes served locally only, such as ["/admin/", "/internal/"]; it is ignored [config]`},
+		{"private not a path", `{"private": ["/internal/", "admin/"]}`,
+			`devproxy.json:1:28: error: private: "admin/" is not a route prefix; write it as a path starting with /, such as "/admin/"; it is ignored [config]`},
+		{"private with a query", `{"private": ["/a/?x=1"]}`,
+			`devproxy.json:1:14: error: private: "/a/?x=1" is not a route prefix: it has a query, a fragment or a space; write a path such as "/admin/"; it is ignored [config]`},
 		{"not an object", `["apps/*.conf"]`,
 			`devproxy.json:1:1: error: devproxy.json must be a JSON object, such as {"listen": "127.0.0.1:8080"} [config]`},
 	}

@@ -249,7 +249,8 @@ const exampleSettings = `{
   "listen": "127.0.0.1:9080",
   "tunnel": {"listen": "[::1]:9081"},
   "dataDir": "../shop-health",
-  "retention": {"reports": 20, "days": 14}
+  "retention": {"reports": 20, "days": 14},
+  "private": ["/admin/", "/internal"]
 }
 `
 
@@ -275,7 +276,8 @@ func TestSettingsSchema(t *testing.T) {
 		t.Errorf("the engine reports the example devproxy.json: %s", d)
 	}
 	if tbl.Config.Listen != "127.0.0.1:9080" || tbl.Config.Tunnel.Listen != "[::1]:9081" || len(tbl.Config.Apps) != 2 ||
-		tbl.Config.DataDir != filepath.Join(filepath.Dir(root), "shop-health") || tbl.Config.Retention != (routing.RetentionConfig{Reports: 20, Days: 14}) {
+		tbl.Config.DataDir != filepath.Join(filepath.Dir(root), "shop-health") || tbl.Config.Retention != (routing.RetentionConfig{Reports: 20, Days: 14}) ||
+		len(tbl.Config.Private) != 2 {
 		t.Errorf("the engine read the example as %+v", tbl.Config)
 	}
 
@@ -296,6 +298,9 @@ func TestSettingsSchema(t *testing.T) {
 		{name: "retention of negative days", doc: `{"retention": {"days": -1}}`},
 		{name: "retention of fractional days", doc: `{"retention": {"days": 1.5}}`},
 		{name: "unknown retention setting", doc: `{"retention": {"count": 5}}`},
+		{name: "private not a list", doc: `{"private": "/admin/"}`},
+		{name: "private prefix not a path", doc: `{"private": ["admin/"]}`},
+		{name: "private prefix with a query", doc: `{"private": ["/admin/?x=1"]}`},
 	} {
 		if err := sch.Validate(decode(t, []byte(bad.doc))); err == nil {
 			t.Errorf("%s: schema accepts %s", bad.name, bad.doc)
