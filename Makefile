@@ -35,7 +35,7 @@ test-deps:
 # the real binary) run plainly. DEVPROXY_REQUIRE_PROMTOOL turns
 # proxy/metrics's promtool check from a skip into a failure when promtool is
 # missing (make test-deps installs it).
-RACE_PKGS := proxy/httpproxy proxy/routing proxy/routefile proxy/join proxy/live proxy/node proxy/health proxy/monitor proxy/metrics proxy/manage proxy/auth server/lsp
+RACE_PKGS := proxy/httpproxy proxy/routing proxy/routefile proxy/join proxy/live proxy/node proxy/health proxy/monitor proxy/metrics proxy/manage proxy/auth proxy/tunnel server/lsp
 
 test-go: build
 	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
