@@ -29,14 +29,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -227,13 +226,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // application/json, which an HTML form cannot send without a preflight.
 // It is proxy/node's guardPost; nil when the request may go on.
 func GuardPost(r *http.Request) *Error {
-	if !live.SameOrigin(r) {
-		o, _ := json.Marshal(r.Header.Get("Origin"))
-		return errorf(http.StatusForbidden, "Origin", "cross-site request refused: the Origin %s is not the proxy's own", o)
-	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		return errorf(http.StatusForbidden, "Content-Type", "state-changing requests must send Content-Type: application/json")
+	switch err := auth.CheckStateChange(r); {
+	case errors.Is(err, auth.ErrCrossSite):
+		return errorf(http.StatusForbidden, "Origin", "%s", err.Error())
+	case err != nil:
+		return errorf(http.StatusForbidden, "Content-Type", "%s", err.Error())
 	}
 	return nil
 }
