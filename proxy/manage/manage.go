@@ -224,7 +224,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // GuardPost refuses a cross-site or non-JSON state change (403): the
 // request must carry no Origin or the proxy's own, and Content-Type
 // application/json, which an HTML form cannot send without a preflight.
-// It is proxy/node's guardPost; nil when the request may go on.
+// It is auth.CheckStateChange, with the field named; nil when the request
+// may go on.
 func GuardPost(r *http.Request) *Error {
 	switch err := auth.CheckStateChange(r); {
 	case errors.Is(err, auth.ErrCrossSite):
