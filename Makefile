@@ -43,14 +43,10 @@ test-go: build
 	DEVPROXY_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -race $(addprefix ./,$(RACE_PKGS))
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v $(foreach p,$(RACE_PKGS),-e /$(p)$$))
 
-# Go fuzzes one target at a time; each starts from its seed corpus.
+# Go fuzzes one target at a time; each starts from its seed corpus
+# (scripts/fuzz.sh).
 test-fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
-	$(GO) test -run='^$$' -fuzz='^FuzzSetGraph$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
-	$(GO) test -run='^$$' -fuzz='^FuzzRegexAgreesWithWholeRegexp$$' -fuzztime=$(FUZZTIME) ./proxy/routefile
-	$(GO) test -run='^$$' -fuzz='^FuzzResolve$$' -fuzztime=$(FUZZTIME) ./proxy/routing
-	$(GO) test -run='^$$' -fuzz='^FuzzReadRequestHead$$' -fuzztime=$(FUZZTIME) ./proxy/httpproxy
-	$(GO) test -run='^$$' -fuzz='^FuzzChunkedReader$$' -fuzztime=$(FUZZTIME) ./proxy/httpproxy
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./scripts/fuzz.sh
 
 # The extension's npm packages, reinstalled when the lock file changes.
 node_modules/.package-lock.json: package.json package-lock.json
