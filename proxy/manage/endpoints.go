@@ -341,6 +341,8 @@ func applyEdits(src []byte, edits []routing.Replacement) []byte {
 type Settings struct {
 	Retention    *Retention `json:"retention,omitempty"`
 	AllowedHosts *[]string  `json:"allowedHosts,omitempty"`
+	// Private are the route prefixes the tunnel does not show (404).
+	Private *[]string `json:"private,omitempty"`
 }
 
 // Retention is devproxy.json's "retention".
@@ -353,6 +355,7 @@ type Retention struct {
 type SettingsResult struct {
 	Retention    RetentionValues `json:"retention"`
 	AllowedHosts []string        `json:"allowedHosts"`
+	Private      []string        `json:"private"`
 }
 
 // RetentionValues are the retention in effect (0: the default).
@@ -366,7 +369,11 @@ func settingsOf(c routing.Config) SettingsResult {
 	if hosts == nil {
 		hosts = []string{}
 	}
-	return SettingsResult{Retention: RetentionValues{Reports: c.Retention.Reports, Days: c.Retention.Days}, AllowedHosts: hosts}
+	private := c.Private
+	if private == nil {
+		private = []string{}
+	}
+	return SettingsResult{Retention: RetentionValues{Reports: c.Retention.Reports, Days: c.Retention.Days}, AllowedHosts: hosts, Private: private}
 }
 
 func (a *API) settings(*http.Request) (any, *Error) {
@@ -386,8 +393,11 @@ func (a *API) setSettings(r *http.Request) (any, *Error, string) {
 			return nil, errorf(http.StatusBadRequest, "retention.days", "retention.days must be between 0 (no age limit) and 36500"), routing.ConfigFile
 		}
 	}
-	if req.Retention == nil && req.AllowedHosts == nil {
-		return nil, errorf(http.StatusBadRequest, "", "nothing to change: send \"retention\" or \"allowedHosts\""), routing.ConfigFile
+	if req.Retention == nil && req.AllowedHosts == nil && req.Private == nil {
+		return nil, errorf(http.StatusBadRequest, "", "nothing to change: send \"retention\", \"allowedHosts\" or \"private\""), routing.ConfigFile
+	}
+	if req.Private != nil && len(*req.Private) > 256 {
+		return nil, errorf(http.StatusBadRequest, "private", "private holds more than 256 prefixes"), routing.ConfigFile
 	}
 	if req.AllowedHosts != nil && len(*req.AllowedHosts) > 256 {
 		return nil, errorf(http.StatusBadRequest, "allowedHosts", "allowedHosts holds more than 256 names"), routing.ConfigFile
@@ -419,6 +429,13 @@ func (a *API) setSettings(r *http.Request) (any, *Error, string) {
 			delete(raw, "allowedHosts")
 		} else {
 			raw["allowedHosts"], _ = json.Marshal(*req.AllowedHosts)
+		}
+	}
+	if req.Private != nil {
+		if len(*req.Private) == 0 {
+			delete(raw, "private")
+		} else {
+			raw["private"], _ = json.Marshal(*req.Private)
 		}
 	}
 	content, err := json.MarshalIndent(raw, "", "  ")
@@ -455,7 +472,10 @@ func (a *API) setSettings(r *http.Request) (any, *Error, string) {
 }
 
 func settingField(s Settings) string {
-	if s.AllowedHosts != nil {
+	switch {
+	case s.Private != nil:
+		return "private"
+	case s.AllowedHosts != nil:
 		return "allowedHosts"
 	}
 	return "retention"

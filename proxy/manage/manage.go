@@ -16,7 +16,7 @@
 //	GET  /devproxy/api/apps/diagnostics
 //	POST /devproxy/api/resolve-conflict   {route, winner}
 //	POST /devproxy/api/rename-route       {from, to, file?}
-//	GET  /devproxy/api/settings, POST /devproxy/api/settings {retention?, allowedHosts?}
+//	GET  /devproxy/api/settings, POST /devproxy/api/settings {retention?, allowedHosts?, private?}
 //	GET  /devproxy/api/reports, POST /devproxy/api/reports/prune
 //
 // The bodies and answers are described in schemas/manage-*.schema.json.

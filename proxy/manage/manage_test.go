@@ -508,11 +508,11 @@ func TestRenameRoute(t *testing.T) {
 func TestSettings(t *testing.T) {
 	s := newSite(t, map[string]string{"devproxy.json": "{\n  \"listen\": \"127.0.0.1:8080\",\n  \"retention\": {\"days\": 3}\n}\n"})
 	code, out := s.do(t, "GET", "/devproxy/api/settings", "")
-	if code != 200 || body(out) != `{"allowedHosts":[],"retention":{"days":3,"reports":0}}` {
+	if code != 200 || body(out) != `{"allowedHosts":[],"private":[],"retention":{"days":3,"reports":0}}` {
 		t.Errorf("GET: %d %s", code, body(out))
 	}
 	code, out = s.do(t, "POST", "/devproxy/api/settings", `{"retention":{"reports":20},"allowedHosts":["dev.example.com"]}`)
-	if code != 200 || body(out) != `{"allowedHosts":["dev.example.com"],"retention":{"days":3,"reports":20}}` {
+	if code != 200 || body(out) != `{"allowedHosts":["dev.example.com"],"private":[],"retention":{"days":3,"reports":20}}` {
 		t.Errorf("POST: %d %s", code, body(out))
 	}
 	cfg := s.ws.Load().Config
@@ -523,6 +523,23 @@ func TestSettings(t *testing.T) {
 	code, out = s.do(t, "POST", "/devproxy/api/settings", `{"allowedHosts":["bad host/"]}`)
 	if code != 422 || out["field"] != "allowedHosts" || out["findings"] == nil {
 		t.Errorf("bad host: %d %v", code, out)
+	}
+	if !maps.Equal(before, snapshot(t, s.root)) {
+		t.Error("files changed")
+	}
+	// Private routes: the tunnel stops showing /admin/; a prefix that is no
+	// route prefix is refused by the engine, naming the setting.
+	code, out = s.do(t, "POST", "/devproxy/api/settings", `{"private":["/admin/"]}`)
+	if code != 200 || body(out) != `{"allowedHosts":["dev.example.com"],"private":["/admin/"],"retention":{"days":3,"reports":20}}` {
+		t.Errorf("private: %d %s", code, body(out))
+	}
+	if cfg := s.ws.Load().Config; len(cfg.Private) != 1 || cfg.PrivatePrefix("/admin/x") == "" {
+		t.Errorf("the workspace reads private %v", cfg.Private)
+	}
+	before = snapshot(t, s.root)
+	code, out = s.do(t, "POST", "/devproxy/api/settings", `{"private":["admin"]}`)
+	if code != 422 || out["field"] != "private" {
+		t.Errorf("a bad prefix: %d %v", code, out)
 	}
 	if !maps.Equal(before, snapshot(t, s.root)) {
 		t.Error("files changed")
