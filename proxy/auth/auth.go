@@ -22,7 +22,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -468,74 +467,14 @@ func CheckStateChange(r *http.Request) error {
 // alias of its host (localhost, 127.0.0.1, [::1]) on the same port.
 // Through the tunnel (FromTunnel) or over TLS the request's scheme is
 // https. Origin: null and malformed origins are refused. It is
-// proxy/live.SameOrigin's rule, aware of the tunnel's scheme.
+// proxy/live.SameOrigin's rule (wsrpc.OriginIs), aware of the tunnel's
+// scheme, which the origin must have too.
 func SameOrigin(r *http.Request) bool {
-	values, sent := r.Header["Origin"]
-	if !sent {
-		return true
-	}
-	if len(values) != 1 || values[0] == "" || values[0] == "null" {
-		return false
-	}
-	u, err := url.Parse(values[0])
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") {
-		return false
-	}
 	scheme := "http"
 	if r.TLS != nil || FromTunnel(r.Context()) {
 		scheme = "https"
 	}
-	if u.Scheme != scheme {
-		return false
-	}
-	oHost, oPort, ok := hostPort(u.Host, defaultPort(u.Scheme))
-	if !ok {
-		return false
-	}
-	rHost, rPort, ok := hostPort(r.Host, defaultPort(scheme))
-	if !ok || oPort != rPort {
-		return false
-	}
-	if oHost == rHost {
-		return true
-	}
-	return isLoopbackName(oHost) && isLoopbackName(rHost)
-}
-
-func defaultPort(scheme string) string {
-	if scheme == "https" {
-		return "443"
-	}
-	return "80"
-}
-
-// hostPort splits host[:port] into a lower-case host without brackets
-// and a port, def when there is none.
-func hostPort(hp, def string) (host, port string, ok bool) {
-	if hp == "" {
-		return "", "", false
-	}
-	host, port, err := net.SplitHostPort(hp)
-	if err != nil {
-		host, port = strings.TrimSuffix(strings.TrimPrefix(hp, "["), "]"), def
-		if strings.ContainsAny(host, "[]") {
-			return "", "", false
-		}
-	}
-	if host == "" || port == "" {
-		return "", "", false
-	}
-	return strings.ToLower(strings.TrimSuffix(host, ".")), port, true
-}
-
-// isLoopbackName: localhost, 127.0.0.1 or ::1 (not *.localhost, the
-// names of routes).
-func isLoopbackName(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+	return wsrpc.OriginIs(r, scheme, scheme)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
