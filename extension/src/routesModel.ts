@@ -96,8 +96,13 @@ export interface RouteNode {
   reveal: RevealTarget;
   /** The report of the last check (devproxy/health), matched by file and line; null until there is one. */
   health: HealthReport | null;
-  /** The menus' `viewItem`: whether "Open in browser" applies. */
-  contextValue: 'route' | 'routeWithUrl';
+  /**
+   * The menus' `viewItem`: whether "Open in browser" applies (a URL), and
+   * whether the proxy serves the block, so "Open via Tunnel" does
+   * (routeWithUrl; routeWithUrlInactive for an inactive block or one of a
+   * file that does not load).
+   */
+  contextValue: 'route' | 'routeWithUrl' | 'routeWithUrlInactive';
 }
 
 export type TreeNode = FolderNode | FileNode | RouteNode;
@@ -354,7 +359,7 @@ export function buildRoutesModel(result: RoutesResult, options: RoutesModelOptio
       url: r.url ?? null,
       reveal: { uri: r.uri, range: rangeOf(r) },
       health: report ?? null,
-      contextValue: r.url ? 'routeWithUrl' : 'route',
+      contextValue: !r.url ? 'route' : state === 'inactive' || state === 'error' ? 'routeWithUrlInactive' : 'routeWithUrl',
     });
   }
 

@@ -172,14 +172,18 @@ describe('package.json commands, views and menus', () => {
     for (const i of [...reveal, ...open]) {
       assert.match(i.when, new RegExp(`view == ${RoutesViewId.replace('.', '\\.')}`));
     }
+    // routesModel's context values: 'route', 'routeWithUrl' and 'routeWithUrlInactive' (a block the proxy does not serve).
     for (const i of open) {
-      assert.match(i.when, /viewItem == routeWithUrl/);
+      const m = /viewItem =~ \/(.*)\//.exec(i.when);
+      assert.ok(m, 'open matches route items with a URL by pattern');
+      assert.ok(new RegExp(m![1]).test('routeWithUrl') && new RegExp(m![1]).test('routeWithUrlInactive'));
+      assert.ok(!new RegExp(m![1]).test('route'));
     }
-    // routesModel's context values: 'route' and 'routeWithUrl'; reveal must match both.
+    // Reveal must match them all.
     for (const i of reveal) {
       const m = /viewItem =~ \/(.*)\//.exec(i.when);
       assert.ok(m, 'reveal matches route items by pattern');
-      assert.ok(new RegExp(m![1]).test('route') && new RegExp(m![1]).test('routeWithUrl'));
+      assert.ok(new RegExp(m![1]).test('route') && new RegExp(m![1]).test('routeWithUrl') && new RegExp(m![1]).test('routeWithUrlInactive'));
       assert.ok(!new RegExp(m![1]).test('file'));
       assert.ok(!new RegExp(m![1]).test('folder'));
     }
@@ -191,7 +195,7 @@ describe('package.json commands, views and menus', () => {
   it('offers Rescan (inline and in the menu) and Route Details on the routes the scanner probes, and Rescan All in the title', () => {
     const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string; group: string }[];
     const on = (command: string) => items.filter((i) => i.command === command);
-    const probed = `view == ${RoutesViewId} && viewItem == routeWithUrl`;
+    const probed = `view == ${RoutesViewId} && viewItem =~ /^routeWithUrl/`;
     assert.deepStrictEqual(
       on(Commands.rescanRoute).map((i) => [i.when, i.group.split('@')[0]]),
       [

@@ -174,6 +174,9 @@ describe('routesModel.buildRoutesModel', () => {
     assert.strictEqual(prefix.contextValue, 'routeWithUrl');
     assert.strictEqual(regex.url, null);
     assert.strictEqual(regex.contextValue, 'route');
+    // "Open via Tunnel" only where the proxy serves the block: the one that lost /api/ is routeWithUrlInactive.
+    assert.strictEqual(model.files[0].routes[0].contextValue, 'routeWithUrl');
+    assert.strictEqual(model.files[1].routes[0].contextValue, 'routeWithUrlInactive');
     assert.deepStrictEqual(prefix.reveal, { uri: uri('apps/web.conf'), range: { start: { line: 3, character: 0 }, end: { line: 3, character: 17 } } });
     assert.strictEqual(exact.health, null);
     assert.match(prefix.tooltip, /apps\/web\.conf:4/);
