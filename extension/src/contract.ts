@@ -33,6 +33,14 @@ export const Methods = {
   setSecrets: 'devproxy/setSecrets',
   /** request, client → server: `{}` → PatternStats[]; every healing pattern with its record */
   patterns: 'devproxy/patterns',
+  /** request, client → server: `{}` → TunnelState; the tunnel of the proxy's owner */
+  tunnel: 'devproxy/tunnel',
+  /** notification, server → client: TunnelState; on every change, and once after the proxy starts or joins */
+  tunnelChanged: 'devproxy/tunnelChanged',
+  /** request, client → server: TunnelStartParams → TunnelState; errors are LSP errors with a readable message */
+  tunnelStart: 'devproxy/tunnelStart',
+  /** request, client → server: `{}` → TunnelState */
+  tunnelStop: 'devproxy/tunnelStop',
 } as const;
 
 /** Commands of docs/lsp.md's "Client commands" table. */
@@ -55,6 +63,10 @@ export const Commands = {
   calliopeShowPatterns: 'devproxy.calliope.showPatterns',
   calliopeSetOpenAIKey: 'devproxy.calliope.setOpenAIKey',
   calliopeClearOpenAIKey: 'devproxy.calliope.clearOpenAIKey',
+  startTunnel: 'devproxy.startTunnel',
+  stopTunnel: 'devproxy.stopTunnel',
+  copyTunnelUrl: 'devproxy.copyTunnelUrl',
+  openViaTunnel: 'devproxy.openViaTunnel',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -73,6 +85,10 @@ export const ClientId = 'devproxy';
 export const DisplayName = 'Dev Tunnel Proxy';
 export const OutputChannelName = 'Dev Tunnel Proxy';
 export const TraceChannelName = 'Dev Tunnel Proxy Trace';
+/** The tunnel's status bar item: its name in the status bar's menu. */
+export const TunnelItemName = 'Dev Tunnel Proxy Tunnel';
+/** The context key that is true while the tunnel is up: "Open via Tunnel" and "Copy Tunnel URL" need it. */
+export const TunnelUpContextKey = 'devproxy.tunnelUp';
 
 /** An LSP position: 0-based line, 0-based UTF-16 character. */
 export interface Position {
@@ -492,3 +508,39 @@ export interface PatternStats {
   /** "builtin", or the pattern file's path. */
   source: string;
 }
+
+/** schemas/lsp-tunnel.schema.json `status`: off (no tunnel), starting (looking for the public URL), up (publicUrl is known), error (`error` says why). */
+export const TunnelStatuses = ['off', 'starting', 'up', 'error'] as const;
+export type TunnelStatus = (typeof TunnelStatuses)[number];
+
+/** Who provides the tunnel; "" when none was asked for. */
+export const TunnelProviders = ['ngrok', 'cloudflared', 'manual', ''] as const;
+export type TunnelProvider = (typeof TunnelProviders)[number];
+
+/**
+ * schemas/lsp-tunnel.schema.json: devproxy/tunnel's, tunnelStart's and
+ * tunnelStop's answer and devproxy/tunnelChanged's params. A window that
+ * joined another devproxy gets the owner's tunnel.
+ */
+export interface TunnelState {
+  provider: TunnelProvider;
+  /** The public address, e.g. https://abc.ngrok.app; present when up. */
+  publicUrl?: string;
+  status: TunnelStatus;
+  /** Why it failed, for people; with error (or off after a failure). */
+  error?: string;
+  /** When the tunnel entered this state (RFC 3339). */
+  since: string;
+}
+
+/** What devproxy/tunnelStart may ask for: auto attaches to a running ngrok agent; manual needs url. */
+export const TunnelStartProviders = ['auto', 'ngrok', 'cloudflared', 'manual'] as const;
+export type TunnelStartProvider = (typeof TunnelStartProviders)[number];
+
+/** schemas/lsp-tunnel-start-params.schema.json */
+export interface TunnelStartParams {
+  provider?: TunnelStartProvider;
+  /** The public URL (scheme and host only), for manual. */
+  url?: string;
+}
+

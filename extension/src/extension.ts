@@ -5,8 +5,9 @@
 // devproxy/status (the status bar), and the routes' runtime health through
 // devproxy/health and devproxy/healthChanged (the tree's icons, the status
 // bar's summary, the route details page); Calliope, the assistant, through
-// devproxy/chat and its notifications (the Calliope view in the panel). The
-// contract is docs/lsp.md.
+// devproxy/chat and its notifications (the Calliope view in the panel); the
+// tunnel through devproxy/tunnel and devproxy/tunnelChanged (a second status
+// bar item). The contract is docs/lsp.md.
 //
 // This file creates the one output channel, the views and the commands, and
 // hands the server's lifecycle to ServerController (serverController.ts),
@@ -32,6 +33,8 @@ import { RoutesTreeProvider } from './routesTree';
 import { ServerController } from './serverController';
 import { showProxyOwner } from './showProxyOwner';
 import { ServerStatusItem } from './statusBarItem';
+import { copyTunnelUrl, openViaTunnel, startTunnel, stopTunnel, TunnelCommandParts } from './tunnelCommands';
+import { TunnelStatusItem } from './tunnelItem';
 
 let controller: ServerController | undefined;
 
@@ -41,6 +44,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const log: Log = (level, message) => output.appendLine(logLine(level, message));
   const statusItem = vscode.window.createStatusBarItem('devproxy.status', vscode.StatusBarAlignment.Left, 10);
   statusItem.name = DisplayName;
+  // Right of the proxy's item; hidden while no tunnel is up, starting or failed.
+  const tunnelStatusItem = vscode.window.createStatusBarItem('devproxy.tunnel', vscode.StatusBarAlignment.Left, 9);
+  const tunnelItem = new TunnelStatusItem(tunnelStatusItem);
   const tree = new RoutesTreeProvider();
   const view = vscode.window.createTreeView(RoutesViewId, { treeDataProvider: tree, showCollapseAll: true });
   const language = new RouteFileLanguage(log);
@@ -60,11 +66,13 @@ export function activate(context: vscode.ExtensionContext): void {
   // Calliope's view and key need the client, and the client's start needs
   // them (the notifications, the key sent once it runs): late-bound.
   let server: ServerController | undefined;
+  /** The trace the client should have: set back after a message that carries a secret. */
+  const configuredTrace = () => Trace.fromString(vscode.workspace.getConfiguration('devproxy').get<string>('trace.server') ?? 'off');
   const calliope = new CalliopeView(context, () => server?.running, log);
   const secrets = new CalliopeSecrets({
     secrets: context.secrets,
     client: () => server?.running,
-    trace: () => Trace.fromString(vscode.workspace.getConfiguration('devproxy').get<string>('trace.server') ?? 'off'),
+    trace: configuredTrace,
     promptKey: () =>
       vscode.window.showInputBox({
         title: 'Set OpenAI API Key',
@@ -85,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): void {
     routesView: tree,
     healthView: tree,
     language,
+    tunnelView: tunnelItem,
     notifications: {
       [Methods.chatDelta]: (params) => calliope.onDelta(params),
       [Methods.chatThinking]: (params) => calliope.onThinking(params),
@@ -97,6 +106,7 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     traceOutput,
     statusItem,
+    tunnelStatusItem,
     tree,
     view,
     language,
@@ -131,6 +141,8 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showErrorMessage(`${DisplayName}: cannot rescan ${route ?? 'the routes'}: ${errorText(e)}`);
     }
   };
+
+  const tunnelParts: TunnelCommandParts = { tunnel: () => server.tunnel, running: () => server.running !== undefined, log };
 
   let lastExplain = '/';
   // Typed as a Record over CommandId, so every command of docs/lsp.md has a handler.
@@ -277,6 +289,10 @@ export function activate(context: vscode.ExtensionContext): void {
     },
     [Commands.calliopeSetOpenAIKey]: () => secrets.setKey(),
     [Commands.calliopeClearOpenAIKey]: () => secrets.clearKey(),
+    [Commands.startTunnel]: () => startTunnel(tunnelParts),
+    [Commands.stopTunnel]: () => stopTunnel(tunnelParts),
+    [Commands.copyTunnelUrl]: () => copyTunnelUrl(tunnelParts),
+    [Commands.openViaTunnel]: (arg) => openViaTunnel(tunnelParts, routeNodeOf(arg)),
   };
 
   /** The tree's route node of a command argument: the node itself, or a route string. */

@@ -11,6 +11,7 @@
 //   statusBarItem.ts   the status bar, over statusBar.ts's state machine (pure)
 //   routeSync.ts       devproxy/routesChanged → devproxy/routes → the tree (pure)
 //   healthSync.ts      devproxy/health, healthChanged, rescan → the tree and the status bar (pure)
+//   tunnelSync.ts      devproxy/tunnel, tunnelChanged, tunnelStart, tunnelStop → the tunnel's item (pure)
 //   routeFileLanguage.ts  the route-file language for route files in other folders
 
 import * as vscode from 'vscode';
@@ -28,6 +29,7 @@ import { ServerRun } from './serverRun';
 import { readSettings } from './settings';
 import { isProxyStatus } from './statusBar';
 import { ServerStatusItem } from './statusBarItem';
+import { TunnelSync, TunnelView } from './tunnelSync';
 
 /** How long a stopping server gets before it is killed. */
 const stopTimeoutMs = 2000;
@@ -61,6 +63,8 @@ export interface ServerControllerParts {
   /** The Routes view again: it shows the health beside the table. */
   healthView: HealthView;
   language: RouteFileLanguage;
+  /** The tunnel's status bar item. */
+  tunnelView: TunnelView;
   /** More server → client notifications, by method (Calliope's chatDelta and chatThinking); only the current client's reach them. */
   notifications?: Record<string, (params: unknown) => void>;
   /** Called each time a server is up (after initialize): Calliope sends the stored OpenAI key. */
@@ -76,6 +80,7 @@ export class ServerController implements vscode.Disposable {
   private readonly process: ServerProcess;
   private readonly routes: RouteSync;
   private readonly health: HealthSync;
+  private readonly tunnelSync: TunnelSync;
   /** Start, stop and restart run one at a time, in order. */
   private lifecycle: Promise<void> = Promise.resolve();
 
@@ -91,6 +96,11 @@ export class ServerController implements vscode.Disposable {
       request: (method, params) => this.running?.sendRequest<unknown>(method, params),
       view: parts.healthView,
       onHealth: (doc) => this.parts.status.apply({ type: 'health', summary: doc.summary }),
+      log: parts.log,
+    });
+    this.tunnelSync = new TunnelSync({
+      request: (method, params) => this.running?.sendRequest<unknown>(method, params),
+      view: parts.tunnelView,
       log: parts.log,
     });
   }
@@ -126,6 +136,11 @@ export class ServerController implements vscode.Disposable {
     return this.health.rescan(route);
   }
 
+  /** The tunnel of the running server (or of the owner of the port it joined): its state, start and stop. */
+  get tunnel(): TunnelSync {
+    return this.tunnelSync;
+  }
+
   /** Whether the running server answers the health methods (false after MethodNotFound). */
   get healthSupported(): boolean {
     return this.health.supported;
@@ -157,6 +172,7 @@ export class ServerController implements vscode.Disposable {
     this.run.reset();
     this.routes.reset();
     this.health.reset();
+    this.tunnelSync.reset();
     this.parts.status.apply({ type: 'serverStarting' });
 
     const config = vscode.workspace.getConfiguration('devproxy');
@@ -198,6 +214,11 @@ export class ServerController implements vscode.Disposable {
     client.onNotification(Methods.healthChanged, (params: unknown) => {
       if (gen === this.generation) {
         this.health.healthChanged(params);
+      }
+    });
+    client.onNotification(Methods.tunnelChanged, (params: unknown) => {
+      if (gen === this.generation) {
+        this.tunnelSync.tunnelChanged(params);
       }
     });
     for (const [method, handler] of Object.entries(this.parts.notifications ?? {})) {
@@ -247,6 +268,7 @@ export class ServerController implements vscode.Disposable {
       case State.Starting:
         this.routes.reset();
         this.health.reset();
+        this.tunnelSync.reset();
         this.parts.status.apply({ type: 'serverStarting' });
         break;
       case State.Running:
@@ -254,11 +276,13 @@ export class ServerController implements vscode.Disposable {
         this.parts.status.apply({ type: 'serverRunning' });
         void this.routes.refresh();
         void this.health.refresh();
+        void this.tunnelSync.refresh();
         this.parts.onRunning?.();
         break;
       case State.Stopped:
         this.routes.reset();
         this.health.reset();
+        this.tunnelSync.reset();
         if (this.stopRequested) {
           this.parts.status.apply({ type: 'serverStopped' });
         } else if (this.run.restarting) {
@@ -323,6 +347,7 @@ export class ServerController implements vscode.Disposable {
     await this.process.stop(stopTimeoutMs);
     this.routes.reset();
     this.health.reset();
+    this.tunnelSync.reset();
     this.parts.status.apply({ type: 'serverStopped' });
   }
 

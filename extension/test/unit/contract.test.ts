@@ -31,6 +31,11 @@ import {
   RoutesFolder,
   RoutesResult,
   TakeOverResult,
+  TunnelProviders,
+  TunnelStartParams,
+  TunnelStartProviders,
+  TunnelState,
+  TunnelStatuses,
 } from '../../src/contract';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -294,6 +299,46 @@ describe('contract.ts and schemas/lsp-chat.schema.json, lsp-chat-delta.schema.js
   });
 });
 
+/**
+ * The tunnel schemas come from the server's side of issue 13,
+ * written on its branch at the same time as this client: as for the chat
+ * schemas, the comparisons skip while a schema is absent and hold the
+ * client's types to the server's schemas, both ways, once merged.
+ */
+const tunnelSchemas = ['schemas/lsp-tunnel.schema.json', 'schemas/lsp-tunnel-start-params.schema.json'];
+
+describe('contract.ts and schemas/lsp-tunnel*.schema.json', () => {
+  const state: Required<TunnelState> = { provider: 'ngrok', publicUrl: 'https://abc.ngrok.app', status: 'up', error: '', since: '2026-11-29T15:20:00Z' };
+  const start: Required<TunnelStartParams> = { provider: 'manual', url: 'https://abc.example.com' };
+  const schemaOf = (rel: string) => {
+    if (!hasSchema(rel)) {
+      return undefined;
+    }
+    return readJSON(rel);
+  };
+
+  it('has the same tunnel state: provider, status and since required', function () {
+    const schema = schemaOf('schemas/lsp-tunnel.schema.json');
+    if (!schema) {
+      this.skip();
+    }
+    assert.deepStrictEqual(keys(state), props(schema));
+    assert.deepStrictEqual([...schema.required].sort(), ['provider', 'since', 'status']);
+    assert.deepStrictEqual([...schema.properties.status.enum].sort(), [...TunnelStatuses].sort());
+    assert.deepStrictEqual([...schema.properties.provider.enum].sort(), [...TunnelProviders].sort());
+  });
+
+  it('has the same tunnelStart params, all optional', function () {
+    const schema = schemaOf('schemas/lsp-tunnel-start-params.schema.json');
+    if (!schema) {
+      this.skip();
+    }
+    assert.deepStrictEqual(keys(start), props(schema));
+    assert.deepStrictEqual(schema.required ?? [], []);
+    assert.deepStrictEqual([...schema.properties.provider.enum].sort(), [...TunnelStartProviders].sort());
+  });
+});
+
 describe('contract.ts and docs/lsp.md', () => {
   /** The rows, as cells, of the table whose header row starts with `| first |`. */
   function tableAfterHeader(first: string): string[][] {
@@ -359,12 +404,34 @@ describe('contract.ts and docs/lsp.md', () => {
       }
       const schemas = r[4].split(',').map((s) => s.replace(/`/g, '').trim());
       for (const s of schemas) {
-        if (chatSchemas.includes(s) && !hasSchema(s)) {
+        if ((chatSchemas.includes(s) || tunnelSchemas.includes(s)) && !hasSchema(s)) {
           continue; // the server's branch writes it (see above)
         }
         assert.ok(fs.existsSync(path.join(repo, s)), `${r[0]}: ${s} exists`);
       }
     }
+  });
+
+  it('documents the tunnel messages with their directions and schemas, and every tunnel status', () => {
+    const rows = new Map(tableAfterHeader('Message').map((r) => [r[0], r]));
+    const want: [string, string, string, string][] = [
+      [Methods.tunnel, 'request, client → server', 'TunnelState', 'schemas/lsp-tunnel.schema.json'],
+      [Methods.tunnelChanged, 'notification, server → client', '—', 'schemas/lsp-tunnel.schema.json'],
+      [Methods.tunnelStart, 'request, client → server', 'TunnelState', 'schemas/lsp-tunnel-start-params.schema.json'],
+      [Methods.tunnelStop, 'request, client → server', 'TunnelState', 'schemas/lsp-tunnel.schema.json'],
+    ];
+    for (const [method, direction, result, schema] of want) {
+      const r = rows.get(method);
+      assert.ok(r, `docs/lsp.md lists ${method}`);
+      assert.strictEqual(r[1], direction, `direction of ${method}`);
+      assert.strictEqual(r[3], result, `result of ${method}`);
+      assert.ok(r[4].includes(schema), `${method} names ${schema}`);
+    }
+    assert.strictEqual(rows.get(Methods.tunnelChanged)![2], 'TunnelState');
+    assert.deepStrictEqual(
+      tableAfterHeader('`TunnelState.status`').map((r) => r[0]),
+      [...TunnelStatuses],
+    );
   });
 
   it('documents the Calliope messages with their directions and schemas', () => {

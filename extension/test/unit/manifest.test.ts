@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CalliopeContainerId, CalliopeViewId, Commands, LanguageId, Methods, RoutesViewId, ViewContainerId } from '../../src/contract';
+import { CalliopeContainerId, CalliopeViewId, Commands, LanguageId, Methods, RoutesViewId, TunnelUpContextKey, ViewContainerId } from '../../src/contract';
 import { settingDefaults, settingKeys } from '../../src/settings';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -257,6 +257,29 @@ describe('package.json commands, views and menus', () => {
     // Every Calliope command works from the Command Palette (Diagnose asks for a route there).
     const palette = manifest.contributes.menus.commandPalette as { command: string; when: string }[];
     for (const id of [Commands.calliopeAsk, Commands.calliopeDiagnoseRoute, Commands.calliopeNewConversation, Commands.calliopeSetOpenAIKey, Commands.calliopeClearOpenAIKey]) {
+      assert.ok(!palette.some((p) => p.command === id), `${id} is in the palette`);
+    }
+  });
+
+  it('offers the tunnel commands, Open via Tunnel only on served routes while the tunnel is up', () => {
+    const commands = manifest.contributes.commands as { command: string; title: string }[];
+    const byId = new Map(commands.map((c) => [c.command, c]));
+    assert.strictEqual(byId.get(Commands.startTunnel)?.title, 'Start Tunnel');
+    assert.strictEqual(byId.get(Commands.stopTunnel)?.title, 'Stop Tunnel');
+    assert.strictEqual(byId.get(Commands.copyTunnelUrl)?.title, 'Copy Tunnel URL');
+    assert.strictEqual(byId.get(Commands.openViaTunnel)?.title, 'Open via Tunnel');
+    const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    const open = items.filter((i) => i.command === Commands.openViaTunnel);
+    assert.deepStrictEqual(
+      open.map((i) => i.when),
+      [`view == ${RoutesViewId} && viewItem == routeWithUrl && ${TunnelUpContextKey}`],
+    );
+    // The exact match leaves out the blocks the proxy does not serve.
+    assert.ok(!open[0].when.includes('=~'));
+    const palette = manifest.contributes.menus.commandPalette as { command: string; when: string }[];
+    assert.ok(palette.some((p) => p.command === Commands.openViaTunnel && p.when === 'false'), 'Open via Tunnel needs a route node');
+    assert.ok(palette.some((p) => p.command === Commands.copyTunnelUrl && p.when === TunnelUpContextKey), 'Copy Tunnel URL while up');
+    for (const id of [Commands.startTunnel, Commands.stopTunnel]) {
       assert.ok(!palette.some((p) => p.command === id), `${id} is in the palette`);
     }
   });
