@@ -41,6 +41,8 @@ export const Methods = {
   tunnelStart: 'devproxy/tunnelStart',
   /** request, client → server: `{}` → TunnelState */
   tunnelStop: 'devproxy/tunnelStop',
+  /** request, client → server: CreateKeyParams → CreateKeyResult; the key is in this answer only (never traced or logged) */
+  createKey: 'devproxy/createKey',
 } as const;
 
 /** Commands of docs/lsp.md's "Client commands" table. */
@@ -67,6 +69,7 @@ export const Commands = {
   stopTunnel: 'devproxy.stopTunnel',
   copyTunnelUrl: 'devproxy.copyTunnelUrl',
   openViaTunnel: 'devproxy.openViaTunnel',
+  createApiKey: 'devproxy.createApiKey',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -544,3 +547,22 @@ export interface TunnelStartParams {
   url?: string;
 }
 
+/** The roles of an API key: read-only reads the proxy's state; admin may change it. */
+export const ApiKeyRoles = ['read-only', 'admin'] as const;
+export type ApiKeyRole = (typeof ApiKeyRoles)[number];
+
+/** schemas/lsp-create-key-params.schema.json */
+export interface CreateKeyParams {
+  role: ApiKeyRole;
+  name?: string;
+}
+
+/** schemas/lsp-create-key.schema.json: the new key; `key` is shown once and never kept by the client. */
+export interface CreateKeyResult {
+  id: string;
+  role: string;
+  name: string;
+  key: string;
+  /** RFC 3339. */
+  createdAt: string;
+}

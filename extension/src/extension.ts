@@ -7,7 +7,8 @@
 // bar's summary, the route details page); Calliope, the assistant, through
 // devproxy/chat and its notifications (the Calliope view in the panel); the
 // tunnel through devproxy/tunnel and devproxy/tunnelChanged (a second status
-// bar item). The contract is docs/lsp.md.
+// bar item); API keys through devproxy/createKey. The contract is
+// docs/lsp.md.
 //
 // This file creates the one output channel, the views and the commands, and
 // hands the server's lifecycle to ServerController (serverController.ts),
@@ -16,6 +17,7 @@
 
 import * as vscode from 'vscode';
 import { Trace } from 'vscode-languageclient/node';
+import { checkKeyName, createApiKey } from './apiKeys';
 import { CalliopeCodeActions, isDiagnosticArg } from './calliopeCodeActions';
 import { askDraft, diagnoseQuestion, diagnosticQuestion, routeAtLine, routeFacts } from './calliopeQuestions';
 import { CalliopeSecrets } from './calliopeSecrets';
@@ -293,6 +295,28 @@ export function activate(context: vscode.ExtensionContext): void {
     [Commands.stopTunnel]: () => stopTunnel(tunnelParts),
     [Commands.copyTunnelUrl]: () => copyTunnelUrl(tunnelParts),
     [Commands.openViaTunnel]: (arg) => openViaTunnel(tunnelParts, routeNodeOf(arg)),
+    [Commands.createApiKey]: () =>
+      createApiKey({
+        client: () => server.running,
+        trace: configuredTrace,
+        pickRole: async (choices) =>
+          (await vscode.window.showQuickPick(
+            choices.map((c) => ({ label: c.label, description: c.description, choice: c })),
+            { title: 'Create API Key', placeHolder: 'What the key may do through the tunnel (docs/auth.md)' },
+          ))?.choice,
+        promptName: () =>
+          vscode.window.showInputBox({
+            title: 'Create API Key: Name',
+            prompt: 'Who or what the key is for (optional), e.g. "Ana\'s laptop" or "ci".',
+            placeHolder: 'optional',
+            validateInput: (v) => checkKeyName(v),
+          }),
+        showKey: async (message, detail) => (await vscode.window.showInformationMessage(message, { modal: true, detail }, 'Copy')) === 'Copy',
+        copy: (text) => vscode.env.clipboard.writeText(text),
+        inform: (message) => void vscode.window.showInformationMessage(message),
+        warn: (message) => void vscode.window.showWarningMessage(message),
+        log,
+      }),
   };
 
   /** The tree's route node of a command argument: the node itself, or a route string. */

@@ -31,6 +31,9 @@ import {
   RoutesFolder,
   RoutesResult,
   TakeOverResult,
+  ApiKeyRoles,
+  CreateKeyParams,
+  CreateKeyResult,
   TunnelProviders,
   TunnelStartParams,
   TunnelStartProviders,
@@ -300,16 +303,18 @@ describe('contract.ts and schemas/lsp-chat.schema.json, lsp-chat-delta.schema.js
 });
 
 /**
- * The tunnel schemas come from the server's side of issue 13,
+ * The tunnel and key schemas come from the server's side of issue 13,
  * written on its branch at the same time as this client: as for the chat
  * schemas, the comparisons skip while a schema is absent and hold the
  * client's types to the server's schemas, both ways, once merged.
  */
-const tunnelSchemas = ['schemas/lsp-tunnel.schema.json', 'schemas/lsp-tunnel-start-params.schema.json'];
+const tunnelSchemas = ['schemas/lsp-tunnel.schema.json', 'schemas/lsp-tunnel-start-params.schema.json', 'schemas/lsp-create-key-params.schema.json', 'schemas/lsp-create-key.schema.json'];
 
-describe('contract.ts and schemas/lsp-tunnel*.schema.json', () => {
+describe('contract.ts and schemas/lsp-tunnel*.schema.json, lsp-create-key*.schema.json', () => {
   const state: Required<TunnelState> = { provider: 'ngrok', publicUrl: 'https://abc.ngrok.app', status: 'up', error: '', since: '2026-11-29T15:20:00Z' };
   const start: Required<TunnelStartParams> = { provider: 'manual', url: 'https://abc.example.com' };
+  const keyParams: Required<CreateKeyParams> = { role: 'read-only', name: "Ana's laptop" };
+  const key: Required<CreateKeyResult> = { id: '3f9a0c1e', role: 'read-only', name: "Ana's laptop", key: 'dvp_x', createdAt: '2026-11-29T15:20:00Z' };
   const schemaOf = (rel: string) => {
     if (!hasSchema(rel)) {
       return undefined;
@@ -336,6 +341,19 @@ describe('contract.ts and schemas/lsp-tunnel*.schema.json', () => {
     assert.deepStrictEqual(keys(start), props(schema));
     assert.deepStrictEqual(schema.required ?? [], []);
     assert.deepStrictEqual([...schema.properties.provider.enum].sort(), [...TunnelStartProviders].sort());
+  });
+
+  it('has the same createKey params (role required) and result (all required)', function () {
+    const params = schemaOf('schemas/lsp-create-key-params.schema.json');
+    const result = schemaOf('schemas/lsp-create-key.schema.json');
+    if (!params || !result) {
+      this.skip();
+    }
+    assert.deepStrictEqual(keys(keyParams), props(params));
+    assert.deepStrictEqual(params.required, ['role']);
+    assert.deepStrictEqual([...params.properties.role.enum].sort(), [...ApiKeyRoles].sort());
+    assert.deepStrictEqual(keys(key), props(result));
+    assert.deepStrictEqual([...result.required].sort(), keys(key));
   });
 });
 
@@ -412,13 +430,14 @@ describe('contract.ts and docs/lsp.md', () => {
     }
   });
 
-  it('documents the tunnel messages with their directions and schemas, and every tunnel status', () => {
+  it('documents the tunnel and key messages with their directions and schemas, and every tunnel status', () => {
     const rows = new Map(tableAfterHeader('Message').map((r) => [r[0], r]));
     const want: [string, string, string, string][] = [
       [Methods.tunnel, 'request, client → server', 'TunnelState', 'schemas/lsp-tunnel.schema.json'],
       [Methods.tunnelChanged, 'notification, server → client', '—', 'schemas/lsp-tunnel.schema.json'],
       [Methods.tunnelStart, 'request, client → server', 'TunnelState', 'schemas/lsp-tunnel-start-params.schema.json'],
       [Methods.tunnelStop, 'request, client → server', 'TunnelState', 'schemas/lsp-tunnel.schema.json'],
+      [Methods.createKey, 'request, client → server', '{id, role, name, key, createdAt}', 'schemas/lsp-create-key.schema.json'],
     ];
     for (const [method, direction, result, schema] of want) {
       const r = rows.get(method);
@@ -427,6 +446,7 @@ describe('contract.ts and docs/lsp.md', () => {
       assert.strictEqual(r[3], result, `result of ${method}`);
       assert.ok(r[4].includes(schema), `${method} names ${schema}`);
     }
+    assert.ok(rows.get(Methods.createKey)![4].includes('schemas/lsp-create-key-params.schema.json'));
     assert.strictEqual(rows.get(Methods.tunnelChanged)![2], 'TunnelState');
     assert.deepStrictEqual(
       tableAfterHeader('`TunnelState.status`').map((r) => r[0]),

@@ -261,13 +261,14 @@ describe('package.json commands, views and menus', () => {
     }
   });
 
-  it('offers the tunnel commands, Open via Tunnel only on served routes while the tunnel is up', () => {
+  it('offers the tunnel and API key commands, Open via Tunnel only on served routes while the tunnel is up', () => {
     const commands = manifest.contributes.commands as { command: string; title: string }[];
     const byId = new Map(commands.map((c) => [c.command, c]));
     assert.strictEqual(byId.get(Commands.startTunnel)?.title, 'Start Tunnel');
     assert.strictEqual(byId.get(Commands.stopTunnel)?.title, 'Stop Tunnel');
     assert.strictEqual(byId.get(Commands.copyTunnelUrl)?.title, 'Copy Tunnel URL');
     assert.strictEqual(byId.get(Commands.openViaTunnel)?.title, 'Open via Tunnel');
+    assert.strictEqual(byId.get(Commands.createApiKey)?.title, 'Create API Key');
     const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string }[];
     const open = items.filter((i) => i.command === Commands.openViaTunnel);
     assert.deepStrictEqual(
@@ -279,7 +280,7 @@ describe('package.json commands, views and menus', () => {
     const palette = manifest.contributes.menus.commandPalette as { command: string; when: string }[];
     assert.ok(palette.some((p) => p.command === Commands.openViaTunnel && p.when === 'false'), 'Open via Tunnel needs a route node');
     assert.ok(palette.some((p) => p.command === Commands.copyTunnelUrl && p.when === TunnelUpContextKey), 'Copy Tunnel URL while up');
-    for (const id of [Commands.startTunnel, Commands.stopTunnel]) {
+    for (const id of [Commands.startTunnel, Commands.stopTunnel, Commands.createApiKey]) {
       assert.ok(!palette.some((p) => p.command === id), `${id} is in the palette`);
     }
   });
