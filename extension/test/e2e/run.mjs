@@ -50,21 +50,32 @@
 //      the base URL on a port nobody listens on, a new conversation's answer
 //      carries the offline badge, names /never/ and says why in a note;
 //      screenshots calliope-streamed.png, calliope-stopped.png and
-//      calliope-offline.png.
+//      calliope-offline.png;
+//   i. the tunnel (docs/lsp.md "Tunnel and API keys"): a fake ngrok agent of
+//      this test (node:http, the agent's real GET /api/tunnels answer),
+//      found by the language server through DEVPROXY_NGROK_API, lists no
+//      tunnel until this step; then it lists one to devproxy.tunnel.listen's
+//      port, and within 20 s the tunnel's status bar item shows
+//      e2e-test.ngrok-free.app with the accessible name "Tunnel up:
+//      https://e2e-test.ngrok-free.app" (the automatic mode polls the agent
+//      about every 5 s; screenshot tunnel-status.png); "Open via Tunnel" is
+//      in the context menu of a route the proxy serves and not in that of
+//      the inactive one; "Stop Tunnel" from the Command Palette hides the
+//      item.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
-//   i. a .code-workspace with two folders (site: a copy of fixture/ with
+//   j. a .code-workspace with two folders (site: a copy of fixture/ with
 //      overrides/site.conf added; shop: fixture-multi/shop, which claims
 //      /api/ too), opened in a second tab of the same code-server: the
 //      Problems panel shows the conflict across folders on shop.conf, the
 //      status bar says "devproxy :PORT · 2 folders", the Routes tree groups
 //      the files under the two folders, and the proxy answers /shop/;
-//   j. a second code-server (its own profile and extensions, the same
+//   k. a second code-server (its own profile and extensions, the same
 //      DEVPROXY_STATE_DIR and devproxy settings) on fixture-multi/other, in
 //      another browser context: its status bar says "devproxy :PORT ·
 //      joined <site's path>", the first window's proxy answers /other/, and
 //      the first window says "· 3 folders" and shows other's folder;
-//   k. deleting site's overrides/ in the Explorer (Delete key, confirming
+//   l. deleting site's overrides/ in the Explorer (Delete key, confirming
 //      the dialog) removes its route from the Routes tree and the proxy.
 // Every wait is for an element or a state, bounded; there are no fixed sleeps.
 // Screenshots (on failure: failure.png of the current step's tab and
@@ -593,7 +604,13 @@ async function main() {
     log(`  ${installExtension(bin, vsixPath, dirs, env)}`);
   });
 
-  await step('start code-server', () => startCodeServer(bin, csPort, ws, dirs, env));
+  // The fake ngrok agent listens before code-server starts, so the
+  // language server of this window (only) knows where to look for it; it
+  // lists no tunnel until the tunnel step.
+  const ngrok = await startFakeNgrok();
+  log(`  fake ngrok agent on ${ngrok.api} (no tunnel listed yet)`);
+
+  await step('start code-server', () => startCodeServer(bin, csPort, ws, dirs, { ...env, DEVPROXY_NGROK_API: ngrok.api }));
 
   const { page, context } = await step('start Chromium and open the workspace', async () => {
     const chrome = await startChromium(pw, dirs.chromium, env);
@@ -892,6 +909,8 @@ async function main() {
   await routeHealth({ page, ws, proxyPort });
 
   await calliope({ page, ws, userData: dirs.userData });
+
+  await tunnel({ page, ngrok, tunnelPort, userData: dirs.userData });
 
   await multiRoot({ bin, pw, vsixPath, context, csPort, stateDir });
 }
@@ -1343,7 +1362,121 @@ async function startFakeModel(pieces, delayMs) {
   return fake;
 }
 
-// i–k: a multi-root workspace in a second tab of the same code-server, on
+// i. The tunnel (docs/lsp.md "Tunnel and API keys"). The language server's
+// automatic mode asks the ngrok agent's API (here this test's fake, through
+// DEVPROXY_NGROK_API) about every 5 s for a tunnel to the tunnel listener;
+// once the agent lists one, the server pushes devproxy/tunnelChanged and the
+// tunnel's status bar item shows the public URL. Stop Tunnel sends
+// devproxy/tunnelStop and the item goes.
+async function tunnel({ page, ngrok, tunnelPort, userData }) {
+  const TUNNEL_MS = 20_000; // the agent is polled about every 5 s
+  const host = 'e2e-test.ngrok-free.app';
+  const publicUrl = `https://${host}`;
+  try {
+    await step(`the tunnel's status bar item shows ${host} once the ngrok agent lists it (within ${secs(TUNNEL_MS)})`, async () => {
+      // Off without an error (the agent lists nothing to this listener): hidden.
+      const before = await tunnelItems(page);
+      if (before.length > 0) log(`  ⚠ a tunnel item before the agent listed any tunnel: ${fmt(before)}`);
+      const asked = ngrok.requests;
+      ngrok.tunnels = [
+        {
+          name: 'command_line',
+          uri: '/api/tunnels/command_line',
+          public_url: publicUrl,
+          proto: 'https',
+          config: { addr: `http://localhost:${tunnelPort}`, inspect: true },
+          metrics: {},
+        },
+      ];
+      const start = Date.now();
+      const seen = await until(`the status bar item "${host}" named "Tunnel up: ${publicUrl}"`, async () => {
+        const items = await tunnelItems(page);
+        return { ok: items.some((i) => i.aria === `Tunnel up: ${publicUrl}` && i.text.includes(host)), detail: items };
+      }, TUNNEL_MS);
+      log(`  after ${secs(Date.now() - start)}: ${seen.detail.map((i) => `"${i.text}" (${i.aria})`).join(' | ')}; the agent was asked ${ngrok.requests} times, ${ngrok.requests - asked} since it listed the tunnel`);
+      const pushes = traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Received notification 'devproxy/tunnelChanged'")).length;
+      log(`  devproxy/tunnelChanged notifications in the trace: ${pushes}`);
+      await shot(page, 'tunnel-status.png');
+    });
+
+    // The context key devproxy.tunnelUp and the routes' viewItem: a route
+    // the proxy serves offers the tunnel, the one that lost /api/ does not.
+    await step('"Open via Tunnel" is on a served route\'s context menu, not on the inactive one\'s', async () => {
+      await showRoutesView(page);
+      const menuOf = async (ariaStart) => {
+        const row = page.locator(`${SIDEBAR} .customview-tree .monaco-list-row[aria-label^="${ariaStart}"]`).first();
+        await row.click({ button: 'right', timeout: 10_000 });
+        const reveal = page.locator('.monaco-menu .action-item', { hasText: 'Reveal in File' }).first();
+        await reveal.waitFor({ state: 'visible', timeout: 10_000 });
+        const items = (await page.locator('.monaco-menu .action-item').allInnerTexts()).map((t) => t.trim()).filter((t) => t);
+        await page.keyboard.press('Escape');
+        await page.locator('.monaco-menu').first().waitFor({ state: 'hidden', timeout: 10_000 });
+        return items;
+      };
+      const served = await menuOf('/a/, health');
+      log(`  /a/ (a.conf): ${served.join(' | ')}`);
+      if (!served.includes('Open via Tunnel')) fail(`a.conf's /a/ should offer "Open via Tunnel" while the tunnel is up: ${served.join(' | ')}`);
+      const inactive = await menuOf('/api, health');
+      log(`  /api (b.conf, inactive): ${inactive.join(' | ')}`);
+      if (inactive.includes('Open via Tunnel')) fail(`b.conf's inactive /api should not offer "Open via Tunnel": ${inactive.join(' | ')}`);
+    });
+
+    await step('"Stop Tunnel" from the Command Palette hides the tunnel item', async () => {
+      await runCommand(page, 'Stop Tunnel');
+      const start = Date.now();
+      await until('no tunnel item in the status bar', async () => {
+        const items = await tunnelItems(page);
+        return { ok: items.every((i) => i.aria === 'Tunnel off'), detail: items };
+      }, 10_000);
+      log(`  hidden after ${secs(Date.now() - start)}`);
+      const stops = traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Sending request 'devproxy/tunnelStop")).length;
+      if (stops !== 1) fail(`the client should have sent devproxy/tunnelStop once, not ${stops} times`);
+    });
+  } finally {
+    // The later steps have tunnels of their own to ignore: the agent lists none again.
+    ngrok.tunnels = [];
+  }
+}
+
+// The tunnel's status bar items shown ({text, aria}): the item's accessible
+// name starts with "Tunnel " (tunnelModel.ts); hidden items are not in the
+// status bar.
+async function tunnelItems(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.statusbar-item')]
+      .map((e) => ({ text: e.innerText.replace(/\s+/g, ' ').trim(), aria: e.getAttribute('aria-label') || '', shown: e.getClientRects().length > 0 }))
+      .filter((i) => i.shown && /^Tunnel /.test(i.aria))
+      .map(({ text, aria }) => ({ text, aria })),
+  );
+}
+
+// A fake ngrok agent: GET /api/tunnels answers the agent's real JSON
+// (https://ngrok.com/docs/agent/api/) with fake.tunnels, which the test
+// changes; anything else is 404. Resolves once it listens on a free
+// loopback port: {api (its URL, for DEVPROXY_NGROK_API), tunnels, requests}.
+async function startFakeNgrok() {
+  const fake = { api: '', tunnels: [], requests: 0 };
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/api/tunnels') {
+      fake.requests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ tunnels: fake.tunnels, uri: '/api/tunnels' }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error_code: 100, status_code: 404, msg: 'Not Found', details: { path: req.url } }));
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new Failure(`the fake ngrok agent cannot listen: ${e.message}`)));
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  // Not kept alive by it: the run ends with process.exit.
+  server.unref();
+  fake.api = `http://127.0.0.1:${server.address().port}`;
+  return fake;
+}
+
+// j–l: a multi-root workspace in a second tab of the same code-server, on
 // ports of its own (its .code-workspace sets them), and a second code-server
 // window that joins its proxy.
 async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
@@ -1363,7 +1496,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
   fs.writeFileSync(wsFile, JSON.stringify({ folders: [{ path: 'site' }, { path: 'shop' }], settings: listen }, null, 2));
   log(`multi-root workspace ${wsFile} (site, shop); devproxy.listen 127.0.0.1:${proxyPort}`);
 
-  // i. The multi-root workspace.
+  // j. The multi-root workspace.
   const page = await step('open the multi-root workspace (site, shop) in a second tab', async () => {
     const p = await context.newPage();
     watchConsole(p, 'multi');
@@ -1432,7 +1565,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
     await expectServed(proxyPort, '/ov/', 'ov');
   });
 
-  // j. A second window (another code-server, another profile) joins the proxy.
+  // k. A second window (another code-server, another profile) joins the proxy.
   const second = newProfile('code-server-2', stateDir);
   const cs2Port = await freePort();
   writeSettings(second.dirs.userData, { ...baseSettings, ...listen });
@@ -1474,7 +1607,7 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
     await shot(page, '10-first-window-three-folders.png');
   });
 
-  // k. A route folder deleted in the Explorer takes its routes along.
+  // l. A route folder deleted in the Explorer takes its routes along.
   await step("deleting site's overrides/ in the Explorer removes /ov/", async () => {
     await page.keyboard.press('Control+Shift+E');
     const row = explorerRow(page, 'overrides');
