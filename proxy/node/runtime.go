@@ -379,7 +379,8 @@ func (rt *runtime) handler(members http.Handler) http.Handler {
 	rt.healthAPI(mux)
 	// The management API (proxy/manage): apps and scripts register their
 	// routes; its writes reach the proxy through the workspace's watcher.
-	api := manage.New(manage.Options{Workspace: rt.n.opts.Workspace, Reports: runtimeReports{rt}, Log: rt.n.log}).Handler()
+	api := manage.New(manage.Options{Workspace: rt.n.opts.Workspace, Reports: runtimeReports{rt}, Log: rt.n.log,
+		Version: httpproxy.Version, Audit: rt.auth.Audit}).Handler()
 	for _, p := range manage.Paths {
 		mux.Handle(p, api)
 	}
