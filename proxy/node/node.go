@@ -302,7 +302,7 @@ func (n *Node) own(ctx context.Context) error {
 	opts.AccessLog = rt.observe(opts.AccessLog)
 	opts.Ready = func(info httpproxy.ServeInfo) {
 		go rt.start(hostAddr(info.Addr), info.Proxy.ProbeToken())
-		go rt.startTunnel(hostAddr(info.TunnelAddr))
+		rt.startTunnel(hostAddr(info.TunnelAddr)) // quick: a manager starts in the background
 		n.setState(State{Role: Owner, Addr: shownAddr(n.opts.Serve.Listen, info.Addr),
 			TunnelAddr: shownAddr(n.opts.Serve.TunnelListen, info.TunnelAddr), Members: owner.Members()})
 	}
