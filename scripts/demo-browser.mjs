@@ -14,6 +14,9 @@
 //      reason, and back to "ok" when it starts again, without a reload;
 //      its traffic shows; on a phone-sized screen nothing scrolls
 //      sideways; keyboard focus is visible; the page logs no CSP error.
+//      With a hub that knows no tunnel (an older devproxy, played by
+//      playwright on the socket), the routes still show and the tunnel
+//      line stays hidden.
 //   e. through the tunnel: a second devproxy serve of the demo, with its
 //      data in a folder outside the workspace, a read-only key made by
 //      `devproxy keys create`, and devproxy.json's tunnel listener and
@@ -25,7 +28,8 @@
 //      cookie; the key signs in (the session cookie is HttpOnly, Secure,
 //      SameSite=Strict) and leads to the dashboard, which lists the
 //      routes with their health, says the tunnel is up at the public URL,
-//      and hears a new route over its live socket without a reload; a
+//      and hears a new route over its live socket without a reload (and
+//      fits a phone's width); a
 //      write from the read-only session gets 403; Sign out ends the
 //      session. The key is never in a URL the browser or the edge saw.
 //
@@ -313,6 +317,9 @@ async function throughTheTunnel(browser, webPort, apiPort, env, consoleLines) {
     return { ok: d.text.includes('/through-the-tunnel/'), detail: d.text.slice(0, 200) };
   });
   await tp.screenshot({ path: path.join(artifacts, 'tunnel-dashboard.png'), fullPage: true });
+  await tp.setViewportSize({ width: 375, height: 740 });
+  const widths = await tp.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+  if (widths.doc > widths.view + 1) fail(`on a 375 px screen the dashboard through the tunnel is ${widths.doc} px wide`);
 
   // A read-only session cannot change anything.
   const write = await tp.evaluate(async () => {
@@ -480,7 +487,55 @@ async function main() {
   const csp = consoleLines.filter((l) => /Content Security Policy|Refused to/.test(l));
   if (csp.length) fail(`the dashboard broke its CSP:\n${csp.join('\n')}`);
 
+  await olderHub(browser, base);
   await throughTheTunnel(browser, webPort, apiPort, env, []);
+}
+
+// olderHub opens the dashboard with its socket to a hub that knows no
+// tunnel (the socket goes through playwright, which answers the tunnel's
+// subscribe and method as an older devproxy does and passes the rest
+// on): the routes still show, live, and the tunnel line stays hidden.
+async function olderHub(browser, base) {
+  log('d. /devproxy/ with a hub that knows no tunnel');
+  const context = await browser.newContext();
+  const op = await context.newPage();
+  const refused = new Set();
+  await op.routeWebSocket('**/devproxy/ws', (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((text) => {
+      let m;
+      try {
+        m = JSON.parse(text);
+      } catch {
+        server.send(text);
+        return;
+      }
+      if (m.method === 'devproxy/tunnel') {
+        refused.add(m.method);
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: 'unknown method "devproxy/tunnel"' } }));
+      } else if (m.method === 'devproxy/subscribe' && (m.params?.topics || []).includes('tunnel')) {
+        refused.add('tunnel topic');
+        ws.send(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32602, message: 'topics[0]: unknown topic "tunnel"' } }));
+      } else {
+        server.send(text);
+      }
+    });
+  });
+  const res = await op.goto(`${base}/devproxy/`, { timeout: WAIT_MS });
+  if (res.status() !== 200) fail(`/devproxy/ answered ${res.status()}`);
+  const d = await until('the dashboard with a hub that knows no tunnel', async () => {
+    const d = await op.evaluate(() => ({
+      live: document.getElementById('live')?.dataset.state,
+      rendered: Number(document.body.dataset.rendered || 0),
+      tunnel: document.body.dataset.tunnel,
+      tunnelHidden: document.getElementById('tunnel')?.hidden,
+    }));
+    return { ok: d.live === 'live' && d.rendered > 0 && d.tunnel !== undefined, detail: JSON.stringify({ ...d, refused: [...refused] }), ...d };
+  });
+  if (!refused.size) fail('the dashboard never asked for the tunnel');
+  if (d.tunnel !== 'unknown' || !d.tunnelHidden) fail(`the tunnel line shows with a hub that knows no tunnel: ${JSON.stringify(d)}`);
+  log(`   ${[...refused].join(', ')} refused; routes live (rendered ${d.rendered}×), tunnel line hidden`);
+  await context.close();
 }
 
 const overall = setTimeout(async () => {

@@ -136,10 +136,13 @@
     const line = $('tunnel');
     if (!line) return;
     const t = state.tunnel;
+    // body's data-tunnel says the state has been heard (tests wait on it).
     if (!t || typeof t !== 'object' || !tunnelWords[t.status]) {
       line.hidden = true;
+      document.body.dataset.tunnel = 'unknown';
       return;
     }
+    document.body.dataset.tunnel = t.status;
     const badge = $('tunnel-state');
     badge.dataset.status = t.status;
     badge.textContent = tunnelWords[t.status] + (t.provider ? ' (' + t.provider + ')' : '');
