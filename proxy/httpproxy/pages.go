@@ -202,6 +202,9 @@ type ConfigInfo struct {
 type RoutesDocument struct {
 	GeneratedAt time.Time `json:"generatedAt"`
 	Version     string    `json:"version"`
+	// PublicURL is the tunnel's public URL while one is known: the one
+	// the running tunnel reported, else tunnel.publicUrl.
+	PublicURL string `json:"publicUrl,omitempty"`
 	routing.Report
 	// Problems are the route files' errors and warnings, as `devproxy
 	// check` prints them.
@@ -220,7 +223,7 @@ type Problem struct {
 
 // NewRoutesDocument describes a table for /routes.json.
 func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
-	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Report: t.Report(), Problems: make([]Problem, 0, len(t.Diagnostics))}
+	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, PublicURL: t.Config.Tunnel.PublicURL, Report: t.Report(), Problems: make([]Problem, 0, len(t.Diagnostics))}
 	for _, d := range t.Diagnostics {
 		doc.Problems = append(doc.Problems, Problem{File: d.File, Line: d.Range.Start.Line, Column: d.Range.Start.Col,
 			Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
