@@ -16,7 +16,9 @@
 //      sideways; keyboard focus is visible; the page logs no CSP error.
 //      With a hub that knows no tunnel (an older devproxy, played by
 //      playwright on the socket), the routes still show and the tunnel
-//      line stays hidden.
+//      line stays hidden. Tunnel states pushed onto the socket show as
+//      words: starting, error with its message, up with its URL as a link
+//      (never a javascript: one).
 //   e. through the tunnel: a second devproxy serve of the demo, with its
 //      data in a folder outside the workspace, a read-only key made by
 //      `devproxy keys create`, and devproxy.json's tunnel listener and
@@ -39,7 +41,8 @@
 // replaced by free ones, on a free loopback port. bin/devproxy and
 // bin/demo-upstreams must be built (the Makefile does it). Screenshots
 // (demo-web.png, demo-dashboard.png, demo-broken.png, dashboard-ok.png,
-// dashboard-down.png, dashboard-phone.png, tunnel-signin.png,
+// dashboard-down.png, dashboard-phone.png, dashboard-tunnel-error.png,
+// tunnel-signin.png,
 // tunnel-dashboard.png; demo-failure.png on failure) and the logs of the
 // proxies and the upstreams go to
 // ${DEVPROXY_E2E_ARTIFACTS:-<repo>/dist/e2e-artifacts}. Every wait is
@@ -222,6 +225,49 @@ function startEdge(port, target, tls) {
         },
       }));
   });
+}
+
+// tunnelStates opens the dashboard with playwright on its socket, passing
+// everything on and adding devproxy/tunnelChanged notifications: each
+// state shows as words, the error with its message, and only an http(s)
+// public URL becomes a link.
+async function tunnelStates(browser, base) {
+  log('d. /devproxy/ tunnel states');
+  const context = await browser.newContext();
+  const sp = await context.newPage();
+  let toPage;
+  await sp.routeWebSocket('**/devproxy/ws', (ws) => {
+    ws.connectToServer();
+    toPage = ws;
+  });
+  const res = await sp.goto(`${base}/devproxy/`, { timeout: WAIT_MS });
+  if (res.status() !== 200) fail(`/devproxy/ answered ${res.status()}`);
+  await until('the dashboard hearing the tunnel', async () => {
+    const t = await sp.evaluate(() => document.body.dataset.tunnel);
+    return { ok: t === 'off', detail: `data-tunnel ${t}` };
+  });
+  const since = new Date().toISOString();
+  const states = [
+    [{ provider: 'cloudflared', status: 'starting', since }, /starting/, null],
+    [{ provider: 'ngrok', status: 'error', error: 'ngrok: authentication failed (ERR_NGROK_105)', since }, /error.*authentication failed \(ERR_NGROK_105\)/, null],
+    [{ provider: 'manual', status: 'up', publicUrl: 'javascript:alert(1)', since }, /up/, null],
+    [{ provider: 'ngrok', status: 'up', publicUrl: 'https://abc.ngrok.app', since }, /up \(ngrok\).*https:\/\/abc\.ngrok\.app/, 'https://abc.ngrok.app/'],
+    [{ provider: '', status: 'off', since }, /off/, null],
+  ];
+  for (const [params, want, href] of states) {
+    toPage.send(JSON.stringify({ jsonrpc: '2.0', method: 'devproxy/tunnelChanged', params }));
+    const t = await until(`the tunnel line saying ${params.status}`, async () => {
+      const t = await sp.evaluate(() => {
+        const line = document.getElementById('tunnel');
+        return { hidden: line.hidden, status: document.body.dataset.tunnel, text: line.textContent, href: line.querySelector('a')?.href ?? null };
+      });
+      return { ok: !t.hidden && t.status === params.status && want.test(t.text), detail: JSON.stringify(t), ...t };
+    });
+    if (t.href !== href) fail(`the tunnel line for ${JSON.stringify(params)} links to ${t.href}, want ${href}`);
+    if (params.status === 'error') await sp.screenshot({ path: path.join(artifacts, 'dashboard-tunnel-error.png') });
+  }
+  log(`   ${states.map(([p]) => p.status).join(', ')}: shown`);
+  await context.close();
 }
 
 // throughTheTunnel is phase e: the dashboard through a fake tunnel edge,
@@ -488,6 +534,7 @@ async function main() {
   if (csp.length) fail(`the dashboard broke its CSP:\n${csp.join('\n')}`);
 
   await olderHub(browser, base);
+  await tunnelStates(browser, base);
   await throughTheTunnel(browser, webPort, apiPort, env, []);
 }
 
