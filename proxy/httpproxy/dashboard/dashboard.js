@@ -151,10 +151,8 @@
     if (t.status === 'up' && href) detail.push(el('a', { href, rel: 'noreferrer' }, t.publicUrl));
     else if (t.publicUrl) detail.push(el('code', {}, t.publicUrl));
     if (t.status === 'error' && t.error) detail.push(el('span', { class: 'reason' }, t.error));
-    if (t.since) {
-      const since = new Date(t.since);
-      if (!isNaN(since)) line.title = 'since ' + since.toLocaleString();
-    }
+    const since = new Date(t.since);
+    line.title = t.since && !isNaN(since) ? 'since ' + since.toLocaleString() : '';
     $('tunnel-detail').replaceChildren(...detail);
     line.hidden = false;
   }
