@@ -460,14 +460,14 @@ func (n *Node) followOwner(ctx context.Context, addr string) {
 		n.healthChanged(doc)
 	}
 	setTunnel := func(st tunnel.State) {
-		n.mu.Lock()
-		n.remoteTunnel = &st
-		n.mu.Unlock()
 		url := ""
 		if st.Status == tunnel.StatusUp {
 			url = st.PublicURL
 		}
-		n.opts.Workspace.SetPublicURL(url)
+		n.opts.Workspace.SetPublicURL(url) // before anyone reads the state
+		n.mu.Lock()
+		n.remoteTunnel = &st
+		n.mu.Unlock()
 		n.tunnelChanged(st)
 	}
 	c, err := live.Dial(ctx, hostAddr(addr), []string{live.TopicHealth, live.TopicTunnel}, func(method string, params json.RawMessage) {

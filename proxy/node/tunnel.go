@@ -66,6 +66,9 @@ func specOf(cfg routing.Config) spec {
 type tunnelRuntime struct {
 	rt   *runtime
 	addr string // the tunnel listener
+	// applyMu makes each change reach the settings, the state and the
+	// listeners in one piece, in order.
+	applyMu sync.Mutex
 
 	mu sync.Mutex
 	m  *tunnel.Manager
@@ -133,20 +136,25 @@ func (tr *tunnelRuntime) restart(s, configured spec) error {
 }
 
 // changed records the state of the current manager cur and tells
-// everyone; the states of a manager being replaced are dropped.
+// everyone; the states of a manager being replaced are dropped. The
+// settings carry the URL before anyone can read the state.
 func (tr *tunnelRuntime) changed(cur *tunnel.Manager, st tunnel.State) {
+	tr.applyMu.Lock()
+	defer tr.applyMu.Unlock()
 	tr.mu.Lock()
-	if tr.m != cur || tr.stopped && st.Status != tunnel.StatusOff {
-		tr.mu.Unlock()
+	stale := tr.m != cur || tr.stopped && st.Status != tunnel.StatusOff
+	tr.mu.Unlock()
+	if stale {
 		return
 	}
-	tr.state = st
-	tr.mu.Unlock()
 	url := ""
 	if st.Status == tunnel.StatusUp {
 		url = st.PublicURL
 	}
 	tr.rt.n.opts.Workspace.SetPublicURL(url)
+	tr.mu.Lock()
+	tr.state = st
+	tr.mu.Unlock()
 	tr.rt.hub.Publish(live.TopicTunnel, "devproxy/tunnelChanged", st)
 	tr.rt.n.tunnelChanged(st)
 }
