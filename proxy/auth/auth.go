@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
@@ -241,15 +242,42 @@ func (a *Authenticator) Wrap(next http.Handler) http.Handler {
 		// it is refused, within the rate limit.
 		sw := &statusWriter{ResponseWriter: w}
 		p, ok := a.authenticate(sw, r)
+		done := new(atomic.Bool)
 		if ok {
-			next.ServeHTTP(sw, r.WithContext(WithPrincipal(r.Context(), p)))
+			ctx := context.WithValue(WithPrincipal(r.Context(), p), auditedKey{}, done)
+			next.ServeHTTP(sw, r.WithContext(ctx))
 		}
-		if ok || p.KeyID != "" {
+		switch {
+		case done.Load():
+			// next wrote its own, more precise entry (Authenticator.Audit).
+		case ok || p.KeyID != "":
 			a.record(r.Context(), changeEntry(p, r, sw.status))
-		} else {
+		default:
 			a.log.Info("refused a change", "client", a.clientAddr(r), "method", r.Method, "path", redact(r.URL.Path), "status", sw.status)
 		}
 	})
+}
+
+// auditedKey marks a change's context with the flag Audit sets.
+type auditedKey struct{}
+
+// Audit records a change a handler behind Wrap made, with what it did
+// ("apps.install"), to what ("apps/web.conf") and how it ended ("ok", or
+// "error: …"), under the request's principal; Wrap then writes no entry
+// of its own for the request. Never pass a secret in target or result.
+func (a *Authenticator) Audit(r *http.Request, action, target, result string) {
+	p, _ := PrincipalOf(r.Context())
+	e := Entry{Principal: p.String(), Action: action, Target: target, Result: "ok"}
+	if result != "ok" {
+		e.Result, e.Detail = "failed", result
+		if strings.HasPrefix(result, "error: ") {
+			e.Result, e.Detail = "refused", strings.TrimPrefix(result, "error: ")
+		}
+	}
+	a.record(r.Context(), e)
+	if done, ok := r.Context().Value(auditedKey{}).(*atomic.Bool); ok {
+		done.Store(true)
+	}
 }
 
 // changeEntry is the audit entry of a change: the method and path (never

@@ -78,7 +78,7 @@ type record struct {
 
 // keyPrefix starts every key, so that secret scanners (and people) can
 // recognise one in a paste or a commit.
-const keyPrefix = "dvp_"
+const keyPrefix = "dvp_" // live.APIKeyPrefix routes a key's hub connection by it
 
 // keyEncoding writes the key's 32 random bytes as 52 lower-case base32
 // characters: no padding, nothing a shell or a URL would need to quote.

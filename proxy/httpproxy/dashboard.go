@@ -4,6 +4,11 @@ package httpproxy
 // renders the route table, and dashboard/dashboard.js keeps it live over
 // /devproxy/ws (health, traffic, route changes) where the host serves the
 // live hub. Without the script the page still lists every route.
+//
+// The tunnel's state (topic tunnel, devproxy/tunnel) shows when the hub
+// knows it; a hub that does not hides it. A page opened through the
+// tunnel with a session cookie has a Sign out button: the cookie is
+// HttpOnly, so only the proxy can tell the script that there is one.
 
 import (
 	_ "embed"
@@ -43,7 +48,9 @@ var landingTemplate = template.Must(template.New("landing").Parse(`<!doctype htm
 <p id="summary" role="status" aria-live="polite">Checking the routes' health…</p>
 <p class="muted"><span id="counts">{{len .Active}} active routes from {{.FileCount}} route files</span> in <code>{{.Root}}</code>.
 <a href="/routes.json">/routes.json</a> · <a href="/health.json">/health.json</a> · <a href="/devproxy/metrics">/devproxy/metrics</a> · <span id="live" data-state="off">static page</span></p>
-</header>
+<p id="tunnel" role="status" aria-live="polite" hidden><span class="muted">Tunnel:</span> <span id="tunnel-state" data-status="off">off</span> <span id="tunnel-detail"></span></p>
+{{if .SignOut}}<p><button type="button" id="signout">Sign out</button> <span id="signout-message" role="status" aria-live="polite"></span></p>
+{{end}}</header>
 <main>
 <section aria-labelledby="routes-title">
 <h2 id="routes-title">Routes</h2>

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -201,6 +202,9 @@ type ConfigInfo struct {
 type RoutesDocument struct {
 	GeneratedAt time.Time `json:"generatedAt"`
 	Version     string    `json:"version"`
+	// PublicURL is the tunnel's public URL while one is known: the one
+	// the running tunnel reported, else tunnel.publicUrl.
+	PublicURL string `json:"publicUrl,omitempty"`
 	routing.Report
 	// Problems are the route files' errors and warnings, as `devproxy
 	// check` prints them.
@@ -219,7 +223,7 @@ type Problem struct {
 
 // NewRoutesDocument describes a table for /routes.json.
 func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
-	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, Report: t.Report(), Problems: make([]Problem, 0, len(t.Diagnostics))}
+	doc := RoutesDocument{GeneratedAt: t.Built.UTC(), Version: Version, PublicURL: t.Config.Tunnel.PublicURL, Report: t.Report(), Problems: make([]Problem, 0, len(t.Diagnostics))}
 	for _, d := range t.Diagnostics {
 		doc.Problems = append(doc.Problems, Problem{File: d.File, Line: d.Range.Start.Line, Column: d.Range.Start.Col,
 			Severity: d.Severity.String(), Code: d.Code, Message: d.Message})
@@ -243,7 +247,7 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 	case "/", "/devproxy/":
 		// The dashboard: always at /devproxy/, and at / while no route
 		// claims the root.
-		p.landing(x, t)
+		p.landing(x, t, req.Tunnel && signedIn(req.Header))
 	case "/devproxy/dashboard.js":
 		x.respond(http.StatusOK, assetFields("text/javascript; charset=utf-8"), dashboardJS)
 	case "/devproxy/dashboard.css":
@@ -299,14 +303,28 @@ func brokenMessage(t *routing.RouteTable, f *routing.SourceFile) string {
 	return "not loaded; run devproxy check"
 }
 
-func (p *Proxy) landing(x *exchange, t *routing.RouteTable) {
+// signedIn reports whether a request the tunnel gate let through came
+// with a session (proxy/auth's cookie) rather than a Bearer key, which
+// the gate tries first: only a session can be signed out of.
+func signedIn(h http.Header) bool {
+	scheme, token, _ := strings.Cut(h.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != "" {
+		return false
+	}
+	_, err := (&http.Request{Header: h}).Cookie(auth.CookieName)
+	return err == nil
+}
+
+// landing renders the dashboard; signOut adds the Sign out button.
+func (p *Proxy) landing(x *exchange, t *routing.RouteTable, signOut bool) {
 	data := struct {
 		Root             string
 		FileCount        int
 		Active, Inactive []landingRow
 		Broken           []landingBroken
 		Conflicts        []routing.ConflictReport
-	}{Root: t.Root, FileCount: len(t.Files), Conflicts: t.ConflictReports()}
+		SignOut          bool
+	}{Root: t.Root, FileCount: len(t.Files), Conflicts: t.ConflictReports(), SignOut: signOut}
 	for _, f := range t.Files {
 		if f.Stale || !f.Parsed.OK {
 			data.Broken = append(data.Broken, landingBroken{Path: f.Path, Message: brokenMessage(t, f)})

@@ -56,10 +56,11 @@ const (
 	TopicHealth  = "health"
 	TopicConfig  = "config"
 	TopicMetrics = "metrics"
+	TopicTunnel  = "tunnel"
 )
 
 // DefaultTopics are the topics a hub takes when Options.Topics is empty.
-var DefaultTopics = []string{TopicRoutes, TopicHealth, TopicConfig, TopicMetrics}
+var DefaultTopics = []string{TopicRoutes, TopicHealth, TopicConfig, TopicMetrics, TopicTunnel}
 
 // Limits.
 const (
@@ -85,6 +86,10 @@ const (
 // MaxInflight requests running.
 const CodeBusy = -32001
 
+// CodeForbidden is the error code of a request the client's credential
+// does not allow (Options.Permit): a read-only key asking for a change.
+const CodeForbidden = -32003
+
 // Method answers a request from a client. An error of type
 // *jsonrpc2.Error goes to the client as it is; any other becomes an
 // InternalError whose message does not carry the error's text (which may
@@ -102,6 +107,10 @@ type Options struct {
 	// AllowOrigin decides whether a request may be upgraded; nil means
 	// SameOrigin.
 	AllowOrigin func(r *http.Request) bool
+	// Permit decides whether the client that connected with r may call
+	// method (a registered one): nil, or the error it gets (a
+	// *jsonrpc2.Error as it is, such as CodeForbidden). nil permits all.
+	Permit func(r *http.Request, method string) error
 	// MaxClients bounds the connections; 0 means DefaultMaxClients.
 	MaxClients int
 	Log        *slog.Logger
@@ -118,6 +127,7 @@ type Hub struct {
 	methods     map[string]Method
 	topics      map[string]bool
 	allowOrigin func(*http.Request) bool
+	permit      func(*http.Request, string) error
 	maxClients  int
 	log         *slog.Logger
 	timing      wsrpc.KeepAlive
@@ -147,6 +157,7 @@ func NewHub(opts Options) *Hub {
 		methods:     map[string]Method{},
 		topics:      map[string]bool{},
 		allowOrigin: opts.AllowOrigin,
+		permit:      opts.Permit,
 		maxClients:  opts.MaxClients,
 		log:         log,
 		timing:      keepAlive,
@@ -277,7 +288,7 @@ func (h *Hub) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("live: upgrade failed", "err", err)
 		return // the upgrader answered
 	}
-	c := h.accept(ws)
+	c := h.accept(ws, r)
 	if c == nil {
 		return
 	}
@@ -308,10 +319,10 @@ func (h *Hub) originRefusal(r *http.Request) string {
 }
 
 // accept runs the JSON-RPC connection on ws.
-func (h *Hub) accept(ws *websocket.Conn) *client {
+func (h *Hub) accept(ws *websocket.Conn, r *http.Request) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &client{h: h, ws: ws, cancel: cancel, topics: map[string]bool{}, wake: make(chan struct{}, 1),
-		inflight: make(chan struct{}, MaxInflight)}
+		inflight: make(chan struct{}, MaxInflight), upgrade: r}
 	wsrpc.Prepare(ws, h.timing, MaxMessage)
 	c.stream = newStream(ws, h.timing)
 	h.mu.Lock()
@@ -341,6 +352,8 @@ type client struct {
 	wake   chan struct{}      // holds at most one wake-up for sendLoop
 	// inflight holds a token per request to a registered method running.
 	inflight chan struct{}
+	// upgrade is the request the connection began with (Options.Permit).
+	upgrade *http.Request
 
 	// topics is guarded by h.mu (Publish reads it under the hub's lock).
 	topics map[string]bool
@@ -449,6 +462,14 @@ func (c *client) Handle(ctx context.Context, conn *jsonrpc2.Conn, req *jsonrpc2.
 			})
 		}
 		return
+	}
+	if c.h.permit != nil {
+		if err := c.h.permit(c.upgrade, req.Method); err != nil {
+			if !req.Notif {
+				c.answer(ctx, conn, req, func() (any, error) { return nil, err })
+			}
+			return
+		}
 	}
 	select {
 	case c.inflight <- struct{}{}:

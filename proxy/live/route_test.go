@@ -65,7 +65,8 @@ func counting(n *atomic.Int32, h http.Handler) http.Handler {
 }
 
 // TestRouteByAuthorization: a request with an Authorization header goes
-// to join, every other (with an Origin or without) to live.
+// to join, unless it is an API key's; every other (with an Origin or
+// without) to live.
 func TestRouteByAuthorization(t *testing.T) {
 	stub := func(name string) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) })
@@ -78,6 +79,8 @@ func TestRouteByAuthorization(t *testing.T) {
 		{http.Header{"Authorization": {"Bearer 0123"}}, "join"},
 		{http.Header{"Authorization": {""}}, "join"},
 		{http.Header{"Authorization": {"Bearer 0123"}, "Origin": {"http://localhost:1"}}, "join"},
+		{http.Header{"Authorization": {"Bearer dvp_abc"}}, "live"}, // an API key (the authenticator checked it)
+		{http.Header{"Authorization": {"Bearer dvp_abc", "Bearer 0123"}}, "join"},
 		{nil, "live"},
 		{http.Header{"Origin": {"http://localhost:1"}}, "live"},
 		{http.Header{"Cookie": {"Authorization=Bearer 0123"}}, "live"},

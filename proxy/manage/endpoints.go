@@ -525,3 +525,20 @@ func (a *API) prune(r *http.Request) (any, *Error, string) {
 	}
 	return PruneResult{Removed: n}, nil, fmt.Sprintf("reports (%d removed)", n)
 }
+
+// ConfigResult is GET config's answer (schemas/manage-config.schema.json):
+// where the API is, as the old product's GET /config said, and the
+// settings the proxy runs with (devproxy.json over the editor's, with the
+// running tunnel's public URL), without the data folder's path.
+type ConfigResult struct {
+	OK          bool           `json:"ok"`
+	APIBasePath string         `json:"apiBasePath"`
+	Version     string         `json:"version"`
+	Settings    routing.Config `json:"settings"`
+}
+
+func (a *API) config(*http.Request) (any, *Error) {
+	cfg := a.opts.Workspace.Served().Config
+	cfg.DataDir = ""
+	return ConfigResult{OK: true, APIBasePath: "/devproxy/api", Version: a.opts.Version, Settings: cfg}, nil
+}

@@ -65,6 +65,8 @@ type Options struct {
 	// ("apps.install"), target ("apps/web.conf") and result ("ok" or
 	// "error: ...").
 	Audit func(r *http.Request, action, target, result string)
+	// Version is the devproxy version GET config reports.
+	Version string
 }
 
 // API serves the management endpoints.
@@ -98,6 +100,7 @@ var Paths = []string{
 	"/devproxy/api/apps/install", "/devproxy/api/apps/create-route", "/devproxy/api/apps/list",
 	"/devproxy/api/apps/diagnostics", "/devproxy/api/resolve-conflict", "/devproxy/api/rename-route",
 	"/devproxy/api/settings", "/devproxy/api/reports", "/devproxy/api/reports/prune",
+	"/devproxy/api/config",
 }
 
 // Handler returns the handler of every endpoint, to be mounted at
@@ -108,7 +111,7 @@ func (a *API) Handler() http.Handler {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if e := GuardPost(r); e != nil {
 				writeError(w, e)
-				a.audit(r, action, "", "refused: "+e.Message)
+				a.audit(r, action, "", "error: "+e.Message)
 				return
 			}
 			// The body is read before the lock: a slow client must not
@@ -173,6 +176,7 @@ func (a *API) Handler() http.Handler {
 	route("/devproxy/api/settings", map[string]http.HandlerFunc{"GET": get(a.settings), "POST": post("settings", a.setSettings)})
 	route("/devproxy/api/reports", map[string]http.HandlerFunc{"GET": get(a.reports)})
 	route("/devproxy/api/reports/prune", map[string]http.HandlerFunc{"POST": post("reports.prune", a.prune)})
+	route("/devproxy/api/config", map[string]http.HandlerFunc{"GET": get(a.config)})
 	return mux
 }
 

@@ -582,7 +582,7 @@ func TestReports(t *testing.T) {
 	if code, _ := s.serve(t, req); code != 403 || st.pruned != 1 {
 		t.Errorf("text/plain prune: %d", code)
 	}
-	if len(audited) != 2 || audited[0] != "reports.prune ok" || !strings.HasPrefix(audited[1], "reports.prune refused") {
+	if len(audited) != 2 || audited[0] != "reports.prune ok" || !strings.HasPrefix(audited[1], "reports.prune error: ") {
 		t.Errorf("audit: %q", audited)
 	}
 }

@@ -79,6 +79,7 @@ func TestAnswersMatchSchemas(t *testing.T) {
 		{"GET", "/devproxy/api/settings", "", "", "manage-settings-result.schema.json", false, 0},
 		{"POST", "/devproxy/api/settings", `{"retention":{"reports":10,"days":2},"allowedHosts":["dev.example.com"]}`, "manage-settings.schema.json", "manage-settings-result.schema.json", true, 0},
 		{"GET", "/devproxy/api/reports", "", "", "manage-reports.schema.json", false, 0},
+		{"GET", "/devproxy/api/config", "", "", "manage-config.schema.json", false, 0},
 		{"POST", "/devproxy/api/reports/prune", "{}", "", "manage-prune-result.schema.json", false, 0},
 		{"POST", "/devproxy/api/apps/install", `{"name":"bad","content":"location /devproxy/x/ { return 200; }"}`, "manage-install.schema.json", "", false, 422},
 		{"POST", "/devproxy/api/apps/install", `{"name":"../x","content":"x"}`, "", "", false, 400},

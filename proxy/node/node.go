@@ -29,6 +29,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/metrics"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/proxy/tunnel"
 )
 
 // Role is what this process does for the port.
@@ -79,6 +80,10 @@ type Options struct {
 	Health HealthOptions
 	// OnHealth receives the routes' health whenever it changes (Health).
 	OnHealth func(monitor.Document)
+	// Tunnel configures the tunnel the owner runs; OnTunnel receives
+	// every change of its state (Tunnel), the owner's in a member.
+	Tunnel   TunnelOptions
+	OnTunnel func(tunnel.State)
 	// Methods are more methods for the live hub at /devproxy/ws while this
 	// process owns the port (devproxy/chat); a method may stream to its
 	// caller with live.Notify.
@@ -102,6 +107,7 @@ type Node struct {
 	// remoteHealth is the owner's health while a member, read over
 	// remote; nil otherwise.
 	remoteHealth *monitor.Document
+	remoteTunnel *tunnel.State
 	remote       *live.Client
 	// metrics counts the requests this process proxies while it owns the
 	// port; it outlives a hand-over, so the history stays.
@@ -296,6 +302,7 @@ func (n *Node) own(ctx context.Context) error {
 	opts.AccessLog = rt.observe(opts.AccessLog)
 	opts.Ready = func(info httpproxy.ServeInfo) {
 		go rt.start(hostAddr(info.Addr), info.Proxy.ProbeToken())
+		rt.startTunnel(hostAddr(info.TunnelAddr)) // quick: a manager starts in the background
 		n.setState(State{Role: Owner, Addr: shownAddr(n.opts.Serve.Listen, info.Addr),
 			TunnelAddr: shownAddr(n.opts.Serve.TunnelListen, info.TunnelAddr), Members: owner.Members()})
 	}

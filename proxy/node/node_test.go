@@ -71,7 +71,7 @@ func saying(t *testing.T, what string) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-func startHost(t *testing.T, name, root, listen, tunnel, token string) *host {
+func startHost(t *testing.T, name, root, listen, tunnel, token string, more ...func(*Options)) *host {
 	t.Helper()
 	ws, err := routing.NewWorkspace(root)
 	if err != nil {
@@ -82,7 +82,7 @@ func startHost(t *testing.T, name, root, listen, tunnel, token string) *host {
 	if _, err := ws.Watch(ctx, 10*time.Millisecond, nil); err != nil {
 		t.Fatal(err)
 	}
-	h.node = New(Options{
+	opts := Options{
 		Workspace: ws,
 		Serve:     httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnel, DrainTimeout: 200 * time.Millisecond},
 		Token:     token,
@@ -96,7 +96,11 @@ func startHost(t *testing.T, name, root, listen, tunnel, token string) *host {
 			h.states = append(h.states, s)
 			h.mu.Unlock()
 		},
-	})
+	}
+	for _, f := range more {
+		f(&opts)
+	}
+	h.node = New(opts)
 	go func() {
 		defer close(h.done)
 		h.node.Run(ctx)

@@ -28,6 +28,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
+	"github.com/devtunnelproxy/devproxy/proxy/tunnel"
 )
 
 // HealthOptions configure the owner's health monitor.
@@ -59,6 +60,7 @@ type runtime struct {
 	unsubRoutes func()
 
 	mu      sync.Mutex
+	tun     *tunnelRuntime // once the listeners are bound
 	mon     *monitor.Monitor
 	store   *store.Store
 	unsub   func()
@@ -123,10 +125,13 @@ func (rt *runtime) start(addr, probeToken string) {
 // stop stops the monitor and closes the store.
 func (rt *runtime) stop() {
 	rt.mu.Lock()
-	mon, st, unsub := rt.mon, rt.store, rt.unsub
+	mon, st, unsub, tun := rt.mon, rt.store, rt.unsub, rt.tun
 	rt.mon, rt.store, rt.unsub = nil, nil, nil
 	rt.stopped = true
 	rt.mu.Unlock()
+	if tun != nil {
+		tun.stop()
+	}
 	rt.unsubRoutes()
 	close(rt.done)
 	rt.hub.Close()
@@ -165,6 +170,16 @@ func (r runtimeReports) Prune(now time.Time) (int, error) {
 		return st.Prune(now)
 	}
 	return 0, errNoStore
+}
+
+// tunnel is the owner's tunnel, nil before the listeners are bound.
+func (rt *runtime) tunnel() *tunnelRuntime {
+	if rt == nil {
+		return nil
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.tun
 }
 
 func (rt *runtime) monitor() *monitor.Monitor {
@@ -256,10 +271,13 @@ func newRuntime(n *Node) *runtime {
 			return t.Explain(req), nil
 		},
 	}
+	for name, m := range n.tunnelMethods() {
+		methods[name] = m
+	}
 	for name, m := range n.opts.Methods {
 		methods[name] = m
 	}
-	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: methods, AllowOrigin: func(r *http.Request) bool {
+	rt.hub = live.NewHub(live.Options{Log: n.log, Methods: methods, Permit: permit, AllowOrigin: func(r *http.Request) bool {
 		if auth.FromTunnel(r.Context()) {
 			return auth.SameOrigin(r) // the tunnel's origin is https
 		}
@@ -361,7 +379,8 @@ func (rt *runtime) handler(members http.Handler) http.Handler {
 	rt.healthAPI(mux)
 	// The management API (proxy/manage): apps and scripts register their
 	// routes; its writes reach the proxy through the workspace's watcher.
-	api := manage.New(manage.Options{Workspace: rt.n.opts.Workspace, Reports: runtimeReports{rt}, Log: rt.n.log}).Handler()
+	api := manage.New(manage.Options{Workspace: rt.n.opts.Workspace, Reports: runtimeReports{rt}, Log: rt.n.log,
+		Version: httpproxy.Version, Audit: rt.auth.Audit}).Handler()
 	for _, p := range manage.Paths {
 		mux.Handle(p, api)
 	}
@@ -440,10 +459,29 @@ func (n *Node) followOwner(ctx context.Context, addr string) {
 		n.mu.Unlock()
 		n.healthChanged(doc)
 	}
-	c, err := live.Dial(ctx, hostAddr(addr), []string{live.TopicHealth}, func(method string, params json.RawMessage) {
-		var doc monitor.Document
-		if method == "devproxy/healthChanged" && json.Unmarshal(params, &doc) == nil {
-			set(doc)
+	setTunnel := func(st tunnel.State) {
+		url := ""
+		if st.Status == tunnel.StatusUp {
+			url = st.PublicURL
+		}
+		n.opts.Workspace.SetPublicURL(url) // before anyone reads the state
+		n.mu.Lock()
+		n.remoteTunnel = &st
+		n.mu.Unlock()
+		n.tunnelChanged(st)
+	}
+	c, err := live.Dial(ctx, hostAddr(addr), []string{live.TopicHealth, live.TopicTunnel}, func(method string, params json.RawMessage) {
+		switch method {
+		case "devproxy/healthChanged":
+			var doc monitor.Document
+			if json.Unmarshal(params, &doc) == nil {
+				set(doc)
+			}
+		case "devproxy/tunnelChanged":
+			var st tunnel.State
+			if json.Unmarshal(params, &st) == nil {
+				setTunnel(st)
+			}
 		}
 	})
 	if err != nil {
@@ -456,13 +494,19 @@ func (n *Node) followOwner(ctx context.Context, addr string) {
 	n.mu.Unlock()
 	defer func() {
 		n.mu.Lock()
-		n.remote, n.remoteHealth = nil, nil
+		n.remote, n.remoteHealth, n.remoteTunnel = nil, nil, nil
 		n.mu.Unlock()
 		n.healthChanged(n.Health())
+		n.opts.Workspace.SetPublicURL("")
+		n.tunnelChanged(n.Tunnel())
 	}()
 	var doc monitor.Document
 	if err := c.Call(ctx, "devproxy/health", nil, &doc); err == nil {
 		set(doc)
+	}
+	var st tunnel.State
+	if err := c.Call(ctx, "devproxy/tunnel", nil, &st); err == nil {
+		setTunnel(st)
 	}
 	select {
 	case <-ctx.Done():

@@ -78,9 +78,21 @@ type RetentionConfig struct {
 type TunnelConfig struct {
 	Listen string `json:"listen,omitempty"`
 	// PublicURL is the tunnel's public address, when known
-	// ("https://abc.ngrok.app").
+	// ("https://abc.ngrok.app"): typed in (the manual provider), or found
+	// by the running tunnel (Workspace.SetPublicURL).
 	PublicURL string `json:"publicUrl,omitempty"`
+	// TypedURL is tunnel.publicUrl as devproxy.json (or the editor's
+	// settings) set it, whatever the running tunnel reported since.
+	TypedURL string `json:"-"`
+	// Provider is the tunnel the proxy's owner runs or attaches to:
+	// "ngrok", "cloudflared", "manual" (PublicURL), or "" (an ngrok agent
+	// already forwarding to the tunnel listener, when one runs; manual
+	// when PublicURL is set). See proxy/tunnel.
+	Provider string `json:"provider,omitempty"`
 }
+
+// TunnelProviders are the values of tunnel.provider.
+var TunnelProviders = []string{"ngrok", "cloudflared", "manual"}
 
 // Default settings.
 const (
@@ -105,6 +117,9 @@ func (c Config) Over(d Config) Config {
 	}
 	if c.Tunnel.PublicURL == "" {
 		c.Tunnel.PublicURL = d.Tunnel.PublicURL
+	}
+	if c.Tunnel.Provider == "" {
+		c.Tunnel.Provider = d.Tunnel.Provider
 	}
 	if len(c.AllowedHosts) == 0 {
 		c.AllowedHosts = d.AllowedHosts
@@ -248,6 +263,16 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 			tat := valueOffsets(data[at["tunnel"]:], at["tunnel"])
 			read("tunnel.listen", tunnel["listen"], tat["listen"], &c.Tunnel.Listen, `"host:port" or a port, such as "127.0.0.1:8081" or "8081"`)
 			read("tunnel.publicUrl", tunnel["publicUrl"], tat["publicUrl"], &c.Tunnel.PublicURL, `an http(s) URL, such as "https://abc.ngrok.app"`)
+			read("tunnel.provider", tunnel["provider"], tat["provider"], &c.Tunnel.Provider, `one of "ngrok", "cloudflared", "manual"`)
+			if p := c.Tunnel.Provider; p != "" && !slices.Contains(TunnelProviders, p) {
+				diags = append(diags, jsonDiag(name, data, tat["provider"], routefile.CodeConfig,
+					fmt.Sprintf("tunnel.provider: %q is not one of \"ngrok\", \"cloudflared\", \"manual\"; no tunnel is started", p)))
+				c.Tunnel.Provider = ""
+			}
+			if c.Tunnel.Provider == "manual" && c.Tunnel.PublicURL == "" {
+				diags = append(diags, jsonDiag(name, data, tat["provider"], routefile.CodeConfig,
+					`tunnel.provider: "manual" needs tunnel.publicUrl, the URL your tunnel gives, such as "https://abc.ngrok.app"`))
+			}
 		}
 	}
 	if v := raw["retention"]; v != nil && string(v) != "null" {

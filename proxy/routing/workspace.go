@@ -43,6 +43,9 @@ type Workspace struct {
 	subscribers       map[int]func(*RouteTable)
 	servedSubscribers map[int]func(*RouteTable)
 	nextSub           int
+	// publicURL is the running tunnel's public URL (SetPublicURL); it
+	// replaces tunnel.publicUrl in both tables' settings.
+	publicURL string
 }
 
 // NewWorkspace opens root (which must be a directory) and loads it.
@@ -146,6 +149,25 @@ func (w *Workspace) SetDefaults(d Config) *RouteTable {
 	}
 	w.mu.Unlock()
 	return w.Load()
+}
+
+// SetPublicURL records the public URL the running tunnel reported ("" once
+// it stopped): both tables then carry it as Config.Tunnel.PublicURL,
+// instead of the typed tunnel.publicUrl, so that the Host check, the
+// health monitor's probes through the tunnel, /routes.json and Calliope
+// all see the tunnel that runs. It returns the editor's table, and
+// publishes new tables only when the URL changed.
+func (w *Workspace) SetPublicURL(u string) *RouteTable {
+	w.mu.Lock()
+	if w.publicURL == u {
+		w.mu.Unlock()
+		return w.Table()
+	}
+	w.publicURL = u
+	w.servedDirty = true
+	t := w.publish()
+	w.mu.Unlock()
+	return t
 }
 
 // Root is the absolute path of the primary folder.
@@ -745,6 +767,10 @@ func (w *Workspace) input(served bool, stale map[*SourceFile]*SourceFile) compos
 	}
 	if len(w.folders) == 0 {
 		in.config = Config{}.withDefaults()
+	}
+	in.config.Tunnel.TypedURL = in.config.Tunnel.PublicURL
+	if w.publicURL != "" {
+		in.config.Tunnel.PublicURL = w.publicURL
 	}
 	return in
 }

@@ -105,6 +105,27 @@ func (m *Manager) runNgrok(ctx context.Context) {
 	m.watchNgrok(ctx, c, "")
 }
 
+// watchAuto is the automatic mode: nobody asked for a tunnel, but when an
+// ngrok agent forwards to the tunnel listener its URL is shown, from the
+// moment the agent reports it until the agent stops. Without an agent the
+// state stays StatusOff, with no error: there is nothing to fix.
+func (m *Manager) watchAuto(ctx context.Context) {
+	for {
+		u, _ := m.ngrokURL(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if u != "" {
+			m.set(State{Provider: ProviderNgrok, Status: StatusUp, PublicURL: u})
+		} else {
+			m.set(State{Status: StatusOff})
+		}
+		if !sleep(ctx, m.opts.AutoEvery, nil) {
+			return
+		}
+	}
+}
+
 // watchNgrok polls the agent's API, with backoff while the URL is
 // unknown and every maxDelay once it is, reporting each change, until ctx
 // ends or the agent c (when not nil) exits. hint ends the message shown

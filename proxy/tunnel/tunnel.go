@@ -40,8 +40,13 @@ const (
 	StatusError    = "error"    // the provider failed; Err says why
 )
 
-// DefaultNgrokAPI is where an ngrok agent serves its local API.
-const DefaultNgrokAPI = "http://127.0.0.1:4040"
+// DefaultNgrokAPI is where an ngrok agent serves its local API; the
+// environment variable NgrokAPIEnv names another place (an agent whose
+// web_addr was changed).
+const (
+	DefaultNgrokAPI = "http://127.0.0.1:4040"
+	NgrokAPIEnv     = "DEVPROXY_NGROK_API"
+)
 
 // State is what the tunnel is doing now. It never holds a secret.
 type State struct {
@@ -58,11 +63,11 @@ type Options struct {
 	// the tunnel must deliver its traffic.
 	TunnelAddr string
 	// Provider is ProviderNgrok, ProviderCloudflared, ProviderManual or ""
-	// (automatic: an ngrok agent already forwarding to TunnelAddr, else no
-	// tunnel).
+	// (automatic: an ngrok agent forwarding to TunnelAddr while one does,
+	// looked for every AutoEvery; no tunnel, and no error, otherwise).
 	Provider  string
 	ManualURL string // the URL for ProviderManual
-	NgrokAPI  string // DefaultNgrokAPI when empty
+	NgrokAPI  string // $DEVPROXY_NGROK_API, else DefaultNgrokAPI, when empty
 	// Bin finds a program on PATH (exec.LookPath when nil).
 	Bin func(name string) (string, error)
 	// Env reads the environment (os.Getenv when nil): NGROK_AUTHTOKEN,
@@ -72,6 +77,10 @@ type Options struct {
 	// OnChange is called with every new State, from the Manager's own
 	// goroutine, never with its lock held.
 	OnChange func(State)
+
+	// AutoEvery is how often the automatic mode looks for an agent (5 s
+	// when zero).
+	AutoEvery time.Duration
 
 	// minDelay and maxDelay bound the backoff between attempts (200 ms
 	// and 5 s when zero); tests shorten them.
@@ -92,16 +101,19 @@ type Manager struct {
 
 // New returns a Manager for opts; nothing runs before Start.
 func New(opts Options) *Manager {
-	if opts.NgrokAPI == "" {
-		opts.NgrokAPI = DefaultNgrokAPI
-	}
-	opts.NgrokAPI = strings.TrimRight(opts.NgrokAPI, "/")
 	if opts.Bin == nil {
 		opts.Bin = exec.LookPath
 	}
 	if opts.Env == nil {
 		opts.Env = getenv
 	}
+	if opts.NgrokAPI == "" {
+		opts.NgrokAPI = opts.Env(NgrokAPIEnv)
+	}
+	if opts.NgrokAPI == "" {
+		opts.NgrokAPI = DefaultNgrokAPI
+	}
+	opts.NgrokAPI = strings.TrimRight(opts.NgrokAPI, "/")
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -110,6 +122,9 @@ func New(opts Options) *Manager {
 	}
 	if opts.maxDelay <= 0 {
 		opts.maxDelay = 5 * time.Second
+	}
+	if opts.AutoEvery <= 0 {
+		opts.AutoEvery = 5 * time.Second
 	}
 	return &Manager{opts: opts, state: State{Provider: opts.Provider, Status: StatusOff, Since: time.Now()}}
 }
@@ -207,14 +222,7 @@ func (m *Manager) run(ctx context.Context) {
 		m.set(State{Status: StatusUp, PublicURL: u})
 		<-ctx.Done()
 	case "":
-		// Automatic: attach to an agent already forwarding to us, once.
-		u, err := m.ngrokURL(ctx)
-		if err != nil || u == "" {
-			m.set(State{Status: StatusOff})
-			return
-		}
-		m.set(State{Provider: ProviderNgrok, Status: StatusUp, PublicURL: u})
-		m.watchNgrok(ctx, nil, "")
+		m.watchAuto(ctx)
 	case ProviderNgrok:
 		m.runNgrok(ctx)
 	case ProviderCloudflared:

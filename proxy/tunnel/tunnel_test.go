@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -183,27 +184,64 @@ func TestAutoAttachesToARunningAgent(t *testing.T) {
 	}
 	m.Stop()
 
-	// No agent: no tunnel, and nothing is started.
+	// No agent: no tunnel, no error, and nothing is started; the agent
+	// is looked for again, and shown from the moment it answers.
+	late := newLateAgent(t)
 	rec = newRecorder()
 	started := false
-	m = New(Options{TunnelAddr: "127.0.0.1:8081", NgrokAPI: "http://127.0.0.1:1",
+	m = New(Options{TunnelAddr: "127.0.0.1:8081", NgrokAPI: late.URL, AutoEvery: 10 * time.Millisecond,
 		Bin: func(string) (string, error) { started = true; return "", errors.New("no") },
 		Log: rec.logger(), OnChange: rec.onChange})
 	if err := m.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	m.mu.Lock()
-	done := m.done
-	m.mu.Unlock()
-	<-done // the run ends by itself
-	if st := m.State(); st.Status != StatusOff || st.Provider != "" || started {
+	for late.calls.Load() < 3 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := m.State(); st.Status != StatusOff || st.Provider != "" || st.Err != "" || started {
 		t.Errorf("without an agent: %+v, started %v", st, started)
 	}
-	// That run has ended, so Start may be called again.
-	if err := m.Start(t.Context()); err != nil {
-		t.Errorf("Start after a run that ended: %v", err)
+	late.up.Store(true)
+	if up := rec.wait(t, StatusUp); up.PublicURL != "https://abc.ngrok-free.app" || up.Provider != ProviderNgrok {
+		t.Errorf("once the agent answers: %+v", up)
+	}
+	late.up.Store(false) // the agent stopped
+	if off := rec.wait(t, StatusOff); off.PublicURL != "" || off.Err != "" {
+		t.Errorf("once the agent stopped: %+v", off)
+	}
+	if started {
+		t.Error("the automatic mode started a program")
 	}
 	m.Stop()
+	// Stopped, it may be started again.
+	if err := m.Start(t.Context()); err != nil {
+		t.Errorf("Start after Stop: %v", err)
+	}
+	m.Stop()
+}
+
+// lateAgent is an ngrok agent's API that answers only while up is set, as
+// an agent started (and stopped) after devproxy does.
+type lateAgent struct {
+	URL   string
+	up    atomic.Bool
+	calls atomic.Int64
+}
+
+func newLateAgent(t *testing.T) *lateAgent {
+	a := &lateAgent{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.calls.Add(1)
+		if !a.up.Load() {
+			http.Error(w, "agent not running", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"tunnels":[{"name":"command_line","uri":"/api/tunnels/command_line","public_url":"https://abc.ngrok-free.app","proto":"https","config":{"addr":"http://localhost:8081","inspect":true},"metrics":{}}],"uri":"/api/tunnels"}`)
+	}))
+	t.Cleanup(srv.Close)
+	a.URL = srv.URL
+	return a
 }
 
 func TestManualURL(t *testing.T) {

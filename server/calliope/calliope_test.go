@@ -350,3 +350,31 @@ func TestQuoteIsProse(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestTheModelKnowsTheTunnel: the system prompt names the tunnel's public
+// URL while one runs (and the private routes), and says there is none
+// otherwise.
+func TestTheModelKnowsTheTunnel(t *testing.T) {
+	system := func(e *fakeEngine) string {
+		m := &fakeModel{name: "fake", rounds: []round{{deltas: []string{"ok"}}}}
+		a := New(Options{Model: m, Engine: e, Healer: deadHealer(), Knowledge: docHits})
+		if _, err := a.Chat(context.Background(), ChatParams{Message: "How do I share /shop/?"}, (&recorder{}).emit); err != nil {
+			t.Fatal(err)
+		}
+		return m.recorded()[0].Messages[0].Content
+	}
+	e := deadEngine(t)
+	if sys := system(e); !strings.Contains(sys, "No tunnel is running") || strings.Contains(sys, "Public tunnel URL") {
+		t.Errorf("without a tunnel:\n%s", sys)
+	}
+	shared := *e.table
+	shared.Config.Tunnel.PublicURL = "https://team.ngrok.app"
+	shared.Config.Private = []string{"/dead/"}
+	e.table = &shared
+	sys := system(e)
+	for _, want := range []string{"Public tunnel URL: https://team.ngrok.app", "answering 404 through the tunnel: /dead/"} {
+		if !strings.Contains(sys, want) {
+			t.Errorf("the system prompt lacks %q:\n%s", want, sys)
+		}
+	}
+}

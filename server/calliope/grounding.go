@@ -246,6 +246,16 @@ Answer from the facts below and from what your tools return; say so when you do 
 `)
 	t := f.table
 	fmt.Fprintf(&b, "\n## Route table (listening on %s)\n", t.Config.Listen)
+	if u := t.Config.Tunnel.PublicURL; u != "" {
+		// The public URL only: who holds a key is not the model's business.
+		fmt.Fprintf(&b, "Public tunnel URL: %s (a route's public address is this URL followed by its path", u)
+		if len(t.Config.Private) > 0 {
+			fmt.Fprintf(&b, "; private, local only, answering 404 through the tunnel: %s", strings.Join(t.Config.Private, ", "))
+		}
+		b.WriteString(")\n")
+	} else {
+		b.WriteString("No tunnel is running: the routes are reachable from this machine only.\n")
+	}
 	n := 0
 	for _, blk := range t.Blocks {
 		if n == maxPromptRoutes {

@@ -18,6 +18,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/live"
 	"github.com/devtunnelproxy/devproxy/proxy/node"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
+	"github.com/devtunnelproxy/devproxy/proxy/tunnel"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
 )
 
@@ -36,6 +37,11 @@ type ServeOptions struct {
 	DataDir string
 	// ScanConcurrency bounds the routes probed at once (0: the default).
 	ScanConcurrency int
+	// Tunnel is --tunnel: "ngrok", "cloudflared", "auto" or a public URL,
+	// started whenever this process owns the port, instead of the tunnel
+	// devproxy.json asks for (until devproxy.json's tunnel settings
+	// change); "" leaves it to devproxy.json.
+	Tunnel string
 	// Problems is where the route files' errors and warnings are printed
 	// as `devproxy check` prints them (stderr); nil logs them as records
 	// on Log instead (--log-format json).
@@ -49,18 +55,22 @@ type ServeOptions struct {
 // stdout, one line per change of role.
 func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	log := opts.Log
+	tunnelReq, err := TunnelFlag(opts.Tunnel)
+	if err != nil {
+		return err
+	}
 	ws, err := routing.NewWorkspace(opts.Root)
 	if err != nil {
 		return err
 	}
 	root := ws.Root()
 	cfg := ws.Served().Config
-	listen, tunnel := opts.Listen, opts.TunnelListen
+	listen, tunnelListen := opts.Listen, opts.TunnelListen
 	if listen == "" {
 		listen = cfg.Listen
 	}
-	if tunnel == "" {
-		tunnel = cfg.Tunnel.Listen
+	if tunnelListen == "" {
+		tunnelListen = cfg.Tunnel.Listen
 	}
 	dir, err := join.StateDir()
 	if err != nil {
@@ -111,7 +121,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	var last node.State
 	n = node.New(node.Options{
 		Workspace: ws,
-		Serve: httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnel, Log: log,
+		Serve: httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnelListen, Log: log,
 			DrainTimeout: opts.DrainTimeout, AccessLog: accessLog(opts.AccessLog)},
 		Token:   token,
 		Client:  self,
@@ -119,6 +129,14 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		Health:  healthOpts,
 		Methods: map[string]live.Method{"devproxy/chat": calliope.HubChat(ask)},
 		Log:     log,
+		OnTunnel: func(st tunnel.State) {
+			switch st.Status {
+			case tunnel.StatusUp:
+				fmt.Fprintf(stdout, "tunnel (%s) up: %s; the proxy's own pages there need a key (devproxy keys create --role read-only)\n", st.Provider, st.PublicURL)
+			case tunnel.StatusError:
+				log.Warn("the tunnel failed", "provider", st.Provider, "err", st.Err)
+			}
+		},
 		OnOthers: func(others []routing.FolderSpec) {
 			t := ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true}}, others...))
 			log.Info("folders changed", "folders", folderList(t.Folders), "files", len(t.Files), "conflicts", len(t.Conflicts))
@@ -134,6 +152,13 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 			switch s.Role {
 			case node.Owner:
 				fmt.Fprintf(stdout, "devproxy %s serving %s on http://%s (tunnel agents connect to %s)\n", opts.Version, root, s.Addr, s.TunnelAddr)
+				if tunnelReq != nil {
+					go func() {
+						if _, err := n.StartTunnel(ctx, *tunnelReq); err != nil {
+							log.Warn("the tunnel of --tunnel did not start", "err", err)
+						}
+					}()
+				}
 			case node.Member:
 				o := s.Members.Owner
 				fmt.Fprintf(stdout, "devproxy %s joined the devproxy serving http://%s (%s, pid %d); it serves %s too\n", opts.Version, s.Addr, o.Name, o.PID, root)
@@ -150,6 +175,21 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 		}
 	}
 	return err
+}
+
+// TunnelFlag reads --tunnel: nil for "", else the tunnel to start.
+func TunnelFlag(v string) (*node.TunnelRequest, error) {
+	switch v {
+	case "":
+		return nil, nil
+	case "auto", tunnel.ProviderNgrok, tunnel.ProviderCloudflared:
+		return &node.TunnelRequest{Provider: v}, nil
+	}
+	u, err := tunnel.CheckPublicURL(v)
+	if err != nil {
+		return nil, fmt.Errorf("--tunnel %q is not ngrok, cloudflared, auto or a public URL: %w", v, err)
+	}
+	return &node.TunnelRequest{Provider: tunnel.ProviderManual, URL: u}, nil
 }
 
 func accessLog(l *slog.Logger) func(httpproxy.AccessEntry) {

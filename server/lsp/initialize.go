@@ -38,13 +38,15 @@ import (
 //	  devproxy/setSecrets
 //	devproxy/health, devproxy/rescan,              health.go
 //	  devproxy/routeMetrics
+//	devproxy/tunnel, devproxy/tunnelStart,         tunnel.go
+//	  devproxy/tunnelStop, devproxy/createKey
 //
 // The server calls the client with workspace/configuration,
 // client/registerCapability (the file watchers),
 // workspace/codeLens/refresh (server.go, refreshLenses) and
 // textDocument/publishDiagnostics, and sends the devproxy/status,
-// devproxy/routesChanged, devproxy/healthChanged, devproxy/chatDelta and
-// devproxy/chatThinking notifications.
+// devproxy/routesChanged, devproxy/healthChanged, devproxy/tunnelChanged,
+// devproxy/chatDelta and devproxy/chatThinking notifications.
 
 var _ protocol.Server = (*Server)(nil)
 
@@ -102,6 +104,14 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 		result = s.assistant().Patterns()
 	case "devproxy/chat":
 		result, err = s.chat(ctx, json.RawMessage(raw))
+	case "devproxy/tunnel":
+		result = s.proxy.tunnel()
+	case "devproxy/tunnelStart":
+		result, err = s.proxy.tunnelStart(ctx, json.RawMessage(raw))
+	case "devproxy/tunnelStop":
+		result, err = s.proxy.tunnelStop(ctx)
+	case "devproxy/createKey":
+		result, err = s.proxy.createKey(ctx, json.RawMessage(raw))
 	default:
 		return nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, "method not supported: "+method)
 	}

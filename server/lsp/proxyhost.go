@@ -147,6 +147,7 @@ func (h *proxyHost) apply() {
 		OnState:   func(st node.State) { h.setStatus(h.statusOf(st, self)) },
 		Health:    healthOpts,
 		OnHealth:  h.healthChanged,
+		OnTunnel:  h.tunnelChanged,
 		// Other clients of the proxy (scripts, the dashboard) chat with
 		// this window's Calliope over /devproxy/ws.
 		Methods: map[string]live.Method{"devproxy/chat": calliope.HubChat(s.assistant)},

@@ -1,13 +1,15 @@
 // The dashboard's live part. The proxy renders the page with the route
 // table; this script connects to /devproxy/ws (JSON-RPC 2.0, docs/lsp.md's
 // methods), subscribes to the routes, health and metrics events and
-// redraws the page from them, so that it never needs a reload. Everything
+// redraws the page from them, so that it never needs a reload. The tunnel's
+// state (topic tunnel, devproxy/tunnel) is asked for apart: a hub that
+// does not know it refuses both, and the tunnel line stays hidden. Everything
 // shown is set as text (textContent), never as HTML: route files and
 // upstreams are not trusted.
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { routes: null, health: null, traffic: null };
+  const state = { routes: null, health: null, traffic: null, tunnel: null };
   let ws = null;
   let nextId = 1;
   let retry = 500;
@@ -62,6 +64,7 @@
       } catch (e) {
         setLive('error: ' + e.message, false);
       }
+      await followTunnel();
     };
     ws.onmessage = (ev) => {
       let m;
@@ -87,6 +90,10 @@
         case 'devproxy/trafficChanged':
           state.traffic = m.params;
           break;
+        case 'devproxy/tunnelChanged':
+          state.tunnel = m.params;
+          renderTunnel();
+          return;
         default:
           return;
       }
@@ -99,6 +106,83 @@
       setTimeout(connect, retry);
       retry = Math.min(retry * 2, 10000);
     };
+  }
+
+  // followTunnel subscribes to the tunnel topic and reads its state. An
+  // older hub refuses the unknown topic or method: the line stays hidden.
+  async function followTunnel() {
+    try {
+      await call('devproxy/subscribe', { topics: ['tunnel'] });
+      state.tunnel = await call('devproxy/tunnel');
+    } catch (e) {
+      state.tunnel = null;
+    }
+    renderTunnel();
+  }
+
+  const tunnelWords = { off: '○ off', starting: '◌ starting…', up: '● up', error: '✕ error' };
+
+  // webLink is u when it is an http(s) URL (a link to click), else null.
+  function webLink(u) {
+    try {
+      const url = new URL(u);
+      return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function renderTunnel() {
+    const line = $('tunnel');
+    if (!line) return;
+    const t = state.tunnel;
+    // body's data-tunnel says the state has been heard (tests wait on it).
+    if (!t || typeof t !== 'object' || !tunnelWords[t.status]) {
+      line.hidden = true;
+      document.body.dataset.tunnel = 'unknown';
+      return;
+    }
+    document.body.dataset.tunnel = t.status;
+    const badge = $('tunnel-state');
+    badge.dataset.status = t.status;
+    badge.textContent = tunnelWords[t.status] + (t.provider ? ' (' + t.provider + ')' : '');
+    const detail = [];
+    const href = t.publicUrl ? webLink(t.publicUrl) : null;
+    if (t.status === 'up' && href) detail.push(el('a', { href, rel: 'noreferrer' }, t.publicUrl));
+    else if (t.publicUrl) detail.push(el('code', {}, t.publicUrl));
+    if (t.status === 'error' && t.error) detail.push(el('span', { class: 'reason' }, t.error));
+    const since = new Date(t.since);
+    line.title = t.since && !isNaN(since) ? 'since ' + since.toLocaleString() : '';
+    $('tunnel-detail').replaceChildren(...detail);
+    line.hidden = false;
+  }
+
+  // Sign out (only on a page opened through the tunnel with a session):
+  // the proxy ends the session and clears its cookie.
+  function signOutButton() {
+    const b = $('signout');
+    if (!b) return;
+    b.addEventListener('click', async () => {
+      const message = $('signout-message');
+      b.disabled = true;
+      message.textContent = 'Signing out…';
+      try {
+        const res = await fetch('/devproxy/api/session', {
+          method: 'DELETE',
+          headers: { 'Content-Type': 'application/json' },
+          credentials: 'same-origin',
+        });
+        if (res.ok) {
+          location.assign('/devproxy/signin');
+          return;
+        }
+        const body = await res.json().catch(() => ({}));
+        message.textContent = 'Sign-out failed: ' + (body.message || 'HTTP ' + res.status);
+      } catch (e) {
+        message.textContent = 'Sign-out failed: ' + e.message;
+      }
+      b.disabled = false;
+    });
   }
 
   const icons = { ok: '✓', warning: '▲', error: '✕', unknown: '?' };
@@ -230,5 +314,6 @@
     document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
   }
 
+  signOutButton();
   if ('WebSocket' in window) connect();
 })();

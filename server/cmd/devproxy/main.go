@@ -161,6 +161,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&access, "access-log", true, "log one line per request (method, path without the query's values, route, upstream, status, duration, bytes)")
 	fs.StringVar(&opts.DataDir, "data-dir", "", "`folder` for the health store, outside the workspace (default from devproxy.json, else a folder per workspace under the user's state directory)")
 	fs.IntVar(&opts.ScanConcurrency, "scan-concurrency", health.DefaultConcurrency, "how many routes the health scanner probes at once")
+	fs.StringVar(&opts.Tunnel, "tunnel", "", "start a tunnel while this process serves the port: ngrok (attach to an agent, or start `ngrok http`), cloudflared (a quick tunnel), auto (an ngrok agent's, while one runs), or the public `URL` of a tunnel you run (default: devproxy.json's tunnel settings)")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)

@@ -116,3 +116,22 @@ func TestServeLogFormats(t *testing.T) {
 		t.Errorf("--access-log=false logged a request:\n%s", q.stderr.String())
 	}
 }
+
+// --tunnel starts a tunnel when serve owns the port and prints its URL;
+// a value that is no provider and no URL is refused before anything
+// starts, naming the flag.
+func TestServeTunnelFlag(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "apps/ok.conf", "location /ok/ { return 204; }\n")
+	p := startServeProcess(t, root, "--tunnel", "https://Demo.Example.com/")
+	p.waitReady(t)
+	waitFor(t, "the tunnel's URL on stdout", 5*time.Second, func() bool {
+		return strings.Contains(p.stdout.String(), "tunnel (manual) up: https://demo.example.com;")
+	})
+
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve", "--root", root, "--listen", "127.0.0.1:0", "--tunnel", "ftp://x"}, &out, &errb); code == 0 ||
+		!strings.Contains(errb.String(), `--tunnel "ftp://x" is not ngrok, cloudflared, auto or a public URL`) {
+		t.Errorf("a bad --tunnel: exit %d\n%s", code, errb.String())
+	}
+}
