@@ -26,12 +26,13 @@ export const apiKeyRoleChoices: readonly RoleChoice[] = [
   { role: 'admin', label: 'admin', description: 'can also change things: install and rename routes, settings, prune reports' },
 ];
 
-const maxNameLength = 100;
+/** schemas/lsp-create-key-params.schema.json `name.maxLength`. */
+export const maxKeyNameLength = 64;
 
 /** Why a key's name will not do, or undefined; the name is optional. */
 export function checkKeyName(name: string): string | undefined {
-  if (name.trim().length > maxNameLength) {
-    return `At most ${maxNameLength} characters`;
+  if (name.trim().length > maxKeyNameLength) {
+    return `At most ${maxKeyNameLength} characters`;
   }
   if (/[\u0000-\u001f\u007f]/.test(name)) {
     return 'No control characters';

@@ -40,6 +40,7 @@ import {
   TunnelState,
   TunnelStatuses,
 } from '../../src/contract';
+import { maxKeyNameLength } from '../../src/apiKeys';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
 const readJSON = (rel: string) => JSON.parse(fs.readFileSync(path.join(repo, rel), 'utf8'));
@@ -340,7 +341,8 @@ describe('contract.ts and schemas/lsp-tunnel*.schema.json, lsp-create-key*.schem
     }
     assert.deepStrictEqual(keys(start), props(schema));
     assert.deepStrictEqual(schema.required ?? [], []);
-    assert.deepStrictEqual([...schema.properties.provider.enum].sort(), [...TunnelStartProviders].sort());
+    // The server also takes "" for auto (its default); the client always names one.
+    assert.deepStrictEqual([...schema.properties.provider.enum].sort(), ['', ...TunnelStartProviders].sort());
   });
 
   it('has the same createKey params (role required) and result (all required)', function () {
@@ -352,6 +354,7 @@ describe('contract.ts and schemas/lsp-tunnel*.schema.json, lsp-create-key*.schem
     assert.deepStrictEqual(keys(keyParams), props(params));
     assert.deepStrictEqual(params.required, ['role']);
     assert.deepStrictEqual([...params.properties.role.enum].sort(), [...ApiKeyRoles].sort());
+    assert.strictEqual(params.properties.name.maxLength, maxKeyNameLength, 'apiKeys.ts checks the name as the schema does');
     assert.deepStrictEqual(keys(key), props(result));
     assert.deepStrictEqual([...result.required].sort(), keys(key));
   });
