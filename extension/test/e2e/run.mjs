@@ -60,8 +60,11 @@
 //      https://e2e-test.ngrok-free.app" (the automatic mode polls the agent
 //      about every 5 s; screenshot tunnel-status.png); "Open via Tunnel" is
 //      in the context menu of a route the proxy serves and not in that of
-//      the inactive one; "Stop Tunnel" from the Command Palette hides the
-//      item.
+//      the inactive one; "Create API Key" (read-only, named e2e) shows a
+//      dvp_ key once in a modal dialog with a Copy button, and the key is
+//      in no log (the LSP trace, which carries no devproxy/createKey, the
+//      extension's output with the server's log, code-server's log); "Stop
+//      Tunnel" from the Command Palette hides the item.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
 //   j. a .code-workspace with two folders (site: a copy of fixture/ with
@@ -1421,6 +1424,35 @@ async function tunnel({ page, ngrok, tunnelPort, userData }) {
       if (inactive.includes('Open via Tunnel')) fail(`b.conf's inactive /api should not offer "Open via Tunnel": ${inactive.join(' | ')}`);
     });
 
+    const key = await step('"Create API Key" shows a read-only key once, in a modal dialog with Copy', async () => {
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      const title = (t) => page.locator('.quick-input-widget .quick-input-title', { hasText: t }).first();
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('>Create API Key');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Create API Key' }).first().click({ timeout: 10_000 });
+      // The command's own quick pick (the role), then its input box (the name).
+      await title(/^Create API Key$/).waitFor({ state: 'visible', timeout: 10_000 });
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'read-only' }).first().click({ timeout: 10_000 });
+      await title('Create API Key: Name').waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('e2e');
+      await page.keyboard.press('Enter');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+      const text = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
+      const shown = /dvp_[A-Za-z0-9]+/.exec(text)?.[0];
+      // Said without the key, which this log must not hold either.
+      log(`  dialog: ${shown ? text.split(shown).join('dvp_…') : text}`);
+      if (!shown) fail(`the dialog should show a dvp_ key: ${text}`);
+      if (!/"e2e" \(read-only\) created/.test(text) || !/will not be shown again/.test(text)) fail(`the dialog should name the key and say it will not be shown again: ${text.split(shown).join('dvp_…')}`);
+      const buttons = (await dialog.locator('.dialog-buttons .monaco-button').allInnerTexts()).map((t) => t.trim());
+      if (!buttons.includes('Copy')) fail(`the dialog should have a Copy button: ${buttons.join(' | ')}`);
+      // Closed without copying: headless Chromium's clipboard is no part of this test.
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+      return shown;
+    });
+
     await step('"Stop Tunnel" from the Command Palette hides the tunnel item', async () => {
       await runCommand(page, 'Stop Tunnel');
       const start = Date.now();
@@ -1429,8 +1461,30 @@ async function tunnel({ page, ngrok, tunnelPort, userData }) {
         return { ok: items.every((i) => i.aria === 'Tunnel off'), detail: items };
       }, 10_000);
       log(`  hidden after ${secs(Date.now() - start)}`);
-      const stops = traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Sending request 'devproxy/tunnelStop")).length;
-      if (stops !== 1) fail(`the client should have sent devproxy/tunnelStop once, not ${stops} times`);
+      // The trace is written to its file as it goes: wait for this request in it.
+      const stops = await until("devproxy/tunnelStop in the LSP trace", async () => {
+        const n = traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Sending request 'devproxy/tunnelStop")).length;
+        return { ok: n > 0, detail: n };
+      }, 10_000);
+      if (stops.detail !== 1) fail(`the client should have sent devproxy/tunnelStop once, not ${stops.detail} times`);
+    });
+
+    // The trace was back on after devproxy/createKey (it holds the later
+    // tunnelStop), and never had the key or the request.
+    await step('the API key is in no log: not in the LSP trace, the output channel or code-server\'s log', async () => {
+      const trace = traceLogText(userData);
+      const where = {
+        'the LSP trace': trace,
+        "the extension's output channel (with the server's log)": outputChannelText(userData, 'Dev Tunnel Proxy'),
+        'code-server.log': fs.readFileSync(path.join(artifacts, 'code-server.log'), 'utf8'),
+      };
+      for (const [name, text] of Object.entries(where)) {
+        if (text.includes(key)) fail(`the API key is in ${name}`);
+      }
+      const traced = traceMessages(trace).filter((m) => m.head.includes('devproxy/createKey')).length;
+      if (traced !== 0) fail(`the LSP trace should hold no devproxy/createKey message (it is off around it), not ${traced}`);
+      const said = (where["the extension's output channel (with the server's log)"].match(/^.*Created API key .*$/m) ?? [''])[0];
+      log(`  output channel: ${said.trim()}`);
     });
   } finally {
     // The later steps have tunnels of their own to ignore: the agent lists none again.
