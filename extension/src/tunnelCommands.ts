@@ -68,6 +68,11 @@ export async function startTunnel(parts: TunnelCommandParts): Promise<void> {
     void vscode.window.showErrorMessage(`${DisplayName}: the tunnel failed: ${state.error || 'no reason given'}`, 'Show output').then((c) =>
       c ? vscode.commands.executeCommand(Commands.showOutput) : undefined,
     );
+  } else if (state.status === 'off' && params.provider === 'auto' && !state.error) {
+    // Auto keeps looking (about every 5 s): the item appears when an agent does.
+    void vscode.window.showInformationMessage(
+      `${DisplayName}: no ngrok agent forwards to the tunnel listener yet; the tunnel shows in the status bar as soon as one does (run ngrok http with the devproxy.tunnel.listen address).`,
+    );
   } else if (state.status === 'off') {
     void vscode.window.showWarningMessage(`${DisplayName}: no tunnel started${state.error ? `: ${state.error}` : ''}.`);
   }
