@@ -64,7 +64,10 @@
 //      dvp_ key once in a modal dialog with a Copy button, and the key is
 //      in no log (the LSP trace, which carries no devproxy/createKey, the
 //      extension's output with the server's log, code-server's log); "Stop
-//      Tunnel" from the Command Palette hides the item.
+//      Tunnel" from the Command Palette hides the item; "Start Tunnel",
+//      "Enter public URL…" refuses a URL with a path (the input box says
+//      why) and takes https://manual-e2e.example.com, which the item then
+//      shows, until "Stop Tunnel" again.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
 //   j. a .code-workspace with two folders (site: a copy of fixture/ with
@@ -1467,6 +1470,39 @@ async function tunnel({ page, ngrok, tunnelPort, userData }) {
         return { ok: n > 0, detail: n };
       }, 10_000);
       if (stops.detail !== 1) fail(`the client should have sent devproxy/tunnelStop once, not ${stops.detail} times`);
+    });
+
+    // A tunnel the user runs: the URL is checked before it is sent.
+    await step('"Start Tunnel", "Enter public URL…": a URL with a path is refused, an origin is shown', async () => {
+      const manual = 'https://manual-e2e.example.com';
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      const title = (t) => page.locator('.quick-input-widget .quick-input-title', { hasText: t }).first();
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('>Start Tunnel');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Start Tunnel' }).first().click({ timeout: 10_000 });
+      await title(/^Start Tunnel$/).waitFor({ state: 'visible', timeout: 10_000 });
+      const offered = (await page.locator('.quick-input-widget .monaco-list-row .label-name').allInnerTexts()).map((t) => t.trim());
+      log(`  offered: ${offered.join(' | ')}`);
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Enter public URL' }).first().click({ timeout: 10_000 });
+      await title('Start Tunnel: Public URL').waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`${manual}/app/`);
+      const said = await until('the input box refusing a URL with a path', async () => {
+        const text = (await page.locator('.quick-input-widget').innerText()).replace(/\s+/g, ' ');
+        return { ok: text.includes('without a path'), detail: text };
+      }, 10_000);
+      log(`  ${manual}/app/: ${/Only the scheme.*?fragment/.exec(said.detail)?.[0] ?? said.detail}`);
+      await input.fill(manual);
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+      await until(`the tunnel item "manual-e2e.example.com" named "Tunnel up: ${manual}"`, async () => {
+        const items = await tunnelItems(page);
+        return { ok: items.some((i) => i.aria === `Tunnel up: ${manual}` && i.text.includes('manual-e2e.example.com')), detail: items };
+      }, 10_000);
+      const starts = traceMessages(traceLogText(userData)).filter((m) => m.head.includes("Sending request 'devproxy/tunnelStart"));
+      log(`  devproxy/tunnelStart params: ${JSON.stringify(starts.at(-1)?.params)}`);
+      await runCommand(page, 'Stop Tunnel');
+      await until('no tunnel item in the status bar', async () => ({ ok: (await tunnelItems(page)).length === 0, detail: await tunnelItems(page) }), 10_000);
     });
 
     // The trace was back on after devproxy/createKey (it holds the later
