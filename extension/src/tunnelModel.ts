@@ -110,7 +110,12 @@ export function renderTunnel(state: TunnelState): TunnelItemView {
     return {
       visible: true,
       text: '$(sync~spin) tunnel…',
-      tooltip: [`Dev Tunnel Proxy: the tunnel${byWhom(state)} is starting; waiting for its public URL.`, 'Click to show the Dev Tunnel Proxy output.'].join('\n\n'),
+      // While starting, `error` says what it waits for ("the ngrok agent … has no tunnel to … yet").
+      tooltip: [
+        `Dev Tunnel Proxy: the tunnel${byWhom(state)} is starting; waiting for its public URL.`,
+        ...(state.error ? [escapeMarkdown(state.error)] : []),
+        'Click to show the Dev Tunnel Proxy output.',
+      ].join('\n\n'),
       label: 'Tunnel starting',
       command: Commands.showOutput,
     };

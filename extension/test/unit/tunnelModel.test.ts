@@ -63,10 +63,14 @@ describe('tunnelModel.renderTunnel', () => {
     assert.strictEqual(v.backgroundColor, undefined);
   });
 
-  it('spins while starting', () => {
+  it('spins while starting, with what it waits for in the tooltip', () => {
     const v = renderTunnel(starting);
     assert.strictEqual(v.text, '$(sync~spin) tunnel…');
     assert.strictEqual(v.visible, true);
+    assert.strictEqual(v.backgroundColor, undefined);
+    const waiting = renderTunnel({ ...starting, error: 'the ngrok agent at http://127.0.0.1:4040 has no tunnel to 127.0.0.1:8081 yet' });
+    assert.strictEqual(waiting.text, '$(sync~spin) tunnel…', 'not a failure');
+    assert.match(waiting.tooltip, /has no tunnel to 127\.0\.0\.1:8081 yet/);
   });
 
   it('warns with the error in the tooltip (escaped) when it failed; a click starts a tunnel', () => {
