@@ -478,6 +478,9 @@ type exchange struct {
 	// written (error_page ... =CODE).
 	statusOverride int
 
+	// debugLocation: the answer carries LocationHeader (wantsLocation).
+	debugLocation bool
+
 	wroteHead bool
 	status    int
 	chunked   bool
@@ -537,6 +540,11 @@ func (x *exchange) writeHead(status int, reason string, fields []headerField, co
 		w.WriteString(f.Name)
 		w.WriteString(": ")
 		writeSafe(w, f.Value)
+		w.WriteString("\r\n")
+	}
+	if x.debugLocation {
+		w.WriteString(LocationHeader + ": ")
+		writeSafe(w, locationValue(x.decision))
 		w.WriteString("\r\n")
 	}
 	x.remaining = -1
