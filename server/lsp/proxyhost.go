@@ -36,6 +36,7 @@ type proxyHost struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	idle    bool // the last apply found no route files here
+	leaving bool // the session ends: the port went to a keeper
 }
 
 // hostKey is what a running node depends on; a change restarts it.
@@ -146,7 +147,7 @@ func (h *proxyHost) apply() {
 		OnOthers:  s.setJoined,
 		OnState: func(st node.State) {
 			h.setStatus(h.statusOf(st, self))
-			h.reclaim(st, folders)
+			h.reclaim(st)
 		},
 		Health:   healthOpts,
 		OnHealth: h.healthChanged,
@@ -309,22 +310,19 @@ func (h *proxyHost) takeOver(ctx context.Context) TakeOverResult {
 	return TakeOverResult{Message: "The previous owner stopped, but another devproxy took the port first: " + h.current().Message}
 }
 
-// reclaim takes the port back from a keeper (server/cli/keeper.go) that
-// serves one of this window's folders: the window reloaded, and the
-// keeper held the port meanwhile.
-func (h *proxyHost) reclaim(st node.State, folders []join.FolderReg) {
+// reclaim takes the port from a keeper (server/cli/keeper.go): a window
+// reloaded, and the keeper held the port meanwhile. A window serves the
+// port better than a keeper, which stays a member holding the reloading
+// window's folders until it is back.
+func (h *proxyHost) reclaim(st node.State) {
 	if st.Role != node.Member || st.Members.Owner.Name != join.KeeperName || st.Members.Owner.Kind != join.KindServe {
 		return
 	}
-	mine := false
-	for _, f := range st.Members.Owner.Folders {
-		mine = mine || slices.ContainsFunc(folders, func(g join.FolderReg) bool { return g.Root == f.Root })
-	}
 	h.mu.Lock()
-	n := h.node
+	n, leaving := h.node, h.leaving
 	h.mu.Unlock()
-	if !mine || n == nil {
-		return
+	if n == nil || leaving {
+		return // this window handed the port to the keeper on its way out
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(h.s.ctx, 5*time.Second)
@@ -357,6 +355,9 @@ func (h *proxyHost) handOff() {
 	if st.Role != node.Owner {
 		return
 	}
+	h.mu.Lock()
+	h.leaving = true
+	h.mu.Unlock()
 	h.s.mu.Lock()
 	settings := h.s.settings
 	h.s.mu.Unlock()
