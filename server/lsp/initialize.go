@@ -62,7 +62,10 @@ func capabilities() protocol.ServerCapabilities {
 		CodeLensProvider:       &protocol.CodeLensOptions{},
 		DocumentSymbolProvider: protocol.Boolean(true),
 		DefinitionProvider:     protocol.Boolean(true),
-		CompletionProvider:     &protocol.CompletionOptions{TriggerCharacters: []string{"$"}},
+		// References and highlights are those of $variables.
+		ReferencesProvider:        protocol.Boolean(true),
+		DocumentHighlightProvider: protocol.Boolean(true),
+		CompletionProvider:        &protocol.CompletionOptions{TriggerCharacters: []string{"$"}},
 		CodeActionProvider: &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{
 			protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactorRewrite}},
 		RenameProvider: &protocol.RenameOptions{PrepareProvider: &yes},
