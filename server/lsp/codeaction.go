@@ -68,7 +68,11 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 		if a, ok := redirectCompanion(t, doc, version, v, l); ok {
 			actions = append(actions, a)
 		}
-		if l.HasRoute && (l.Modifier.IsPrefix() || l.Modifier == routefile.ModExact) {
+		// Refactors are offered on the location line only, not on every
+		// line of the block (the quick fixes above answer diagnostics,
+		// which may sit anywhere in it).
+		onHeader := int(p.Range.Start.Line) == l.Line()-1
+		if onHeader && l.HasRoute && (l.Modifier.IsPrefix() || l.Modifier == routefile.ModExact) {
 			rewrite := protocol.CodeActionKindRefactorRewrite
 			actions = append(actions, &protocol.CodeAction{Title: "Rename route " + l.Route + "…", Kind: &rewrite,
 				Command: protocol.Command{Title: "Rename route", Command: "devproxy.renameRoute", Arguments: arguments(doc, lspPos(specToken(l).Range.Start))}})
@@ -196,16 +200,20 @@ func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) *prot
 	del := textDocumentEdit(s.uriOf(v.rel), versionOf(snap, v.rel), protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})
 	turi := s.uriOf(target)
 	insert := fmt.Sprintf("# moved from %s\n%s\n", v.rel, blockText)
-	var changes []protocol.DocumentChange
+	// One workspace edit, in this order: create the target (a no-op when
+	// it exists), insert the block there, delete it here. VS Code applies
+	// and undoes a workspace edit as a unit, the created file included,
+	// so one undo puts the block back.
+	var at protocol.Position
+	var version *int32
 	if existing, ok := snap.text(target); ok {
-		at := fullRange(existing).End
+		at, version = fullRange(existing).End, versionOf(snap, target)
 		if existing != "" && !strings.HasSuffix(existing, "\n") {
 			insert = "\n" + insert
 		}
-		changes = []protocol.DocumentChange{del, textDocumentEdit(turi, versionOf(snap, target), protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert})}
-	} else {
-		changes = []protocol.DocumentChange{del, createFile(turi), textDocumentEdit(turi, nil, protocol.TextEdit{NewText: insert})}
 	}
+	changes := []protocol.DocumentChange{createFile(turi),
+		textDocumentEdit(turi, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert}), del}
 	return &protocol.CodeAction{Title: "Move this block to " + target, Kind: quickFix(), Edit: workspaceEdit(changes...)}
 }
 

@@ -1,0 +1,77 @@
+package lsp
+
+import (
+	"strings"
+	"testing"
+
+	"go.lsp.dev/protocol"
+)
+
+// TestMoveToOverridesIsOneEdit: the move is one workspace edit with
+// documentChanges in the order create (ignoreIfExists), insert, delete, so
+// one undo in VS Code restores both files; an existing overrides file is
+// appended to.
+func TestMoveToOverridesIsOneEdit(t *testing.T) {
+	root := workspace(t, `
+-- apps/a.conf --
+location /api/ { proxy_pass http://127.0.0.1:5999/; }
+location /a/ { return 204; }
+-- apps/b.conf --
+location /api/ { proxy_pass http://127.0.0.1:5998/; }
+-- overrides/a.conf --
+location /x/ { return 204; }`)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/a.conf", "apps/b.conf")
+	move := findAction(t, codeActions(t, c, "apps/a.conf", 0), "Move this block to overrides/a.conf")
+	ch := move.Edit.DocumentChanges
+	if len(ch) != 3 || move.Edit.Changes != nil {
+		t.Fatalf("the move: %+v", move.Edit)
+	}
+	create, ok := ch[0].(*protocol.CreateFile)
+	if !ok || create.URI != c.uri("overrides/a.conf") || create.Options == nil || create.Options.IgnoreIfExists == nil || !*create.Options.IgnoreIfExists {
+		t.Errorf("first change: %+v, want a CreateFile of overrides/a.conf with ignoreIfExists", ch[0])
+	}
+	insert, ok := ch[1].(*protocol.TextDocumentEdit)
+	if !ok || insert.TextDocument.URI != c.uri("overrides/a.conf") || len(insert.Edits) != 1 {
+		t.Fatalf("second change: %+v, want the insertion into overrides/a.conf", ch[1])
+	}
+	if e := insert.Edits[0].(*protocol.TextEdit); e.Range.Start != (protocol.Position{Line: 1}) || e.NewText != "# moved from apps/a.conf\nlocation /api/ { proxy_pass http://127.0.0.1:5999/; }\n" {
+		t.Errorf("the insertion: %+v", e)
+	}
+	del, ok := ch[2].(*protocol.TextDocumentEdit)
+	if !ok || del.TextDocument.URI != c.uri("apps/a.conf") {
+		t.Fatalf("third change: %+v, want the deletion from apps/a.conf", ch[2])
+	}
+	if e := del.Edits[0].(*protocol.TextEdit); e.NewText != "" || e.Range.End != (protocol.Position{Line: 1}) {
+		t.Errorf("the deletion: %+v", e)
+	}
+	applyEdit(t, c, *move.Edit)
+	if got := readFile(t, c, "overrides/a.conf"); !strings.HasPrefix(got, "location /x/ { return 204; }\n# moved from apps/a.conf\nlocation /api/") {
+		t.Errorf("overrides/a.conf after the move:\n%s", got)
+	}
+	if got := readFile(t, c, "apps/a.conf"); got != "location /a/ { return 204; }\n" {
+		t.Errorf("apps/a.conf after the move:\n%s", got)
+	}
+}
+
+// TestRefactorsOnTheLocationLine: "Rename route" is offered on the line
+// of the location, not on the lines of its block.
+func TestRefactorsOnTheLocationLine(t *testing.T) {
+	root := workspace(t, `
+-- apps/a.conf --
+location /a/ {
+    proxy_set_header X-A 1;
+    proxy_pass http://127.0.0.1:5999/;
+}
+`)
+	c, _ := start(t, root, nil)
+	c.waitDiagnostics(0, "apps/a.conf")
+	findAction(t, codeActions(t, c, "apps/a.conf", 0), "Rename route /a/…")
+	for line := uint32(1); line <= 3; line++ {
+		for _, a := range codeActions(t, c, "apps/a.conf", line) {
+			if a.Kind != nil && strings.HasPrefix(string(*a.Kind), "refactor") {
+				t.Errorf("line %d offers the refactor %q", line, a.Title)
+			}
+		}
+	}
+}
