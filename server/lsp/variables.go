@@ -13,13 +13,32 @@ import (
 
 // variableRefs lists the occurrences of every variable in the file.
 func (v view) variableRefs() []routefile.VarRef {
-	var parsed *routefile.File
+	return routefile.VariableRefs(v.parsed(), []byte(v.text))
+}
+
+// parsed is the engine's parse of the file when it loaded the text the
+// view has, else a parse of that text on its own.
+func (v view) parsed() *routefile.File {
 	if v.file != nil && v.file.Text != nil {
-		parsed = v.file.Parsed
-	} else {
-		parsed = routefile.Parse(v.rel, []byte(v.text))
+		return v.file.Parsed
 	}
-	return routefile.VariableRefs(parsed, []byte(v.text))
+	return routefile.Parse(v.rel, []byte(v.text))
+}
+
+// directiveAt finds the directive inside a location block whose name
+// holds p.
+func (v view) directiveAt(p protocol.Position) *routefile.Directive {
+	for _, top := range v.parsed().Directives {
+		if top.Block == nil || !inside(p, top.Range) {
+			continue
+		}
+		for _, d := range top.Block.Directives {
+			if inside(p, d.Name.Range) || lspPos(d.Name.Range.End) == p {
+				return d
+			}
+		}
+	}
+	return nil
 }
 
 // variableAt finds the variable occurrence at p (the cursor may sit just
