@@ -75,3 +75,75 @@ location /a/ {
 		}
 	}
 }
+
+// disabledCaps is a client that shows disabled code actions (VS Code).
+var disabledCaps = map[string]any{
+	"workspace": map[string]any{"workspaceEdit": map[string]any{"documentChanges": true}},
+	"textDocument": map[string]any{"codeAction": map[string]any{"disabledSupport": true,
+		"codeActionLiteralSupport": map[string]any{"codeActionKind": map[string]any{"valueSet": []string{"quickfix", "refactor"}}}}},
+}
+
+func startWithCaps(t *testing.T, archive string, caps map[string]any) *client {
+	t.Helper()
+	c, _ := startSession(t, workspace(t, archive), nil, testOptions(), nil, caps)
+	return c
+}
+
+// TestQuickFixesCheckedByTheEngine: a quick fix is applied in memory and
+// the table composed again; one that leaves its files with as many
+// findings (or more) comes disabled, saying why, or not at all for a
+// client that cannot show disabled actions. The two cases of issue 14:
+// the redirect companion added to a file that loses its route loses too,
+// and anchoring a regex under ^~ /web/ makes a regex that never matches.
+func TestQuickFixesCheckedByTheEngine(t *testing.T) {
+	const losing = `
+-- overrides/o.conf --
+location /api/ { return 200 o; }
+-- apps/a.conf --
+location /api/ { proxy_pass http://127.0.0.1:5999/; }
+`
+	const shadowed = `
+-- apps/web.conf --
+location ^~ /web/ { proxy_pass http://127.0.0.1:5173/; }
+location ~ /web/x { return 204; }
+`
+	cases := []struct {
+		archive, file string
+		line          uint32
+		title, reason string
+	}{
+		{losing, "apps/a.conf", 0, "Add the redirect /api → /api/", "/api/ is also claimed by overrides/o.conf"},
+		{shadowed, "apps/web.conf", 1, "Anchor the regex: ^/web/x", "can never match"},
+	}
+	for _, tc := range cases {
+		c := startWithCaps(t, tc.archive, disabledCaps)
+		c.waitDiagnostics(0, tc.file)
+		a := findAction(t, codeActions(t, c, tc.file, tc.line), tc.title)
+		if a.Disabled.Reason == "" || !strings.Contains(a.Disabled.Reason, tc.reason) || a.IsPreferred != nil {
+			t.Errorf("%s: disabled %q, preferred %v; want disabled saying %q", tc.title, a.Disabled.Reason, a.IsPreferred, tc.reason)
+		}
+		c.stop()
+		// A client without disabledSupport does not get it.
+		c = startWithCaps(t, tc.archive, nil)
+		c.waitDiagnostics(0, tc.file)
+		for _, a := range codeActions(t, c, tc.file, tc.line) {
+			if a.Title == tc.title {
+				t.Errorf("%s offered to a client that cannot show it disabled: %+v", tc.title, a)
+			}
+		}
+		c.stop()
+	}
+	// The same fixes where they help are offered, enabled.
+	c := startWithCaps(t, `
+-- apps/a.conf --
+location /api/ { proxy_pass http://127.0.0.1:5999/; }
+location ~ /a/x { return 204; }
+`, disabledCaps)
+	c.waitDiagnostics(0, "apps/a.conf")
+	if a := findAction(t, codeActions(t, c, "apps/a.conf", 0), "Add the redirect /api → /api/"); a.Disabled.Reason != "" {
+		t.Errorf("the redirect where it helps: disabled %q", a.Disabled.Reason)
+	}
+	if a := findAction(t, codeActions(t, c, "apps/a.conf", 1), "Anchor the regex: ^/a/x"); a.Disabled.Reason != "" {
+		t.Errorf("anchoring where it helps: disabled %q", a.Disabled.Reason)
+	}
+}

@@ -153,6 +153,10 @@ func (s *Server) Initialize(_ context.Context, p *protocol.InitializeParams) (*p
 		s.caps.dynamicWatchers = w.DidChangeWatchedFiles != nil && isTrue(w.DidChangeWatchedFiles.DynamicRegistration)
 		s.caps.codeLensRefresh = w.CodeLens != nil && isTrue(w.CodeLens.RefreshSupport)
 	}
+	if td := p.Capabilities.TextDocument; td != nil && td.CodeAction != nil {
+		ca := td.CodeAction
+		s.caps.disabledActions = isTrue(ca.DisabledSupport) && len(ca.CodeActionLiteralSupport.CodeActionKind.ValueSet) > 0
+	}
 	s.mu.Unlock()
 	s.setTable(ws.Table())
 	s.log.Info("initialized", "folders", roots)

@@ -123,6 +123,9 @@ type clientSupport struct {
 	configuration   bool // answers workspace/configuration
 	dynamicWatchers bool // accepts file watchers registered at run time
 	codeLensRefresh bool // accepts workspace/codeLens/refresh
+	// disabledActions: the client shows code actions marked disabled
+	// (codeActionLiteralSupport and disabledSupport).
+	disabledActions bool
 }
 
 // document is an open editor buffer.
