@@ -23,7 +23,7 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 	snap := s.snapshotOf(ctx)
 	actions := []protocol.CommandOrCodeAction{}
 	v, ok := s.view(snap, p.TextDocument.URI)
-	if !ok || v.file == nil || !v.file.Parsed.OK {
+	if !ok {
 		return actions, nil
 	}
 	t := snap.table
@@ -35,6 +35,20 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 	fix := func(a *protocol.CodeAction) *protocol.CodeAction {
 		forFinding[a] = true
 		return a
+	}
+	// A file with errors has no blocks in the table, but a missing ';'
+	// is fixed where the parser found it.
+	for _, d := range v.parsed().Diagnostics {
+		if d.Code != routefile.CodeMissingSemicolon || !overlapsLine(p.Range, d.Range) {
+			continue
+		}
+		at := lspPos(d.Range.Start)
+		actions = append(actions, fix(&protocol.CodeAction{Title: "Add the missing ';'", Kind: quickFix(), IsPreferred: preferred(true),
+			Diagnostics: withCode(p.Context.Diagnostics, routefile.CodeMissingSemicolon),
+			Edit:        workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: ";"}))}))
+	}
+	if v.file == nil || !v.file.Parsed.OK {
+		return s.checkedFixes(snap, actions, forFinding), nil
 	}
 	for _, l := range v.file.Parsed.Locations {
 		if !overlaps(p.Range, l.Directive.Range) {
@@ -210,6 +224,12 @@ func findingsIn(t *routing.RouteTable, files map[string][]byte) []routefile.Diag
 		}
 	}
 	return out
+}
+
+// overlapsLine reports whether an LSP range touches the lines of an
+// engine range (a zero-width finding is found from anywhere on its line).
+func overlapsLine(r protocol.Range, er routefile.Range) bool {
+	return int(r.Start.Line) <= er.End.Line-1 && int(r.End.Line) >= er.Start.Line-1
 }
 
 func quickFix() *protocol.CodeActionKind {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"go.lsp.dev/protocol"
+
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // TestMoveToOverridesIsOneEdit: the move is one workspace edit with
@@ -145,5 +147,41 @@ location ~ /a/x { return 204; }
 	}
 	if a := findAction(t, codeActions(t, c, "apps/a.conf", 1), "Anchor the regex: ^/a/x"); a.Disabled.Reason != "" {
 		t.Errorf("anchoring where it helps: disabled %q", a.Disabled.Reason)
+	}
+}
+
+// TestMissingSemicolonFix: a proxy_pass without its ';' before the next
+// line's directive is one error at the end of the line, not an argument
+// count and "no proxy_pass"; the quick fix inserts the ';', and the file,
+// which does not route while it has the error, routes after it.
+func TestMissingSemicolonFix(t *testing.T) {
+	c := startWithCaps(t, `
+-- apps/a.conf --
+location /a/ {
+    proxy_pass http://127.0.0.1:5999
+    proxy_set_header Host x;
+}
+`, disabledCaps)
+	got := c.waitDiagnostics(0, "apps/a.conf")["apps/a.conf"].Diagnostics
+	if len(got) != 1 || diagnosticCode(got[0]) != "missing-semicolon" || string(got[0].Message.(protocol.String)) != "missing ';' at the end of proxy_pass" ||
+		got[0].Range.Start != (protocol.Position{Line: 1, Character: 36}) {
+		t.Fatalf("diagnostics: %+v", got)
+	}
+	var d routing.Decision
+	c.call("devproxy/explain", ExplainParams{URL: "/a/x"}, &d)
+	if d.Matched {
+		t.Errorf("a file with an error routes: %+v", d)
+	}
+	a := findAction(t, codeActions(t, c, "apps/a.conf", 1), "Add the missing ';'")
+	if a.Disabled.Reason != "" {
+		t.Fatalf("the fix is disabled: %s", a.Disabled.Reason)
+	}
+	applyEdit(t, c, *a.Edit)
+	if ds := reload(t, c, "apps/a.conf")["apps/a.conf"].Diagnostics; len(ds) != 0 {
+		t.Errorf("after the fix: %+v", ds)
+	}
+	c.call("devproxy/explain", ExplainParams{URL: "/a/x"}, &d)
+	if d.Upstream != "http://127.0.0.1:5999" {
+		t.Errorf("after the fix /a/x goes to %+v", d)
 	}
 }
