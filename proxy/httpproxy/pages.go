@@ -234,6 +234,18 @@ func NewRoutesDocument(t *routing.RouteTable) RoutesDocument {
 // servePage answers the proxy's own paths. Through the tunnel they are not
 // served at all: they describe the developer's machine.
 func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTable, d *routing.Decision) {
+	switch {
+	case d.Path == HealthzPath:
+		// Liveness, for a container's HEALTHCHECK or a cluster's probes:
+		// no credential, on either listener, and nothing but "ok".
+		writeJSON(x, http.StatusOK, struct {
+			Status string `json:"status"`
+		}{"ok"})
+		return
+	case p.headless:
+		writeError(x, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy, which serves only its routes and "+HealthzPath+" here (--headless).", nil)
+		return
+	}
 	if h := p.localHandler(x.method, d.Path); h != nil && (!req.Tunnel || p.tunnelGate.Load() != nil) {
 		// Through the tunnel the handler authenticates the request
 		// itself (its context says ThroughTunnel).
@@ -265,6 +277,9 @@ func (p *Proxy) servePage(x *exchange, req *routing.Request, t *routing.RouteTab
 		writeError(x, http.StatusNotFound, "Not Found", d.Path+" belongs to the proxy and is not available in this version.", nil)
 	}
 }
+
+// HealthzPath is the proxy's liveness endpoint.
+const HealthzPath = "/devproxy/healthz"
 
 type landingRow struct {
 	Label, Link, Upstream, Owner, Note string

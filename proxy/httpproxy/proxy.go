@@ -53,6 +53,7 @@ type Proxy struct {
 	// listener (local.go); nil when there is none.
 	local      atomic.Pointer[http.Handler]
 	tunnelGate atomic.Pointer[TunnelGate]
+	headless   bool // ServeOptions.Headless; set before serving
 	probeToken string
 	// accessLog, when set, hears of every request once it is answered
 	// (accesslog.go).

@@ -53,6 +53,10 @@ type ServeOptions struct {
 	// does not answer itself (Proxy.SetLocalHandler). Through the tunnel
 	// listener it is reached only with a TunnelGate.
 	Local http.Handler
+	// Headless serves the routes and HealthzPath only: no dashboard,
+	// no route table, no management API, no live events (CI, a
+	// cluster). The proxy's other paths answer 404.
+	Headless bool
 	// TunnelGate, when set, opens the proxy's own paths to the tunnel
 	// listener behind it (Proxy.SetTunnelGate); without it they answer
 	// 403 there.
@@ -127,6 +131,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	}
 	p.SetLocalHandler(opts.Local)
 	p.SetTunnelGate(opts.TunnelGate)
+	p.headless = opts.Headless
 	p.SetAccessLog(opts.AccessLog)
 	drain := opts.DrainTimeout
 	if drain <= 0 {

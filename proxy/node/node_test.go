@@ -594,6 +594,7 @@ func TestTunnelNeedsAKey(t *testing.T) {
 		{"tunnel, the dashboard with a key", tunnel, "GET", "/devproxy/", readKey, "", 200},
 		{"tunnel, /routes.json without a key", tunnel, "GET", "/routes.json", "", "", 401},
 		{"tunnel, an app's route needs nothing", tunnel, "GET", "/a/x", "", "", 200},
+		{"tunnel, liveness needs nothing", tunnel, "GET", "/devproxy/healthz", "", "", 200},
 	} {
 		if got, _ := do(c.addr, c.method, c.path, c.key, c.body); got != c.want {
 			t.Errorf("%s: %s %s = %d, want %d", c.name, c.method, c.path, got, c.want)

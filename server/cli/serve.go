@@ -42,6 +42,9 @@ type ServeOptions struct {
 	// devproxy.json asks for (until devproxy.json's tunnel settings
 	// change); "" leaves it to devproxy.json.
 	Tunnel string
+	// Headless serves the routes and /devproxy/healthz only
+	// (httpproxy.ServeOptions.Headless).
+	Headless bool
 	// Problems is where the route files' errors and warnings are printed
 	// as `devproxy check` prints them (stderr); nil logs them as records
 	// on Log instead (--log-format json).
@@ -122,7 +125,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	n = node.New(node.Options{
 		Workspace: ws,
 		Serve: httpproxy.ServeOptions{Listen: listen, TunnelListen: tunnelListen, Log: log,
-			DrainTimeout: opts.DrainTimeout, AccessLog: accessLog(opts.AccessLog)},
+			DrainTimeout: opts.DrainTimeout, AccessLog: accessLog(opts.AccessLog), Headless: opts.Headless},
 		Token:   token,
 		Client:  self,
 		Folders: []join.FolderReg{{Root: root}},

@@ -31,7 +31,7 @@ var version = "dev"
 const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
-  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--data-dir DIR] [--scan-concurrency 5] [--drain-timeout 5s]
+  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--data-dir DIR] [--scan-concurrency 5] [--drain-timeout 5s] [--tunnel ngrok|cloudflared|auto|URL] [--headless]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
@@ -165,6 +165,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.DataDir, "data-dir", "", "`folder` for the health store, outside the workspace (default from devproxy.json, else a folder per workspace under the user's state directory)")
 	fs.IntVar(&opts.ScanConcurrency, "scan-concurrency", health.DefaultConcurrency, "how many routes the health scanner probes at once")
 	fs.StringVar(&opts.Tunnel, "tunnel", "", "start a tunnel while this process serves the port: ngrok (attach to an agent, or start `ngrok http`), cloudflared (a quick tunnel), auto (an ngrok agent's, while one runs), or the public `URL` of a tunnel you run (default: devproxy.json's tunnel settings)")
+	fs.BoolVar(&opts.Headless, "headless", false, "serve the routes and /devproxy/healthz only (no dashboard, route table, management API or live events), with logs as JSON lines: for CI and containers")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
@@ -177,6 +178,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if format != "text" && format != "json" {
 		fmt.Fprintf(stderr, "devproxy serve: --log-format must be text or json, not %q\n", format)
 		return cli.ExitUsage
+	}
+	if opts.Headless {
+		format = "json" // a log collector reads it
 	}
 	for _, f := range []struct {
 		flag string

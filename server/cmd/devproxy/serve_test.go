@@ -135,3 +135,23 @@ func TestServeTunnelFlag(t *testing.T) {
 		t.Errorf("a bad --tunnel: exit %d\n%s", code, errb.String())
 	}
 }
+
+// serve --headless serves the routes and /devproxy/healthz, not the
+// dashboard, and logs JSON lines.
+func TestServeHeadless(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "apps/ok.conf", "location /ok/ { return 204; }\n")
+	p := startServeProcess(t, root, "--headless")
+	addr := p.waitReady(t)
+	for path, want := range map[string]int{"/ok/x": 204, "/devproxy/healthz": 200, "/": 404, "/devproxy/": 404, "/routes.json": 404} {
+		if status, _ := httpGet(addr, path); status != want {
+			t.Errorf("%s: %d, want %d", path, status, want)
+		}
+	}
+	waitFor(t, "a JSON access line", 5*time.Second, func() bool { return strings.Contains(p.stderr.String(), `"path":"/ok/x"`) })
+	for _, line := range strings.Split(strings.TrimSpace(p.stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("not a JSON line: %q", line)
+		}
+	}
+}
