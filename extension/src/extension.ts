@@ -93,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): void {
   // empty view's message and the title's Clear Filter.
   const syncViewState = () => {
     view.description = tree.description || undefined;
+    view.message = tree.message || undefined;
     void vscode.commands.executeCommand('setContext', RoutesViewContextKey, tree.viewState);
     void vscode.commands.executeCommand('setContext', RoutesFilteredContextKey, tree.filter !== '');
   };

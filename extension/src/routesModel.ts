@@ -702,6 +702,15 @@ export function filterDescription(filter: string, shown: number, total: number):
 }
 
 /**
+ * The message above the tree while a filter is set (the description alone
+ * is cut off in a narrow side bar): `Filter “api”: 3 of 12 routes.`
+ */
+export function filterMessage(filter: string, shown: number, total: number): string {
+  const f = filter.trim();
+  return f === '' ? '' : `Filter “${f}”: ${shown} of ${plural(total, 'route', 'routes')}.`;
+}
+
+/**
  * What the Routes view shows when it has no rows: the value of the context
  * key devproxy.routesView, which picks the viewsWelcome message.
  * - starting: the server has not answered yet (no message);

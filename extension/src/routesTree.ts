@@ -17,6 +17,7 @@ import {
   FileProblem,
   fileStartsExpanded,
   filterDescription,
+  filterMessage,
   filterRoutesModel,
   FolderNode,
   IconSpec,
@@ -87,6 +88,11 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<ViewNode>, vs
   /** The view's description: the filter and how many routes it lets through. */
   get description(): string {
     return filterDescription(this.filterText, routeCount(this.shown), routeCount(this.model));
+  }
+
+  /** The message above the tree while filtered; '' without a filter. */
+  get message(): string {
+    return filterMessage(this.filterText, routeCount(this.shown), routeCount(this.model));
   }
 
   /** What an empty view says (the context key devproxy.routesView). */

@@ -67,7 +67,26 @@
 //      Tunnel" from the Command Palette hides the item; "Start Tunnel",
 //      "Enter public URL…" refuses a URL with a path (the input box says
 //      why) and takes https://manual-e2e.example.com, which the item then
-//      shows, until "Stop Tunnel" again.
+//      shows, until "Stop Tunnel" again;
+//   m. the editor a power user expects (issue 14), on apps/runner.conf
+//      (written here) whose /runner/ proxies to an echoing server of this
+//      test: Open in Browser on /runner/ opens a page whose URL ends in
+//      /runner/ (code-server maps the proxy's origin to its /proxy/PORT/ with
+//      asExternalUri; caught with context.on('page')); Explain a Request…
+//      shows the Explain webview with apps/runner.conf:2 as a link, the trace
+//      and the upstream's URL, and the link opens the file at line 2
+//      (explain-view.png); Send Request from /runner/'s context menu opens
+//      the request runner with the route's path, Send gets 200 through the
+//      proxy with a time and the location ("—" until the proxy sends
+//      X-Devproxy-Location), the upstream gets the form's header, and the
+//      history lists the request (request-runner.png); Filter Routes…
+//      "runner" leaves only apps/runner.conf and the view says
+//      Filter “runner”, Clear Filter brings every file back
+//      (routes-filter.png); a click on the status bar item offers Show Who
+//      Serves the Proxy, Open Dashboard, Rescan All Routes, Restart Server
+//      and Show Output; the inactive /api offers neither Open in Browser nor
+//      Send Request, a file offers Open, Reveal in Explorer and Copy Path.
+//      Run alone (after a.) with DEVPROXY_E2E_ONLY=editor.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
 //   j. a .code-workspace with two folders (site: a copy of fixture/ with
@@ -96,7 +115,8 @@
 //
 // Environment: DEVPROXY_E2E_CACHE (where e2e-setup.sh installed code-server
 // and playwright-core), DEVPROXY_E2E_ARTIFACTS, DEVPROXY_E2E_KEEP=1 to keep
-// the temporary workspace and profiles.
+// the temporary workspace and profiles, DEVPROXY_E2E_ONLY=editor to run only
+// a. and m.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -665,6 +685,12 @@ async function main() {
     });
   });
 
+  // DEVPROXY_E2E_ONLY=editor: only the editor steps (m), for working on them.
+  if (process.env.DEVPROXY_E2E_ONLY === 'editor') {
+    await powerUser({ page, context, ws });
+    return;
+  }
+
   // b. The routes tree.
   await step('Routes tree lists the files and their routes', async () => {
     await showRoutesView(page);
@@ -914,6 +940,8 @@ async function main() {
 
   await routeHealth({ page, ws, proxyPort });
 
+  await powerUser({ page, context, ws });
+
   await calliope({ page, ws, userData: dirs.userData });
 
   await tunnel({ page, ngrok, tunnelPort, userData: dirs.userData });
@@ -1061,6 +1089,228 @@ async function routeHealth({ page, ws, proxyPort }) {
     }, HEALTH_MS);
     await stopUpstream(upstream);
   });
+}
+
+// m. The editor a power user expects (issue 14, the client side): a route
+// file of its own, apps/runner.conf, whose /runner/ proxies to an upstream
+// of this test that echoes the request it got.
+//   - Open in Browser on /runner/ opens a page whose URL ends in the
+//     route's path: code-server maps the proxy's origin with asExternalUri
+//     (to its /proxy/PORT/), and the path is appended to the mapped URI;
+//   - Explain a Request… shows the Explain webview: the location as a
+//     file:line link, the trace, what the upstream receives (its URL);
+//     the link opens apps/runner.conf at the line (explain-view.png);
+//   - Send Request on /runner/ (the route's context menu) opens the request
+//     runner with the route's path; Send gets 200 through the proxy, the
+//     time and the location (X-Devproxy-Location, or "—" from a proxy that
+//     does not send it), and the history lists it (request-runner.png);
+//   - Filter Routes… "runner" leaves only apps/runner.conf, the view's
+//     description says the filter; Clear Filter brings every file back;
+//   - a click on the status bar item offers the actions (Restart Server,
+//     Open Dashboard, Show Output, …); Open in Browser is not on the
+//     inactive /api's context menu.
+async function powerUser({ page, context, ws }) {
+  const seenByUpstream = [];
+  const upstream = await new Promise((resolve, reject) => {
+    const server = http.createServer((req, res) => {
+      seenByUpstream.push({ method: req.method, url: req.url, headers: req.headers });
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`runner upstream: ${req.method} ${req.url}\n`);
+    });
+    server.once('error', (e) => reject(new Failure(`cannot listen: ${e.message}`)));
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+  const upPort = upstream.address().port;
+  const file = 'apps/runner.conf';
+  fs.writeFileSync(path.join(ws, file), `# Written by the end-to-end test's editor step.\nlocation /runner/ {\n    proxy_pass http://127.0.0.1:${upPort};\n}\n`);
+  const runnerLine = 2;
+  log(`  ${file}: /runner/ → 127.0.0.1:${upPort} (this test's echoing server)`);
+  const runnerRow = () => page.locator(`${SIDEBAR} .customview-tree .monaco-list-row[aria-label^="/runner/, health"]`).first();
+  try {
+    await step(`${file}'s /runner/ shows in the Routes tree`, async () => {
+      await showRoutesView(page);
+      await until('/runner/ under apps/runner.conf', async () => {
+        const byFile = routesByFile(await treeRows(page));
+        return { ok: !!findRoute(byFile, file, '/runner/'), detail: Object.keys(byFile) };
+      });
+    });
+
+    await step('Open in Browser on /runner/ opens a URL ending in the route\'s path (code-server maps the origin)', async () => {
+      const opened = context.waitForEvent('page', { timeout: 20_000 });
+      const row = runnerRow();
+      await row.hover({ timeout: 10_000 });
+      await row.locator('.action-label[aria-label="Open in Browser"]').click({ timeout: 10_000 });
+      // VS Code may ask before opening an external site; localhost is trusted, but answer it if asked.
+      const dialog = page.locator('.monaco-dialog-box');
+      const popup = await Promise.race([
+        opened,
+        dialog.waitFor({ state: 'visible', timeout: 20_000 }).then(async () => {
+          log(`  dialog: ${(await dialog.innerText()).replace(/\s+/g, ' ').trim()}`);
+          await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Open$/ }).first().click();
+          return opened;
+        }),
+      ]);
+      const url = popup.url() === 'about:blank' ? await until('the new page navigating away from about:blank', async () => ({ ok: popup.url() !== 'about:blank', detail: popup.url() }), 15_000).then(() => popup.url()) : popup.url();
+      log(`  opened ${url}`);
+      const u = new URL(url);
+      if (!u.pathname.endsWith('/runner/')) fail(`the opened URL should end in the route's path /runner/: ${url}`);
+      await popup.waitForLoadState('domcontentloaded', { timeout: 15_000 }).catch(() => undefined);
+      const body = await popup.locator('body').innerText({ timeout: 5000 }).catch((e) => `(unread: ${e.message})`);
+      log(`  the page says: ${body.trim().slice(0, 120)}`);
+      await popup.close();
+    });
+
+    await step('Explain a Request… shows the decision, a file:line link and what the upstream receives (explain-view.png)', async () => {
+      await commandWithInput(page, 'Explain a Request', '/runner/items?x=1');
+      const frame = await webviewFrame(page, '#trace', 'the Explain page');
+      const seen = await until('the Explain page naming apps/runner.conf and the upstream URL', async () => {
+        const location = (await frame.locator('#location').innerText().catch(() => '')).trim();
+        const upstreamUrl = (await frame.locator('#upstream-url').innerText().catch(() => '')).trim();
+        const steps = await frame.locator('#trace li').allInnerTexts().catch(() => []);
+        return { ok: location.includes(`${file}:${runnerLine}`) && upstreamUrl.includes(`127.0.0.1:${upPort}/runner/items?x=1`), detail: { location, upstreamUrl, steps } };
+      }, 15_000);
+      log(`  handled by: ${seen.detail.location}`);
+      log(`  upstream receives: ${seen.detail.upstreamUrl}`);
+      for (const s of seen.detail.steps) log(`  step: ${s}`);
+      await shot(page, 'explain-view.png');
+      await frame.locator('#location a.loc').first().click({ timeout: 10_000 });
+      await page.locator('.tabs-container .tab.active[aria-label*="runner.conf"]').waitFor({ state: 'visible', timeout: 15_000 });
+      await until(`the cursor on line ${runnerLine} of ${file}`, async () => {
+        const status = await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => '');
+        return { ok: status.includes(`Ln ${runnerLine},`), detail: status };
+      }, 10_000);
+      log(`  the link opened ${file} at line ${runnerLine}`);
+    });
+
+    await step('Send Request on /runner/ gets 200 through the proxy, with the time and the location (request-runner.png)', async () => {
+      await showRoutesView(page);
+      // A hover left open by an earlier step can swallow the right-click: move away and try again.
+      const item = page.locator('.monaco-menu .action-item', { hasText: 'Send Request' }).first();
+      await until("/runner/'s context menu with Send Request", async () => {
+        await page.mouse.move(800, 60);
+        await page.keyboard.press('Escape');
+        await runnerRow().click({ button: 'right', timeout: 5000 });
+        return { ok: await item.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false) };
+      }, 20_000);
+      await item.click();
+      const frame = await webviewFrame(page, '#send', 'the request runner');
+      await until('the runner\'s form with the route\'s path', async () => {
+        const p = await frame.locator('#path').inputValue().catch(() => '');
+        return { ok: p === '/runner/', detail: p };
+      }, 10_000);
+      await frame.locator('#path').fill('/runner/ping?from=e2e');
+      await frame.locator('#headers').fill('X-E2e: runner');
+      const before = seenByUpstream.length;
+      await frame.locator('#send').click();
+      const seen = await until('the response: status 200, a time and the location', async () => {
+        const read = async (sel) => (await frame.locator(sel).innerText().catch(() => '')).trim();
+        const r = { status: await read('#status'), time: await read('#time'), location: await read('#location'), error: await read('#error'), body: await read('#response-body'), history: await frame.locator('#history li').allInnerTexts().catch(() => []) };
+        return { ok: r.status.startsWith('200') && /ms$/.test(r.time) && r.location !== '' && r.history.length > 0, detail: r };
+      }, 15_000);
+      log(`  ${seen.detail.status} in ${seen.detail.time}; answered by ${seen.detail.location}; body: ${seen.detail.body.slice(0, 80)}`);
+      log(`  history: ${seen.detail.history.join(' | ')}`);
+      if (!seen.detail.history[0].includes('GET /runner/ping?from=e2e')) fail(`the history should start with the request sent: ${seen.detail.history.join(' | ')}`);
+      const got = seenByUpstream.slice(before).find((r) => r.url === '/runner/ping?from=e2e');
+      if (!got) fail(`the upstream should have received GET /runner/ping?from=e2e: ${fmt(seenByUpstream.slice(before))}`);
+      if (got.headers['x-e2e'] !== 'runner') fail(`the upstream should have received the form's header X-E2e: ${fmt(got.headers)}`);
+      log(`  the upstream got ${got.method} ${got.url} with X-E2e: ${got.headers['x-e2e']}`);
+      await shot(page, 'request-runner.png');
+    });
+
+    await step('Filter Routes… "runner" narrows the tree and says so; Clear Filter restores it', async () => {
+      await showRoutesView(page);
+      const files = async () => (await treeRows(page)).filter((r) => r.level === 1).map((r) => r.label);
+      const all = await files();
+      await commandWithInput(page, 'Filter Routes', 'runner');
+      const narrowed = await until('only apps/runner.conf in the tree, and the view saying Filter “runner”', async () => {
+        const f = await files();
+        const header = (await page.locator(SIDEBAR).innerText().catch(() => '')).replace(/\s+/g, ' ');
+        return { ok: f.length === 1 && f[0] === file && /Filter “runner”: 1 of \d+ routes/.test(header), detail: { files: f, header: header.slice(0, 200) } };
+      }, 10_000);
+      log(`  before: ${all.join(', ')}; filtered: ${narrowed.detail.files.join(', ')}; the view: ${narrowed.detail.header}`);
+      await shot(page, 'routes-filter.png');
+      await runCommand(page, 'Dev Tunnel Proxy: Clear Filter');
+      const back = await until(`the ${all.length} files back`, async () => {
+        const f = await files();
+        const header = (await page.locator(SIDEBAR).innerText().catch(() => '')).replace(/\s+/g, ' ');
+        return { ok: f.length === all.length && !/Filter “runner”/.test(header), detail: f };
+      }, 10_000);
+      log(`  cleared: ${back.detail.join(', ')}`);
+    });
+
+    await step('the status bar item offers its actions; Open in Browser is not on an inactive route', async () => {
+      const item = page.locator('.statusbar-item', { hasText: /devproxy :\d+/ }).first();
+      await item.click({ timeout: 10_000 });
+      const rows = await until('the quick pick of actions', async () => {
+        const texts = (await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts().catch(() => [])).map((t) => t.replace(/\s+/g, ' ').trim());
+        return { ok: ['Restart Server', 'Open Dashboard', 'Show Output', 'Show Who Serves the Proxy', 'Rescan All Routes'].every((w) => texts.some((t) => t.includes(w))), detail: texts };
+      }, 10_000);
+      log(`  actions: ${rows.detail.join(' | ')}`);
+      await page.keyboard.press('Escape');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+      await showRoutesView(page);
+      const menuOf = async (ariaStart) => {
+        const row = page.locator(`${SIDEBAR} .customview-tree .monaco-list-row[aria-label^="${ariaStart}"]`).first();
+        await row.click({ button: 'right', timeout: 10_000 });
+        await page.locator('.monaco-menu .action-item').first().waitFor({ state: 'visible', timeout: 10_000 });
+        const items = (await page.locator('.monaco-menu .action-item').allInnerTexts()).map((t) => t.trim()).filter((t) => t);
+        await page.keyboard.press('Escape');
+        await page.locator('.monaco-menu').first().waitFor({ state: 'hidden', timeout: 10_000 });
+        return items;
+      };
+      const served = await menuOf('/runner/, health');
+      log(`  /runner/: ${served.join(' | ')}`);
+      for (const want of ['Open in Browser', 'Send Request', 'Copy URL', 'Copy as curl']) if (!served.includes(want)) fail(`/runner/'s menu should have "${want}": ${served.join(' | ')}`);
+      // The /api block that lost the conflict (b.conf's after the quick fix, a.conf's without it).
+      const lost = (await treeRows(page)).find((r) => r.level === 2 && isInactive(r));
+      if (!lost) fail('no inactive route in the Routes tree');
+      const inactive = await menuOf(lost.aria);
+      log(`  ${lost.label} (inactive): ${inactive.join(' | ')}`);
+      if (inactive.includes('Open in Browser') || inactive.includes('Send Request')) fail(`the inactive ${lost.label} should offer neither Open in Browser nor Send Request: ${inactive.join(' | ')}`);
+      if (!inactive.includes('Copy URL')) fail(`the inactive ${lost.label} still has its URL to copy: ${inactive.join(' | ')}`);
+      const fileMenu = await menuOf('apps/runner.conf');
+      log(`  apps/runner.conf: ${fileMenu.join(' | ')}`);
+      for (const want of ['Open', 'Reveal in Explorer', 'Copy Path']) if (!fileMenu.includes(want)) fail(`the file's menu should have "${want}": ${fileMenu.join(' | ')}`);
+    });
+  } finally {
+    await stopUpstream(upstream);
+  }
+}
+
+// Runs a command of the Command Palette that asks for text in an input box
+// titled like it, types value and presses Enter. The input box closes when
+// the focus moves away (a webview that had it may take it back while the
+// palette opens): then the whole sequence is tried again.
+async function commandWithInput(page, title, value) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const boxTitle = page.locator('.quick-input-widget .quick-input-title', { hasText: title }).first();
+  await until(`the input box of "${title}" taking ${JSON.stringify(value)}`, async () => {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: 5000 });
+    await input.fill('>' + title);
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().click({ timeout: 5000 });
+    await boxTitle.waitFor({ state: 'visible', timeout: 5000 });
+    const typed = await input.fill(value, { timeout: 3000 }).then(() => true, () => false);
+    if (!typed || !(await boxTitle.isVisible())) return { ok: false, detail: 'the input box closed' };
+    await page.keyboard.press('Enter');
+    return { ok: true };
+  }, 30_000);
+}
+
+// The frame of a webview panel's page: VS Code puts a webview in an iframe
+// that holds the page in another; the one with selector, visible.
+async function webviewFrame(page, selector, what, timeout = 20_000) {
+  const seen = await until(`${what} (a frame with ${selector})`, async () => {
+    for (const f of page.frames()) {
+      if (f.isDetached()) continue;
+      if ((await f.locator(selector).count().catch(() => 0)) > 0 && (await f.locator(selector).first().isVisible().catch(() => false))) {
+        return { ok: true, frame: f };
+      }
+    }
+    return { ok: false, detail: `${page.frames().length} frames` };
+  }, timeout);
+  return seen.frame;
 }
 
 // h. Calliope (docs/calliope.md, docs/lsp.md "The extension's views"): the

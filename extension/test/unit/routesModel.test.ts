@@ -9,6 +9,7 @@ import {
   emptyRoutesModel,
   fileStartsExpanded,
   filterDescription,
+  filterMessage,
   filterRoutesModel,
   problemNodes,
   routeCount,
@@ -596,6 +597,8 @@ describe('routesModel: a tree that scales', () => {
     assert.strictEqual(routeCount(filterRoutesModel(model, 'web')), 3);
     assert.strictEqual(filterDescription('web', 3, 5), 'filter: web (3 of 5)');
     assert.strictEqual(filterDescription('', 5, 5), '');
+    assert.strictEqual(filterMessage(' web ', 3, 5), 'Filter “web”: 3 of 5 routes.');
+    assert.strictEqual(filterMessage('', 3, 5), '');
   });
 
   it('drops the folders a filter empties', () => {
