@@ -114,7 +114,7 @@ func (s *Server) newConn(nc net.Conn) *clientConn {
 	if s.closing.Load() {
 		return nil
 	}
-	c := &clientConn{srv: s, nc: nc, remote: nc.RemoteAddr().String()}
+	c := &clientConn{srv: s, nc: nc, remote: nc.RemoteAddr().String(), accepted: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wd.write = true
 	if a, ok := nc.LocalAddr().(*net.TCPAddr); ok {
@@ -191,8 +191,20 @@ func (s *Server) Close() error {
 // between requests, and those carrying a WebSocket or an event stream,
 // which never end by themselves (their clients reconnect).
 func (s *Server) closeIdle() {
-	s.closeConns(func(c *clientConn) bool { return c.state.Load() != stateActive })
+	s.closeConns(func(c *clientConn) bool {
+		switch c.state.Load() {
+		case stateActive:
+			return false
+		case stateNew:
+			return time.Since(c.accepted) > newGrace // a preconnect that never asks
+		}
+		return true
+	})
 }
+
+// newGrace is how long a shutdown waits for the first request of a
+// connection accepted just before it.
+const newGrace = time.Second
 
 // closeAll closes every connection.
 func (s *Server) closeAll() { s.closeConns(func(*clientConn) bool { return true }) }
@@ -249,10 +261,14 @@ func joinMax(s []string, n int) string {
 
 // Connection states, for shutdown.
 const (
-	stateIdle     int32 = iota // between requests: safe to close
-	stateActive                // reading or answering a request
-	stateHijacked              // a WebSocket tunnel or a lingering close
-	stateStream                // answering with an event stream (SSE)
+	stateIdle   int32 = iota // between requests: safe to close
+	stateActive              // reading or answering a request
+	// stateNew: accepted, its first request not read yet. A client sends
+	// that request right after connecting, so a shutdown (a hand-over
+	// of the port) waits newGrace for it rather than drop it unanswered.
+	stateNew
+	stateHijacked // a WebSocket tunnel or a lingering close
+	stateStream   // answering with an event stream (SSE)
 )
 
 // clientConn is one client connection.
@@ -279,7 +295,8 @@ type clientConn struct {
 	// it ($remote_addr, $server_port).
 	remote    string
 	localPort int
-	x         exchange // the current request; one at a time per connection
+	accepted  time.Time // when it was accepted (stateNew's grace)
+	x         exchange  // the current request; one at a time per connection
 	// refs counts what holds the connection open: its goroutine, and a
 	// Local handler's hijacked connection (hijacked, once handed over).
 	refs     atomic.Int32
@@ -395,21 +412,30 @@ func (c *clientConn) serve() {
 		clientWriters.Put(c.bw)
 	}()
 	c.lr.br = c.br
-	for {
-		c.state.Store(stateIdle)
-		if c.srv.isClosing() {
-			return
+	for first := true; ; first = false {
+		if first {
+			c.state.Store(stateNew)
+		} else {
+			c.state.Store(stateIdle)
+			if c.srv.isClosing() {
+				return
+			}
 		}
 		if c.br.Buffered() == 0 {
 			// Waiting for the next request: the idle timeout. A pipelined
-			// request already buffered needs no wait.
-			c.rd.extend(c.nc, idleTimeout)
+			// request already buffered needs no wait. A new connection
+			// during a shutdown gets newGrace for its first request.
+			wait := idleTimeout
+			if first && c.srv.isClosing() {
+				wait = max(newGrace-time.Since(c.accepted), 0)
+			}
+			c.rd.extend(c.nc, wait)
 			if _, err := c.br.Peek(1); err != nil {
 				return // the client closed, or stayed idle too long
 			}
 		}
 		c.state.Store(stateActive)
-		if c.srv.isClosing() {
+		if c.srv.isClosing() && !first {
 			return // shutdown began while the first byte arrived
 		}
 		c.rd.extend(c.nc, c.srv.p.readHeaderTimeout)
@@ -478,6 +504,9 @@ type exchange struct {
 	// written (error_page ... =CODE).
 	statusOverride int
 
+	// debugLocation: the answer carries LocationHeader (wantsLocation).
+	debugLocation bool
+
 	wroteHead bool
 	status    int
 	chunked   bool
@@ -537,6 +566,11 @@ func (x *exchange) writeHead(status int, reason string, fields []headerField, co
 		w.WriteString(f.Name)
 		w.WriteString(": ")
 		writeSafe(w, f.Value)
+		w.WriteString("\r\n")
+	}
+	if x.debugLocation {
+		w.WriteString(LocationHeader + ": ")
+		writeSafe(w, locationValue(x.decision))
 		w.WriteString("\r\n")
 	}
 	x.remaining = -1

@@ -22,9 +22,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -117,6 +119,7 @@ func (p *Proxy) serveExchange(x *exchange, tunnel bool) {
 		ServerPort: x.c.localPort,
 	}
 	x.c.path.Store(&h.Target)
+	x.debugLocation = !tunnel && wantsLocation(h.Fields, x.c.remote)
 	if !tunnel && !hostAllowed(h.Host, x.c.nc.LocalAddr(), &t.Config) {
 		x.keepAlive = false
 		p.log.Warn("refused a request for a host that is not allowed (DNS rebinding protection)", "host", h.Host, "remote", req.RemoteAddr)
@@ -128,6 +131,43 @@ func (p *Proxy) serveExchange(x *exchange, tunnel bool) {
 		x.body = newClientBody(x, p.clientBodyTimeout)
 	}
 	p.carryOut(x, t, req, t.Resolve(req), true)
+}
+
+// Debug headers: a request from this machine to the local listener with
+// DebugHeader: location gets LocationHeader on its answer, naming the
+// location that took it ("apps/web.conf:3 ^~ /web/", or "none"): what
+// the editor's request runner shows. The tunnel never gets it, and an
+// answer without the request header is untouched.
+const (
+	DebugHeader    = "X-Devproxy-Debug"
+	LocationHeader = "X-Devproxy-Location"
+)
+
+// wantsLocation reports whether a request asks for LocationHeader, from a
+// loopback address.
+func wantsLocation(fields []headerField, remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return false
+	}
+	for _, f := range fields {
+		if strings.EqualFold(f.Name, DebugHeader) && strings.EqualFold(strings.TrimSpace(f.Value), "location") {
+			return true
+		}
+	}
+	return false
+}
+
+// locationValue is LocationHeader's value for decision d.
+func locationValue(d *routing.Decision) string {
+	if d == nil || d.Location == nil {
+		return "none"
+	}
+	spec := d.Location.Spec
+	if d.Location.Modifier != "" {
+		spec = d.Location.Modifier + " " + spec
+	}
+	return d.Location.File + ":" + strconv.Itoa(d.Location.Line) + " " + spec
 }
 
 // requestHeader copies the client's headers into the form the route engine

@@ -26,7 +26,11 @@ type ServeOptions struct {
 	Root         string
 	Listen       string
 	TunnelListen string
-	Log          *slog.Logger
+	// Listener and TunnelListener, when both set, are already bound (a
+	// hand-over binds the moment the port is free) and are used instead
+	// of binding Listen and TunnelListen; Serve closes them.
+	Listener, TunnelListener net.Listener
+	Log                      *slog.Logger
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers (slowloris); zero means 10s.
 	ReadHeaderTimeout time.Duration
@@ -96,14 +100,12 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 	if tunnel == "" {
 		tunnel = t.Config.Tunnel.Listen
 	}
-	ln, err := listenOn(listen, "--listen or \"listen\" in devproxy.json")
-	if err != nil {
-		return err
-	}
-	tln, err := listenOn(tunnel, "--tunnel-listen or \"tunnel.listen\" in devproxy.json")
-	if err != nil {
-		ln.Close()
-		return err
+	ln, tln := opts.Listener, opts.TunnelListener
+	if ln == nil || tln == nil {
+		var err error
+		if ln, tln, err = ListenBoth(listen, tunnel); err != nil {
+			return err
+		}
 	}
 	for i, l := range []net.Listener{ln, tln} {
 		if ip := l.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
@@ -161,6 +163,7 @@ func Serve(ctx context.Context, opts ServeOptions) error {
 		opts.Ready(ServeInfo{Addr: ln.Addr().String(), TunnelAddr: tln.Addr().String(), Table: t, Proxy: p})
 	}
 
+	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -217,6 +220,19 @@ func shutdown(log *slog.Logger, drain time.Duration, servers []*Server, watcherD
 		return
 	}
 	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// ListenBoth binds the local listener and the tunnel listener, or
+// neither.
+func ListenBoth(listen, tunnel string) (ln, tln net.Listener, err error) {
+	if ln, err = listenOn(listen, "--listen or \"listen\" in devproxy.json"); err != nil {
+		return nil, nil, err
+	}
+	if tln, err = listenOn(tunnel, "--tunnel-listen or \"tunnel.listen\" in devproxy.json"); err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	return ln, tln, nil
 }
 
 func listenOn(addr, setting string) (net.Listener, error) {

@@ -71,6 +71,12 @@ const (
 	KindServe  Kind = "serve"  // devproxy serve
 )
 
+// KeeperName is the Name of `devproxy keeper` (Kind serve): the process
+// a VS Code window's language server leaves holding the port while the
+// window reloads. A window that joins a keeper serving its folders takes
+// the port back at once.
+const KeeperName = "devproxy keeper (a window reloading)"
+
 // Client describes a process that owns or joins a proxy.
 type Client struct {
 	PID  int    `json:"pid"`

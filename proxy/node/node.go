@@ -102,6 +102,7 @@ type Node struct {
 	owner    *join.Owner      // while owning
 	member   *join.Membership // while a member
 	handOver bool             // the owner was asked to stop: join rather than listen next
+	taking   bool             // this member asked the owner to stop: bind the moment the port is free
 	others   []routing.FolderSpec
 	rt       *runtime // while owning
 	// remoteHealth is the owner's health while a member, read over
@@ -145,8 +146,8 @@ func (n *Node) Run(ctx context.Context) error {
 	wait := retryMin
 	for ctx.Err() == nil {
 		n.mu.Lock()
-		handOver := n.handOver
-		n.handOver = false
+		handOver, taking := n.handOver, n.taking
+		n.handOver, n.taking = false, false
 		n.mu.Unlock()
 		if handOver {
 			if n.joinFor(ctx, handOverWait) {
@@ -154,7 +155,11 @@ func (n *Node) Run(ctx context.Context) error {
 				continue
 			}
 		}
-		err := n.own(ctx)
+		var ln, tln net.Listener
+		if taking {
+			ln, tln = n.bindSoon(ctx, handOverWait)
+		}
+		err := n.own(ctx, ln, tln)
 		if err == nil || ctx.Err() != nil {
 			wait = retryMin
 			continue // stopped on request, or done
@@ -179,6 +184,25 @@ func (n *Node) Run(ctx context.Context) error {
 		wait = min(2*wait, retryMax)
 	}
 	return nil
+}
+
+// bindSoon binds the proxy's two listeners the moment the owner that was
+// asked to stop has closed its own, trying every millisecond for at most
+// d: the port is free for as short a time as the kernel allows. nil, nil
+// when it could not (another process was quicker, or d passed).
+func (n *Node) bindSoon(ctx context.Context, d time.Duration) (net.Listener, net.Listener) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		ln, tln, err := httpproxy.ListenBoth(n.opts.Serve.Listen, n.opts.Serve.TunnelListen)
+		if err == nil {
+			return ln, tln
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil, nil
 }
 
 // joinFor tries to join for at most d; true when it was a member (and the
@@ -215,7 +239,7 @@ func blockedError(addr string, listenErr, joinErr error) error {
 // own serves the proxy while this process holds the port. It returns nil
 // when a member asked it to stop (or ctx ended), or the error that kept it
 // from listening.
-func (n *Node) own(ctx context.Context) error {
+func (n *Node) own(ctx context.Context, ln, tln net.Listener) error {
 	n.mu.Lock()
 	folders := slices.Clone(n.folders)
 	n.mu.Unlock()
@@ -247,6 +271,12 @@ func (n *Node) own(ctx context.Context) error {
 	}
 	var handedOver sync.Once
 	handed := false
+	closeListeners := func() {
+		if ln != nil {
+			ln.Close()
+			tln.Close()
+		}
+	}
 	owner, err := join.NewOwner(join.OwnerConfig{
 		Token: n.opts.Token, Client: n.opts.Client, Folders: folders, Log: n.log,
 		OnChange: func(m join.Members) {
@@ -265,6 +295,7 @@ func (n *Node) own(ctx context.Context) error {
 		},
 	})
 	if err != nil {
+		closeListeners()
 		return err
 	}
 	defer owner.Close()
@@ -296,6 +327,7 @@ func (n *Node) own(ctx context.Context) error {
 		n.healthChanged(n.Health())
 	}()
 	opts := n.opts.Serve
+	opts.Listener, opts.TunnelListener = ln, tln
 	opts.Workspace = n.opts.Workspace
 	opts.Local = rt.handler(owner.Handler())
 	opts.TunnelGate = rt.tunnelGate
@@ -455,7 +487,16 @@ func (n *Node) TakeOver(ctx context.Context) error {
 	if member == nil {
 		return errors.New("this devproxy is not a member of another one's proxy")
 	}
-	return member.AskStop(ctx)
+	if err := member.AskStop(ctx); err != nil {
+		return err
+	}
+	// Leave at once and bind the moment the owner has let go, rather than
+	// wait for the owner's connection to close after its drain.
+	n.mu.Lock()
+	n.taking = true
+	n.mu.Unlock()
+	member.Close()
+	return nil
 }
 
 // shownAddr is the address a listener bound for the address asked for, as

@@ -272,6 +272,7 @@ func (s *Server) Shutdown(context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
 	s.mu.Unlock()
+	s.proxy.handOff()
 	s.proxy.stop()
 	s.closeAssistant()
 	s.diags.clearAll()

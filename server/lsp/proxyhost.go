@@ -144,10 +144,13 @@ func (h *proxyHost) apply() {
 		Folders:   folders,
 		Log:       s.log,
 		OnOthers:  s.setJoined,
-		OnState:   func(st node.State) { h.setStatus(h.statusOf(st, self)) },
-		Health:    healthOpts,
-		OnHealth:  h.healthChanged,
-		OnTunnel:  h.tunnelChanged,
+		OnState: func(st node.State) {
+			h.setStatus(h.statusOf(st, self))
+			h.reclaim(st, folders)
+		},
+		Health:   healthOpts,
+		OnHealth: h.healthChanged,
+		OnTunnel: h.tunnelChanged,
 		// Other clients of the proxy (scripts, the dashboard) chat with
 		// this window's Calliope over /devproxy/ws.
 		Methods: map[string]live.Method{"devproxy/chat": calliope.HubChat(s.assistant)},
@@ -304,6 +307,68 @@ func (h *proxyHost) takeOver(ctx context.Context) TakeOverResult {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return TakeOverResult{Message: "The previous owner stopped, but another devproxy took the port first: " + h.current().Message}
+}
+
+// reclaim takes the port back from a keeper (server/cli/keeper.go) that
+// serves one of this window's folders: the window reloaded, and the
+// keeper held the port meanwhile.
+func (h *proxyHost) reclaim(st node.State, folders []join.FolderReg) {
+	if st.Role != node.Member || st.Members.Owner.Name != join.KeeperName || st.Members.Owner.Kind != join.KindServe {
+		return
+	}
+	mine := false
+	for _, f := range st.Members.Owner.Folders {
+		mine = mine || slices.ContainsFunc(folders, func(g join.FolderReg) bool { return g.Root == f.Root })
+	}
+	h.mu.Lock()
+	n := h.node
+	h.mu.Unlock()
+	if !mine || n == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(h.s.ctx, 5*time.Second)
+		defer cancel()
+		if err := n.TakeOver(ctx); err != nil {
+			h.s.log.Warn("cannot take the port back from the keeper", "err", err)
+			return
+		}
+		h.s.log.Info("took the port back from the keeper", "keeper_pid", st.Members.Owner.PID)
+	}()
+}
+
+// handOffWait bounds how long a session that ends waits for the keeper to
+// take the port: the editor kills the process 2 s after asking it to
+// exit.
+const handOffWait = 1500 * time.Millisecond
+
+// handOff, when this process serves the proxy, starts the keeper
+// (Options.Keeper) and waits until it has taken the port, so that a window
+// that reloads leaves no gap in the proxy. The node is a member of the
+// keeper afterwards; stop then leaves.
+func (h *proxyHost) handOff() {
+	h.mu.Lock()
+	n := h.node
+	h.mu.Unlock()
+	if h.s.opts.Keeper == nil || n == nil {
+		return
+	}
+	st := n.State()
+	if st.Role != node.Owner {
+		return
+	}
+	h.s.mu.Lock()
+	settings := h.s.settings
+	h.s.mu.Unlock()
+	if err := h.s.opts.Keeper(st.Addr, st.TunnelAddr, h.ownFolders(settings)); err != nil {
+		h.s.log.Warn("cannot start the keeper; the proxy stops with this window", "err", err)
+		return
+	}
+	deadline := time.Now().Add(handOffWait)
+	for time.Now().Before(deadline) && n.State().Role == node.Owner {
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.s.log.Info("handed the port over to the keeper", "address", st.Addr, "role_now", n.State().Role)
 }
 
 func (h *proxyHost) stop() {

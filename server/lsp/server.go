@@ -38,6 +38,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
 )
@@ -55,6 +56,12 @@ type Options struct {
 	// Assistant builds the Calliope that answers devproxy/chat over the
 	// given engine (chat.go); nil: one that answers offline.
 	Assistant func(calliope.Engine) *calliope.Assistant
+	// Keeper, when set, starts a process that takes the port over from
+	// this one when the session ends while it serves the proxy (a window
+	// reloading or closing), on the bound addresses, for this window's
+	// folders: `devproxy keeper` (server/cli/keeper.go). nil: the proxy
+	// stops with the session.
+	Keeper func(listen, tunnelListen string, folders []join.FolderReg) error
 }
 
 // Server is one language-server session.
@@ -211,6 +218,7 @@ func (s *Server) Run(ctx context.Context, rwc io.ReadWriteCloser) error {
 	case <-s.ctx.Done():
 		s.conn.Close()
 	}
+	s.proxy.handOff()
 	s.proxy.stop()
 	return s.conn.Err()
 }

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("DEVPROXY_STATE_DIR", state)
+	// A language server the tests stop leaves a keeper behind (keeper.go)
+	// for a moment only.
+	os.Setenv(KeeperForEnv, "1s")
 	code := m.Run()
 	os.RemoveAll(state)
 	os.Exit(code)

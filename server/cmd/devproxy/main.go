@@ -19,6 +19,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/server/cli"
 	"github.com/devtunnelproxy/devproxy/server/lsp"
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runScan(rest, stdout, stderr)
 	case "keys":
 		return runKeys(rest, stdout, stderr)
+	case "keeper":
+		return runKeeper(rest, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "devproxy", version)
 		return cli.ExitOK
@@ -279,7 +282,14 @@ func runLSP(args []string, stderr io.Writer) int {
 	}
 	httpproxy.Version = version
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv}))
-	srv := lsp.New(lsp.Options{Version: version, Log: log})
+	keeperLog := ""
+	if *logFile != "" {
+		keeperLog = *logFile + ".keeper"
+	}
+	srv := lsp.New(lsp.Options{Version: version, Log: log,
+		Keeper: func(listen, tunnelListen string, folders []join.FolderReg) error {
+			return startKeeper(listen, tunnelListen, folders, keeperLog)
+		}})
 	// The protocol keeps the real stdout; a stray print anywhere in the
 	// process lands on stderr instead of corrupting a frame.
 	proto := os.Stdout

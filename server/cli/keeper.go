@@ -1,0 +1,146 @@
+package cli
+
+// The keeper: when a VS Code window that serves the proxy closes or
+// reloads, its language server would take the proxy down with it, and the
+// window that comes back would start it again seconds later. Instead the
+// language server starts `devproxy keeper` on its way out: the keeper joins
+// it, takes the port over at once (join's stop request, a gap of one
+// accept), and serves the same folders. The first VS Code window that
+// joins it takes the port back the same way (proxyHost in server/lsp asks
+// a keeper at once), and the keeper stops. With no window back within its
+// time, it stops.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/node"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// KeeperOptions are `devproxy keeper`'s flags.
+type KeeperOptions struct {
+	Listen, TunnelListen string
+	// Folders are the window's folders, as it registered them.
+	Folders []join.FolderReg
+	// For is how long the keeper waits for a window to come back.
+	For time.Duration
+	// OwnerPID is the window's language server: the keeper takes the
+	// port from it only; when another process serves the port, the
+	// keeper leaves it alone and stops.
+	OwnerPID int
+	Log      *slog.Logger
+}
+
+// DefaultKeeperFor is how long a keeper waits for the window: a reload
+// takes seconds, a window closed for good should not leave a proxy
+// behind for long.
+const DefaultKeeperFor = 30 * time.Second
+
+// ParseKeeperFolders reads --folders, the JSON list of join.FolderReg.
+func ParseKeeperFolders(s string) ([]join.FolderReg, error) {
+	var folders []join.FolderReg
+	if err := json.Unmarshal([]byte(s), &folders); err != nil || len(folders) == 0 {
+		return nil, errors.New(`--folders must be a JSON list of {"root": "/abs/path", "apps"?: [...], "overrides"?: [...]}`)
+	}
+	return folders, nil
+}
+
+// Keep runs the keeper until a VS Code window takes the port back, the
+// time is up, the port could not be taken, or ctx ends.
+func Keep(ctx context.Context, opts KeeperOptions) error {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.For <= 0 {
+		opts.For = DefaultKeeperFor
+	}
+	specs := make([]routing.FolderSpec, len(opts.Folders))
+	for i, f := range opts.Folders {
+		specs[i] = routing.FolderSpec{Root: f.Root, Watched: true, Defaults: routing.Config{Apps: f.Apps, Overrides: f.Overrides}}
+	}
+	ws, err := routing.NewWorkspaceOf(specs)
+	if err != nil {
+		return err
+	}
+	dir, err := join.StateDir()
+	if err != nil {
+		return err
+	}
+	token, err := join.LoadOrCreateToken(dir)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithTimeout(ctx, opts.For)
+	defer stop()
+	if _, err := ws.Watch(ctx, routing.WatchDebounce, nil); err != nil {
+		log.Warn("cannot watch the route folders", "err", err)
+	}
+	var once sync.Once
+	var owned atomic.Bool
+	var n *node.Node
+	n = node.New(node.Options{
+		Workspace: ws,
+		Serve:     httpproxy.ServeOptions{Listen: opts.Listen, TunnelListen: opts.TunnelListen, Log: log},
+		Token:     token,
+		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: join.KeeperName},
+		Folders:   opts.Folders,
+		Health:    node.HealthOptions{Off: true},
+		Log:       log,
+		OnOthers: func(others []routing.FolderSpec) {
+			ws.SetFolders(append(slices.Clone(specs), others...))
+		},
+		OnState: func(s node.State) {
+			switch s.Role {
+			case node.Member:
+				if owned.Load() {
+					// The window took the port back (its language
+					// server asks a keeper for it): done.
+					log.Info("a window took the port back; the keeper stops")
+					stop()
+					return
+				}
+				if s.Members.Owner.PID != opts.OwnerPID {
+					log.Info("another devproxy serves the port; nothing to keep", "owner_pid", s.Members.Owner.PID)
+					stop()
+					return
+				}
+				// Joined the window on its way out: take the port.
+				once.Do(func() {
+					go func() {
+						if err := n.TakeOver(ctx); err != nil {
+							log.Warn("the window's devproxy did not hand the port over", "err", err)
+							stop()
+						}
+					}()
+				})
+			case node.Owner:
+				owned.Store(true)
+			}
+		},
+	})
+	err = n.Run(ctx)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		log.Info("no window came back; the proxy stops", "waited", opts.For)
+	}
+	return err
+}
+
+// KeeperArgs are the arguments of `devproxy keeper` taking the port from
+// the process ownerPID, for folders on the addresses.
+func KeeperArgs(listen, tunnelListen string, folders []join.FolderReg, ownerPID int, wait time.Duration) []string {
+	b, _ := json.Marshal(folders)
+	return []string{"keeper", "--listen", listen, "--tunnel-listen", tunnelListen, "--folders", string(b),
+		"--owner-pid", strconv.Itoa(ownerPID), "--for", wait.String()}
+}

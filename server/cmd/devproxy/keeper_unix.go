@@ -1,0 +1,7 @@
+//go:build unix
+
+package main
+
+import "syscall"
+
+func keeperAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
