@@ -91,11 +91,21 @@ export function activate(context: vscode.ExtensionContext): void {
       .map((d) => ({ message: d.message, range: { start: { line: d.range.start.line, character: d.range.start.character }, end: { line: d.range.end.line, character: d.range.end.character } } }));
   // The view's description shows the filter; the context keys pick the
   // empty view's message and the title's Clear Filter.
+  // Only what changed is sent: every table and health push comes through
+  // here, and a needless update re-renders the view under the user's click
+  // (an inline action clicked mid-render gets no node).
+  let shownState = '';
   const syncViewState = () => {
-    view.description = tree.description || undefined;
-    view.message = tree.message || undefined;
-    void vscode.commands.executeCommand('setContext', RoutesViewContextKey, tree.viewState);
-    void vscode.commands.executeCommand('setContext', RoutesFilteredContextKey, tree.filter !== '');
+    const next = { description: tree.description, message: tree.message, view: tree.viewState, filtered: tree.filter !== '' };
+    const key = JSON.stringify(next);
+    if (key === shownState) {
+      return;
+    }
+    shownState = key;
+    view.description = next.description || undefined;
+    view.message = next.message || undefined;
+    void vscode.commands.executeCommand('setContext', RoutesViewContextKey, next.view);
+    void vscode.commands.executeCommand('setContext', RoutesFilteredContextKey, next.filtered);
   };
   syncViewState();
   // Calliope's view and key need the client, and the client's start needs

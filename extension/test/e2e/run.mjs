@@ -77,8 +77,9 @@
 //      and the upstream's URL, and the link opens the file at line 2
 //      (explain-view.png); Send Request from /runner/'s context menu opens
 //      the request runner with the route's path, Send gets 200 through the
-//      proxy with a time and the location ("—" until the proxy sends
-//      X-Devproxy-Location), the upstream gets the form's header, and the
+//      proxy with a time and the location that answered (the proxy's
+//      X-Devproxy-Location, apps/runner.conf:2), the upstream gets the
+//      form's header, and the
 //      history lists the request (request-runner.png); Filter Routes…
 //      "runner" leaves only apps/runner.conf and the view says
 //      Filter “runner”, Clear Filter brings every file back
@@ -1102,8 +1103,8 @@ async function routeHealth({ page, ws, proxyPort }) {
 //     the link opens apps/runner.conf at the line (explain-view.png);
 //   - Send Request on /runner/ (the route's context menu) opens the request
 //     runner with the route's path; Send gets 200 through the proxy, the
-//     time and the location (X-Devproxy-Location, or "—" from a proxy that
-//     does not send it), and the history lists it (request-runner.png);
+//     time and the location (X-Devproxy-Location: apps/runner.conf:2 …),
+//     and the history lists it (request-runner.png);
 //   - Filter Routes… "runner" leaves only apps/runner.conf, the view's
 //     description says the filter; Clear Filter brings every file back;
 //   - a click on the status bar item offers the actions (Restart Server,
@@ -1136,20 +1137,36 @@ async function powerUser({ page, context, ws }) {
     });
 
     await step('Open in Browser on /runner/ opens a URL ending in the route\'s path (code-server maps the origin)', async () => {
-      const opened = context.waitForEvent('page', { timeout: 20_000 });
-      const row = runnerRow();
-      await row.hover({ timeout: 10_000 });
-      await row.locator('.action-label[aria-label="Open in Browser"]').click({ timeout: 10_000 });
-      // VS Code may ask before opening an external site; localhost is trusted, but answer it if asked.
+      // Once its first check is in: until then each health push re-renders
+      // the row, and VS Code runs an inline action clicked on a row being
+      // re-rendered without its node (the command logs "no http(s) URL in
+      // undefined"); a click that opened nothing is tried again, and said.
+      await until('/runner/ checked (health ok)', async () => {
+        const r = findRoute(routesByFile(await treeRows(page)), file, '/runner/');
+        return { ok: !!r && r.icon.split(' ').includes('codicon-pass-filled'), detail: r && showRoute(r) };
+      }, 15_000);
+      let tries = 0;
       const dialog = page.locator('.monaco-dialog-box');
-      const popup = await Promise.race([
-        opened,
-        dialog.waitFor({ state: 'visible', timeout: 20_000 }).then(async () => {
-          log(`  dialog: ${(await dialog.innerText()).replace(/\s+/g, ' ').trim()}`);
-          await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Open$/ }).first().click();
-          return opened;
-        }),
-      ]);
+      const seenPopup = await until('a new page from Open in Browser', async () => {
+        tries++;
+        const opened = context.waitForEvent('page', { timeout: 7000 });
+        const row = runnerRow();
+        await page.mouse.move(800, 60);
+        await row.hover({ timeout: 10_000 });
+        await row.locator('.action-label[aria-label="Open in Browser"]').click({ timeout: 10_000 });
+        // VS Code may ask before opening an external site; localhost is trusted, but answer it if asked.
+        const popup = await Promise.race([
+          opened,
+          dialog.waitFor({ state: 'visible', timeout: 7000 }).then(async () => {
+            log(`  dialog: ${(await dialog.innerText()).replace(/\s+/g, ' ').trim()}`);
+            await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Open$/ }).first().click();
+            return opened;
+          }),
+        ]).catch(() => undefined);
+        return { ok: !!popup, popup, detail: `${tries} clicks` };
+      }, 30_000);
+      if (tries > 1) log(`  ⚠ ${tries} clicks on Open in Browser before a page opened`);
+      const popup = seenPopup.popup;
       const url = popup.url() === 'about:blank' ? await until('the new page navigating away from about:blank', async () => ({ ok: popup.url() !== 'about:blank', detail: popup.url() }), 15_000).then(() => popup.url()) : popup.url();
       log(`  opened ${url}`);
       const u = new URL(url);
@@ -1202,10 +1219,11 @@ async function powerUser({ page, context, ws }) {
       await frame.locator('#headers').fill('X-E2e: runner');
       const before = seenByUpstream.length;
       await frame.locator('#send').click();
-      const seen = await until('the response: status 200, a time and the location', async () => {
+      const seen = await until(`the response: status 200, a time and the location ${file}:${runnerLine}`, async () => {
         const read = async (sel) => (await frame.locator(sel).innerText().catch(() => '')).trim();
         const r = { status: await read('#status'), time: await read('#time'), location: await read('#location'), error: await read('#error'), body: await read('#response-body'), history: await frame.locator('#history li').allInnerTexts().catch(() => []) };
-        return { ok: r.status.startsWith('200') && /ms$/.test(r.time) && r.location !== '' && r.history.length > 0, detail: r };
+        // The proxy names the location that answered (X-Devproxy-Location: apps/runner.conf:2 /runner/).
+        return { ok: r.status.startsWith('200') && /ms$/.test(r.time) && r.location.includes(`${file}:${runnerLine}`) && r.history.length > 0, detail: r };
       }, 15_000);
       log(`  ${seen.detail.status} in ${seen.detail.time}; answered by ${seen.detail.location}; body: ${seen.detail.body.slice(0, 80)}`);
       log(`  history: ${seen.detail.history.join(' | ')}`);
