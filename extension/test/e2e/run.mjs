@@ -86,7 +86,10 @@
 //      (routes-filter.png); a click on the status bar item offers Show Who
 //      Serves the Proxy, Open Dashboard, Rescan All Routes, Restart Server
 //      and Show Output; the inactive /api offers neither Open in Browser nor
-//      Send Request, a file offers Open, Reveal in Explorer and Copy Path.
+//      Send Request, a file offers Open, Reveal in Explorer and Copy Path;
+//      apps/broken.conf, which does not parse, shows expanded with its
+//      errors as rows under it ("line N"; routes-broken-file.png), and
+//      leaves the tree when deleted.
 //      Run alone (after a.) with DEVPROXY_E2E_ONLY=editor.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
@@ -1107,6 +1110,7 @@ async function routeHealth({ page, ws, proxyPort }) {
 //     and the history lists it (request-runner.png);
 //   - Filter Routes… "runner" leaves only apps/runner.conf, the view's
 //     description says the filter; Clear Filter brings every file back;
+//   - a broken route file starts expanded on its errors;
 //   - a click on the status bar item offers the actions (Restart Server,
 //     Open Dashboard, Show Output, …); Open in Browser is not on the
 //     inactive /api's context menu.
@@ -1254,6 +1258,32 @@ async function powerUser({ page, context, ws }) {
         return { ok: f.length === all.length && !/Filter “runner”/.test(header), detail: f };
       }, 10_000);
       log(`  cleared: ${back.detail.join(', ')}`);
+    });
+
+    // A file that does not load starts expanded on its errors (the client's
+    // diagnostics), each a row of its own; the file goes again afterwards.
+    await step('a broken route file shows its errors as its children', async () => {
+      const broken = 'apps/broken.conf';
+      fs.writeFileSync(path.join(ws, broken), '# Written by the end-to-end test: it does not parse.\nlocation /broken/ {\n    proxy_pass http://127.0.0.1:5990/;\n');
+      try {
+        await showRoutesView(page);
+        const seen = await until(`${broken} expanded, with an error row under it`, async () => {
+          const rows = await treeRows(page);
+          const at = rows.findIndex((r) => r.level === 1 && r.label === broken);
+          const children = [];
+          for (let i = at + 1; at >= 0 && i < rows.length && rows[i].level === 2; i++) children.push(rows[i]);
+          const ok = at >= 0 && rows[at].expanded === 'true' && children.length > 0 && children.every((c) => c.icon.split(' ').includes('codicon-error') && /^line \d+$/.test(c.description));
+          return { ok, detail: { file: rows[at], children } };
+        }, 20_000);
+        log(`  ${broken} (${seen.detail.file.description}): ${seen.detail.children.map((c) => `${c.label} [${c.description}]`).join(' | ')}`);
+        await shot(page, 'routes-broken-file.png');
+      } finally {
+        fs.rmSync(path.join(ws, broken), { force: true });
+      }
+      await until(`${broken} gone from the Routes tree`, async () => {
+        const rows = await treeRows(page);
+        return { ok: !rows.some((r) => r.label === broken), detail: rows.filter((r) => r.level === 1).map((r) => r.label) };
+      }, 20_000);
     });
 
     await step('the status bar item offers its actions; Open in Browser is not on an inactive route', async () => {
