@@ -51,6 +51,7 @@ func (s *Severity) UnmarshalJSON(b []byte) error {
 // fixes, `devproxy check --format json` consumers) can switch on.
 const (
 	CodeSyntax           = "syntax"            // tokens or braces that do not form a file
+	CodeMissingSemicolon = "missing-semicolon" // a directive's ';' missing at the end of its line
 	CodeTooLarge         = "file-too-large"    // the file is over MaxFileSize
 	CodeEncoding         = "encoding"          // invalid UTF-8 (nginx does not care; editors do)
 	CodeTopLevel         = "top-level"         // a statement outside location blocks: not applied

@@ -5,48 +5,83 @@ import (
 	"slices"
 )
 
-// directiveSpec describes a directive devproxy accepts inside a location.
+// directiveSpec describes a directive devproxy accepts inside a location:
+// how the parser checks it and what editors say about it (hover,
+// completion). It is the one table of the directives: nothing else lists
+// their arguments, signatures or effects.
 type directiveSpec struct {
 	min, max int  // argument count bounds; max < 0 means unbounded
 	single   bool // nginx rejects a second one in the same block ("is duplicate")
 	// noEffect, when set, is the reason the directive changes nothing in
 	// devproxy; it is reported as a hint.
 	noEffect string
+	// sig is the directive as written, with its arguments in capitals
+	// ("proxy_pass URL;"); nginx says what nginx does with it, in one
+	// line; here what devproxy does, when it says more than "the same".
+	sig, nginx, here string
 }
 
 // implemented lists the directives of the route-file contract
 // (spec/route-files.md §2).
 var implemented = map[string]directiveSpec{
-	"proxy_pass":              {min: 1, max: 1, single: true},
-	"set":                     {min: 2, max: 2},
-	"proxy_set_header":        {min: 2, max: 2},
-	"rewrite":                 {min: 2, max: 3},
-	"return":                  {min: 1, max: 2},
-	"add_header":              {min: 2, max: 3},
-	"proxy_hide_header":       {min: 1, max: 1},
-	"proxy_redirect":          {min: 1, max: 2},
-	"proxy_read_timeout":      {min: 1, max: 1, single: true},
-	"proxy_send_timeout":      {min: 1, max: 1, single: true},
-	"proxy_connect_timeout":   {min: 1, max: 1, single: true},
-	"proxy_buffering":         {min: 1, max: 1, single: true},
-	"proxy_request_buffering": {min: 1, max: 1, single: true},
-	"proxy_intercept_errors":  {min: 1, max: 1, single: true},
-	"error_page":              {min: 2, max: -1},
-	"empty_gif":               {min: 0, max: 0, single: true},
-	"break":                   {min: 0, max: 0},
-	"client_max_body_size":    {min: 1, max: 1, single: true},
+	"proxy_pass": {min: 1, max: 1, single: true, sig: "proxy_pass URL;",
+		nginx: "forwards the request to URL; when URL has a path, it replaces the part of the URI the location matched",
+		here:  "the same; the host may be a $variable, resolved when the request is forwarded"},
+	"set": {min: 2, max: 2, sig: "set $VARIABLE VALUE;",
+		nginx: "gives a variable a value, in the order the block's directives run",
+		here:  "a declaration: the value is computed when the variable is used, so order inside the block does not matter"},
+	"proxy_set_header": {min: 2, max: 2, sig: "proxy_set_header NAME VALUE;",
+		nginx: "sets a request header sent upstream; an empty VALUE removes it"},
+	"rewrite": {min: 2, max: 3, sig: "rewrite REGEX REPLACEMENT [last|break|redirect|permanent];",
+		nginx: "changes the URI when it matches REGEX, then searches the locations again (last), stays in the block (break) or redirects"},
+	"return": {min: 1, max: 2, sig: "return CODE [TEXT|URL]; or return URL;",
+		nginx: "stops processing and answers with CODE (and a body or a Location)"},
+	"add_header": {min: 2, max: 3, sig: "add_header NAME VALUE [always];",
+		nginx: "adds a response header to 2xx and 3xx responses, to every response with always"},
+	"proxy_hide_header": {min: 1, max: 1, sig: "proxy_hide_header NAME;",
+		nginx: "drops a header of the upstream's response"},
+	"proxy_redirect": {min: 1, max: 2, sig: "proxy_redirect off|default|FROM TO;",
+		nginx: "rewrites the Location and Refresh headers of the upstream's redirects"},
+	"proxy_read_timeout": {min: 1, max: 1, single: true, sig: "proxy_read_timeout TIME;",
+		nginx: "how long to wait between two reads of the upstream's response (default 60s)"},
+	"proxy_send_timeout": {min: 1, max: 1, single: true, sig: "proxy_send_timeout TIME;",
+		nginx: "how long to wait between two writes of the request to the upstream (default 60s)"},
+	"proxy_connect_timeout": {min: 1, max: 1, single: true, sig: "proxy_connect_timeout TIME;",
+		nginx: "how long to wait for the connection to the upstream (default 60s)"},
+	"proxy_buffering": {min: 1, max: 1, single: true, sig: "proxy_buffering on|off;",
+		nginx: "buffers the upstream's response before sending it to the client",
+		here:  "devproxy always streams responses as they arrive; off is what it does anyway, on has no effect"},
+	"proxy_request_buffering": {min: 1, max: 1, single: true, sig: "proxy_request_buffering on|off;",
+		nginx: "reads the whole request body before sending it upstream",
+		here:  "devproxy always streams request bodies; off is what it does anyway, on has no effect"},
+	"proxy_intercept_errors": {min: 1, max: 1, single: true, sig: "proxy_intercept_errors on|off;",
+		nginx: "with on, upstream responses with a code listed in error_page are replaced by that page"},
+	"error_page": {min: 2, max: -1, sig: "error_page CODE... [=[RESPONSE]] URI|@NAME;",
+		nginx: "answers the listed codes with another URI or a named location"},
+	"empty_gif": {min: 0, max: 0, single: true, sig: "empty_gif;",
+		nginx: "answers with a 1x1 transparent GIF"},
+	"break": {min: 0, max: 0, sig: "break;",
+		nginx: "stops running the block's rewrite directives"},
+	"client_max_body_size": {min: 1, max: 1, single: true, sig: "client_max_body_size SIZE;",
+		nginx: "refuses request bodies larger than SIZE with 413 (default 1m; 0 disables the check)"},
 
-	"proxy_http_version": {min: 1, max: 1, single: true,
+	"proxy_http_version": {min: 1, max: 1, single: true, sig: "proxy_http_version 1.0|1.1;",
+		nginx:    "the HTTP version nginx speaks to the upstream (1.1 is needed for WebSockets)",
 		noEffect: "devproxy always talks HTTP/1.1 to upstreams and passes WebSocket upgrades on its own"},
-	"resolver": {min: 1, max: -1,
+	"resolver": {min: 1, max: -1, sig: "resolver ADDRESS... [valid=TIME];",
+		nginx:    "the DNS servers nginx asks for upstream names given by variables",
 		noEffect: "devproxy resolves upstream hosts with the system resolver when it connects, so hosts that come and go just work"},
-	"resolver_timeout": {min: 1, max: 1, single: true,
+	"resolver_timeout": {min: 1, max: 1, single: true, sig: "resolver_timeout TIME;",
+		nginx:    "how long nginx waits for the resolver",
 		noEffect: "devproxy uses the system resolver; proxy_connect_timeout bounds the whole connect"},
-	"absolute_redirect": {min: 1, max: 1, single: true,
+	"absolute_redirect": {min: 1, max: 1, single: true, sig: "absolute_redirect on|off;",
+		nginx:    "whether nginx's own redirects carry scheme and host",
 		noEffect: "devproxy's own redirects are always relative (/path/), so they work through the https tunnel"},
-	"port_in_redirect": {min: 1, max: 1, single: true,
+	"port_in_redirect": {min: 1, max: 1, single: true, sig: "port_in_redirect on|off;",
+		nginx:    "whether nginx's own absolute redirects carry the port",
 		noEffect: "devproxy's own redirects are relative and never carry a port"},
-	"proxy_cache_bypass": {min: 1, max: -1,
+	"proxy_cache_bypass": {min: 1, max: -1, sig: "proxy_cache_bypass VALUE...;",
+		nginx:    "answers from the upstream instead of the cache when a VALUE is set",
 		noEffect: "devproxy does not cache responses"},
 }
 
@@ -127,20 +162,45 @@ func topLevelKnown(name string) bool {
 	return ok || knownToNginx[name]
 }
 
-// DirectiveInfo describes a directive route files accept, for editors
-// (completion).
+// DirectiveInfo describes a directive for editors (hover, completion).
 type DirectiveInfo struct {
-	Name     string
-	Args     string // "1 argument", "2 to 3 arguments", ...
-	NoEffect string // set when devproxy accepts it without effect, and why
+	Name      string
+	Args      string // "1 argument", "2 to 3 arguments", ...
+	Signature string // "proxy_pass URL;"
+	Nginx     string // what nginx does with it, one line
+	// Here is what devproxy does with it: the same as nginx when empty
+	// and NoEffect is empty too.
+	Here string
+	// NoEffect is set when devproxy accepts it without effect, and why.
+	NoEffect string
+	// Ignored is set for a directive nginx knows and devproxy does not
+	// implement: accepted with a warning, and not applied.
+	Ignored bool
 }
 
 // Directives lists the directives of the route-file contract, by name.
 func Directives() []DirectiveInfo {
 	out := make([]DirectiveInfo, 0, len(implemented))
 	for _, name := range slices.Sorted(maps.Keys(implemented)) {
-		spec := implemented[name]
-		out = append(out, DirectiveInfo{Name: name, Args: argCount(spec), NoEffect: spec.noEffect})
+		out = append(out, directiveInfo(name, implemented[name]))
 	}
 	return out
+}
+
+// DirectiveByName describes a directive of a location block: one of the
+// contract's, or one nginx knows that devproxy ignores (Ignored); false
+// for a name neither knows.
+func DirectiveByName(name string) (DirectiveInfo, bool) {
+	if spec, ok := implemented[name]; ok {
+		return directiveInfo(name, spec), true
+	}
+	if knownToNginx[name] {
+		return DirectiveInfo{Name: name, Ignored: true, Signature: name + " ...;",
+			Here: "devproxy does not implement it: the file still loads, with a warning, and the directive changes nothing"}, true
+	}
+	return DirectiveInfo{}, false
+}
+
+func directiveInfo(name string, spec directiveSpec) DirectiveInfo {
+	return DirectiveInfo{Name: name, Args: argCount(spec), Signature: spec.sig, Nginx: spec.nginx, Here: spec.here, NoEffect: spec.noEffect}
 }

@@ -59,6 +59,9 @@ func parse(src []byte, diags *diagList) (top []*Directive, comments []Range) {
 	stack := []frame{{list: &top}}
 	var cur *Directive
 	var last Token // last token consumed, for "missing ;" positions
+	// breaks are where cur's arguments may hide a missing ';': an argument
+	// that starts a later line and is a directive's name (splitMissing).
+	var breaks []lineBreak
 	reportedDepth := false
 
 	finish := func(end Pos) {
@@ -76,13 +79,25 @@ func parse(src []byte, diags *diagList) (top []*Directive, comments []Range) {
 		case TokenWord:
 			if cur == nil {
 				cur = &Directive{Name: tok, Range: Range{Start: tok.Range.Start}}
+				breaks = breaks[:0]
 			} else {
+				if tok.Range.Start.Line > last.Range.End.Line && isDirectiveName(tok.Value) {
+					breaks = append(breaks, lineBreak{arg: len(cur.Args), end: last.Range.End})
+				}
 				cur.Args = append(cur.Args, tok)
 			}
 		case TokenSemicolon:
 			if cur == nil {
 				diags.add(Error, CodeSyntax, tok.Range, "unexpected ';' with no directive before it")
 				break
+			}
+			if owner := stack[len(stack)-1].owner; owner != nil && owner.Name.Value == "location" {
+				done, rest := splitMissing(cur, breaks, diags)
+				for _, d := range done {
+					cur = d
+					finish(d.Range.End)
+				}
+				cur = rest
 			}
 			finish(tok.Range.End)
 		case TokenLBrace:
@@ -107,6 +122,14 @@ func parse(src []byte, diags *diagList) (top []*Directive, comments []Range) {
 				stack = append(stack, frame{owner: d, list: &d.Block.Directives})
 			}
 		case TokenRBrace:
+			if owner := stack[len(stack)-1].owner; cur != nil && owner != nil && owner.Name.Value == "location" {
+				done, rest := splitMissing(cur, breaks, diags)
+				for _, d := range done {
+					cur = d
+					finish(d.Range.End)
+				}
+				cur = rest
+			}
 			if cur != nil {
 				diags.add(Error, CodeSyntax, Range{Start: last.Range.End, End: last.Range.End},
 					"missing ';' after %q", directiveText(cur))
@@ -142,6 +165,53 @@ func parse(src []byte, diags *diagList) (top []*Directive, comments []Range) {
 		}
 		last = tok
 	}
+}
+
+// lineBreak is an argument of a directive that starts a later line than
+// the token before it (end) and is itself a directive's name.
+type lineBreak struct {
+	arg int
+	end Pos
+}
+
+// isDirectiveName reports whether name is a directive of a location block,
+// ours or one nginx knows.
+func isDirectiveName(name string) bool {
+	_, ok := implemented[name]
+	return ok || knownToNginx[name]
+}
+
+// splitMissing finds the ';' a directive inside a location lacks at the
+// end of a line: "proxy_pass http://a:1" followed on the next line by
+// "proxy_set_header Host x;" reads as one proxy_pass with four arguments.
+// When the directive has more arguments than it takes and a line break
+// before one of them (a directive's name) leaves it a valid count, it is
+// cut there: done are the directives before the missing ';'s, each
+// reported once ("missing ';' at the end of proxy_pass"), rest the one the
+// terminator ends. The file has an error either way (too many arguments,
+// or the missing ';'), so what loads does not change; the findings that
+// would follow from the merged statement (the argument count, "no
+// proxy_pass") are not made.
+func splitMissing(d *Directive, breaks []lineBreak, diags *diagList) (done []*Directive, rest *Directive) {
+	rest = d
+	consumed := 0 // arguments of d before rest's name
+	for _, br := range breaks {
+		spec, ok := implemented[rest.Name.Value]
+		at := br.arg - consumed
+		if !ok || spec.max < 0 || len(rest.Args) <= spec.max {
+			break
+		}
+		if at < spec.min || at > spec.max {
+			continue
+		}
+		head := &Directive{Name: rest.Name, Args: rest.Args[:at:at], Range: Range{Start: rest.Range.Start, End: br.end}}
+		diags.add(Error, CodeMissingSemicolon, Range{Start: br.end, End: br.end}, "missing ';' at the end of %s", shorten(head.Name.Value, 40))
+		done = append(done, head)
+		next := rest.Args[at]
+		rest = &Directive{Name: next, Args: rest.Args[at+1:], Range: Range{Start: next.Range.Start}}
+		consumed = br.arg + 1
+	}
+	return done, rest
 }
 
 // directiveText renders a directive's name and arguments for messages,

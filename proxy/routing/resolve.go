@@ -82,6 +82,22 @@ type Decision struct {
 	// reads the request's variables when the response arrives
 	// (RewriteLocation, redirect.go).
 	vars *evaluator
+	// explained is the evaluator of an Explain, for Variable.
+	explained *evaluator
+}
+
+// Variable is the value a variable (lower case, without '$') has for the
+// request in the block that answered it, as the proxy computes it; false
+// when the decision does not keep its evaluator (Resolve without proxying).
+func (d *Decision) Variable(name string) (string, bool) {
+	e := d.explained
+	if e == nil {
+		e = d.vars
+	}
+	if e == nil {
+		return "", false
+	}
+	return e.lookup(strings.ToLower(name)), true
 }
 
 // ResponseHeader is an evaluated add_header.
@@ -230,6 +246,9 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 	}
 	e := &evaluator{t: t, req: req, d: d, trace: trace, validUnparsed: true, validLocation: true}
 	defer e.failOnOverflow()
+	if trace {
+		d.explained = e
+	}
 	target := req.Target
 	e.host = req.Host
 	emptyPath := false // "http://host?args": nginx's empty_path_in_uri

@@ -5,10 +5,11 @@ package cli
 // window that comes back would start it again seconds later. Instead the
 // language server starts `devproxy keeper` on its way out: the keeper joins
 // it, takes the port over at once (join's stop request, a gap of one
-// accept), and serves the same folders. The first VS Code window that
-// joins it takes the port back the same way (proxyHost in server/lsp asks
-// a keeper at once), and the keeper stops. With no window back within its
-// time, it stops.
+// accept), and serves the same folders. Any VS Code window that joins it
+// takes the port the same way (proxyHost in server/lsp asks a keeper at
+// once); the keeper then stays a member, holding the reloading window's
+// folders, until that window is back (as owner or member). With no window
+// back within its time, it stops.
 
 import (
 	"context"
@@ -67,8 +68,10 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 		opts.For = DefaultKeeperFor
 	}
 	specs := make([]routing.FolderSpec, len(opts.Folders))
+	var roots []string
 	for i, f := range opts.Folders {
 		specs[i] = routing.FolderSpec{Root: f.Root, Watched: true, Defaults: routing.Config{Apps: f.Apps, Overrides: f.Overrides}}
+		roots = append(roots, f.Root)
 	}
 	ws, err := routing.NewWorkspaceOf(specs)
 	if err != nil {
@@ -87,7 +90,7 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 	if _, err := ws.Watch(ctx, routing.WatchDebounce, nil); err != nil {
 		log.Warn("cannot watch the route folders", "err", err)
 	}
-	var once sync.Once
+	var once, backOnce sync.Once
 	var owned atomic.Bool
 	var n *node.Node
 	n = node.New(node.Options{
@@ -102,13 +105,26 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 			ws.SetFolders(append(slices.Clone(specs), others...))
 		},
 		OnState: func(s node.State) {
+			if windowBack(s.Members, roots, opts.OwnerPID) {
+				if s.Role != node.Owner {
+					log.Info("the window is back; the keeper stops")
+					stop()
+					return
+				}
+				// The window joined and asks for the port at once (a
+				// stop here would leave the port free until it binds);
+				// one that does not ask gets it when the keeper stops.
+				backOnce.Do(func() { time.AfterFunc(2*time.Second, stop) })
+			}
 			switch s.Role {
+			case node.Owner:
+				owned.Store(true)
 			case node.Member:
 				if owned.Load() {
-					// The window took the port back (its language
-					// server asks a keeper for it): done.
-					log.Info("a window took the port back; the keeper stops")
-					stop()
+					// Another VS Code window took the port (a window asks
+					// a keeper for it at once). The keeper stays its
+					// member, so that the reloading window's folders stay
+					// served until that window is back.
 					return
 				}
 				if s.Members.Owner.PID != opts.OwnerPID {
@@ -125,8 +141,6 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 						}
 					}()
 				})
-			case node.Owner:
-				owned.Store(true)
 			}
 		},
 	})
@@ -135,6 +149,21 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 		log.Info("no window came back; the proxy stops", "waited", opts.For)
 	}
 	return err
+}
+
+// windowBack reports whether a VS Code window (the owner or a member)
+// registered one of roots: the reloading window is back. The language
+// server on its way out (the PID gone) does not count.
+func windowBack(m join.Members, roots []string, gone int) bool {
+	back := func(c join.Client, folders []join.FolderReg) bool {
+		return c.Kind == join.KindVSCode && c.PID != gone && slices.ContainsFunc(folders, func(f join.FolderReg) bool {
+			return slices.Contains(roots, f.Root)
+		})
+	}
+	if back(m.Owner.Client, m.Owner.Folders) {
+		return true
+	}
+	return slices.ContainsFunc(m.Members, func(mi join.MemberInfo) bool { return back(mi.Client, mi.Folders) })
 }
 
 // KeeperArgs are the arguments of `devproxy keeper` taking the port from

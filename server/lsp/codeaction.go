@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	"go.lsp.dev/protocol"
@@ -21,12 +23,33 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 	snap := s.snapshotOf(ctx)
 	actions := []protocol.CommandOrCodeAction{}
 	v, ok := s.view(snap, p.TextDocument.URI)
-	if !ok || v.file == nil || !v.file.Parsed.OK {
+	if !ok {
 		return actions, nil
 	}
 	t := snap.table
 	doc := p.TextDocument.URI
 	version := versionOf(snap, v.rel)
+	// forFinding marks the fixes that answer a finding (whether or not
+	// the client sent its diagnostic): they must remove one.
+	forFinding := map[*protocol.CodeAction]bool{}
+	fix := func(a *protocol.CodeAction) *protocol.CodeAction {
+		forFinding[a] = true
+		return a
+	}
+	// A file with errors has no blocks in the table, but a missing ';'
+	// is fixed where the parser found it.
+	for _, d := range v.parsed().Diagnostics {
+		if d.Code != routefile.CodeMissingSemicolon || !overlapsLine(p.Range, d.Range) {
+			continue
+		}
+		at := lspPos(d.Range.Start)
+		actions = append(actions, fix(&protocol.CodeAction{Title: "Add the missing ';'", Kind: quickFix(), IsPreferred: preferred(true),
+			Diagnostics: withCode(p.Context.Diagnostics, routefile.CodeMissingSemicolon),
+			Edit:        workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: ";"}))}))
+	}
+	if v.file == nil || !v.file.Parsed.OK {
+		return s.checkedFixes(snap, actions, forFinding), nil
+	}
 	for _, l := range v.file.Parsed.Locations {
 		if !overlaps(p.Range, l.Directive.Range) {
 			continue
@@ -39,42 +62,174 @@ func (s *Server) CodeAction(ctx context.Context, p *protocol.CodeActionParams) (
 				actions = append(actions, a)
 			}
 			if !b.Active && b.File.Kind == routing.AppFile {
-				a := s.moveToOverrides(snap, v, b)
+				a := fix(s.moveToOverrides(snap, v, b))
 				a.Diagnostics = withCode(related, routefile.CodeConflict)
 				actions = append(actions, a)
 			}
 		}
 		if l.DuplicateOf != nil || (b != nil && b.Inactive == routing.InactiveShadowedByEarlier) {
-			actions = append(actions, &protocol.CodeAction{Title: "Remove this duplicate block", Kind: quickFix(), IsPreferred: preferred(true),
+			actions = append(actions, fix(&protocol.CodeAction{Title: "Remove this duplicate block", Kind: quickFix(), IsPreferred: preferred(true),
 				Diagnostics: withCode(related, routefile.CodeDuplicate),
-				Edit:        workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""}))})
+				Edit:        workspaceEdit(textDocumentEdit(doc, version, protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""}))}))
 		}
 		if l.Modifier.IsRegex() && !strings.HasPrefix(l.Spec, "^/") {
-			a := anchorAction(doc, version, v, l)
+			a := fix(anchorAction(doc, version, v, l))
 			a.Diagnostics = withCode(related, routefile.CodeUnanchoredRegex)
 			actions = append(actions, a)
 		}
 		if b != nil && b.SlashPitfall != nil {
 			if a, ok := slashFix(v, doc, version, l, b.SlashPitfall); ok {
 				a.Diagnostics = withCode(related, routefile.CodeSlashPitfall)
+				fix(a)
 				actions = append(actions, a)
 			}
 		}
 		if b != nil && b.WebSocketHost != nil {
-			a := webSocketHostFix(v, doc, version, b.WebSocketHost)
+			a := fix(webSocketHostFix(v, doc, version, b.WebSocketHost))
 			a.Diagnostics = withCode(related, routefile.CodeWebSocketHost)
 			actions = append(actions, a)
 		}
 		if a, ok := redirectCompanion(t, doc, version, v, l); ok {
 			actions = append(actions, a)
 		}
-		if l.HasRoute && (l.Modifier.IsPrefix() || l.Modifier == routefile.ModExact) {
+		// Refactors are offered on the location line only, not on every
+		// line of the block (the quick fixes above answer diagnostics,
+		// which may sit anywhere in it).
+		onHeader := int(p.Range.Start.Line) == l.Line()-1
+		if onHeader && l.HasRoute && (l.Modifier.IsPrefix() || l.Modifier == routefile.ModExact) {
 			rewrite := protocol.CodeActionKindRefactorRewrite
 			actions = append(actions, &protocol.CodeAction{Title: "Rename route " + l.Route + "…", Kind: &rewrite,
 				Command: protocol.Command{Title: "Rename route", Command: "devproxy.renameRoute", Arguments: arguments(doc, lspPos(specToken(l).Range.Start))}})
 		}
 	}
-	return actions, nil
+	return s.checkedFixes(snap, actions, forFinding), nil
+}
+
+// --- quick fixes checked by the engine ---
+
+// checkedFixes keeps the quick fixes that help: each one's edit is applied
+// to its files in memory and the table composed again (Workspace.Preview).
+// A fix for findings must leave those files with fewer findings, any other
+// fix with no more (compareFindings). One that does not help is returned disabled, saying
+// why, to a client that shows disabled actions, and left out for others.
+func (s *Server) checkedFixes(snap *snapshot, actions []protocol.CommandOrCodeAction, forFinding map[*protocol.CodeAction]bool) []protocol.CommandOrCodeAction {
+	s.mu.Lock()
+	ws, showDisabled := s.ws, s.caps.disabledActions
+	s.mu.Unlock()
+	out := actions[:0]
+	for _, ca := range actions {
+		a, ok := ca.(*protocol.CodeAction)
+		if !ok || a.Edit == nil || a.Kind == nil || *a.Kind != protocol.CodeActionKindQuickFix || ws == nil {
+			out = append(out, ca)
+			continue
+		}
+		reason := s.whyNotHelpful(snap, ws, a, forFinding[a])
+		switch {
+		case reason == "":
+			out = append(out, a)
+		case showDisabled:
+			a.Disabled = protocol.CodeActionDisabled{Reason: reason}
+			a.IsPreferred = nil
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// whyNotHelpful says why a quick fix does not help, or "" when it does or
+// cannot be checked (an edit of anything but route files).
+func (s *Server) whyNotHelpful(snap *snapshot, ws *routing.Workspace, a *protocol.CodeAction, forFinding bool) string {
+	texts := map[string][]byte{}
+	for _, ch := range a.Edit.DocumentChanges {
+		switch ch := ch.(type) {
+		case *protocol.CreateFile:
+			rel, ok := s.rel(ch.URI)
+			if !ok || !strings.HasSuffix(rel, ".conf") {
+				return ""
+			}
+			if _, exists := texts[rel]; !exists {
+				text, _ := snap.text(rel)
+				texts[rel] = []byte(text)
+			}
+		case *protocol.TextDocumentEdit:
+			rel, ok := s.rel(ch.TextDocument.URI)
+			if !ok || !strings.HasSuffix(rel, ".conf") {
+				return ""
+			}
+			text, edited := texts[rel]
+			if !edited {
+				t, _ := snap.text(rel)
+				text = []byte(t)
+			}
+			var edits []protocol.TextEdit
+			for _, e := range ch.Edits {
+				te, ok := e.(*protocol.TextEdit)
+				if !ok {
+					return ""
+				}
+				edits = append(edits, *te)
+			}
+			texts[rel] = []byte(editedText(string(text), edits))
+		default:
+			return ""
+		}
+	}
+	if len(texts) == 0 {
+		return ""
+	}
+	before := findingsIn(snap.table, texts)
+	after := findingsIn(ws.Preview(texts), texts)
+	if c := compareFindings(after, before); c < 0 || !forFinding && c == 0 {
+		return ""
+	}
+	// Say what the fix would add, or that it removes nothing.
+	seen := map[string]int{}
+	for _, d := range before {
+		seen[d.File+"\x00"+d.Code+"\x00"+d.Message]++
+	}
+	for _, d := range after {
+		key := d.File + "\x00" + d.Code + "\x00" + d.Message
+		if seen[key] > 0 {
+			seen[key]--
+			continue
+		}
+		return fmt.Sprintf("it would not help: %s would then report: %s", d.File, d.Message)
+	}
+	return "it would not help: the findings of " + strings.Join(slices.Sorted(maps.Keys(texts)), ", ") + " would stay as they are"
+}
+
+// compareFindings orders two lists of findings by how bad they are: by
+// their numbers of errors, then of warnings, of information, of hints;
+// negative when a is better. A move to overrides that turns a warning into
+// the winner's "also claimed by" hint is better.
+func compareFindings(a, b []routefile.Diagnostic) int {
+	count := func(ds []routefile.Diagnostic) (n [4]int) {
+		for _, d := range ds {
+			if i := int(d.Severity) - 1; i >= 0 && i < len(n) {
+				n[i]++
+			}
+		}
+		return n
+	}
+	ca, cb := count(a), count(b)
+	return slices.Compare(ca[:], cb[:])
+}
+
+// findingsIn lists a table's findings for the given files.
+func findingsIn(t *routing.RouteTable, files map[string][]byte) []routefile.Diagnostic {
+	var out []routefile.Diagnostic
+	for _, d := range t.Diagnostics {
+		if _, ok := files[d.File]; ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// overlapsLine reports whether an LSP range touches the lines of an
+// engine range (a zero-width finding is found from anywhere on its line).
+func overlapsLine(r protocol.Range, er routefile.Range) bool {
+	return int(r.Start.Line) <= er.End.Line-1 && int(r.End.Line) >= er.Start.Line-1
 }
 
 func quickFix() *protocol.CodeActionKind {
@@ -196,16 +351,20 @@ func (s *Server) moveToOverrides(snap *snapshot, v view, b *routing.Block) *prot
 	del := textDocumentEdit(s.uriOf(v.rel), versionOf(snap, v.rel), protocol.TextEdit{Range: blockDeleteRange(v.text, l), NewText: ""})
 	turi := s.uriOf(target)
 	insert := fmt.Sprintf("# moved from %s\n%s\n", v.rel, blockText)
-	var changes []protocol.DocumentChange
+	// One workspace edit, in this order: create the target (a no-op when
+	// it exists), insert the block there, delete it here. VS Code applies
+	// and undoes a workspace edit as a unit, the created file included,
+	// so one undo puts the block back.
+	var at protocol.Position
+	var version *int32
 	if existing, ok := snap.text(target); ok {
-		at := fullRange(existing).End
+		at, version = fullRange(existing).End, versionOf(snap, target)
 		if existing != "" && !strings.HasSuffix(existing, "\n") {
 			insert = "\n" + insert
 		}
-		changes = []protocol.DocumentChange{del, textDocumentEdit(turi, versionOf(snap, target), protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert})}
-	} else {
-		changes = []protocol.DocumentChange{del, createFile(turi), textDocumentEdit(turi, nil, protocol.TextEdit{NewText: insert})}
 	}
+	changes := []protocol.DocumentChange{createFile(turi),
+		textDocumentEdit(turi, version, protocol.TextEdit{Range: protocol.Range{Start: at, End: at}, NewText: insert}), del}
 	return &protocol.CodeAction{Title: "Move this block to " + target, Kind: quickFix(), Edit: workspaceEdit(changes...)}
 }
 

@@ -119,3 +119,38 @@ func TestNoCodeLensRefreshWithoutSupport(t *testing.T) {
 		t.Errorf("after the edit, a.conf's lenses are %q", got)
 	}
 }
+
+// Issue 14: the lens of a file follows a quick fix applied to another
+// file's unsaved buffer. b.conf wins /api/ over a.conf; renaming b.conf's
+// route in its open buffer (the edit VS Code applies there, unsaved)
+// changes the table, the server asks for the lenses again, and a.conf's
+// lens, in a file nobody touched, says it is active.
+func TestCodeLensRefreshAfterAnEditOfTheOtherBuffer(t *testing.T) {
+	root := workspace(t, conflictWorkspace)
+	c, _ := startSession(t, root, nil, Options{Version: "test", Debounce: 20 * time.Millisecond, DisableProxy: true}, nil, lensRefreshCaps)
+	c.waitDiagnostics(0, "apps/a.conf")
+	if got := lensTitles(t, c, "apps/a.conf"); !strings.Contains(got, "inactive") {
+		t.Fatalf("before the edit, a.conf's lenses are %q; want its /api/ inactive", got)
+	}
+	c.open("apps/b.conf")
+	var edit protocol.WorkspaceEdit
+	if err := c.call("textDocument/rename", &protocol.RenameParams{TextDocumentPositionParams: at(c, "apps/b.conf", 0, 10), NewName: "/bapi/"}, &edit); err != nil {
+		t.Fatal(err)
+	}
+	text := readFile(t, c, "apps/b.conf")
+	for _, ch := range edit.DocumentChanges {
+		if e, ok := ch.(*protocol.TextDocumentEdit); ok && e.TextDocument.URI == c.uri("apps/b.conf") {
+			var edits []protocol.TextEdit
+			for _, te := range e.Edits {
+				edits = append(edits, *te.(*protocol.TextEdit))
+			}
+			text = applyTextEdits(text, edits)
+		}
+	}
+	from := c.mark()
+	c.change("apps/b.conf", 2, text)
+	c.waitFor("workspace/codeLens/refresh", func(ms []message) bool { return refreshes(ms, from) > 0 })
+	if got := lensTitles(t, c, "apps/a.conf"); strings.Contains(got, "inactive") || !strings.Contains(got, "→ http://127.0.0.1:5999") {
+		t.Errorf("after b.conf's edit, a.conf's lenses are %q", got)
+	}
+}

@@ -51,14 +51,18 @@ func (s *Server) Completion(ctx context.Context, p *protocol.CompletionParams) (
 			Detail: protocol.NewOptional("location [=|^~|~|~*] PATH { ... }")})
 		return list, nil
 	}
+	// Detail is the signature, documentation the one-line description;
+	// directives accepted without effect say so and sort last.
 	for _, d := range routefile.Directives() {
-		item := protocol.CompletionItem{Label: d.Name, Kind: protocol.CompletionItemKindKeyword}
-		detail := d.Args
-		if d.NoEffect != "" {
-			detail += " · no effect in devproxy"
+		item := protocol.CompletionItem{Label: d.Name, Kind: protocol.CompletionItemKindKeyword,
+			Detail: protocol.NewOptional(d.Signature), SortText: protocol.NewOptional("0" + d.Name)}
+		if d.Nginx != "" {
+			item.Documentation = protocol.String(d.Nginx)
 		}
-		if detail != "" {
-			item.Detail = protocol.NewOptional(detail)
+		if d.NoEffect != "" {
+			item.Detail = protocol.NewOptional(d.Signature + " — accepted, no effect here")
+			item.SortText = protocol.NewOptional("1" + d.Name)
+			item.Documentation = protocol.String(d.Nginx + ". No effect here: " + d.NoEffect)
 		}
 		list.Items = append(list.Items, item)
 	}

@@ -12,13 +12,23 @@ import (
 )
 
 // Hover on a location: which requests it takes, the upstream and the URI
-// it receives, whether it is active or who beats it. Like every feature,
-// it reads the request's snapshot and decides nothing the engine did not.
+// it receives, whether it is active or who beats it. On a directive's
+// name: what it does, in nginx and here. On a $variable: its value for an
+// example request. Like every feature, it reads the request's snapshot
+// and decides nothing the engine did not.
 func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.Hover, error) {
 	snap := s.snapshotOf(ctx)
 	v, ok := s.view(snap, p.TextDocument.URI)
 	if !ok {
 		return nil, nil
+	}
+	if ref, _, ok := v.variableAt(p.Position); ok {
+		return markdown(variableHover(snap.table, v, ref), lspRange(ref.Range)), nil
+	}
+	if d := v.directiveAt(p.Position); d != nil {
+		if info, ok := routefile.DirectiveByName(d.Name.Value); ok {
+			return markdown(directiveHover(info), lspRange(d.Name.Range)), nil
+		}
 	}
 	l := v.locationAt(p.Position)
 	if l == nil {
@@ -54,6 +64,83 @@ func (s *Server) Hover(ctx context.Context, p *protocol.HoverParams) (*protocol.
 	}
 	r := lspRange(l.Directive.HeaderRange())
 	return &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: md.String()}, Range: &r}, nil
+}
+
+func markdown(text string, r protocol.Range) *protocol.Hover {
+	return &protocol.Hover{Contents: &protocol.MarkupContent{Kind: protocol.MarkupKindMarkdown, Value: text}, Range: &r}
+}
+
+// directiveHover says what a directive does in nginx and whether devproxy
+// honours it, from the engine's table of directives.
+func directiveHover(d routefile.DirectiveInfo) string {
+	var md strings.Builder
+	fmt.Fprintf(&md, "**`%s`**\n\n", d.Signature)
+	if d.Nginx != "" {
+		fmt.Fprintf(&md, "nginx: %s.\n\n", d.Nginx)
+	}
+	switch {
+	case d.Ignored:
+		fmt.Fprintf(&md, "devproxy: **ignored**: %s.\n", d.Here)
+	case d.NoEffect != "":
+		fmt.Fprintf(&md, "devproxy: **accepted, no effect here**: %s.\n", d.NoEffect)
+	case d.Here != "":
+		fmt.Fprintf(&md, "devproxy: **honoured**: %s.\n", d.Here)
+	default:
+		md.WriteString("devproxy: **honoured**, as nginx does.\n")
+	}
+	return md.String()
+}
+
+// variableHover shows a variable's value for an example request to its
+// location (GET on the proxy's address, the location's path + "x"), as
+// the engine's explain evaluates it.
+func variableHover(t *routing.RouteTable, v view, ref routefile.VarRef) string {
+	var md strings.Builder
+	fmt.Fprintf(&md, "**`$%s`**", ref.Name)
+	switch {
+	case routefile.IsNginxVariable(ref.Name):
+		md.WriteString(" · nginx variable")
+	case ref.Set:
+		md.WriteString(" · set here")
+	}
+	md.WriteString("\n\n")
+	l := v.locationAt(lspPos(ref.Range.Start))
+	if l == nil {
+		md.WriteString("This file has errors, so no request reaches its blocks.\n")
+		return md.String()
+	}
+	b := blockOf(t, l)
+	var path string
+	switch {
+	case b == nil:
+		md.WriteString("This file has errors, so no request reaches its blocks.\n")
+		return md.String()
+	case l.Modifier.IsPrefix():
+		path = l.Spec + "x"
+	case l.Modifier == routefile.ModExact:
+		path = l.Spec
+	default:
+		md.WriteString("No example request: the location is a regex or a named location.\n")
+		return md.String()
+	}
+	target := "http://" + t.Config.Listen + path
+	req, err := routing.ExplainRequest(t.Config, target, "GET", nil, false)
+	if err != nil {
+		return md.String()
+	}
+	d := t.Explain(req)
+	if d.Block != b {
+		fmt.Fprintf(&md, "The example request `GET %s` does not reach this block.\n", target)
+		return md.String()
+	}
+	value, _ := d.Variable(ref.Name)
+	if value == "" {
+		value = "(empty)"
+	} else {
+		value = "`" + value + "`"
+	}
+	fmt.Fprintf(&md, "For the example request `GET %s`: %s\n", target, value)
+	return md.String()
 }
 
 func fileSet(bs []*routing.Block) map[string]bool {

@@ -62,7 +62,10 @@ func capabilities() protocol.ServerCapabilities {
 		CodeLensProvider:       &protocol.CodeLensOptions{},
 		DocumentSymbolProvider: protocol.Boolean(true),
 		DefinitionProvider:     protocol.Boolean(true),
-		CompletionProvider:     &protocol.CompletionOptions{TriggerCharacters: []string{"$"}},
+		// References and highlights are those of $variables.
+		ReferencesProvider:        protocol.Boolean(true),
+		DocumentHighlightProvider: protocol.Boolean(true),
+		CompletionProvider:        &protocol.CompletionOptions{TriggerCharacters: []string{"$"}},
 		CodeActionProvider: &protocol.CodeActionOptions{CodeActionKinds: []protocol.CodeActionKind{
 			protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactorRewrite}},
 		RenameProvider: &protocol.RenameOptions{PrepareProvider: &yes},
@@ -149,6 +152,10 @@ func (s *Server) Initialize(_ context.Context, p *protocol.InitializeParams) (*p
 		s.caps.configuration = isTrue(w.Configuration)
 		s.caps.dynamicWatchers = w.DidChangeWatchedFiles != nil && isTrue(w.DidChangeWatchedFiles.DynamicRegistration)
 		s.caps.codeLensRefresh = w.CodeLens != nil && isTrue(w.CodeLens.RefreshSupport)
+	}
+	if td := p.Capabilities.TextDocument; td != nil && td.CodeAction != nil {
+		ca := td.CodeAction
+		s.caps.disabledActions = isTrue(ca.DisabledSupport) && len(ca.CodeActionLiteralSupport.CodeActionKind.ValueSet) > 0
 	}
 	s.mu.Unlock()
 	s.setTable(ws.Table())

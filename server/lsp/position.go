@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf16"
 
@@ -94,3 +95,42 @@ func uriToPath(u uri.URI) (string, bool) {
 // pathToURI turns an absolute path into a file URI, encoded as VS Code
 // encodes it.
 func pathToURI(p string) uri.URI { return uri.File(p) }
+
+// offsetOf converts an LSP position in text into a byte offset (clamped
+// to the line's end and the text's).
+func offsetOf(text string, p protocol.Position) int {
+	o := 0
+	for range p.Line {
+		j := strings.IndexByte(text[o:], '\n')
+		if j < 0 {
+			return len(text)
+		}
+		o += j + 1
+	}
+	line := text[o:]
+	if j := strings.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	return o + utf16Index(strings.TrimSuffix(line, "\r"), int(p.Character))
+}
+
+// editedText applies non-overlapping text edits to text, as an editor
+// does: each range refers to the text before any edit.
+func editedText(text string, edits []protocol.TextEdit) string {
+	type span struct {
+		start, end int
+		newText    string
+	}
+	spans := make([]span, len(edits))
+	for i, e := range edits {
+		spans[i] = span{offsetOf(text, e.Range.Start), offsetOf(text, e.Range.End), e.NewText}
+	}
+	slices.SortStableFunc(spans, func(a, b span) int { return b.start - a.start })
+	for _, sp := range spans {
+		if sp.end < sp.start {
+			sp.end = sp.start
+		}
+		text = text[:sp.start] + sp.newText + text[sp.end:]
+	}
+	return text
+}

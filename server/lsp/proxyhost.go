@@ -36,6 +36,13 @@ type proxyHost struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	idle    bool // the last apply found no route files here
+	leaving bool // the session ends: the port went to a keeper
+	// moving is the address the running node is to move to, since when
+	// it has been asked for, and the timer that applies it once it has
+	// stayed the same for Options.ListenSettle (settled).
+	moving      hostKey
+	movingSince time.Time
+	settleTimer *time.Timer
 }
 
 // hostKey is what a running node depends on; a change restarts it.
@@ -106,11 +113,28 @@ func (h *proxyHost) apply() {
 			Message: "This window has no route files (apps/*.conf, overrides/*.conf) and no devproxy.json, so it starts no proxy and joins none. Create a route file to serve an app."})
 		return
 	}
+	if err := validAddresses(key); err != nil {
+		h.stopSettling()
+		st := h.current()
+		if h.running() {
+			st.Message = err.Error() + "; the proxy stays on " + st.Address + "."
+		} else {
+			st = ProxyStatus{State: "error", Address: key.listen, Message: err.Error() + "."}
+		}
+		h.setStatus(st)
+		return
+	}
 	h.mu.Lock()
 	h.idle = false
 	running := h.node != nil && h.serving == key
+	move := h.node != nil && h.serving != key
 	n := h.node
 	h.mu.Unlock()
+	if !move {
+		h.stopSettling()
+	} else if !h.settled(key) {
+		return
+	}
 	if running {
 		ctx, cancel := s.outbound()
 		defer cancel()
@@ -146,7 +170,7 @@ func (h *proxyHost) apply() {
 		OnOthers:  s.setJoined,
 		OnState: func(st node.State) {
 			h.setStatus(h.statusOf(st, self))
-			h.reclaim(st, folders)
+			h.reclaim(st)
 		},
 		Health:   healthOpts,
 		OnHealth: h.healthChanged,
@@ -167,6 +191,62 @@ func (h *proxyHost) apply() {
 			h.setStatus(ProxyStatus{State: "error", Address: key.listen, Message: "The proxy could not start: " + err.Error()})
 		}
 	}()
+}
+
+// validAddresses says why the listen or the tunnel address is not one the
+// proxy can listen on, or nil.
+func validAddresses(key hostKey) error {
+	if _, err := routing.ListenAddress(key.listen); err != nil {
+		return fmt.Errorf("the listen address %q (devproxy.listen) is not host:port: %v", key.listen, err)
+	}
+	if _, err := routing.ListenAddress(key.tunnel); err != nil {
+		return fmt.Errorf("the tunnel address %q (devproxy.tunnel.listen) is not host:port: %v", key.tunnel, err)
+	}
+	return nil
+}
+
+// settled reports whether a move of the running node to key may happen
+// now: key has been asked for, unchanged, for Options.ListenSettle. If not,
+// apply runs again when it has.
+func (h *proxyHost) settled(key hostKey) bool {
+	delay := h.s.opts.ListenSettle
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.moving != key || h.movingSince.IsZero() {
+		h.moving, h.movingSince = key, time.Now()
+	}
+	wait := delay - time.Since(h.movingSince)
+	if h.settleTimer != nil {
+		h.settleTimer.Stop()
+		h.settleTimer = nil
+	}
+	if wait <= 0 {
+		h.movingSince = time.Time{}
+		return true
+	}
+	h.settleTimer = time.AfterFunc(wait, func() {
+		if h.s.ctx.Err() == nil {
+			h.apply()
+		}
+	})
+	return false
+}
+
+// stopSettling forgets a move that is no longer asked for.
+func (h *proxyHost) stopSettling() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.settleTimer != nil {
+		h.settleTimer.Stop()
+		h.settleTimer = nil
+	}
+	h.moving, h.movingSince = hostKey{}, time.Time{}
+}
+
+func (h *proxyHost) running() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.node != nil
 }
 
 // ownFolders are the editor's folders as the node registers them.
@@ -309,22 +389,19 @@ func (h *proxyHost) takeOver(ctx context.Context) TakeOverResult {
 	return TakeOverResult{Message: "The previous owner stopped, but another devproxy took the port first: " + h.current().Message}
 }
 
-// reclaim takes the port back from a keeper (server/cli/keeper.go) that
-// serves one of this window's folders: the window reloaded, and the
-// keeper held the port meanwhile.
-func (h *proxyHost) reclaim(st node.State, folders []join.FolderReg) {
+// reclaim takes the port from a keeper (server/cli/keeper.go): a window
+// reloaded, and the keeper held the port meanwhile. A window serves the
+// port better than a keeper, which stays a member holding the reloading
+// window's folders until it is back.
+func (h *proxyHost) reclaim(st node.State) {
 	if st.Role != node.Member || st.Members.Owner.Name != join.KeeperName || st.Members.Owner.Kind != join.KindServe {
 		return
 	}
-	mine := false
-	for _, f := range st.Members.Owner.Folders {
-		mine = mine || slices.ContainsFunc(folders, func(g join.FolderReg) bool { return g.Root == f.Root })
-	}
 	h.mu.Lock()
-	n := h.node
+	n, leaving := h.node, h.leaving
 	h.mu.Unlock()
-	if !mine || n == nil {
-		return
+	if n == nil || leaving {
+		return // this window handed the port to the keeper on its way out
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(h.s.ctx, 5*time.Second)
@@ -357,6 +434,9 @@ func (h *proxyHost) handOff() {
 	if st.Role != node.Owner {
 		return
 	}
+	h.mu.Lock()
+	h.leaving = true
+	h.mu.Unlock()
 	h.s.mu.Lock()
 	settings := h.s.settings
 	h.s.mu.Unlock()
@@ -372,6 +452,7 @@ func (h *proxyHost) handOff() {
 }
 
 func (h *proxyHost) stop() {
+	h.stopSettling()
 	h.mu.Lock()
 	cancel, done := h.cancel, h.done
 	h.node, h.cancel, h.done = nil, nil, nil

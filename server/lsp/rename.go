@@ -2,9 +2,12 @@ package lsp
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -12,23 +15,68 @@ import (
 
 // Renaming a route moves an app to another path in one edit. What changes
 // is the engine's to say (routing.RenameRoute, routing.RenamePin); here
-// its replacements become a WorkspaceEdit.
+// its replacements become a WorkspaceEdit. F2 on a $variable renames the
+// variable instead, in its whole file; a route is renamed only from the
+// path of its location, so F2 inside a block never moves the app.
 
-const notARoute = "only a location with a route (such as /api/) can be renamed"
+const notARoute = "put the cursor on a $variable, or on the path of a location with a route (such as /api/), to rename it"
 
-// routeAt finds a location with a route whose header holds p.
+// routeAt finds a location with a route whose path token holds p (the
+// cursor may sit just after it).
 func (v view) routeAt(p protocol.Position) *routefile.Location {
 	l := v.locationAt(p)
-	if l == nil || !l.HasRoute || !inside(p, l.Directive.HeaderRange()) && !inside(p, l.Directive.Range) {
+	if l == nil || !l.HasRoute {
+		return nil
+	}
+	if tok := specToken(l); !inside(p, tok.Range) && lspPos(tok.Range.End) != p {
 		return nil
 	}
 	return l
+}
+
+// builtinRename refuses to rename a variable nginx provides.
+func builtinRename(name string) error {
+	return jsonrpc2.NewError(jsonrpc2.InvalidRequest, "$"+name+" is a built-in nginx variable and cannot be renamed; only variables that set gives a value can")
+}
+
+// renameVariable replaces the name of every occurrence of ref's variable
+// in the file. newName may start with $; it must be a name set can give a
+// value to and not be used in the file already.
+func renameVariable(v view, doc uri.URI, version *int32, ref routefile.VarRef, all []routefile.VarRef, newName string) (*protocol.WorkspaceEdit, error) {
+	if routefile.IsNginxVariable(ref.Name) {
+		return nil, builtinRename(ref.Name)
+	}
+	name := strings.TrimPrefix(newName, "$")
+	if why := routefile.CheckVariableName(name); why != "" {
+		return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cannot rename $%s to %q: %s", ref.Name, newName, why))
+	}
+	if strings.ToLower(name) != ref.Name {
+		for _, r := range v.variableRefs() {
+			if r.Name == strings.ToLower(name) {
+				return nil, jsonrpc2.NewError(jsonrpc2.InvalidParams, fmt.Sprintf("cannot rename $%s to $%s: %s already uses $%s (line %d)", ref.Name, name, v.rel, r.Name, r.Range.Start.Line))
+			}
+		}
+	}
+	edits := make([]protocol.TextEdit, len(all))
+	for i, r := range all {
+		edits[i] = protocol.TextEdit{Range: lspRange(r.NameRange), NewText: name}
+	}
+	return workspaceEdit(textDocumentEdit(doc, version, edits...)), nil
 }
 
 func (s *Server) PrepareRename(ctx context.Context, p *protocol.PrepareRenameParams) (protocol.PrepareRenameResult, error) {
 	v, ok := s.view(s.snapshotOf(ctx), p.TextDocument.URI)
 	if !ok {
 		return nil, nil
+	}
+	// The name without its $ (and braces): VS Code selects the range, and
+	// what the user types replaces exactly that.
+	if ref, _, ok := v.variableAt(p.Position); ok {
+		if routefile.IsNginxVariable(ref.Name) {
+			return nil, builtinRename(ref.Name)
+		}
+		name := v.text[ref.NameRange.Start.Offset:ref.NameRange.End.Offset]
+		return &protocol.PrepareRenamePlaceholder{Range: lspRange(ref.NameRange), Placeholder: name}, nil
 	}
 	l := v.routeAt(p.Position)
 	if l == nil {
@@ -40,7 +88,13 @@ func (s *Server) PrepareRename(ctx context.Context, p *protocol.PrepareRenamePar
 func (s *Server) Rename(ctx context.Context, p *protocol.RenameParams) (*protocol.WorkspaceEdit, error) {
 	snap := s.snapshotOf(ctx)
 	v, ok := s.view(snap, p.TextDocument.URI)
-	if !ok || v.file == nil {
+	if !ok {
+		return nil, nil
+	}
+	if ref, all, ok := v.variableAt(p.Position); ok {
+		return renameVariable(v, p.TextDocument.URI, versionOf(snap, v.rel), ref, all, p.NewName)
+	}
+	if v.file == nil {
 		return nil, nil
 	}
 	l := v.routeAt(p.Position)

@@ -50,6 +50,10 @@ type Options struct {
 	// Debounce is how long diagnostics wait after a change before they are
 	// published; zero means 50 ms.
 	Debounce time.Duration
+	// ListenSettle is how long a new listen or tunnel address must stay
+	// the same before the proxy moves to it: the Settings UI sends every
+	// keystroke (127.0.0.1:8, then 127.0.0.1:80...). Zero means 1 s.
+	ListenSettle time.Duration
 	// DisableProxy keeps the proxy from starting whatever the settings say
 	// (tests and benchmarks that only need the editor features).
 	DisableProxy bool
@@ -130,6 +134,9 @@ type clientSupport struct {
 	configuration   bool // answers workspace/configuration
 	dynamicWatchers bool // accepts file watchers registered at run time
 	codeLensRefresh bool // accepts workspace/codeLens/refresh
+	// disabledActions: the client shows code actions marked disabled
+	// (codeActionLiteralSupport and disabledSupport).
+	disabledActions bool
 }
 
 // document is an open editor buffer.
@@ -193,6 +200,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Debounce == 0 {
 		opts.Debounce = 50 * time.Millisecond
+	}
+	if opts.ListenSettle == 0 {
+		opts.ListenSettle = time.Second
 	}
 	s := &Server{opts: opts, log: opts.Log, docs: map[string]*document{}, running: map[string]context.CancelFunc{}}
 	s.methods = s

@@ -160,6 +160,7 @@ func TestAReloadLeavesNoGap(t *testing.T) {
 			switch {
 			case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
 				lost.Add(1)
+				t.Logf("lost at %s: %v", time.Now().Format("15:04:05.000"), err)
 			case err != nil:
 				other.Add(1)
 				lastErr.Store(err.Error())
