@@ -89,7 +89,12 @@
 //      Send Request, a file offers Open, Reveal in Explorer and Copy Path;
 //      apps/broken.conf, which does not parse, shows expanded with its
 //      errors as rows under it ("line N"; routes-broken-file.png), and
-//      leaves the tree when deleted.
+//      leaves the tree when deleted; F2 on $backend in apps/vars.conf
+//      (the rename box holds "backend") renames the set and the use to
+//      $api_upstream (rename-variable.png); in apps/semi.conf, whose
+//      proxy_set_header misses its ';', the lens says "not loaded" until the
+//      quick fix "Add the missing ';'" and shows the upstream after it, in
+//      the same editor (lens-after-quick-fix.png).
 //      Run alone (after a.) with DEVPROXY_E2E_ONLY=editor.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
@@ -545,6 +550,7 @@ async function codeLenses(page) {
   return texts.map((t) => t.replace(/\s+/g, ' ').trim()).filter((t) => t);
 }
 
+// line: a line number, or "line:column".
 async function goToLine(page, line) {
   await page.keyboard.press('Control+G');
   const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -552,10 +558,35 @@ async function goToLine(page, line) {
   await input.fill(`:${line}`);
   await page.keyboard.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
-  await until(`the cursor on line ${line}`, async () => {
+  const [ln, col] = String(line).split(':');
+  const want = col ? `Ln ${ln}, Col ${col}` : `Ln ${ln},`;
+  await until(`the cursor at ${want}`, async () => {
     const status = await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => '');
-    return { ok: status.includes(`Ln ${line},`), detail: status };
+    return { ok: status.includes(want), detail: status };
   }, 10_000);
+}
+
+// Applies the code action titled title at the cursor (Ctrl+.), picking it
+// with the keyboard, as the widget blocks the pointer until the mouse moves.
+async function applyQuickFix(page, title) {
+  await page.keyboard.press('Control+.');
+  const widget = page.locator('.action-widget');
+  await widget.waitFor({ state: 'visible', timeout: 20_000 });
+  const item = widget.locator(`.monaco-list-row.action[aria-label="${title}"]`);
+  try {
+    await item.waitFor({ state: 'visible', timeout: 20_000 });
+  } catch {
+    const offered = await widget.locator('.monaco-list-row').allInnerTexts();
+    fail(`no code action titled ${JSON.stringify(title)}; offered: ${fmt(offered)}`);
+  }
+  const count = await widget.locator('.monaco-list-row.action').count();
+  await until(`${JSON.stringify(title)} focused in the Quick Fix list`, async () => {
+    const focused = await widget.locator('.monaco-list-row.focused').getAttribute('aria-label', { timeout: 2000 });
+    if (focused !== title) await page.keyboard.press('ArrowDown');
+    return { ok: focused === title, detail: `focused: ${focused}` };
+  }, 2000 + count * 1000);
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
 async function shot(page, name) {
@@ -1111,6 +1142,8 @@ async function routeHealth({ page, ws, proxyPort }) {
 //   - Filter Routes… "runner" leaves only apps/runner.conf, the view's
 //     description says the filter; Clear Filter brings every file back;
 //   - a broken route file starts expanded on its errors;
+//   - F2 on a $variable renames it and its uses; the lens follows the
+//     quick fix that adds a missing ';' (the server's side of issue 14);
 //   - a click on the status bar item offers the actions (Restart Server,
 //     Open Dashboard, Show Output, …); Open in Browser is not on the
 //     inactive /api's context menu.
@@ -1284,6 +1317,69 @@ async function powerUser({ page, context, ws }) {
         const rows = await treeRows(page);
         return { ok: !rows.some((r) => r.label === broken), detail: rows.filter((r) => r.level === 1).map((r) => r.label) };
       }, 20_000);
+    });
+
+    // F2 on a $variable (the server's textDocument/rename, issue 14):
+    // VS Code's rename box takes the name without the '$', and the set and
+    // every use in the file change.
+    await step('F2 on a variable renames the variable and its uses', async () => {
+      const vars = 'apps/vars.conf';
+      fs.writeFileSync(path.join(ws, vars), '# Written by the end-to-end test: a variable to rename.\nlocation /vars/ {\n    set $backend 127.0.0.1:5992;\n    proxy_pass http://$backend;\n}\n');
+      await openFile(page, vars);
+      await page.locator('.monaco-editor .view-lines', { hasText: 'set $backend' }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      await until(`the language mode "Dev Tunnel Proxy routes" for ${vars}`, async () => {
+        const mode = await page.locator('.statusbar-item[id="status.editor.mode"]').innerText().catch(() => '');
+        return { ok: mode.trim() === 'Dev Tunnel Proxy routes', detail: mode };
+      }, 15_000);
+      const renameBox = page.locator('.rename-box input, .rename-box .rename-input').first();
+      await until('the rename box on "backend" of line 3', async () => {
+        await page.keyboard.press('Escape');
+        await goToLine(page, '3:11');
+        await page.keyboard.press('F2');
+        await renameBox.waitFor({ state: 'visible', timeout: 5000 });
+        const value = await renameBox.inputValue().catch(() => (renameBox.innerText ? renameBox.innerText() : ''));
+        return { ok: value === 'backend', detail: value };
+      }, 30_000);
+      await renameBox.fill('api_upstream');
+      await page.keyboard.press('Enter');
+      const seen = await until(`${vars} with $api_upstream in the set and the use, no $backend`, async () => {
+        const text = (await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText()).replace(/\u00a0/g, ' ');
+        const ok = text.includes('set $api_upstream 127.0.0.1:5992;') && text.includes('proxy_pass http://$api_upstream;') && !text.includes('$backend');
+        return { ok, detail: text };
+      }, 15_000);
+      log(`  ${seen.detail.split('\n').filter((l) => l.includes('$')).map((l) => l.trim()).join(' | ')}`);
+      await page.keyboard.press('Control+S');
+      await until(`${vars} saved with the new name`, async () => {
+        const disk = fs.readFileSync(path.join(ws, vars), 'utf8');
+        return { ok: disk.includes('set $api_upstream') && disk.includes('http://$api_upstream;'), detail: disk };
+      }, 10_000);
+      await shot(page, 'rename-variable.png');
+    });
+
+    // The quick fix "Add the missing ';'" makes the file load: the lens
+    // above its location turns from "not loaded" to the upstream, in the
+    // same editor, without reopening it.
+    await step("the code lens updates after the quick fix \"Add the missing ';'\"", async () => {
+      const semi = 'apps/semi.conf';
+      fs.writeFileSync(path.join(ws, semi), '# Written by the end-to-end test: a missing semicolon.\nlocation /semi/ {\n    proxy_set_header X-Semi yes\n    proxy_pass http://127.0.0.1:5991/;\n}\n');
+      await openFile(page, semi);
+      const before = await until(`the code lens of ${semi} saying it is not loaded`, async () => {
+        const lenses = await codeLenses(page);
+        return { ok: lenses.some((t) => t.includes('not loaded')), detail: lenses };
+      }, 20_000);
+      log(`  before: ${before.detail.join(' || ')}`);
+      await goToLine(page, 3);
+      await page.keyboard.press('End');
+      await applyQuickFix(page, "Add the missing ';'");
+      const after = await until(`the code lens of ${semi} showing its upstream`, async () => {
+        const active = await page.locator('.editor-group-container.active .tabs-container .tab.active').first().getAttribute('aria-label', { timeout: 2000 }).catch(() => '');
+        const lenses = await codeLenses(page);
+        return { ok: /semi\.conf/.test(active || '') && lenses.some((t) => t.includes('→ http://127.0.0.1:5991')) && !lenses.some((t) => t.includes('not loaded')), detail: { active, lenses } };
+      }, 20_000);
+      log(`  after: ${after.detail.lenses.join(' || ')}`);
+      const text = await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
+      if (!text.replace(/\u00a0/g, ' ').includes('proxy_set_header X-Semi yes;')) fail(`the fix should add the ';': ${text}`);
+      await shot(page, 'lens-after-quick-fix.png');
     });
 
     await step('the status bar item offers its actions; Open in Browser is not on an inactive route', async () => {
