@@ -44,7 +44,23 @@
       $('status').textContent = `${r.status} ${r.statusText}`;
       $('status').className = r.status >= 500 ? 'bad' : r.status >= 400 ? 'warn' : 'good';
       $('time').textContent = `${r.ms} ms`;
-      $('location').textContent = r.location;
+      // The location that answered, "apps/a.conf:3 /api/": its file:line opens the file there.
+      const loc = $('location');
+      loc.replaceChildren();
+      const t = m.location; // {file, line}, read by the extension (requestModel.ts locationTarget)
+      const prefix = t ? `${t.file}:${t.line}` : '';
+      if (t && r.location.startsWith(prefix)) {
+        const a = text('a', prefix);
+        a.href = '#';
+        a.id = 'location-link';
+        a.addEventListener('click', (e) => {
+          e.preventDefault();
+          vscode.postMessage({ type: 'open', file: t.file, line: t.line });
+        });
+        loc.append(a, document.createTextNode(r.location.slice(prefix.length)));
+      } else {
+        loc.textContent = r.location;
+      }
       const table = $('response-headers');
       table.replaceChildren();
       for (const [n, v] of r.headers) {

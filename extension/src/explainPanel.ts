@@ -51,11 +51,18 @@ export class ExplainPanel implements vscode.Disposable {
 
   private async open(raw: unknown): Promise<void> {
     const m = parseOpenMessage(raw);
-    const uri = m && this.uriOf(m.file);
-    if (!m || !uri) {
+    if (m) {
+      await this.openAt(m.file, m.line);
+    }
+  }
+
+  /** Opens a route file of the table, named as explain and X-Devproxy-Location name it, at a line; nothing else. */
+  async openAt(file: string, line: number): Promise<void> {
+    const uri = this.uriOf(file);
+    if (!uri) {
       return;
     }
-    const at = new vscode.Position(m.line - 1, 0);
+    const at = new vscode.Position(line - 1, 0);
     await vscode.commands.executeCommand('vscode.open', vscode.Uri.parse(uri, true), { selection: new vscode.Range(at, at), viewColumn: vscode.ViewColumn.One });
   }
 

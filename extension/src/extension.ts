@@ -156,6 +156,7 @@ export function activate(context: vscode.ExtensionContext): void {
       return listener ?? `${DisplayName}: no proxy is listening (${s.kind}), so the request cannot be sent.`;
     },
     log,
+    (file, line) => explainPanel.openAt(file, line),
   );
   context.subscriptions.push(
     output,

@@ -225,7 +225,18 @@ export function pathOfUrl(url: string | null | undefined): string {
 }
 
 /** A message of the runner's page; anything else is ignored. */
-export type RunnerMessage = { type: 'ready' } | { type: 'send'; request: RequestSpec } | { type: 'load'; index: number };
+export type RunnerMessage =
+  | { type: 'ready' }
+  | { type: 'send'; request: RequestSpec }
+  | { type: 'load'; index: number }
+  /** A click on the location that answered (`apps/a.conf:3 /api/`): open the file at the line. */
+  | { type: 'open'; file: string; line: number };
+
+/** The file and line of an X-Devproxy-Location value (`apps/a.conf:3 /api/`), or undefined. */
+export function locationTarget(value: string): { file: string; line: number } | undefined {
+  const m = /^([^\s:]+\.conf):(\d+)(?:\s|$)/.exec(value.trim());
+  return m && Number(m[2]) >= 1 ? { file: m[1], line: Number(m[2]) } : undefined;
+}
 
 export function parseRunnerMessage(v: unknown): RunnerMessage | undefined {
   if (typeof v !== 'object' || v === null) {
@@ -234,6 +245,10 @@ export function parseRunnerMessage(v: unknown): RunnerMessage | undefined {
   const m = v as { type?: unknown; request?: Partial<RequestSpec>; index?: unknown };
   if (m.type === 'ready') {
     return { type: 'ready' };
+  }
+  const o = v as { file?: unknown; line?: unknown };
+  if (m.type === 'open' && typeof o.file === 'string' && typeof o.line === 'number' && Number.isInteger(o.line) && o.line >= 1) {
+    return { type: 'open', file: o.file, line: o.line };
   }
   if (m.type === 'load' && typeof m.index === 'number' && Number.isInteger(m.index) && m.index >= 0) {
     return { type: 'load', index: m.index };

@@ -7,7 +7,7 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 import { errorText, Log } from './log';
-import { addToHistory, HistoryEntry, parseRunnerMessage, readHistory, RequestSpec, requestRunnerHtml, sendRequest } from './requestModel';
+import { addToHistory, HistoryEntry, locationTarget, parseRunnerMessage, readHistory, RequestSpec, requestRunnerHtml, sendRequest } from './requestModel';
 
 /** The workspace state's key of the history. */
 export const historyKey = 'devproxy.requestHistory';
@@ -23,6 +23,8 @@ export class RequestRunnerPanel implements vscode.Disposable {
     /** The proxy's listener (host and port), or why there is none. */
     private readonly listener: () => { host: string; port: number } | string,
     private readonly log: Log,
+    /** Opens a route file (as X-Devproxy-Location names it) at a line. */
+    private readonly openLocation: (file: string, line: number) => Promise<void>,
   ) {}
 
   private get history(): HistoryEntry[] {
@@ -78,6 +80,9 @@ export class RequestRunnerPanel implements vscode.Disposable {
         this.ready = true;
         this.flush();
         return;
+      case 'open':
+        await this.openLocation(m.file, m.line);
+        return;
       case 'load': {
         const h = this.history[m.index];
         if (h) {
@@ -95,7 +100,7 @@ export class RequestRunnerPanel implements vscode.Disposable {
           const response = await sendRequest(m.request, listener);
           this.log('Info', `Send Request: ${m.request.method} ${m.request.path} → ${response.status} in ${response.ms} ms (${response.location}).`);
           await this.context.workspaceState.update(historyKey, addToHistory(this.history, { ...m.request, status: response.status, ms: response.ms, at: new Date().toISOString() }));
-          void panel.webview.postMessage({ type: 'response', response });
+          void panel.webview.postMessage({ type: 'response', response, location: locationTarget(response.location) });
           void panel.webview.postMessage({ type: 'history', entries: this.history });
         } catch (e) {
           void panel.webview.postMessage({ type: 'error', message: `${m.request.method} ${m.request.path}: ${errorText(e)}` });

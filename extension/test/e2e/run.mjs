@@ -79,7 +79,8 @@
 //      the request runner with the route's path, Send gets 200 through the
 //      proxy with a time and the location that answered (the proxy's
 //      X-Devproxy-Location, apps/runner.conf:2), the upstream gets the
-//      form's header, and the
+//      form's header, the location's file:line link opens the file at the
+//      line, and the
 //      history lists the request (request-runner.png); Filter Routes…
 //      "runner" leaves only apps/runner.conf and the view says
 //      Filter “runner”, Clear Filter brings every file back
@@ -1270,6 +1271,14 @@ async function powerUser({ page, context, ws }) {
       if (got.headers['x-e2e'] !== 'runner') fail(`the upstream should have received the form's header X-E2e: ${fmt(got.headers)}`);
       log(`  the upstream got ${got.method} ${got.url} with X-E2e: ${got.headers['x-e2e']}`);
       await shot(page, 'request-runner.png');
+      // The location's file:line is a link to the line.
+      await frame.locator('#location-link').click({ timeout: 10_000 });
+      await page.locator('.tabs-container .tab.active[aria-label*="runner.conf"]').first().waitFor({ state: 'visible', timeout: 15_000 });
+      await until(`the cursor on line ${runnerLine} of ${file}`, async () => {
+        const status = await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => '');
+        return { ok: status.includes(`Ln ${runnerLine},`), detail: status };
+      }, 10_000);
+      log(`  the location's link opened ${file} at line ${runnerLine}`);
     });
 
     await step('Filter Routes… "runner" narrows the tree and says so; Clear Filter restores it', async () => {

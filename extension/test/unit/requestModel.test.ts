@@ -8,6 +8,7 @@ import {
   HistoryEntry,
   historySize,
   listenerOf,
+  locationTarget,
   parseHeaderLines,
   parseRunnerMessage,
   pathOfUrl,
@@ -38,6 +39,13 @@ describe('requestModel: the form', () => {
     assert.deepStrictEqual(listenerOf('0.0.0.0:9'), { host: '127.0.0.1', port: 9 });
     assert.deepStrictEqual(listenerOf('[::1]:8080'), { host: '::1', port: 8080 });
     assert.strictEqual(listenerOf(''), undefined);
+  });
+
+  it('reads the file and line of X-Devproxy-Location', () => {
+    assert.deepStrictEqual(locationTarget('apps/web.conf:3 ^~ /web/'), { file: 'apps/web.conf', line: 3 });
+    assert.deepStrictEqual(locationTarget('shop/apps/shop.conf:12'), { file: 'shop/apps/shop.conf', line: 12 });
+    assert.strictEqual(locationTarget('—'), undefined);
+    assert.strictEqual(locationTarget('apps/web.conf:0 /'), undefined);
   });
 
   it("takes the path and query of a route's URL", () => {
@@ -81,6 +89,8 @@ describe('requestModel: the history', () => {
       request: { method: 'GET', path: '/', headers: '', body: '' },
     });
     assert.strictEqual(parseRunnerMessage({ type: 'send', request: { method: 'GET' } }), undefined);
+    assert.deepStrictEqual(parseRunnerMessage({ type: 'open', file: 'apps/a.conf', line: 3 }), { type: 'open', file: 'apps/a.conf', line: 3 });
+    assert.strictEqual(parseRunnerMessage({ type: 'open', file: 'apps/a.conf', line: 0 }), undefined);
     assert.strictEqual(parseRunnerMessage('send'), undefined);
   });
 
