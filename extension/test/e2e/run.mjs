@@ -90,7 +90,8 @@
 //      Send Request, a file offers Open, Reveal in Explorer and Copy Path;
 //      apps/broken.conf, which does not parse, shows expanded with its
 //      errors as rows under it ("line N"; routes-broken-file.png), and
-//      leaves the tree when deleted; F2 on $backend in apps/vars.conf
+//      leaves the tree when deleted, and apps/big.conf (21 routes) starts
+//      collapsed; the files are listed by folder, then name; F2 on $backend in apps/vars.conf
 //      (the rename box holds "backend") renames the set and the use to
 //      $api_upstream (rename-variable.png); in apps/semi.conf, whose
 //      proxy_set_header misses its ';', the lens says "not loaded" until the
@@ -1285,6 +1286,14 @@ async function powerUser({ page, context, ws }) {
       await showRoutesView(page);
       const files = async () => (await treeRows(page)).filter((r) => r.level === 1).map((r) => r.label);
       const all = await files();
+      // A stable order: by folder, then file name (never by age: b.conf is newer than a.conf).
+      const split = (f) => [f.slice(0, f.lastIndexOf('/') + 1), f.slice(f.lastIndexOf('/') + 1)];
+      const ordered = [...all].sort((x, y) => {
+        const [fx, nx] = split(x);
+        const [fy, ny] = split(y);
+        return fx < fy ? -1 : fx > fy ? 1 : nx < ny ? -1 : nx > ny ? 1 : 0;
+      });
+      if (all.join() !== ordered.join()) fail(`the Routes tree should list the files by folder, then name: ${all.join(', ')}`);
       await commandWithInput(page, 'Filter Routes', 'runner');
       const narrowed = await until('only apps/runner.conf in the tree, and the view saying Filter “runner”', async () => {
         const f = await files();
@@ -1304,7 +1313,7 @@ async function powerUser({ page, context, ws }) {
 
     // A file that does not load starts expanded on its errors (the client's
     // diagnostics), each a row of its own; the file goes again afterwards.
-    await step('a broken route file shows its errors as its children', async () => {
+    await step('a broken route file shows its errors as its children; a file of 21 routes starts collapsed', async () => {
       const broken = 'apps/broken.conf';
       fs.writeFileSync(path.join(ws, broken), '# Written by the end-to-end test: it does not parse.\nlocation /broken/ {\n    proxy_pass http://127.0.0.1:5990/;\n');
       try {
@@ -1321,6 +1330,18 @@ async function powerUser({ page, context, ws }) {
         await shot(page, 'routes-broken-file.png');
       } finally {
         fs.rmSync(path.join(ws, broken), { force: true });
+      }
+      // A file of more than 20 routes starts collapsed.
+      const big = 'apps/big.conf';
+      fs.writeFileSync(path.join(ws, big), Array.from({ length: 21 }, (_, i) => `location /big${i}/ {\n    proxy_pass http://127.0.0.1:5989;\n}\n`).join(''));
+      try {
+        const seenBig = await until(`${big} with 21 routes, collapsed`, async () => {
+          const row = (await treeRows(page)).find((r) => r.level === 1 && r.label === big);
+          return { ok: !!row && row.description.startsWith('21 routes') && row.expanded === 'false', detail: row };
+        }, 20_000);
+        log(`  ${big}: ${seenBig.detail.description}, expanded=${seenBig.detail.expanded}`);
+      } finally {
+        fs.rmSync(path.join(ws, big), { force: true });
       }
       await until(`${broken} gone from the Routes tree`, async () => {
         const rows = await treeRows(page);
