@@ -68,11 +68,15 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerClosed
 	}
 	s.listeners[ln] = struct{}{}
+	// The accept loop counts as a connection of its own, so that one
+	// accepted as a shutdown begins is still served (newConn).
+	s.wg.Add(1)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
 		s.mu.Unlock()
+		s.wg.Done()
 	}()
 	var delay time.Duration
 	for {
@@ -92,12 +96,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		delay = 0
-		c := s.newConn(nc)
-		if c == nil {
-			nc.Close()
-			return ErrServerClosed
-		}
-		go c.serve()
+		go s.newConn(nc).serve()
 	}
 }
 
@@ -109,11 +108,11 @@ func isTemporaryAccept(err error) bool {
 func (s *Server) isClosing() bool { return s.closing.Load() }
 
 func (s *Server) newConn(nc net.Conn) *clientConn {
+	// A connection accepted as a shutdown began (a hand-over of the
+	// port) is served too: its client sent its request to a listening
+	// port. The accept loop's count keeps the shutdown waiting for it.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing.Load() {
-		return nil
-	}
 	c := &clientConn{srv: s, nc: nc, remote: nc.RemoteAddr().String(), accepted: time.Now()}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wd.write = true

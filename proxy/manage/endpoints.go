@@ -3,6 +3,7 @@ package manage
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -494,6 +495,9 @@ func (a *API) reports(*http.Request) (any, *Error) {
 		return out, nil
 	}
 	latest, err := a.opts.Reports.Latest()
+	if errors.Is(err, ErrNoStore) {
+		return out, nil
+	}
 	if err != nil {
 		return nil, errorf(http.StatusInternalServerError, "", "read the health store: %v", err)
 	}
@@ -520,6 +524,9 @@ func (a *API) prune(r *http.Request) (any, *Error, string) {
 		return nil, errorf(http.StatusConflict, "", "health is kept in memory only here (no store): nothing to prune"), "reports"
 	}
 	n, err := a.opts.Reports.Prune(a.now())
+	if errors.Is(err, ErrNoStore) {
+		return nil, errorf(http.StatusConflict, "", "%v: nothing to prune", err), "reports"
+	}
 	if err != nil {
 		return nil, errorf(http.StatusInternalServerError, "", "prune: %v", err), "reports"
 	}

@@ -42,6 +42,11 @@ import (
 // MaxBody is the largest request body the API reads (413 beyond).
 const MaxBody = 1 << 20
 
+// ErrNoStore is a ReportStore's error when health is kept in memory only
+// (for now: the store is still opening, or another process holds it):
+// GET reports answers none, prune 409.
+var ErrNoStore = errors.New("health is kept in memory only here (no store)")
+
 // ReportStore is what the API needs of the health store (proxy/store).
 type ReportStore interface {
 	// Latest is the newest report of each route, as stored JSON.

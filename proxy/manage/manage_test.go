@@ -3,6 +3,7 @@ package manage
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"net/http"
@@ -673,5 +674,25 @@ func TestCrossSiteInstallRefused(t *testing.T) {
 	}
 	if code := post("application/json; charset=utf-8", srv.URL, body(InstallRequest{Name: "web", Content: webConf})); code != 200 {
 		t.Errorf("own Origin: %d", code)
+	}
+}
+
+// noStore is a store still opening (or held by another process).
+type noStore struct{}
+
+func (noStore) Latest() (map[string][]byte, error) { return nil, ErrNoStore }
+func (noStore) Prune(time.Time) (int, error)       { return 0, ErrNoStore }
+
+// TestReportsWhileTheStoreIsAway: a store that is not open (yet) is no
+// server error: GET reports answers none, prune 409 saying why.
+func TestReportsWhileTheStoreIsAway(t *testing.T) {
+	s := newSite(t, nil)
+	s.api = New(Options{Workspace: s.ws, Reports: noStore{}})
+	s.h = s.api.Handler()
+	if code, out := s.do(t, "GET", "/devproxy/api/reports", ""); code != 200 || out["stored"] != false {
+		t.Errorf("reports: %d %v", code, out)
+	}
+	if code, out := s.do(t, "POST", "/devproxy/api/reports/prune", "{}"); code != 409 || !strings.Contains(fmt.Sprint(out["message"]), "memory only") {
+		t.Errorf("prune: %d %v", code, out)
 	}
 }

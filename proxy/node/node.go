@@ -102,9 +102,14 @@ type Node struct {
 	owner    *join.Owner      // while owning
 	member   *join.Membership // while a member
 	handOver bool             // the owner was asked to stop: join rather than listen next
-	taking   bool             // this member asked the owner to stop: bind the moment the port is free
-	others   []routing.FolderSpec
-	rt       *runtime // while owning
+	// bound are the listeners a member that asked the owner to stop bound
+	// the moment the owner let go (TakeOver); the next own serves them.
+	bound [2]net.Listener
+	// taking is closed when TakeOver is done binding; Run waits for it
+	// rather than bind the port itself at the same time.
+	taking chan struct{}
+	others []routing.FolderSpec
+	rt     *runtime // while owning
 	// remoteHealth is the owner's health while a member, read over
 	// remote; nil otherwise.
 	remoteHealth *monitor.Document
@@ -146,20 +151,28 @@ func (n *Node) Run(ctx context.Context) error {
 	wait := retryMin
 	for ctx.Err() == nil {
 		n.mu.Lock()
-		handOver, taking := n.handOver, n.taking
-		n.handOver, n.taking = false, false
+		taking := n.taking
+		n.mu.Unlock()
+		if taking != nil {
+			select {
+			case <-taking:
+			case <-ctx.Done():
+			}
+		}
+		n.mu.Lock()
+		handOver, bound := n.handOver, n.bound
+		n.handOver, n.bound, n.taking = false, [2]net.Listener{}, nil
 		n.mu.Unlock()
 		if handOver {
 			if n.joinFor(ctx, handOverWait) {
 				wait = retryMin
 				continue
 			}
+			if ctx.Err() != nil {
+				break // stopped while handing over: do not take the port back
+			}
 		}
-		var ln, tln net.Listener
-		if taking {
-			ln, tln = n.bindSoon(ctx, handOverWait)
-		}
-		err := n.own(ctx, ln, tln)
+		err := n.own(ctx, bound[0], bound[1])
 		if err == nil || ctx.Err() != nil {
 			wait = retryMin
 			continue // stopped on request, or done
@@ -182,6 +195,15 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-time.After(wait + rand.N(wait/2)):
 		}
 		wait = min(2*wait, retryMax)
+	}
+	// Listeners a take-over bound as the node stopped are not served.
+	n.mu.Lock()
+	bound := n.bound
+	n.bound = [2]net.Listener{}
+	n.mu.Unlock()
+	if bound[0] != nil {
+		bound[0].Close()
+		bound[1].Close()
 	}
 	return nil
 }
@@ -487,14 +509,21 @@ func (n *Node) TakeOver(ctx context.Context) error {
 	if member == nil {
 		return errors.New("this devproxy is not a member of another one's proxy")
 	}
+	taking := make(chan struct{})
+	defer close(taking)
+	n.mu.Lock()
+	n.taking = taking
+	n.mu.Unlock()
 	if err := member.AskStop(ctx); err != nil {
 		return err
 	}
-	// Leave at once and bind the moment the owner has let go, rather than
-	// wait for the owner's connection to close after its drain.
-	n.mu.Lock()
-	n.taking = true
-	n.mu.Unlock()
+	// Bind the moment the owner has let go, rather than when its
+	// connection closes after its drain; then leave it, and serve.
+	if ln, tln := n.bindSoon(ctx, handOverWait); ln != nil {
+		n.mu.Lock()
+		n.bound = [2]net.Listener{ln, tln}
+		n.mu.Unlock()
+	}
 	member.Close()
 	return nil
 }

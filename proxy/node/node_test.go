@@ -540,19 +540,7 @@ func TestOwnerServesTheManagementAPI(t *testing.T) {
 // it. On this machine nothing is asked. Apps' routes are unaffected.
 func TestTunnelNeedsAKey(t *testing.T) {
 	dataDir := t.TempDir()
-	keys, err := auth.OpenKeys(filepath.Join(dataDir, auth.KeysFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readKey, _, err := keys.Create(auth.ReadOnly, "teammate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, _, err := keys.Create(auth.Admin, "me")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys.Close()
+	readKey, adminKey := testKeys(t, dataDir)
 	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
 	ws, err := routing.NewWorkspace(root)
 	if err != nil {
@@ -628,4 +616,22 @@ func TestTunnelNeedsAKey(t *testing.T) {
 	if got, _ := do(tunnel, "GET", "/devproxy/", "", "", "Cookie", cookie); got != 200 {
 		t.Errorf("the dashboard with the session: %d", got)
 	}
+}
+
+// testKeys creates a read-only key ("teammate") and an admin key ("me")
+// in dataDir's keys file.
+func testKeys(t *testing.T, dataDir string) (readKey, adminKey string) {
+	t.Helper()
+	keys, err := auth.OpenKeys(filepath.Join(dataDir, auth.KeysFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keys.Close()
+	if readKey, _, err = keys.Create(auth.ReadOnly, "teammate"); err != nil {
+		t.Fatal(err)
+	}
+	if adminKey, _, err = keys.Create(auth.Admin, "me"); err != nil {
+		t.Fatal(err)
+	}
+	return readKey, adminKey
 }

@@ -156,20 +156,18 @@ func (rt *runtime) stop() {
 // as the management API reads it.
 type runtimeReports struct{ rt *runtime }
 
-var errNoStore = errors.New("health is kept in memory only here (no store)")
-
 func (r runtimeReports) Latest() (map[string][]byte, error) {
 	if st := r.rt.currentStore(); st != nil {
 		return st.Latest()
 	}
-	return nil, errNoStore
+	return nil, manage.ErrNoStore
 }
 
 func (r runtimeReports) Prune(now time.Time) (int, error) {
 	if st := r.rt.currentStore(); st != nil {
 		return st.Prune(now)
 	}
-	return 0, errNoStore
+	return 0, manage.ErrNoStore
 }
 
 // tunnel is the owner's tunnel, nil before the listeners are bound.

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,28 +17,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/monitor"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
-
-// syncBuffer is a log several goroutines write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // tree reads every file under root (but .devproxy/backups, where a
 // successful install keeps the previous version), by path.
@@ -84,25 +66,13 @@ func sameTree(t *testing.T, what string, before, after map[string]string) {
 // audit log or a health report.
 func TestSecuritySuite(t *testing.T) {
 	dataDir := t.TempDir()
-	keys, err := auth.OpenKeys(filepath.Join(dataDir, auth.KeysFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	readKey, _, err := keys.Create(auth.ReadOnly, "teammate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, _, err := keys.Create(auth.Admin, "me")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys.Close()
+	readKey, adminKey := testKeys(t, dataDir)
 	up := saying(t, "app")
 	root := site(t, map[string]string{
 		"apps/a.conf": "location /api/ { proxy_pass http://" + up + "; }\nlocation /a/ { proxy_pass http://" + up + "; }\n",
 		"apps/b.conf": "location /api/ { proxy_pass http://" + up + "; }\n",
 	})
-	var logs syncBuffer
+	var logs proxytest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	chats := 0
 	var chatMu sync.Mutex
@@ -119,6 +89,13 @@ func TestSecuritySuite(t *testing.T) {
 		}}
 	})
 	waitRole(t, h, Owner, 5*time.Second)
+	// The health store opens beside the proxy, off its goroutine; the
+	// monitor starts once it is open.
+	for deadline := time.Now().Add(5 * time.Second); h.node.Health().Source != monitor.SourceOwner; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the health monitor did not start")
+		}
+	}
 	tunnelAddr := h.node.State().TunnelAddr
 
 	do := func(method, path, key, body, contentType string) (int, string) {

@@ -7,9 +7,11 @@
 package proxytest
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,4 +70,23 @@ func Serve(tb testing.TB, files map[string]string, opts httpproxy.ServeOptions) 
 		tb.Fatal("Serve did not become ready")
 	}
 	return httpproxy.ServeInfo{}
+}
+
+// Buffer is a bytes.Buffer that a test reads while goroutines (a server's
+// log, a child process's output) write it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

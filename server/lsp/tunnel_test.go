@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,30 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/tunnel"
 )
-
-// lockedBuffer is a log the test reads while the server writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // lastTunnel is the newest devproxy/tunnelChanged the client received.
 func lastTunnel(ms []message) (tunnel.State, bool) {
@@ -55,7 +36,7 @@ func TestTunnelAndKeys(t *testing.T) {
 	dataDir := t.TempDir()
 	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /up/ { proxy_pass %s; }\n-- devproxy.json --\n{\"dataDir\": %q}\n", up.URL, dataDir))
 	tunnelAddr := freeAddr(t)
-	var logs lockedBuffer
+	var logs proxytest.Buffer
 	settings := map[string]any{"listen": freeAddr(t), "tunnel": map[string]any{"listen": tunnelAddr}}
 	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // lspProcess is `devproxy lsp` run as the editor runs it: frames on
@@ -25,7 +27,7 @@ type lspProcess struct {
 	t        *testing.T
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
-	stderr   *lockedBuffer
+	stderr   *proxytest.Buffer
 	frames   chan map[string]json.RawMessage
 	settings map[string]any
 	nextID   int
@@ -41,7 +43,7 @@ func startLSP(t *testing.T, root string, settings map[string]any, logFile string
 	if logFile != "" {
 		args = append(args, "--log-file", logFile)
 	}
-	p := &lspProcess{t: t, cmd: exec.Command(exe, args...), stderr: &lockedBuffer{},
+	p := &lspProcess{t: t, cmd: exec.Command(exe, args...), stderr: &proxytest.Buffer{},
 		frames: make(chan map[string]json.RawMessage, 256), settings: settings}
 	p.cmd.Env = append(append(os.Environ(), "DEVPROXY_RUN_MAIN=1"), env...)
 	p.stdin, _ = p.cmd.StdinPipe()

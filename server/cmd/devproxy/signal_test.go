@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"math/rand"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/gorilla/websocket"
 )
 
@@ -92,27 +92,10 @@ func serveHTTP(t *testing.T, h http.Handler) string {
 // serveProcess is `devproxy serve` running as a child process.
 type serveProcess struct {
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
-	stdout *lockedBuffer
+	stderr *proxytest.Buffer
+	stdout *proxytest.Buffer
 	addr   chan string // the local address, once it serves
 	exited chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var servingLine = regexp.MustCompile(`on http://(\S+) `)
@@ -127,7 +110,7 @@ func startServeProcess(t *testing.T, root string, extra ...string) *serveProcess
 		"--drain-timeout", testDrain.String(), "--log-level", "debug"}, extra...)
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "DEVPROXY_RUN_MAIN=1")
-	p := &serveProcess{cmd: cmd, stderr: &lockedBuffer{}, stdout: &lockedBuffer{}, addr: make(chan string, 1), exited: make(chan error, 1)}
+	p := &serveProcess{cmd: cmd, stderr: &proxytest.Buffer{}, stdout: &proxytest.Buffer{}, addr: make(chan string, 1), exited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
