@@ -70,6 +70,16 @@ export const Commands = {
   copyTunnelUrl: 'devproxy.copyTunnelUrl',
   openViaTunnel: 'devproxy.openViaTunnel',
   createApiKey: 'devproxy.createApiKey',
+  showStatusMenu: 'devproxy.showStatusMenu',
+  openDashboard: 'devproxy.openDashboard',
+  filterRoutes: 'devproxy.filterRoutes',
+  clearRoutesFilter: 'devproxy.clearRoutesFilter',
+  openRouteFile: 'devproxy.openRouteFile',
+  revealRouteFileInExplorer: 'devproxy.revealRouteFileInExplorer',
+  copyRouteFilePath: 'devproxy.copyRouteFilePath',
+  copyRouteUrl: 'devproxy.copyRouteUrl',
+  copyRouteAsCurl: 'devproxy.copyRouteAsCurl',
+  sendRequest: 'devproxy.sendRequest',
 } as const;
 
 export type CommandId = (typeof Commands)[keyof typeof Commands];
@@ -92,6 +102,14 @@ export const TraceChannelName = 'Dev Tunnel Proxy Trace';
 export const TunnelItemName = 'Dev Tunnel Proxy Tunnel';
 /** The context key that is true while the tunnel is up: "Open via Tunnel" and "Copy Tunnel URL" need it. */
 export const TunnelUpContextKey = 'devproxy.tunnelUp';
+/**
+ * What the Routes view shows when it has no rows (routesModel.ts
+ * RoutesViewState): `starting`, `stopped` (a Restart button), `empty` ("No
+ * routes yet"), `filtered` (a Clear Filter button) or `routes`.
+ */
+export const RoutesViewContextKey = 'devproxy.routesView';
+/** True while the Routes view has a filter: "Clear Filter" is in its title. */
+export const RoutesFilteredContextKey = 'devproxy.routesFiltered';
 
 /** An LSP position: 0-based line, 0-based UTF-16 character. */
 export interface Position {

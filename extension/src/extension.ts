@@ -23,14 +23,32 @@ import { askDraft, diagnoseQuestion, diagnosticQuestion, routeAtLine, routeFacts
 import { CalliopeSecrets } from './calliopeSecrets';
 import { patternsMarkdown } from './calliopePatterns';
 import { CalliopeView } from './calliopeView';
-import { CalliopeViewId, CommandId, Commands, DisplayName, LanguageId, Methods, OutputChannelName, PatternStats, RoutesViewId, TraceChannelName } from './contract';
+import {
+  CalliopeViewId,
+  CommandId,
+  Commands,
+  DisplayName,
+  LanguageId,
+  Methods,
+  OutputChannelName,
+  PatternStats,
+  RoutesFilteredContextKey,
+  RoutesViewContextKey,
+  RoutesViewId,
+  TraceChannelName,
+} from './contract';
+import { ExplainPanel } from './explainPanel';
+import { isExplainDocument } from './explainView';
+import { curlCommand, listenerOf, pathOfUrl } from './requestModel';
+import { RequestRunnerPanel } from './requestRunner';
+import { dashboardUrl, statusActions } from './statusBar';
 import { createRouteFile } from './createRouteFile';
 import { parseExplainInput } from './explainInput';
 import { errorText, Log, logLine } from './log';
 import { RouteFileLanguage } from './routeFileLanguage';
 import { healthWord, statusOf } from './healthModel';
 import { RouteDetailsPanels } from './routeDetailsPanel';
-import { joinExternal, renameTargetOf, revealTargetOf, RouteNode, routeOf, splitOrigin, urlOf } from './routesModel';
+import { FileNode, joinExternal, renameTargetOf, revealTargetOf, RouteNode, routeOf, splitOrigin, urlOf } from './routesModel';
 import { RoutesTreeProvider } from './routesTree';
 import { ServerController } from './serverController';
 import { showProxyOwner } from './showProxyOwner';
@@ -64,7 +82,32 @@ export function activate(context: vscode.ExtensionContext): void {
       choice ? vscode.commands.executeCommand(Commands.createRouteFile) : undefined,
     );
   };
-  const status = new ServerStatusItem(statusItem, offerRouteFile);
+  const status = new ServerStatusItem(statusItem, offerRouteFile, (state) => tree.setStopped(state.kind === 'stopped'));
+  // A file that does not load shows its errors (the client's diagnostics) as its children.
+  tree.problemsOf = (uri) =>
+    vscode.languages
+      .getDiagnostics(vscode.Uri.parse(uri, true))
+      .filter((d) => d.severity === vscode.DiagnosticSeverity.Error)
+      .map((d) => ({ message: d.message, range: { start: { line: d.range.start.line, character: d.range.start.character }, end: { line: d.range.end.line, character: d.range.end.character } } }));
+  // The view's description shows the filter; the context keys pick the
+  // empty view's message and the title's Clear Filter.
+  // Only what changed is sent: every table and health push comes through
+  // here, and a needless update re-renders the view under the user's click
+  // (an inline action clicked mid-render gets no node).
+  let shownState = '';
+  const syncViewState = () => {
+    const next = { description: tree.description, message: tree.message, view: tree.viewState, filtered: tree.filter !== '' };
+    const key = JSON.stringify(next);
+    if (key === shownState) {
+      return;
+    }
+    shownState = key;
+    view.description = next.description || undefined;
+    view.message = next.message || undefined;
+    void vscode.commands.executeCommand('setContext', RoutesViewContextKey, next.view);
+    void vscode.commands.executeCommand('setContext', RoutesFilteredContextKey, next.filtered);
+  };
+  syncViewState();
   // Calliope's view and key need the client, and the client's start needs
   // them (the notifications, the key sent once it runs): late-bound.
   let server: ServerController | undefined;
@@ -104,6 +147,17 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   controller = server;
   const details = new RouteDetailsPanels(tree, (method, params) => server.running?.sendRequest<unknown>(method, params));
+  const explainPanel = new ExplainPanel(context, tree);
+  const runner = new RequestRunnerPanel(
+    context,
+    () => {
+      const s = status.current;
+      const listener = s.kind === 'running' || s.kind === 'joined' ? listenerOf(s.address) : undefined;
+      return listener ?? `${DisplayName}: no proxy is listening (${s.kind}), so the request cannot be sent.`;
+    },
+    log,
+    (file, line) => explainPanel.openAt(file, line),
+  );
   context.subscriptions.push(
     output,
     traceOutput,
@@ -114,6 +168,10 @@ export function activate(context: vscode.ExtensionContext): void {
     language,
     server,
     details,
+    explainPanel,
+    runner,
+    tree.onDidChangeViewState(syncViewState),
+    vscode.languages.onDidChangeDiagnostics((e) => tree.problemsChanged(e.uris.map((u) => u.toString()))),
     calliope,
     vscode.window.registerWebviewViewProvider(CalliopeViewId, calliope),
     vscode.languages.registerCodeActionsProvider({ language: LanguageId }, new CalliopeCodeActions(), CalliopeCodeActions.metadata),
@@ -216,8 +274,13 @@ export function activate(context: vscode.ExtensionContext): void {
       lastExplain = text.trim();
       try {
         const result = await client.sendRequest<unknown>(Methods.explain, parsed.params);
-        const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(result, null, 2) + '\n' });
-        await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        if (isExplainDocument(result)) {
+          explainPanel.show(parsed.params, result);
+        } else {
+          // A server whose document this client does not know: its JSON, as before.
+          const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(result, null, 2) + '\n' });
+          await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        }
       } catch (e) {
         void vscode.window.showErrorMessage(`${DisplayName}: cannot explain ${parsed.params.url}: ${errorText(e)}`);
       }
@@ -317,7 +380,97 @@ export function activate(context: vscode.ExtensionContext): void {
         warn: (message) => void vscode.window.showWarningMessage(message),
         log,
       }),
+    [Commands.showStatusMenu]: async () => {
+      const picked = await vscode.window.showQuickPick(
+        statusActions(status.current).map((a) => ({ label: a.label, description: a.description, action: a })),
+        { title: DisplayName, placeHolder: statusItem.text.replace(/^\$\([^)]*\)\s*/, '') },
+      );
+      if (picked) {
+        await vscode.commands.executeCommand(picked.action.command);
+      }
+    },
+    [Commands.openDashboard]: async () => {
+      const url = dashboardUrl(status.current.address);
+      if (!url) {
+        void vscode.window.showWarningMessage(`${DisplayName}: the proxy's address is not known yet.`);
+        return;
+      }
+      // Through asExternalUri, as Open in Browser: a remote window opens the forwarded port.
+      await vscode.commands.executeCommand(Commands.openRoute, url);
+    },
+    [Commands.filterRoutes]: async () => {
+      const text = await vscode.window.showInputBox({
+        title: 'Filter Routes',
+        prompt: 'Shows the routes whose path, file name or upstream contains this text; empty shows all.',
+        placeHolder: '/api/, a file name, or :5173',
+        value: tree.filter,
+      });
+      if (text !== undefined) {
+        tree.setFilter(text);
+      }
+    },
+    [Commands.clearRoutesFilter]: () => tree.setFilter(''),
+    [Commands.openRouteFile]: (arg) => {
+      const file = fileNodeOf(arg);
+      return file && vscode.commands.executeCommand('vscode.open', vscode.Uri.parse(file.uri, true));
+    },
+    [Commands.revealRouteFileInExplorer]: (arg) => {
+      const file = fileNodeOf(arg);
+      return file && vscode.commands.executeCommand('revealInExplorer', vscode.Uri.parse(file.uri, true));
+    },
+    [Commands.copyRouteFilePath]: async (arg) => {
+      const file = fileNodeOf(arg);
+      if (file) {
+        await vscode.env.clipboard.writeText(vscode.Uri.parse(file.uri, true).fsPath);
+      }
+    },
+    [Commands.copyRouteUrl]: async (arg) => {
+      const url = urlOf(routeNodeOf(arg) ?? arg);
+      if (url) {
+        await vscode.env.clipboard.writeText(url);
+        vscode.window.setStatusBarMessage(`${DisplayName}: copied ${url}`, 3000);
+      }
+    },
+    [Commands.copyRouteAsCurl]: async (arg) => {
+      const url = urlOf(routeNodeOf(arg) ?? arg);
+      if (url) {
+        await vscode.env.clipboard.writeText(curlCommand(url));
+        vscode.window.setStatusBarMessage(`${DisplayName}: copied the curl command for ${url}`, 3000);
+      }
+    },
+    [Commands.sendRequest]: async (arg) => {
+      let node = routeNodeOf(arg);
+      if (!node && arg === undefined) {
+        // From the Command Palette: pick a route (or start from /).
+        const routes = tree.current.files.flatMap((f) => f.routes).filter((r) => r.url);
+        const picked = await vscode.window.showQuickPick(
+          [{ label: '/', description: 'an empty request', node: undefined as RouteNode | undefined }, ...routes.map((r) => ({ label: r.label, description: `${r.fileId}:${r.line}`, node: r as RouteNode | undefined }))],
+          { title: 'Send Request', placeHolder: 'The route to start from' },
+        );
+        if (!picked) {
+          return;
+        }
+        node = picked.node;
+      }
+      // A code lens may pass the route's URL; the tree and a route string give the node.
+      const path =
+        typeof arg === 'string' && /^https?:\/\//i.test(arg)
+          ? pathOfUrl(arg)
+          : node
+            ? node.url
+              ? pathOfUrl(node.url)
+              : (node.route ?? '/')
+            : typeof arg === 'string' && arg.startsWith('/')
+              ? arg
+              : '/';
+      runner.show({ method: 'GET', path, headers: '', body: '' }, node ? `${node.label} (${node.fileId}:${node.line})` : '');
+    },
   };
+
+  /** The file node of a command argument (the tree's menus pass it). */
+  function fileNodeOf(arg: unknown): FileNode | undefined {
+    return typeof arg === 'object' && arg !== null && (arg as FileNode).kind === 'file' ? (arg as FileNode) : undefined;
+  }
 
   /** The tree's route node of a command argument: the node itself, or a route string. */
   function routeNodeOf(arg: unknown): RouteNode | undefined {

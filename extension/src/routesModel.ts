@@ -365,9 +365,36 @@ export function buildRoutesModel(result: RoutesResult, options: RoutesModelOptio
 
   for (const f of order) {
     describeFile(f, infos.get(f.id)?.staleSince, now);
+    f.routes.sort(byLine);
   }
+  // A stable order, whatever the server's (it lists files by age): folder,
+  // then file name, then line. A save must not move the rows under the user.
+  order.sort(byFolderThenName);
   const folders = groupByFolder(result.folders ?? [], order, infos, options.home ?? '');
   return { version: result.version, root: result.root, folders, files: order };
+}
+
+/** Plain code-unit order: the same on every machine and locale. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Splits a display path into its folder and its name: `apps/a.conf` → [`apps`, `a.conf`]. */
+function folderAndName(p: string): [string, string] {
+  const at = p.lastIndexOf('/');
+  return at < 0 ? ['', p] : [p.slice(0, at), p.slice(at + 1)];
+}
+
+/** The files' order: by folder, then by file name; the tree never follows modification times. */
+export function byFolderThenName(a: { path: string }, b: { path: string }): number {
+  const [fa, na] = folderAndName(a.path);
+  const [fb, nb] = folderAndName(b.path);
+  return compareText(fa, fb) || compareText(na, nb);
+}
+
+/** The routes' order in a file: by line, as written. */
+export function byLine(a: { line: number; label: string }, b: { line: number; label: string }): number {
+  return a.line - b.line || compareText(a.label, b.label);
 }
 
 /** Sets a file node's description and tooltip from its state and routes. */
@@ -562,4 +589,147 @@ export function routeOf(arg: unknown): string | undefined {
     return (arg as RouteNode).route ?? undefined;
   }
   return undefined;
+}
+
+/** A file with more routes than this starts collapsed in the tree. */
+export const collapseAbove = 20;
+
+/**
+ * How a file node starts: expanded when it has routes, collapsed when it has
+ * more than collapseAbove (a large file would push every other file out of
+ * sight), and expanded when it does not load, to show its errors. VS Code
+ * keeps what the user chose afterwards, as the ids are stable.
+ */
+export function fileStartsExpanded(file: FileNode, problems: number): 'expanded' | 'collapsed' | 'none' {
+  if (!file.ok && !file.stale) {
+    return problems > 0 ? 'expanded' : 'none';
+  }
+  if (file.routes.length === 0) {
+    return 'none';
+  }
+  return file.routes.length > collapseAbove ? 'collapsed' : 'expanded';
+}
+
+/** One error of a file that does not load, shown under its node. */
+export interface ProblemNode {
+  kind: 'problem';
+  /** Stable enough: the file's id, the line and the message. */
+  id: string;
+  fileId: string;
+  /** The message. */
+  label: string;
+  /** "line 3". */
+  description: string;
+  reveal: RevealTarget;
+  contextValue: 'problem';
+}
+
+/** An error diagnostic of a route file: what the tree needs of a vscode.Diagnostic. */
+export interface FileProblem {
+  message: string;
+  range: Range;
+}
+
+/** The nodes of a broken file's errors, in the order of their lines. */
+export function problemNodes(file: FileNode, problems: readonly FileProblem[]): ProblemNode[] {
+  const seen = new Set<string>();
+  return [...problems]
+    .sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character)
+    .map((p) => {
+      let id = `${file.id}#problem:${p.range.start.line + 1}:${p.message}`;
+      for (let n = 2; seen.has(id); n++) {
+        id = `${file.id}#problem:${p.range.start.line + 1}:${p.message} (${n})`;
+      }
+      seen.add(id);
+      return {
+        kind: 'problem' as const,
+        id,
+        fileId: file.id,
+        label: p.message.split('\n')[0],
+        description: `line ${p.range.start.line + 1}`,
+        reveal: { uri: file.uri, range: p.range },
+        contextValue: 'problem' as const,
+      };
+    });
+}
+
+/**
+ * Whether a route matches the tree's filter: its path (the location as
+ * written, or the route), its file's path, or its upstream contains the
+ * text, ignoring case.
+ */
+export function routeMatches(route: RouteNode, file: FileNode, filter: string): boolean {
+  const f = filter.trim().toLowerCase();
+  if (f === '') {
+    return true;
+  }
+  return [route.label, route.route ?? '', file.path, route.upstream ?? ''].some((s) => s.toLowerCase().includes(f));
+}
+
+/**
+ * The model narrowed by the filter: a file keeps the routes that match
+ * (all of them when its path does); files and folders left with no route
+ * go. An empty filter returns the model as it is.
+ */
+export function filterRoutesModel(model: RoutesModel, filter: string): RoutesModel {
+  const f = filter.trim().toLowerCase();
+  if (f === '') {
+    return model;
+  }
+  const narrowed = new Map<FileNode, FileNode>();
+  for (const file of model.files) {
+    const routes = file.routes.filter((r) => routeMatches(r, file, f));
+    if (routes.length > 0 || file.path.toLowerCase().includes(f)) {
+      narrowed.set(file, { ...file, routes });
+    }
+  }
+  const files = model.files.filter((x) => narrowed.has(x)).map((x) => narrowed.get(x)!);
+  const folders = model.folders
+    .map((folder) => ({ ...folder, files: folder.files.filter((x) => narrowed.has(x)).map((x) => narrowed.get(x)!) }))
+    .filter((folder) => folder.files.length > 0);
+  return { ...model, folders, files };
+}
+
+/** The number of routes of a model. */
+export function routeCount(model: RoutesModel): number {
+  return model.files.reduce((n, f) => n + f.routes.length, 0);
+}
+
+/** The view's description while a filter is set: `filter: api (3 of 12)`. */
+export function filterDescription(filter: string, shown: number, total: number): string {
+  const f = filter.trim();
+  return f === '' ? '' : `filter: ${f} (${shown} of ${total})`;
+}
+
+/**
+ * The message above the tree while a filter is set (the description alone
+ * is cut off in a narrow side bar): `Filter “api”: 3 of 12 routes.`
+ */
+export function filterMessage(filter: string, shown: number, total: number): string {
+  const f = filter.trim();
+  return f === '' ? '' : `Filter “${f}”: ${shown} of ${plural(total, 'route', 'routes')}.`;
+}
+
+/**
+ * What the Routes view shows when it has no rows: the value of the context
+ * key devproxy.routesView, which picks the viewsWelcome message.
+ * - starting: the server has not answered yet (no message);
+ * - stopped: the language server is not running (a Restart button);
+ * - empty: the table has no route files ("No routes yet");
+ * - filtered: a filter hides every route (a Clear Filter button);
+ * - routes: there are rows.
+ */
+export type RoutesViewState = 'starting' | 'stopped' | 'empty' | 'filtered' | 'routes';
+
+export function routesViewState(s: { stopped: boolean; loaded: boolean; files: number; shownFiles: number }): RoutesViewState {
+  if (s.stopped) {
+    return 'stopped';
+  }
+  if (!s.loaded) {
+    return 'starting';
+  }
+  if (s.files === 0) {
+    return 'empty';
+  }
+  return s.shownFiles === 0 ? 'filtered' : 'routes';
 }

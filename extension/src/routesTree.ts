@@ -10,20 +10,56 @@ import * as os from 'os';
 import * as vscode from 'vscode';
 import { Commands, HealthDocument, RoutesResult } from './contract';
 import { healthWord, isNewerHealth } from './healthModel';
-import { buildRoutesModel, emptyRoutesModel, FileNode, FolderNode, IconSpec, isNewer, RouteNode, RoutesModel, TreeNode } from './routesModel';
+import {
+  buildRoutesModel,
+  emptyRoutesModel,
+  FileNode,
+  FileProblem,
+  fileStartsExpanded,
+  filterDescription,
+  filterMessage,
+  filterRoutesModel,
+  FolderNode,
+  IconSpec,
+  isNewer,
+  ProblemNode,
+  problemNodes,
+  routeCount,
+  RouteNode,
+  RoutesModel,
+  routesViewState,
+  RoutesViewState,
+  TreeNode,
+} from './routesModel';
+
+/** A node of the view: the model's, or an error of a file that does not load. */
+export type ViewNode = TreeNode | ProblemNode;
 
 function themeIcon(spec: IconSpec): vscode.ThemeIcon {
   return spec.color ? new vscode.ThemeIcon(spec.id, new vscode.ThemeColor(spec.color)) : new vscode.ThemeIcon(spec.id);
 }
 
-export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
+export class RoutesTreeProvider implements vscode.TreeDataProvider<ViewNode>, vscode.Disposable {
   private model: RoutesModel = emptyRoutesModel;
+  /** The model narrowed by the filter: what the view shows. */
+  private shown: RoutesModel = emptyRoutesModel;
+  private filterText = '';
+  private stopped = false;
   private table: RoutesResult | undefined;
   private healthDoc: HealthDocument | undefined;
   /** The parent of every route (its file) and, when grouped, of every file (its folder), by id. */
   private parents = new Map<string, FileNode | FolderNode>();
   private readonly home = os.homedir();
-  private readonly changed = new vscode.EventEmitter<TreeNode | undefined>();
+  private readonly changed = new vscode.EventEmitter<ViewNode | undefined>();
+  private readonly stateChanged = new vscode.EventEmitter<void>();
+  /** The filter or what the empty view should say changed: the view's description and context key follow. */
+  readonly onDidChangeViewState = this.stateChanged.event;
+
+  /**
+   * The errors of a route file, from the client's diagnostics: a file that
+   * does not load shows them as its children. Set by the glue; none in tests.
+   */
+  problemsOf: (uri: string) => FileProblem[] = () => [];
   readonly onDidChangeTreeData = this.changed.event;
 
   /** Shows a new route table; an answer older than the one shown is dropped. */
@@ -32,8 +68,52 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
       return false;
     }
     this.table = result;
+    this.stopped = false;
     this.rebuild();
     return true;
+  }
+
+  /** The filter of "Filter Routes…": route path, file name or upstream; '' for none. */
+  get filter(): string {
+    return this.filterText;
+  }
+
+  setFilter(text: string): void {
+    this.filterText = text.trim();
+    this.shown = filterRoutesModel(this.model, this.filterText);
+    this.changed.fire(undefined);
+    this.stateChanged.fire();
+  }
+
+  /** The view's description: the filter and how many routes it lets through. */
+  get description(): string {
+    return filterDescription(this.filterText, routeCount(this.shown), routeCount(this.model));
+  }
+
+  /** The message above the tree while filtered; '' without a filter. */
+  get message(): string {
+    return filterMessage(this.filterText, routeCount(this.shown), routeCount(this.model));
+  }
+
+  /** What an empty view says (the context key devproxy.routesView). */
+  get viewState(): RoutesViewState {
+    return routesViewState({ stopped: this.stopped, loaded: this.table !== undefined, files: this.model.files.length, shownFiles: this.shown.files.length });
+  }
+
+  /** The server stopped (or starts again): the empty view says so, with a Restart button. */
+  setStopped(stopped: boolean): void {
+    if (this.stopped !== stopped) {
+      this.stopped = stopped;
+      this.stateChanged.fire();
+    }
+  }
+
+  /** The diagnostics of a file that does not load changed: its children follow. */
+  problemsChanged(uris: readonly string[]): void {
+    const set = new Set(uris);
+    if (this.model.files.some((f) => !f.ok && set.has(f.uri))) {
+      this.changed.fire(undefined);
+    }
   }
 
   /** Shows a new health document; one older than the one shown is dropped. */
@@ -79,24 +159,30 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
         this.parents.set(r.id, f);
       }
     }
+    this.shown = filterRoutesModel(this.model, this.filterText);
     this.changed.fire(undefined);
+    this.stateChanged.fire();
   }
 
   /** Forgets the table: the server stopped, or a new one (with new versions) starts. */
   clear(): void {
     this.model = emptyRoutesModel;
+    this.shown = emptyRoutesModel;
     this.table = undefined;
     this.healthDoc = undefined;
     this.parents = new Map();
     this.changed.fire(undefined);
+    this.stateChanged.fire();
   }
 
   get current(): RoutesModel {
     return this.model;
   }
 
-  getTreeItem(node: TreeNode): vscode.TreeItem {
+  getTreeItem(node: ViewNode): vscode.TreeItem {
     switch (node.kind) {
+      case 'problem':
+        return this.problemItem(node);
       case 'folder':
         return this.folderItem(node);
       case 'file':
@@ -117,15 +203,17 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
   }
 
   private fileItem(node: FileNode): vscode.TreeItem {
-    const item = new vscode.TreeItem(node.label, node.routes.length > 0 ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+    const start = fileStartsExpanded(node, this.fileProblems(node).length);
+    const state = start === 'expanded' ? vscode.TreeItemCollapsibleState.Expanded : start === 'collapsed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None;
+    const item = new vscode.TreeItem(node.label, state);
     item.id = node.id;
     item.description = node.description;
     item.tooltip = node.tooltip;
     item.iconPath = themeIcon(node.icon);
     item.contextValue = node.contextValue;
     item.resourceUri = vscode.Uri.parse(node.uri);
-    // A file without routes has nothing to expand: open it instead.
-    if (node.routes.length === 0) {
+    // A file with nothing to expand: open it instead.
+    if (state === vscode.TreeItemCollapsibleState.None) {
       item.command = { command: 'vscode.open', title: 'Open File', arguments: [item.resourceUri] };
     }
     return item;
@@ -147,25 +235,46 @@ export class RoutesTreeProvider implements vscode.TreeDataProvider<TreeNode>, vs
     return item;
   }
 
-  getChildren(node?: TreeNode): TreeNode[] {
+  private problemItem(node: ProblemNode): vscode.TreeItem {
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.id = node.id;
+    item.description = node.description;
+    item.tooltip = `${node.label} (${node.fileId}, ${node.description})`;
+    item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('list.errorForeground'));
+    item.contextValue = node.contextValue;
+    item.command = { command: Commands.revealRoute, title: 'Reveal in File', arguments: [node.reveal] };
+    return item;
+  }
+
+  /** The errors of a file that does not load (none for the others). */
+  private fileProblems(node: FileNode): ProblemNode[] {
+    return node.ok || node.stale ? [] : problemNodes(node, this.problemsOf(node.uri));
+  }
+
+  getChildren(node?: ViewNode): ViewNode[] {
     if (!node) {
-      return this.model.folders.length > 0 ? this.model.folders : this.model.files;
+      return this.shown.folders.length > 0 ? this.shown.folders : this.shown.files;
     }
     switch (node.kind) {
       case 'folder':
-        return node.files;
+        return this.shown.folders.find((f) => f.id === node.id)?.files ?? node.files;
       case 'file':
-        return node.routes;
+        return node.routes.length > 0 ? node.routes : this.fileProblems(node);
       case 'route':
+      case 'problem':
         return [];
     }
   }
 
-  getParent(node: TreeNode): TreeNode | undefined {
+  getParent(node: ViewNode): ViewNode | undefined {
+    if (node.kind === 'problem') {
+      return this.model.files.find((f) => f.id === node.fileId);
+    }
     return node.kind === 'folder' ? undefined : this.parents.get(node.id);
   }
 
   dispose(): void {
     this.changed.dispose();
+    this.stateChanged.dispose();
   }
 }

@@ -129,23 +129,28 @@ function words(...parts: string[]): string {
   return parts.filter((p) => p !== '').join(' ');
 }
 
-const clickHints: Record<string, string> = {
-  [Commands.showOutput]: 'Click to show the Dev Tunnel Proxy output.',
-  [Commands.showProxyOwner]: 'Click to see who serves the proxy.',
-  [Commands.createRouteFile]: 'Click to create a route file.',
-};
+/** The tooltip's last line: what a click offers (statusActions), in words. */
+function clickHint(state: StatusState): string {
+  const names = statusActions(state).map((a) => a.label.replace(/^\$\([^)]*\)\s*/, ''));
+  return `Click for the actions: ${names.join(', ')}.`;
+}
 
 /**
  * Renders the state. home (os.homedir()) shortens paths to ~; it is a
  * parameter so that the rendering stays pure.
  */
 export function renderStatus(state: StatusState, home = ''): StatusView {
+  // Every click opens the menu of actions; the state's own action is its first.
+  return { ...renderState(state, home), command: Commands.showStatusMenu };
+}
+
+function renderState(state: StatusState, home: string): StatusView {
   const addr = state.address;
   const short = addr ? shortAddress(addr) : '';
   // The tooltip: a lead sentence, the folders and owner (when known), stale
   // files, the server's own words, and what a click does.
   const tooltip = (lead: string, command: string, extra: string[] = []) =>
-    [lead, ...extra, ...(state.message ? [escapeMarkdown(state.message)] : []), clickHints[command]].join('\n\n');
+    [lead, ...extra, ...(state.message ? [escapeMarkdown(state.message)] : []), clickHint(state)].join('\n\n');
   const stale = state.staleFiles.length
     ? [`$(warning) Stale: the proxy serves the last good version of ${state.staleFiles.map(escapeMarkdown).join(', ')}; ${state.staleFiles.length === 1 ? 'it no longer parses' : 'they no longer parse'} (see the Problems panel).`]
     : [];
@@ -230,4 +235,55 @@ export function renderStatus(state: StatusState, home = ''): StatusView {
         : { text: '$(debug-stop) devproxy stopped', tooltip: tooltip('Dev Tunnel Proxy: the language server is stopped.', command), command };
     }
   }
+}
+
+/** One action of the status bar's menu (devproxy.showStatusMenu). */
+export interface StatusAction {
+  label: string;
+  /** Why, or what it acts on. */
+  description?: string;
+  command: string;
+}
+
+/** The proxy's dashboard on its listener: `http://127.0.0.1:8080/devproxy/`, when the address is known. */
+export function dashboardUrl(address: string): string | undefined {
+  const a = address.trim();
+  if (a === '') {
+    return undefined;
+  }
+  const host = a.startsWith(':') ? `127.0.0.1${a}` : a.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+  return `http://${host}/devproxy/`;
+}
+
+/**
+ * What a click on the status bar item offers, for the state: what the
+ * click used to do comes first (see who serves the proxy, create a route
+ * file, show the output), then the rest. The dashboard and the rescan
+ * need a proxy (running or joined). There is no environments concept yet,
+ * so no "Switch Environment".
+ */
+export function statusActions(state: StatusState): StatusAction[] {
+  const serving = state.kind === 'running' || state.kind === 'joined';
+  const actions: StatusAction[] = [];
+  const dashboard = serving ? dashboardUrl(state.address) : undefined;
+  if (state.kind === 'idle') {
+    actions.push({ label: '$(new-file) Create a Route File', command: Commands.createRouteFile });
+  }
+  if (serving) {
+    actions.push({ label: '$(radio-tower) Show Who Serves the Proxy', description: state.kind === 'joined' ? 'joined another devproxy' : 'this window', command: Commands.showProxyOwner });
+  }
+  if (dashboard) {
+    actions.push({ label: '$(dashboard) Open Dashboard', description: dashboard, command: Commands.openDashboard });
+  }
+  if (serving) {
+    actions.push({ label: '$(pulse) Rescan All Routes', command: Commands.rescanAll });
+  }
+  actions.push({ label: '$(debug-restart) Restart Server', description: state.kind === 'stopped' ? 'the language server is not running' : undefined, command: Commands.restartServer });
+  actions.push({ label: '$(output) Show Output', command: Commands.showOutput });
+  // A failure is read in the output first.
+  if (state.kind === 'error' || state.kind === 'port-in-use' || (state.kind === 'stopped' && state.failed)) {
+    const out = actions.findIndex((a) => a.command === Commands.showOutput);
+    actions.unshift(...actions.splice(out, 1));
+  }
+  return actions.map((a) => (a.description === undefined ? { label: a.label, command: a.command } : a));
 }

@@ -9,10 +9,15 @@ export class ServerStatusItem {
   private state: StatusState = initialStatus;
   private readonly home = os.homedir();
 
-  /** onIdle: the window just became idle (no route files), once per change into idle. */
+  /**
+   * onIdle: the window just became idle (no route files), once per change
+   * into idle; onState: every new state (the Routes view says when the
+   * server stopped).
+   */
   constructor(
     private readonly item: vscode.StatusBarItem,
     private readonly onIdle: () => void = () => undefined,
+    private readonly onState: (state: StatusState) => void = () => undefined,
   ) {
     this.show();
   }
@@ -26,6 +31,7 @@ export class ServerStatusItem {
     const before = this.state;
     this.state = nextStatus(before, event);
     this.show();
+    this.onState(this.state);
     if (becameIdle(before, this.state)) {
       this.onIdle();
     }

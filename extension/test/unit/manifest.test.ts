@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CalliopeContainerId, CalliopeViewId, Commands, LanguageId, Methods, RoutesViewId, TunnelUpContextKey, ViewContainerId } from '../../src/contract';
+import { CalliopeContainerId, CalliopeViewId, Commands, LanguageId, Methods, RoutesFilteredContextKey, RoutesViewContextKey, RoutesViewId, TunnelUpContextKey, ViewContainerId } from '../../src/contract';
 import { settingDefaults, settingKeys } from '../../src/settings';
 
 const repo = path.resolve(__dirname, '..', '..', '..');
@@ -164,7 +164,7 @@ describe('package.json commands, views and menus', () => {
     );
   });
 
-  it('offers Reveal on every route and Open in browser only on routes with a URL', () => {
+  it('offers Reveal on every route and Open in browser only on served routes with a URL', () => {
     const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string }[];
     const reveal = items.filter((i) => i.command === Commands.revealRoute);
     const open = items.filter((i) => i.command === Commands.openRoute);
@@ -173,11 +173,9 @@ describe('package.json commands, views and menus', () => {
       assert.match(i.when, new RegExp(`view == ${RoutesViewId.replace('.', '\\.')}`));
     }
     // routesModel's context values: 'route', 'routeWithUrl' and 'routeWithUrlInactive' (a block the proxy does not serve).
+    // Only on the blocks the proxy serves: an inactive block's URL opens another block's answer.
     for (const i of open) {
-      const m = /viewItem =~ \/(.*)\//.exec(i.when);
-      assert.ok(m, 'open matches route items with a URL by pattern');
-      assert.ok(new RegExp(m![1]).test('routeWithUrl') && new RegExp(m![1]).test('routeWithUrlInactive'));
-      assert.ok(!new RegExp(m![1]).test('route'));
+      assert.strictEqual(i.when, `view == ${RoutesViewId} && viewItem == routeWithUrl`);
     }
     // Reveal must match them all.
     for (const i of reveal) {
@@ -285,9 +283,50 @@ describe('package.json commands, views and menus', () => {
     }
   });
 
-  it('offers to create a route file where there are no routes yet', () => {
-    const welcome = manifest.contributes.viewsWelcome as { view: string; contents: string }[];
-    assert.ok(welcome.some((w) => w.view === RoutesViewId && w.contents.includes(`(command:${Commands.createRouteFile})`)));
+  it('offers to create a route file only when there are no routes, a restart when the server stopped, Clear Filter when nothing matches', () => {
+    const welcome = manifest.contributes.viewsWelcome as { view: string; when: string; contents: string }[];
+    const on = (state: string) => welcome.filter((w) => w.view === RoutesViewId && w.when === `${RoutesViewContextKey} == ${state}`);
+    assert.strictEqual(welcome.length, 3, 'every message has its state: none shows while starting');
+    assert.ok(on('empty')[0]?.contents.startsWith('No routes yet') && on('empty')[0].contents.includes(`(command:${Commands.createRouteFile})`));
+    assert.ok(on('stopped')[0]?.contents.includes(`(command:${Commands.restartServer})`));
+    assert.ok(!on('stopped')[0].contents.includes('No routes yet'));
+    assert.ok(on('filtered')[0]?.contents.includes(`(command:${Commands.clearRoutesFilter})`));
+  });
+
+  it('offers the filter in the title, Clear Filter only while filtered', () => {
+    const title = manifest.contributes.menus['view/title'] as { command: string; when: string }[];
+    assert.ok(title.some((t) => t.command === Commands.filterRoutes && t.when === `view == ${RoutesViewId}`));
+    assert.ok(title.some((t) => t.command === Commands.clearRoutesFilter && t.when === `view == ${RoutesViewId} && ${RoutesFilteredContextKey}`));
+    const commands = manifest.contributes.commands as { command: string; title: string }[];
+    assert.strictEqual(commands.find((c) => c.command === Commands.filterRoutes)?.title, 'Filter Routes…');
+    assert.strictEqual(commands.find((c) => c.command === Commands.clearRoutesFilter)?.title, 'Clear Filter');
+  });
+
+  it('offers Open, Reveal in Explorer and Copy Path on files; Copy URL, Copy as curl and Send Request on routes', () => {
+    const items = manifest.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    const viewItemsOf = (command: string) => {
+      const found = items.filter((i) => i.command === command);
+      assert.strictEqual(found.length, 1, command);
+      const when = found[0].when;
+      assert.ok(when.startsWith(`view == ${RoutesViewId} && `), when);
+      const m = /viewItem =~ \/(.*)\//.exec(when);
+      const eq = /viewItem == (\w+)/.exec(when);
+      return ['file', 'fileWithErrors', 'folder', 'problem', 'route', 'routeWithUrl', 'routeWithUrlInactive'].filter((v) => (m ? new RegExp(m[1]).test(v) : eq![1] === v));
+    };
+    for (const id of [Commands.openRouteFile, Commands.revealRouteFileInExplorer, Commands.copyRouteFilePath]) {
+      assert.deepStrictEqual(viewItemsOf(id), ['file', 'fileWithErrors'], id);
+    }
+    for (const id of [Commands.copyRouteUrl, Commands.copyRouteAsCurl]) {
+      assert.deepStrictEqual(viewItemsOf(id), ['routeWithUrl', 'routeWithUrlInactive'], id);
+    }
+    assert.deepStrictEqual(viewItemsOf(Commands.sendRequest), ['routeWithUrl']);
+    const palette = manifest.contributes.menus.commandPalette as { command: string; when: string }[];
+    for (const id of [Commands.openRouteFile, Commands.revealRouteFileInExplorer, Commands.copyRouteFilePath, Commands.copyRouteUrl, Commands.copyRouteAsCurl]) {
+      assert.ok(palette.some((p) => p.command === id && p.when === 'false'), `${id} needs a node`);
+    }
+    for (const id of [Commands.sendRequest, Commands.filterRoutes, Commands.showStatusMenu, Commands.openDashboard]) {
+      assert.ok(!palette.some((p) => p.command === id), `${id} is in the palette`);
+    }
   });
 });
 

@@ -5,7 +5,15 @@ import { HealthDocument, HealthReport, InactiveCodes, RouteInfo, RoutesResult, S
 import { healthIcon } from '../../src/healthModel';
 import {
   buildRoutesModel,
+  collapseAbove,
   emptyRoutesModel,
+  fileStartsExpanded,
+  filterDescription,
+  filterMessage,
+  filterRoutesModel,
+  problemNodes,
+  routeCount,
+  routesViewState,
   isNewer,
   isSettled,
   renameTargetOf,
@@ -266,10 +274,10 @@ describe('routesModel with several folders', () => {
     );
     assert.deepStrictEqual(
       m.files.map((f) => f.id),
-      ['shop/apps/shop.conf', 'blog/apps/blog.conf', 'shop/overrides/x.conf'],
-      'files stays the flat list',
+      ['blog/apps/blog.conf', 'shop/apps/shop.conf', 'shop/overrides/x.conf'],
+      'files stays the flat list, by folder then name',
     );
-    assert.deepStrictEqual(m.files[0].routes.map((r) => [r.id, r.fileId]), [['shop/apps/shop.conf#/shop/', 'shop/apps/shop.conf']]);
+    assert.deepStrictEqual(m.files[1].routes.map((r) => [r.id, r.fileId]), [['shop/apps/shop.conf#/shop/', 'shop/apps/shop.conf']]);
     assert.match(m.folders[0].tooltip, /shop — \/home\/me\/src\/shop\n2 route files, 1 route/);
     assert.strictEqual(m.folders[0].contextValue, 'folder');
   });
@@ -512,5 +520,114 @@ describe('routesModel command arguments for health and the browser', () => {
     assert.strictEqual(routeOf({ kind: 'file' }), undefined);
     assert.strictEqual(prefix.line, 4);
     assert.strictEqual(prefix.upstream, 'http://127.0.0.1:5173/');
+  });
+});
+
+describe('routesModel: a tree that scales', () => {
+  const files = (paths: string[]): RoutesResult => ({
+    ...result,
+    files: paths.map((p) => ({ path: p, uri: uri(p), kind: 'app' as const, ok: true, stale: false })),
+    routes: [],
+    conflicts: [],
+  });
+
+  it('orders files by folder, then file name, whatever the server order (it lists by age)', () => {
+    const m = buildRoutesModel(files(['overrides/a.conf', 'apps/z.conf', 'apps/b.conf', 'apps/sub/a.conf', 'apps/a.conf']));
+    assert.deepStrictEqual(
+      m.files.map((f) => f.id),
+      ['apps/a.conf', 'apps/b.conf', 'apps/z.conf', 'apps/sub/a.conf', 'overrides/a.conf'],
+    );
+    // The same table in another order gives the same tree.
+    const again = buildRoutesModel(files(['apps/a.conf', 'apps/sub/a.conf', 'overrides/a.conf', 'apps/b.conf', 'apps/z.conf']));
+    assert.deepStrictEqual(again.files.map((f) => f.id), m.files.map((f) => f.id));
+  });
+
+  it('orders the routes of a file by line', () => {
+    const r: RoutesResult = {
+      ...files(['apps/x.conf']),
+      routes: [
+        route({ id: 'x#/c/', file: 'apps/x.conf', label: '/c/', line: 9 }),
+        route({ id: 'x#/a/', file: 'apps/x.conf', label: '/a/', line: 1 }),
+        route({ id: 'x#/b/', file: 'apps/x.conf', label: '/b/', line: 5 }),
+      ],
+    };
+    assert.deepStrictEqual(buildRoutesModel(r).files[0].routes.map((x) => x.line), [1, 5, 9]);
+  });
+
+  it(`starts a file with more than ${collapseAbove} routes collapsed, a broken one expanded on its errors`, () => {
+    const many = (n: number): RoutesResult => ({
+      ...files(['apps/big.conf']),
+      routes: Array.from({ length: n }, (_, i) => route({ id: `big#/r${i}/`, file: 'apps/big.conf', label: `/r${i}/`, line: i + 1 })),
+    });
+    assert.strictEqual(fileStartsExpanded(buildRoutesModel(many(collapseAbove)).files[0], 0), 'expanded');
+    assert.strictEqual(fileStartsExpanded(buildRoutesModel(many(collapseAbove + 1)).files[0], 0), 'collapsed');
+    assert.strictEqual(fileStartsExpanded(buildRoutesModel(many(0)).files[0], 0), 'none');
+    const broken = buildRoutesModel(result).files.find((f) => f.id === 'overrides/broken.conf')!;
+    assert.strictEqual(fileStartsExpanded(broken, 2), 'expanded');
+    assert.strictEqual(fileStartsExpanded(broken, 0), 'none');
+  });
+
+  it("shows a broken file's errors as its children, by line, each revealing its range", () => {
+    const broken = buildRoutesModel(result).files.find((f) => f.id === 'overrides/broken.conf')!;
+    const range = (line: number) => ({ start: { line, character: 2 }, end: { line, character: 8 } });
+    const nodes = problemNodes(broken, [
+      { message: 'unexpected "}"', range: range(7) },
+      { message: 'unknown directive "proxy_pas"\nmore', range: range(2) },
+    ]);
+    assert.deepStrictEqual(
+      nodes.map((n) => [n.label, n.description, n.reveal.range.start.line, n.reveal.uri]),
+      [
+        ['unknown directive "proxy_pas"', 'line 3', 2, uri('overrides/broken.conf')],
+        ['unexpected "}"', 'line 8', 7, uri('overrides/broken.conf')],
+      ],
+    );
+    assert.strictEqual(new Set(nodes.map((n) => n.id)).size, 2);
+  });
+
+  it('filters by route path, file name or upstream, ignoring case; an empty filter keeps all', () => {
+    const model = buildRoutesModel(result);
+    const ids = (f: string) => filterRoutesModel(model, f).files.map((x) => [x.id, x.routes.map((r) => r.label)]);
+    assert.deepStrictEqual(ids('/WEB/'), [['apps/web.conf', ['^~ /web/']]]);
+    assert.deepStrictEqual(ids('web.conf'), [['apps/web.conf', ['= /web', '^~ /web/', '~ \\.map$']]]);
+    assert.deepStrictEqual(ids('legacy'), [['apps/legacy-api.conf', ['/api/']]]);
+    assert.deepStrictEqual(ids('5174'), [['apps/api.conf', ['/api/']]]);
+    assert.deepStrictEqual(ids('broken'), [['overrides/broken.conf', []]]);
+    assert.deepStrictEqual(ids('nothing-matches'), []);
+    assert.strictEqual(filterRoutesModel(model, '  '), model);
+    assert.strictEqual(routeCount(filterRoutesModel(model, 'web')), 3);
+    assert.strictEqual(filterDescription('web', 3, 5), 'filter: web (3 of 5)');
+    assert.strictEqual(filterDescription('', 5, 5), '');
+    assert.strictEqual(filterMessage(' web ', 3, 5), 'Filter “web”: 3 of 5 routes.');
+    assert.strictEqual(filterMessage('', 3, 5), '');
+  });
+
+  it('drops the folders a filter empties', () => {
+    const shopRoot = '/s/shop';
+    const blogRoot = '/s/blog';
+    const m = buildRoutesModel({
+      ...result,
+      folders: [
+        { label: 'shop', root: shopRoot },
+        { label: 'blog', root: blogRoot },
+      ],
+      files: [
+        { path: 'shop/apps/shop.conf', uri: `file://${shopRoot}/apps/shop.conf`, kind: 'app', ok: true, stale: false, folder: 'shop' },
+        { path: 'blog/apps/blog.conf', uri: `file://${blogRoot}/apps/blog.conf`, kind: 'app', ok: true, stale: false, folder: 'blog' },
+      ],
+      routes: [
+        route({ id: 's#/shop/', file: 'shop/apps/shop.conf', label: '/shop/' }),
+        route({ id: 'b#/blog/', file: 'blog/apps/blog.conf', label: '/blog/' }),
+      ],
+      conflicts: [],
+    });
+    assert.deepStrictEqual(filterRoutesModel(m, 'blog').folders.map((f) => [f.label, f.files.map((x) => x.id)]), [['blog', ['blog/apps/blog.conf']]]);
+  });
+
+  it('says what the empty view should say: starting, stopped, no routes yet, or nothing matches', () => {
+    assert.strictEqual(routesViewState({ stopped: true, loaded: true, files: 3, shownFiles: 3 }), 'stopped');
+    assert.strictEqual(routesViewState({ stopped: false, loaded: false, files: 0, shownFiles: 0 }), 'starting');
+    assert.strictEqual(routesViewState({ stopped: false, loaded: true, files: 0, shownFiles: 0 }), 'empty');
+    assert.strictEqual(routesViewState({ stopped: false, loaded: true, files: 2, shownFiles: 0 }), 'filtered');
+    assert.strictEqual(routesViewState({ stopped: false, loaded: true, files: 2, shownFiles: 1 }), 'routes');
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { Commands, ProxyFolder, ProxyStates, ProxyStatus, RouteFileInfo } from '../../src/contract';
-import { becameIdle, initialStatus, isProxyStatus, nextStatus, renderStatus, shorten, StatusEvent, StatusState } from '../../src/statusBar';
+import { becameIdle, dashboardUrl, initialStatus, isProxyStatus, nextStatus, renderStatus, shorten, statusActions, StatusEvent, StatusState } from '../../src/statusBar';
 
 function run(...events: StatusEvent[]): StatusState {
   return events.reduce(nextStatus, initialStatus);
@@ -136,10 +136,10 @@ describe('statusBar state machine', () => {
 });
 
 describe('statusBar rendering', () => {
-  it('shows the port and the number of folders while this window owns the port; a click shows who serves', () => {
+  it('shows the port and the number of folders while this window owns the port; a click opens the actions', () => {
     const v = renderStatus(run(owner), home);
     assert.strictEqual(v.text, '$(radio-tower) devproxy :8080 · 3 folders');
-    assert.strictEqual(v.command, Commands.showProxyOwner);
+    assert.strictEqual(v.command, Commands.showStatusMenu);
     assert.strictEqual(v.backgroundColor, undefined);
     assert.match(v.tooltip, /this window serves the proxy on http:\/\/127\.0\.0\.1:8080/);
     assert.strictEqual(renderStatus(run(status({ folders: [blog] })), home).text, '$(radio-tower) devproxy :8080 · 1 folder');
@@ -153,7 +153,7 @@ describe('statusBar rendering', () => {
     const joined = renderStatus(run(member), home).tooltip;
     assert.match(joined, /the VS Code window “shop — Visual Studio Code” \(pid 100\) in \\~\/src\/shop holds 127\.0\.0\.1:8080; this window joined it/);
     assert.ok(joined.includes('- shop — \\~/src/shop (another VS Code window)\n- blog — \\~/src/blog (this window)'), joined);
-    assert.match(joined, /Click to see who serves the proxy\.$/);
+    assert.match(joined, /Click for the actions: Show Who Serves the Proxy, Open Dashboard, Rescan All Routes, Restart Server, Show Output\.$/);
   });
 
   it('adds the health summary to the text and the tooltip: "3 ok · 1 down", with the warnings when any', () => {
@@ -163,7 +163,7 @@ describe('statusBar rendering', () => {
     assert.strictEqual(renderStatus(run(member, health(2, 0)), home).text, '$(radio-tower) devproxy :8080 · joined ~/src/shop · 2 ok');
     const v = renderStatus(run(owner, health(3, 1, 1, 2)), home);
     assert.match(v.tooltip, /Route health: 3 ok, 1 down, 1 warning, 2 unknown \(of 7\)\./);
-    assert.strictEqual(v.command, Commands.showProxyOwner);
+    assert.strictEqual(v.command, Commands.showStatusMenu);
     assert.strictEqual(v.backgroundColor, undefined, 'a route down is not the proxy failing');
     // Nothing probed yet: no summary.
     assert.strictEqual(renderStatus(run(owner, health(0, 0, 0, 3)), home).text, '$(radio-tower) devproxy :8080 · 3 folders');
@@ -174,7 +174,7 @@ describe('statusBar rendering', () => {
   it("shows a joined window with the owner's folder, home as ~", () => {
     const v = renderStatus(run(member), home);
     assert.strictEqual(v.text, '$(radio-tower) devproxy :8080 · joined ~/src/shop');
-    assert.strictEqual(v.command, Commands.showProxyOwner);
+    assert.strictEqual(v.command, Commands.showStatusMenu);
     assert.strictEqual(v.backgroundColor, undefined);
     const serve = status({ state: 'joined', role: 'member', folders: [docs, blog], owner: { pid: 77, kind: 'serve', name: 'devproxy serve', root: '/srv/docs' } });
     const s = renderStatus(run(serve), home);
@@ -184,13 +184,13 @@ describe('statusBar rendering', () => {
     assert.strictEqual(noOwner.text, '$(radio-tower) devproxy :8080 · joined ~/src/shop', 'without owner, the first folder is the owner’s');
   });
 
-  it('says "no route files" when idle; a click creates one', () => {
+  it('says "no route files" when idle; a click offers to create one first', () => {
     const v = renderStatus(run(idle), home);
     assert.strictEqual(v.text, '$(new-file) devproxy: no route files');
-    assert.strictEqual(v.command, Commands.createRouteFile);
+    assert.strictEqual(v.command, Commands.showStatusMenu);
     assert.strictEqual(v.backgroundColor, undefined);
     assert.match(v.tooltip, /no route files and no devproxy\.json/);
-    assert.match(v.tooltip, /Click to create a route file\.$/);
+    assert.match(v.tooltip, /Click for the actions: Create a Route File, Restart Server, Show Output\.$/);
   });
 
   it('turns the warning colour on while a route file is stale, and names it in the tooltip', () => {
@@ -216,7 +216,7 @@ describe('statusBar rendering', () => {
     assert.ok(v.text.length < 80, 'the status bar gets a short text');
     assert.ok(v.tooltip.includes(message), 'the tooltip has the whole message');
     assert.strictEqual(v.backgroundColor, 'statusBarItem.warningBackground');
-    assert.strictEqual(v.command, Commands.showOutput);
+    assert.strictEqual(v.command, Commands.showStatusMenu);
   });
 
   it('renders every state with a codicon', () => {
@@ -241,8 +241,8 @@ describe('statusBar rendering', () => {
     assert.strictEqual(renderStatus(states[7]).backgroundColor, 'statusBarItem.errorBackground');
     assert.strictEqual(renderStatus(states[9]).backgroundColor, 'statusBarItem.errorBackground');
     assert.match(renderStatus(states[6]).tooltip, /devproxy\.proxy\.enabled/);
-    for (const s of [states[0], states[6], states[7], states[8]]) {
-      assert.strictEqual(renderStatus(s).command, Commands.showOutput);
+    for (const s of states) {
+      assert.strictEqual(renderStatus(s).command, Commands.showStatusMenu, 'every click opens the actions');
     }
   });
 
@@ -251,5 +251,38 @@ describe('statusBar rendering', () => {
     const s = shorten('x'.repeat(100), 20);
     assert.strictEqual(s.length, 20);
     assert.ok(s.endsWith('…'));
+  });
+});
+
+describe('statusBar actions (a click on the item)', () => {
+  const commands = (s: StatusState) => statusActions(s).map((a) => a.command);
+
+  it('offers who serves, the dashboard, rescan, restart and output while a proxy runs or is joined', () => {
+    for (const s of [run(owner), run(member)]) {
+      assert.deepStrictEqual(commands(s), [Commands.showProxyOwner, Commands.openDashboard, Commands.rescanAll, Commands.restartServer, Commands.showOutput]);
+    }
+    const dash = statusActions(run(owner)).find((a) => a.command === Commands.openDashboard);
+    assert.strictEqual(dash?.description, 'http://127.0.0.1:8080/devproxy/');
+    assert.ok(statusActions(run(owner)).every((a) => /^\$\([a-z-]+\) /.test(a.label)), 'each with a codicon');
+  });
+
+  it('offers to create a route file first when idle, and no dashboard without a proxy', () => {
+    assert.deepStrictEqual(commands(run(idle)), [Commands.createRouteFile, Commands.restartServer, Commands.showOutput]);
+    assert.deepStrictEqual(commands(run(status({ state: 'disabled' }))), [Commands.restartServer, Commands.showOutput]);
+  });
+
+  it('puts the output first when the proxy or the server failed', () => {
+    for (const s of [run(status({ state: 'error', message: 'x' })), run(status({ state: 'port-in-use', message: 'x' })), run({ type: 'serverStopped', failure: 'no binary' })]) {
+      assert.deepStrictEqual(commands(s), [Commands.showOutput, Commands.restartServer]);
+    }
+    assert.deepStrictEqual(commands(run({ type: 'serverStopped' })), [Commands.restartServer, Commands.showOutput]);
+  });
+
+  it("finds the dashboard on the proxy's listener, loopback for a wildcard address", () => {
+    assert.strictEqual(dashboardUrl('127.0.0.1:8080'), 'http://127.0.0.1:8080/devproxy/');
+    assert.strictEqual(dashboardUrl(':9000'), 'http://127.0.0.1:9000/devproxy/');
+    assert.strictEqual(dashboardUrl('0.0.0.0:9000'), 'http://127.0.0.1:9000/devproxy/');
+    assert.strictEqual(dashboardUrl('[::]:9000'), 'http://[::1]:9000/devproxy/');
+    assert.strictEqual(dashboardUrl(''), undefined);
   });
 });
