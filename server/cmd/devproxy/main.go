@@ -39,6 +39,7 @@ Usage:
   devproxy keys    create --role read-only|admin [--name NAME] [--root DIR] [--data-dir DIR]   (prints the new key alone on its last line)
   devproxy keys    list [--format text|json] [--root DIR] [--data-dir DIR]
   devproxy keys    revoke ID [--root DIR] [--data-dir DIR]
+  devproxy healthcheck [--url http://127.0.0.1:8080/devproxy/healthz]   (exit 0 when the proxy is alive; for containers)
   devproxy version
 
 An address may be a port alone: --listen 8392 means 127.0.0.1:8392.
@@ -71,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runKeys(rest, stdout, stderr)
 	case "keeper":
 		return runKeeper(rest, stderr)
+	case "healthcheck":
+		return runHealthcheck(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "devproxy", version)
 		return cli.ExitOK
