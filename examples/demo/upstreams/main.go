@@ -84,6 +84,12 @@ func main() {
 			"prefix":      r.Header.Get("X-Forwarded-Prefix"),
 		})
 	})
+	api.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		// The API's index, so that /api/ itself answers (the health
+		// scanner probes each route's prefix).
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"endpoints":["/api/users","/api/health"]}`)
+	})
 	api.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintln(w, `{"ok":true}`)
