@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 
 NPM     ?= npm
 
-.PHONY: build run test test-deps test-go test-fuzz test-ext test-e2e test-demo e2e-setup test-vsix node-deps vsix bench clean
+.PHONY: build run test test-deps test-go test-helm test-fuzz test-ext test-e2e test-demo e2e-setup test-vsix node-deps vsix bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./server/cmd/devproxy
@@ -23,7 +23,7 @@ run: build
 # extension's npm packages, code-server and Chromium for the real VS Code
 # test), then run every suite, including a short fuzzing pass from the seed
 # corpus.
-test: test-deps test-go test-fuzz test-ext test-e2e test-demo test-vsix
+test: test-deps test-go test-helm test-fuzz test-ext test-e2e test-demo test-vsix
 
 test-deps:
 	./scripts/test-deps.sh
@@ -42,6 +42,12 @@ test-go: build
 	$(GO) vet ./...
 	DEVPROXY_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -race $(addprefix ./,$(RACE_PKGS))
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v $(foreach p,$(RACE_PKGS),-e /$(p)$$))
+
+# The Helm chart, checked without a cluster (helm and k8s.io/api as Go
+# modules, in a module of their own: deploy/helm).
+test-helm:
+	@unformatted=$$(gofmt -l deploy); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	cd deploy/helm && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Go fuzzes one target at a time; each starts from its seed corpus
 # (scripts/fuzz.sh).
