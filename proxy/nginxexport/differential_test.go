@@ -82,7 +82,7 @@ func handSets(echo string) []*routeSet {
 			"apps/new.conf": "location ^~ /api { add_header X-Loc new always; proxy_pass http://" + echo + "/new/; }\n" +
 				"location /pinned { add_header X-Loc new-pinned always; proxy_pass http://" + echo + "/p-new/; }\n" +
 				"location ~ ^/api/v2/ { add_header X-Loc new-re always; return 200 re; }\n",
-			"overrides/ops.conf": "location /web/ { add_header X-Loc ops always; return 302 /api/; }\n",
+			"overrides/ops.conf":         "location /web/ { add_header X-Loc ops always; return 302 /api/; }\n",
 			".devproxy/resolutions.json": `{"/pinned/": "apps/old.conf"}`,
 		},
 		mtimes:  map[string]int{"apps/old.conf": 1, "apps/new.conf": 2, "overrides/ops.conf": 0},

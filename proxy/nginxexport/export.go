@@ -70,6 +70,11 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	if listen == "" {
 		listen = routing.DefaultListen
 	}
+	if strings.Trim(listen, "0123456789") == "" {
+		// A port alone means loopback, as for devproxy serve --listen;
+		// nginx would take it as every interface.
+		listen = "127.0.0.1:" + listen
+	}
 	var r Result
 	var b strings.Builder
 	b.WriteString("# Missing-slash redirects are relative, as devproxy sends them (spec §5).\n")
