@@ -110,7 +110,7 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	out.WriteString("# Edit the route files and export again rather than editing this file.\n")
 	server := "server {\n" + indent("listen "+listen+";\n"+r.ServerBody, 1) + "}\n"
 	if opts.ServerOnly {
-		out.WriteString("# Include inside http { }.\n")
+		out.WriteString("# Include this server block inside the http block of nginx.conf.\n")
 		out.WriteString(server)
 	} else {
 		out.WriteString("worker_processes 1;\n\nevents {\n    worker_connections 1024;\n}\n\nhttp {\n")
