@@ -72,7 +72,7 @@ func (s *routeSet) write(t *testing.T) {
 // handSets are written by hand for what generated sets rarely hold: a file
 // contesting another's route (settled by age, by a pin, by an override),
 // set declared after its use, and a catch-all root.
-func handSets(echo string) []*routeSet {
+func handSets(echo, down string) []*routeSet {
 	return []*routeSet{{
 		name: "contested",
 		files: map[string]string{
@@ -97,6 +97,14 @@ func handSets(echo string) []*routeSet {
 		mtimes:  map[string]int{"apps/sets.conf": 1},
 		targets: []string{"/s/a?name=bo", "/s/", "/s", "/s/x/y", "/re/a/b?q=1", "/re/", "/other?z", "/"},
 		headers: []string{"X-Test"},
+	}, {
+		name: "upstream down",
+		files: map[string]string{
+			"apps/down.conf": "location /down/ { add_header X-Loc down always; proxy_pass http://" + down + "/; }\n" +
+				"location = /own503 { add_header X-Loc own always; return 503; }\n",
+		},
+		mtimes:  map[string]int{"apps/down.conf": 1},
+		targets: []string{"/down/", "/down/x?y", "/own503"},
 	}}
 }
 
@@ -129,7 +137,9 @@ func generatedRouteSets(echo string, n int) []*routeSet {
 func TestExportServesLikeDevproxy(t *testing.T) {
 	needNginx(t)
 	echo := nginxtest.StartEcho(t)
-	sets := append(handSets(echo), generatedRouteSets(echo, generatedSets)...)
+	// A port nothing listens on: connections are refused.
+	down := fmt.Sprintf("127.0.0.1:%d", nginxtest.FreePorts(t, 1)[0])
+	sets := append(handSets(echo, down), generatedRouteSets(echo, generatedSets)...)
 	contested := 0
 	for _, s := range sets {
 		s.write(t)
@@ -231,6 +241,9 @@ func compare(s *routeSet, target string) (string, error) {
 	}
 	if n.Location != p.Location {
 		diffs = append(diffs, fmt.Sprintf("Location nginx %q devproxy %q", n.Location, p.Location))
+	}
+	if n.Status >= 500 && n.Header.Get("Content-Type") != p.Header.Get("Content-Type") {
+		diffs = append(diffs, fmt.Sprintf("Content-Type nginx %q devproxy %q", n.Header.Get("Content-Type"), p.Header.Get("Content-Type")))
 	}
 	nu, pu := upstreamURI(n), upstreamURI(p)
 	if nu != pu {

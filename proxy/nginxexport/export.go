@@ -80,8 +80,7 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	b.WriteString("# Missing-slash redirects are relative, as devproxy sends them (spec §5).\n")
 	b.WriteString("absolute_redirect off;\n")
 	b.WriteString("# Upstreams that are down or slow answer with devproxy's JSON (spec §7):\n")
-	b.WriteString("# nginx's 502 for a refused connection becomes devproxy's 503.\n")
-	fmt.Fprintf(&b, "error_page 502 503 = %s;\nerror_page 504 = %s;\n", unavailableLoc, timeoutLoc)
+	b.WriteString("# each proxying location sends nginx's 502 (refused) and 504 here.\n")
 	writeJSONLocation(&b, unavailableLoc, 503, unavailableBody)
 	writeJSONLocation(&b, timeoutLoc, 504, timeoutBody)
 	hasRoot := false
@@ -140,13 +139,10 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 	for _, name := range setOrder(loc) {
 		body = append(body, directiveText(loc.SetDirectives[name], text))
 	}
-	hasErrorPage := false
 	for _, d := range loc.Directive.Block.Directives {
 		switch d.Name.Value {
 		case "set":
 			continue
-		case "error_page":
-			hasErrorPage = true
 		case "proxy_pass":
 			if pp, ok := proxyPass(blk, warns); ok {
 				body = append(body, "proxy_pass "+quote(pp)+";")
@@ -155,10 +151,16 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 		}
 		body = append(body, directiveText(d, text))
 	}
-	if hasErrorPage {
-		// A location's own error_page replaces the server's: keep
-		// devproxy's answers for the codes the block leaves alone.
-		body = append(body, defaultErrorPages(loc)...)
+	if loc.ProxyPass != nil {
+		if loc.InterceptErrors {
+			// nginx cannot tell its own 502 from the upstream's once
+			// errors are intercepted: leave the upstream's answers alone.
+			*warns = append(*warns, Warning{blk.File.Path, loc.Line(), "with proxy_intercept_errors on, nginx answers its own 502 page when the upstream is down, where devproxy answers its JSON 503"})
+		} else {
+			// Only where the block proxies: a server-wide error_page would
+			// also take a location's own "return 503".
+			body = append(body, defaultErrorPages(loc)...)
+		}
 	}
 	for _, line := range body {
 		b.WriteString("    " + line + "\n")

@@ -48,7 +48,7 @@ func nginxAccepts(t *testing.T, conf string) error {
 // the server block inside an http block.
 func TestNginxAcceptsEveryExport(t *testing.T) {
 	needNginx(t)
-	sets := append(handSets("127.0.0.1:9"), generatedRouteSets("127.0.0.1:9", generatedSets)...)
+	sets := append(handSets("127.0.0.1:9", "127.0.0.1:9"), generatedRouteSets("127.0.0.1:9", generatedSets)...)
 	for _, s := range sets {
 		tbl := table(t, s.files)
 		full := nginxexport.Export(tbl, nginxexport.Options{Listen: "127.0.0.1:8080"})
@@ -75,7 +75,7 @@ func TestExportCarriesTheComposedTable(t *testing.T) {
 	for _, want := range []string{
 		"listen 127.0.0.1:8080;",
 		"absolute_redirect off;",
-		"error_page 502 503 = @devproxy_unavailable;",
+		"proxy_pass http://127.0.0.1:3/v/;\n            error_page 502 503 = @devproxy_unavailable;\n            error_page 504 = @devproxy_timeout;",
 		"location /ops/ {\n            set $h 127.0.0.1:3;\n            set $u $h;\n            proxy_pass http://127.0.0.1:3/v/;",
 		"location /devproxy/x/ is left out",
 		"return 404 ",
