@@ -83,6 +83,17 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	b.WriteString("# each proxying location sends nginx's 502 (refused) and 504 here.\n")
 	writeJSONLocation(&b, unavailableLoc, 503, unavailableBody)
 	writeJSONLocation(&b, timeoutLoc, 504, timeoutBody)
+	for _, f := range t.Files {
+		// A file with errors contributes no routes (spec §4): say so, as
+		// the routes someone expects may be missing from the export.
+		switch {
+		case f.Stale:
+			r.Warnings = append(r.Warnings, Warning{f.Path, 1, "has errors; its last good version is exported"})
+		case f.Parsed != nil && !f.Parsed.OK:
+			r.Warnings = append(r.Warnings, Warning{f.Path, 1, "has errors and contributes no routes (devproxy check shows them)"})
+			fmt.Fprintf(&b, "\n# %s is left out: it has errors.\n", f.Path)
+		}
+	}
 	hasRoot := false
 	for _, blk := range t.Blocks {
 		loc := blk.Loc

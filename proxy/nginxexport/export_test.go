@@ -104,6 +104,14 @@ func TestExportWarnsWhatNginxCannotSay(t *testing.T) {
 	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0].String(), "apps/a.conf:2: ") {
 		t.Fatalf("warnings = %v", r.Warnings)
 	}
+	tbl = table(t, map[string]string{"apps/broken.conf": "location /b/ { proxy_pass http://127.0.0.1:1/ }\n"})
+	r = nginxexport.Export(tbl, nginxexport.Options{})
+	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0].String(), "apps/broken.conf:1: has errors") {
+		t.Fatalf("warnings = %v", r.Warnings)
+	}
+	if strings.Contains(r.Text, "location /b/") {
+		t.Errorf("a file with errors is exported:\n%s", r.Text)
+	}
 }
 
 // BenchmarkExport500Files exports a workspace of 500 route files (three
