@@ -112,7 +112,11 @@ func handSets(echo, down string) []*routeSet {
 // files per set, each with its own modification time, so that conflicts
 // and composed order vary.
 func generatedRouteSets(echo string, n int) []*routeSet {
-	g := nginxtest.NewGenerator(diffSeed, echo)
+	seed := int64(diffSeed)
+	if v, err := strconv.ParseInt(os.Getenv("DEVPROXY_DIFF_SEED"), 10, 64); err == nil {
+		seed = v // reproduce a run of another seed
+	}
+	g := nginxtest.NewGenerator(seed, echo)
 	var out []*routeSet
 	for i := 0; i < n; i++ {
 		cfg := g.Config()

@@ -156,7 +156,7 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 			continue
 		case "proxy_pass":
 			if pp, ok := proxyPass(blk, warns); ok {
-				body = append(body, "proxy_pass "+quote(pp)+";")
+				body = append(body, pp...)
 				continue
 			}
 		}
@@ -202,8 +202,9 @@ func defaultErrorPages(loc *routefile.Location) []string {
 	return out
 }
 
-// proxyPass returns the proxy_pass URL nginx must be given to send what
-// devproxy sends, and false when the written one already does.
+// proxyPass returns the directives nginx must be given to send what
+// devproxy sends (a proxy_pass, possibly after a rewrite), and false when
+// the written proxy_pass already does.
 //
 //   - A host held in a set variable with a constant value is written as the
 //     literal host: nginx treats any variable in proxy_pass as "the whole
@@ -211,11 +212,12 @@ func defaultErrorPages(loc *routefile.Location) []string {
 //     the query, and needs a resolver for host names (spec §6 [intent]).
 //   - A regex location's proxy_pass with captures keeps the query unless
 //     its URI part has one: nginx needs $is_args$args for that.
-func proxyPass(blk *routing.Block, warns *[]Warning) (string, bool) {
+func proxyPass(blk *routing.Block, warns *[]Warning) ([]string, bool) {
 	loc := blk.Loc
 	if loc.ProxyPass == nil || !loc.ProxyPass.URL.HasVars() {
-		return "", false
+		return nil, false
 	}
+	pass := func(url string) []string { return []string{"proxy_pass " + quote(url) + ";"} }
 	var s strings.Builder
 	for _, p := range loc.ProxyPass.URL.Parts {
 		if p.Var != "" {
@@ -230,7 +232,7 @@ func proxyPass(blk *routing.Block, warns *[]Warning) (string, bool) {
 	rest := url[strings.Index(url, "://")+3:]
 	host, uri, hasURI := strings.Cut(rest, "/")
 	if !strings.Contains(host, "$") && !strings.Contains(uri, "$") {
-		return url, true // now static: nginx maps the URI as devproxy does
+		return pass(url), true // now static: nginx maps the URI as devproxy does
 	}
 	regex := loc.Modifier == routefile.ModRegex || loc.Modifier == routefile.ModRegexCI
 	switch {
@@ -238,18 +240,34 @@ func proxyPass(blk *routing.Block, warns *[]Warning) (string, bool) {
 		if strings.Contains(host, "$") {
 			*warns = append(*warns, Warning{blk.File.Path, loc.Line(), "proxy_pass has a variable host nginx resolves per request: add a resolver to the exported server"})
 		}
-		return url, true
+		return pass(url), true
 	case regex && !strings.Contains(uri, "?"):
 		if strings.Contains(host, "$") {
 			*warns = append(*warns, Warning{blk.File.Path, loc.Line(), "proxy_pass has a variable host nginx resolves per request: add a resolver to the exported server"})
 		}
-		return url + "$is_args$args", true
+		if len(loc.Script) == 0 && loc.Regex != nil {
+			// Captures substituted into proxy_pass reach the upstream as
+			// decoded text in nginx (a space breaks the request line);
+			// devproxy escapes them and keeps the query (spec §6). A
+			// rewrite with the location's own regex, then proxy_pass
+			// without a URI, makes nginx do both: it escapes a rewritten
+			// URI and appends the arguments.
+			re := loc.Regex.Source
+			if loc.Regex.Caseless {
+				re = "(?i)" + re
+			}
+			return []string{"rewrite " + quote(re) + " " + quote("/"+uri) + " break;", "proxy_pass " + quote(scheme(url)+host) + ";"}, true
+		}
+		return pass(url + "$is_args$args"), true
 	case regex:
-		return url, true
+		return pass(url), true
 	}
 	*warns = append(*warns, Warning{blk.File.Path, loc.Line(), "proxy_pass with a variable and a URI part in a prefix location: nginx sends every request to that URI and drops the query, devproxy replaces the location prefix"})
-	return url, true
+	return pass(url), true
 }
+
+// scheme is "http://" or "https://", as url starts.
+func scheme(url string) string { return url[:strings.Index(url, "://")+3] }
 
 // constantSet is the value of a set variable whose template holds no
 // request variables (following other set variables).
