@@ -258,6 +258,9 @@ func proxyPass(blk *routing.Block, warns *[]Warning) ([]string, bool) {
 			}
 			return []string{"rewrite " + quote(re) + " " + quote("/"+uri) + " break;", "proxy_pass " + quote(scheme(url)+host) + ";"}, true
 		}
+		if len(loc.Script) > 0 {
+			*warns = append(*warns, Warning{blk.File.Path, loc.Line(), "proxy_pass with captures or variables in a regex location that rewrites: after rewrite ... break nginx sends the proxy_pass URI, devproxy the rewritten one, and nginx does not escape the captures"})
+		}
 		return pass(url + "$is_args$args"), true
 	case regex:
 		return pass(url), true

@@ -70,6 +70,7 @@ func TestExportCarriesTheComposedTable(t *testing.T) {
 		"apps/b.conf":        "location /api { proxy_pass http://127.0.0.1:2/; }\n",
 		"overrides/ops.conf": "location /ops/ { proxy_pass http://$u/v/; set $u $h; set $h 127.0.0.1:3; }\n",
 		"apps/devproxy.conf": "location /devproxy/x/ { return 204; }\n",
+		"apps/re.conf":       "location ~* ^/re/(.*)$ { proxy_pass http://127.0.0.1:4/c/$1; }\n",
 	})
 	r := nginxexport.Export(tbl, nginxexport.Options{})
 	for _, want := range []string{
@@ -78,6 +79,7 @@ func TestExportCarriesTheComposedTable(t *testing.T) {
 		"proxy_pass http://127.0.0.1:3/v/;\n            error_page 502 503 = @devproxy_unavailable;\n            error_page 504 = @devproxy_timeout;",
 		"location /ops/ {\n            set $h 127.0.0.1:3;\n            set $u $h;\n            proxy_pass http://127.0.0.1:3/v/;",
 		"location /devproxy/x/ is left out",
+		"location ~* ^/re/(.*)$ {\n            rewrite (?i)^/re/(.*)$ /c/$1 break;\n            proxy_pass http://127.0.0.1:4;",
 		"return 404 ",
 	} {
 		if !strings.Contains(r.Text, want) {
@@ -102,6 +104,11 @@ func TestExportWarnsWhatNginxCannotSay(t *testing.T) {
 	})
 	r := nginxexport.Export(tbl, nginxexport.Options{})
 	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0].String(), "apps/a.conf:2: ") {
+		t.Fatalf("warnings = %v", r.Warnings)
+	}
+	tbl = table(t, map[string]string{"apps/re.conf": "location ~ ^/re/(.*)$ {\n    rewrite ^/re/old/(.*)$ /re/new/$1 break;\n    proxy_pass http://127.0.0.1:4/c/$1;\n}\n"})
+	r = nginxexport.Export(tbl, nginxexport.Options{})
+	if len(r.Warnings) != 1 || !strings.HasPrefix(r.Warnings[0].String(), "apps/re.conf:1: ") {
 		t.Fatalf("warnings = %v", r.Warnings)
 	}
 	tbl = table(t, map[string]string{"apps/broken.conf": "location /b/ { proxy_pass http://127.0.0.1:1/ }\n"})
