@@ -48,7 +48,8 @@ type routeSet struct {
 	files   map[string]string
 	mtimes  map[string]int // seconds after a fixed epoch; newer wins conflicts
 	targets []string
-	// Compared on top of status, location, Location and upstream URI.
+	// Compared on top of status, location, Location, upstream URI and
+	// X-Forwarded-For, -Host and -Proto.
 	headers []string
 
 	root    string
@@ -136,8 +137,8 @@ func generatedRouteSets(echo string, n int) []*routeSet {
 // every route set is served by devproxy (httpproxy.Serve) and by real
 // nginx running the set's export, both in front of the same echo
 // upstream, and every request must get the same status, the same
-// location (X-Loc), the same Location header and the same URI (and listed
-// headers) at the upstream.
+// location (X-Loc), the same Location header and the same URI and
+// X-Forwarded-* headers (and listed headers) at the upstream.
 func TestExportServesLikeDevproxy(t *testing.T) {
 	needNginx(t)
 	echo := nginxtest.StartEcho(t)
@@ -253,8 +254,11 @@ func compare(s *routeSet, target string) (string, error) {
 	if nu != pu {
 		diffs = append(diffs, fmt.Sprintf("upstream got nginx %q devproxy %q", nu, pu))
 	}
-	for _, h := range s.headers {
-		if n.Echo != nil && p.Echo != nil && strings.Join(n.Echo.Headers[h], ",") != strings.Join(p.Echo.Headers[h], ",") {
+	// The listen ports differ; everything else the upstream sees in these
+	// headers must not.
+	ports := strings.NewReplacer(strconv.Itoa(s.nginx), "PORT", strconv.Itoa(s.proxy), "PORT")
+	for _, h := range append([]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}, s.headers...) {
+		if n.Echo != nil && p.Echo != nil && ports.Replace(strings.Join(n.Echo.Headers[h], ",")) != ports.Replace(strings.Join(p.Echo.Headers[h], ",")) {
 			diffs = append(diffs, fmt.Sprintf("upstream %s nginx %q devproxy %q", h, n.Echo.Headers[h], p.Echo.Headers[h]))
 		}
 	}

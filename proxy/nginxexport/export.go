@@ -163,6 +163,7 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 		body = append(body, directiveText(d, text))
 	}
 	if loc.ProxyPass != nil {
+		body = append(body, forwardedHeaders(loc)...)
 		if loc.InterceptErrors {
 			// nginx cannot tell its own 502 from the upstream's once
 			// errors are intercepted: leave the upstream's answers alone.
@@ -177,6 +178,23 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 		b.WriteString("    " + line + "\n")
 	}
 	b.WriteString("}\n")
+}
+
+// forwardedHeaders are the X-Forwarded-* headers devproxy adds to every
+// proxied request unless the block sets them (spec §6). X-Forwarded-Prefix
+// depends on the request in devproxy and is not carried.
+func forwardedHeaders(loc *routefile.Location) []string {
+	var out []string
+	for _, h := range [][2]string{
+		{"X-Forwarded-For", "$proxy_add_x_forwarded_for"},
+		{"X-Forwarded-Host", "$http_host"},
+		{"X-Forwarded-Proto", "$scheme"},
+	} {
+		if !slices.ContainsFunc(loc.ProxySetHeaders, func(r routefile.HeaderRule) bool { return strings.EqualFold(r.Name, h[0]) }) {
+			out = append(out, "proxy_set_header "+h[0]+" "+h[1]+";")
+		}
+	}
+	return out
 }
 
 func defaultErrorPages(loc *routefile.Location) []string {
