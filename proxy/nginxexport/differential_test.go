@@ -168,6 +168,17 @@ func TestExportServesLikeDevproxy(t *testing.T) {
 	if contested == 0 {
 		t.Fatal("no route set has a contested route")
 	}
+	// The hand-written contest is settled three ways; each loser is a
+	// comment naming the winner and why.
+	for _, want := range []string{
+		"# apps/old.conf:1 location /api/ is left out: apps/new.conf wins /api/ (newest)",
+		"# apps/new.conf:2 location /pinned is left out: apps/old.conf wins /pinned/ (pinned",
+		"# apps/old.conf:2 location /web/ is left out: overrides/ops.conf wins /web/",
+	} {
+		if !strings.Contains(sets[0].exports.ServerBody, want) {
+			t.Errorf("export of %q lacks %q:\n%s", sets[0].name, want, sets[0].exports.ServerBody)
+		}
+	}
 	if _, err := nginxtest.Start(t, servers); err != nil {
 		t.Fatal(err)
 	}
