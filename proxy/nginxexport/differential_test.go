@@ -138,7 +138,9 @@ func generatedRouteSets(echo string, n int) []*routeSet {
 // nginx running the set's export, both in front of the same echo
 // upstream, and every request must get the same status, the same
 // location (X-Loc), the same Location header and the same URI and
-// X-Forwarded-* headers (and listed headers) at the upstream.
+// X-Forwarded-* headers (and listed headers) at the upstream; a return's
+// 200 body and the Content-Type of 5xx answers and of the 404 for an
+// unmatched path (devproxy's JSON) must agree too.
 func TestExportServesLikeDevproxy(t *testing.T) {
 	needNginx(t)
 	echo := nginxtest.StartEcho(t)
@@ -258,7 +260,10 @@ func compare(s *routeSet, target string) (string, error) {
 	if n.Location != p.Location {
 		diffs = append(diffs, fmt.Sprintf("Location nginx %q devproxy %q", n.Location, p.Location))
 	}
-	if n.Status >= 500 && n.Header.Get("Content-Type") != p.Header.Get("Content-Type") {
+	if n.Echo == nil && n.Status == http.StatusOK && n.Body != p.Body {
+		diffs = append(diffs, fmt.Sprintf("body nginx %q devproxy %q", n.Body, p.Body))
+	}
+	if (n.Status >= 500 || n.Status == http.StatusNotFound && n.LocID == "") && n.Header.Get("Content-Type") != p.Header.Get("Content-Type") {
 		diffs = append(diffs, fmt.Sprintf("Content-Type nginx %q devproxy %q", n.Header.Get("Content-Type"), p.Header.Get("Content-Type")))
 	}
 	nu, pu := upstreamURI(n), upstreamURI(p)
