@@ -28,6 +28,12 @@ func table(t testing.TB, files map[string]string) *routing.RouteTable {
 // nginxAccepts runs nginx -t on a complete configuration.
 func nginxAccepts(t *testing.T, conf string) error {
 	dir := t.TempDir()
+	if os.Geteuid() != 0 {
+		// nginx's compiled-in log and temp paths (/var/log/nginx,
+		// /var/lib/nginx) are root's: point them into dir, as an
+		// unprivileged nginx would be configured.
+		conf = strings.Replace(conf, "http {\n", fmt.Sprintf("http {\naccess_log off;\nclient_body_temp_path %[1]s/body;\nproxy_temp_path %[1]s/proxy;\nfastcgi_temp_path %[1]s/fastcgi;\nuwsgi_temp_path %[1]s/uwsgi;\nscgi_temp_path %[1]s/scgi;\n", dir), 1)
+	}
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
