@@ -94,9 +94,10 @@ func handSets(echo, down string) []*routeSet {
 			"apps/sets.conf": "location /s/ {\n    add_header X-Loc sets always;\n    proxy_set_header X-Test \"$greeting|$who\";\n    proxy_pass http://$up/v/;\n    set $greeting \"hi $who\";\n    set $who $arg_name;\n    set $up $host_port;\n    set $host_port " + echo + ";\n}\n" +
 				"location ~ ^/re/(.*)$ { add_header X-Loc re always; proxy_pass http://" + echo + "/c/$1; }\n" +
 				"location / { add_header X-Loc root always; proxy_pass http://" + echo + "; }\n",
+			"apps/text.conf": "location = /two-lines {\n    add_header X-Loc two always;\n    return 200 \"one\ntwo\\t$uri\";\n}\n",
 		},
-		mtimes:  map[string]int{"apps/sets.conf": 1},
-		targets: []string{"/s/a?name=bo", "/s/", "/s", "/s/x/y", "/re/a/b?q=1", "/re/", "/other?z", "/"},
+		mtimes:  map[string]int{"apps/sets.conf": 1, "apps/text.conf": 2},
+		targets: []string{"/two-lines", "/s/a?name=bo", "/s/", "/s", "/s/x/y", "/re/a/b?q=1", "/re/", "/other?z", "/"},
 		headers: []string{"X-Test"},
 	}, {
 		name: "upstream down",

@@ -79,6 +79,8 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	var b strings.Builder
 	b.WriteString("# Missing-slash redirects are relative, as devproxy sends them (spec §5).\n")
 	b.WriteString("absolute_redirect off;\n")
+	b.WriteString("# Requests of any size pass, as through devproxy, unless a location sets a limit.\n")
+	b.WriteString("client_max_body_size 0;\n")
 	b.WriteString("# Upstreams that are down or slow answer with devproxy's JSON (spec §7):\n")
 	b.WriteString("# each proxying location sends nginx's 502 (refused) and 504 here.\n")
 	writeJSONLocation(&b, unavailableLoc, 503, unavailableBody)
@@ -124,8 +126,6 @@ func Export(t *routing.RouteTable, opts Options) Result {
 		out.WriteString(server)
 	} else {
 		out.WriteString("worker_processes 1;\n\nevents {\n    worker_connections 1024;\n}\n\nhttp {\n")
-		out.WriteString("    # Requests of any size pass, as through devproxy, unless a location sets a limit.\n")
-		out.WriteString("    client_max_body_size 0;\n")
 		out.WriteString(indent(server, 1))
 		out.WriteString("}\n")
 	}
@@ -370,7 +370,8 @@ func specText(loc *routefile.Location, text []byte) string {
 }
 
 // directiveText is the directive as written in the route file, or rebuilt
-// from its tokens when the text is not at hand.
+// from its tokens when the text is not at hand or spans lines (a newline
+// inside quotes must not take the indentation of the output).
 func directiveText(d *routefile.Directive, text []byte) string {
 	r := d.Range
 	if text != nil && r.End.Offset <= len(text) && r.Start.Offset < r.End.Offset {
@@ -378,7 +379,9 @@ func directiveText(d *routefile.Directive, text []byte) string {
 		if !strings.HasSuffix(s, ";") {
 			s += ";"
 		}
-		return oneLineDirective(s)
+		if !strings.Contains(s, "\n") {
+			return s
+		}
 	}
 	parts := []string{d.Name.Value}
 	for _, a := range d.Args {
@@ -387,16 +390,12 @@ func directiveText(d *routefile.Directive, text []byte) string {
 	return strings.Join(parts, " ") + ";"
 }
 
-// oneLineDirective keeps a directive written over several lines on
-// several lines, indented with the block.
-func oneLineDirective(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
-
 // quote writes an nginx argument: bare when it needs no quoting.
 func quote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\r\n;{}\"'\\#") {
 		return s
 	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
 	return `"` + r.Replace(s) + `"`
 }
 

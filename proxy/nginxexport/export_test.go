@@ -77,6 +77,7 @@ func TestExportCarriesTheComposedTable(t *testing.T) {
 		"overrides/ops.conf": "location /ops/ { proxy_pass http://$u/v/; set $u $h; set $h 127.0.0.1:3; }\n",
 		"apps/devproxy.conf": "location /devproxy/x/ { return 204; }\n",
 		"apps/re.conf":       "location ~* ^/re/(.*)$ { proxy_pass http://127.0.0.1:4/c/$1; }\n",
+		"apps/text.conf":     "location = /two-lines {\n    return 200 \"one\ntwo\";\n}\n",
 	})
 	r := nginxexport.Export(tbl, nginxexport.Options{})
 	for _, want := range []string{
@@ -85,6 +86,7 @@ func TestExportCarriesTheComposedTable(t *testing.T) {
 		"proxy_set_header X-Forwarded-Proto $scheme;\n            error_page 502 503 = @devproxy_unavailable;\n            error_page 504 = @devproxy_timeout;",
 		"location /ops/ {\n            set $h 127.0.0.1:3;\n            set $u $h;\n            proxy_pass http://127.0.0.1:3/v/;",
 		"location /devproxy/x/ is left out",
+		"return 200 \"one\\ntwo\";", // the newline escaped, not indented
 		"location ~* ^/re/(.*)$ {\n            rewrite (?i)^/re/(.*)$ /c/$1 break;\n            proxy_pass http://127.0.0.1:4;",
 		"return 404 ",
 	} {
