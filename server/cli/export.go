@@ -36,7 +36,7 @@ func RunExportNginx(opts ExportOptions, stdout, stderr io.Writer) int {
 		return ExitFail
 	}
 	for _, w := range r.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+		fmt.Fprintf(stderr, "%s:%d: warning: %s\n", w.File, w.Line, w.Message)
 	}
 	if opts.Strict && len(r.Warnings) > 0 {
 		return ExitFail

@@ -29,7 +29,7 @@ func TestExportNginx(t *testing.T) {
 	if code := run([]string{"export", "nginx", "--root", root, "-o", file}, &stdout, &stderr); code != 0 {
 		t.Fatalf("without --strict, warnings do not fail: exit %d", code)
 	}
-	if !strings.Contains(stderr.String(), "apps/var.conf:2: ") || stdout.Len() != 0 {
+	if !strings.Contains(stderr.String(), "apps/var.conf:2: warning: ") || stdout.Len() != 0 {
 		t.Errorf("stderr %q, stdout %q", stderr.String(), stdout.String())
 	}
 	if b, err := os.ReadFile(file); err != nil || !strings.Contains(string(b), "events {") {
