@@ -34,14 +34,15 @@ test-deps:
 # detector; the rest (nginx differential tests, the CLI, the signal tests of
 # the real binary) run plainly. DEVPROXY_REQUIRE_PROMTOOL turns
 # proxy/metrics's promtool check from a skip into a failure when promtool is
-# missing (make test-deps installs it).
+# missing (make test-deps installs it); DEVPROXY_REQUIRE_NGINX does the same
+# for proxy/nginxexport's checks against nginx.
 RACE_PKGS := proxy/httpproxy proxy/routing proxy/routefile proxy/join proxy/live proxy/node proxy/health proxy/monitor proxy/metrics proxy/manage proxy/auth proxy/tunnel server/lsp
 
 test-go: build
 	@unformatted=$$(gofmt -l proxy server examples); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	DEVPROXY_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -race $(addprefix ./,$(RACE_PKGS))
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v $(foreach p,$(RACE_PKGS),-e /$(p)$$))
+	DEVPROXY_REQUIRE_NGINX=1 $(GO) test -count=1 $$($(GO) list ./... | grep -v $(foreach p,$(RACE_PKGS),-e /$(p)$$))
 
 # The Helm chart, checked without a cluster (helm and k8s.io/api as Go
 # modules, in a module of their own: deploy/helm).

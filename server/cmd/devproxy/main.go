@@ -36,6 +36,7 @@ Usage:
   devproxy check   [--root DIR] [--format text|json] [--strict]
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
   devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
+  devproxy export  nginx [--root DIR] [--listen ADDR] [--server-only] [--strict] [-o FILE]
   devproxy keys    create --role read-only|admin [--name NAME] [--root DIR] [--data-dir DIR]   (prints the new key alone on its last line)
   devproxy keys    list [--format text|json] [--root DIR] [--data-dir DIR]
   devproxy keys    revoke ID [--root DIR] [--data-dir DIR]
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(rest, stdout, stderr)
 	case "explain":
 		return runExplain(rest, stdout, stderr)
+	case "export":
+		return runExport(rest, stdout, stderr)
 	case "scan":
 		return runScan(rest, stdout, stderr)
 	case "keys":
@@ -119,6 +122,28 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitUsage
 	}
 	return cli.RunCheck(opts, stdout, stderr)
+}
+
+func runExport(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "nginx" {
+		fmt.Fprintf(stderr, "devproxy export: the only format is nginx: devproxy export nginx [flags]\n")
+		return cli.ExitUsage
+	}
+	fs := newFlagSet("export nginx", stderr)
+	var opts cli.ExportOptions
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
+	fs.StringVar(&opts.Listen, "listen", "", "`address` of the server's listen directive (default: the workspace's listen address)")
+	fs.BoolVar(&opts.ServerOnly, "server-only", false, "write one server block to include inside http {}, not a whole nginx.conf")
+	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 when something cannot be expressed in nginx")
+	fs.StringVar(&opts.Output, "o", "", "write to `file` instead of stdout")
+	if err := fs.Parse(args[1:]); err != nil {
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "devproxy export nginx: unexpected argument %q\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	return cli.RunExportNginx(opts, stdout, stderr)
 }
 
 func runScan(args []string, stdout, stderr io.Writer) int {

@@ -30,6 +30,9 @@ func TestUsageErrors(t *testing.T) {
 		{"explain: bad header", []string{"explain", "--root", root, "--header", "nocolon", "/a"}, "--header"},
 		{"explain: not a path", []string{"explain", "--root", root, "a/b"}, "neither a path"},
 		{"explain: unknown flag", []string{"explain", "--bogus", "/a"}, "bogus"},
+		{"export: no format", []string{"export"}, "the only format is nginx"},
+		{"export: other format", []string{"export", "caddy"}, "the only format is nginx"},
+		{"export: extra argument", []string{"export", "nginx", "--root", root, "extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/devtunnelproxy/devproxy/proxy/nginxexport"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
+)
+
+// ExportOptions are the flags of `devproxy export nginx`.
+type ExportOptions struct {
+	Root       string
+	Listen     string
+	ServerOnly bool
+	Strict     bool
+	Output     string // a file; stdout when empty or "-"
+}
+
+// RunExportNginx writes the workspace's served route table as nginx
+// configuration. What nginx cannot express is printed on stderr with the
+// file and line; with Strict that makes the exit code 1 (the file is
+// still written, so the warnings can be read against it).
+func RunExportNginx(opts ExportOptions, stdout, stderr io.Writer) int {
+	ws, err := routing.NewWorkspace(opts.Root)
+	if err != nil {
+		fmt.Fprintf(stderr, "devproxy export nginx: %v\n", err)
+		return ExitUsage
+	}
+	r := nginxexport.Export(ws.Table(), nginxexport.Options{Listen: opts.Listen, ServerOnly: opts.ServerOnly})
+	if opts.Output == "" || opts.Output == "-" {
+		io.WriteString(stdout, r.Text)
+	} else if err := os.WriteFile(opts.Output, []byte(r.Text), 0o644); err != nil {
+		fmt.Fprintf(stderr, "devproxy export nginx: %v\n", err)
+		return ExitFail
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(stderr, "%s:%d: warning: %s\n", w.File, w.Line, w.Message)
+	}
+	if opts.Strict && len(r.Warnings) > 0 {
+		return ExitFail
+	}
+	return ExitOK
+}
