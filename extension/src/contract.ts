@@ -72,6 +72,7 @@ export const Commands = {
   copyTunnelUrl: 'devproxy.copyTunnelUrl',
   openViaTunnel: 'devproxy.openViaTunnel',
   createApiKey: 'devproxy.createApiKey',
+  switchEnvironment: 'devproxy.switchEnvironment',
   showStatusMenu: 'devproxy.showStatusMenu',
   openDashboard: 'devproxy.openDashboard',
   filterRoutes: 'devproxy.filterRoutes',
