@@ -153,9 +153,11 @@ func (c Config) UnknownEnvironment() error {
 }
 
 // withEnvironmentDiag adds to diags, when the chosen environment is not
-// one of c's, an error at the top of the settings file that says so.
-func withEnvironmentDiag(name string, c Config, diags []routefile.Diagnostic) []routefile.Diagnostic {
-	if err := c.UnknownEnvironment(); err != nil {
+// one of c's, an error at the top of the settings file that says so. Only
+// the primary folder's profiles apply (its Config is the table's), so only
+// its file is reported.
+func withEnvironmentDiag(name string, c Config, diags []routefile.Diagnostic, primary bool) []routefile.Diagnostic {
+	if err := c.UnknownEnvironment(); err != nil && primary {
 		return append(slices.Clip(diags), jsonDiag(name, nil, 0, routefile.CodeConfig, err.Error()+"; no environment applies"))
 	}
 	return diags

@@ -133,3 +133,29 @@ func TestUnknownEnvironment(t *testing.T) {
 		t.Errorf("listen = %s, want the top level's", tbl.Config.Listen)
 	}
 }
+
+// In a workspace of several folders the first folder's profile applies to
+// every route; another folder's devproxy.json, which need not define it,
+// is not reported.
+func TestEnvironmentSeveralFolders(t *testing.T) {
+	shop, blog := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(shop, "devproxy.json"), []byte(envConfig), 0o644)
+	os.MkdirAll(filepath.Join(blog, "apps"), 0o755)
+	os.WriteFile(filepath.Join(blog, "devproxy.json"), []byte(`{}`), 0o644)
+	os.WriteFile(filepath.Join(blog, "apps", "blog.conf"), []byte("location /blog/ { proxy_pass http://127.0.0.1:5173; }\n"), 0o644)
+	env := routing.Config{Environment: "staging"}
+	ws, err := routing.NewWorkspaceOf([]routing.FolderSpec{{Root: shop, Defaults: env}, {Root: blog, Defaults: env}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := ws.Table()
+	for _, d := range tbl.Diagnostics {
+		t.Errorf("diagnostic: %s", d)
+	}
+	if len(tbl.Blocks) != 1 || tbl.Blocks[0].Upstream != "http://web.staging.internal:80" {
+		t.Errorf("blocks: %+v", tbl.Blocks)
+	}
+	if routing.SameFolders([]routing.FolderSpec{{Root: shop, Defaults: env}}, []routing.FolderSpec{{Root: shop}}) {
+		t.Error("SameFolders ignores a change of environment")
+	}
+}
