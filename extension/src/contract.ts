@@ -7,6 +7,8 @@
 export const Methods = {
   /** request, client → server: `{}` → RoutesResult */
   routes: 'devproxy/routes',
+  /** request, client → server: `{}` → EnvironmentsResult; the profiles of devproxy.json and the active one */
+  environments: 'devproxy/environments',
   /** request, client → server: ExplainParams → the `devproxy explain` document */
   explain: 'devproxy/explain',
   /** notification, server → client: `{version}`; ask `devproxy/routes` again */
@@ -70,6 +72,7 @@ export const Commands = {
   copyTunnelUrl: 'devproxy.copyTunnelUrl',
   openViaTunnel: 'devproxy.openViaTunnel',
   createApiKey: 'devproxy.createApiKey',
+  switchEnvironment: 'devproxy.switchEnvironment',
   showStatusMenu: 'devproxy.showStatusMenu',
   openDashboard: 'devproxy.openDashboard',
   filterRoutes: 'devproxy.filterRoutes',
@@ -179,6 +182,16 @@ export interface TakeOverResult {
   ok: boolean;
   /** For people: what happened, or why not. */
   message: string;
+}
+
+/** schemas/lsp-environments.schema.json: the result of devproxy/environments. */
+export interface EnvironmentsResult {
+  /** The devproxy.environment setting; "" for none. */
+  active: string;
+  /** Whether devproxy.json defines `active` (true when it is ""). */
+  known: boolean;
+  /** The profiles devproxy.json defines, sorted. */
+  names: string[];
 }
 
 /** schemas/lsp-routes-changed.schema.json */

@@ -18,6 +18,7 @@
 import * as vscode from 'vscode';
 import { Trace } from 'vscode-languageclient/node';
 import { checkKeyName, createApiKey } from './apiKeys';
+import { environmentChoices, isEnvironmentsResult } from './environments';
 import { CalliopeCodeActions, isDiagnosticArg } from './calliopeCodeActions';
 import { askDraft, diagnoseQuestion, diagnosticQuestion, routeAtLine, routeFacts } from './calliopeQuestions';
 import { CalliopeSecrets } from './calliopeSecrets';
@@ -83,6 +84,15 @@ export function activate(context: vscode.ExtensionContext): void {
     );
   };
   const status = new ServerStatusItem(statusItem, offerRouteFile, (state) => tree.setStopped(state.kind === 'stopped'));
+  const configuredEnvironment = () => vscode.workspace.getConfiguration('devproxy').get<string>('environment') ?? '';
+  status.setEnvironment(configuredEnvironment());
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('devproxy.environment')) {
+        status.setEnvironment(configuredEnvironment());
+      }
+    }),
+  );
   // A file that does not load shows its errors (the client's diagnostics) as its children.
   tree.problemsOf = (uri) =>
     vscode.languages
@@ -358,6 +368,30 @@ export function activate(context: vscode.ExtensionContext): void {
     [Commands.stopTunnel]: () => stopTunnel(tunnelParts),
     [Commands.copyTunnelUrl]: () => copyTunnelUrl(tunnelParts),
     [Commands.openViaTunnel]: (arg) => openViaTunnel(tunnelParts, routeNodeOf(arg)),
+    [Commands.switchEnvironment]: async () => {
+      const client = server?.running;
+      if (!client) {
+        void vscode.window.showWarningMessage('The Dev Tunnel Proxy language server is not running.');
+        return;
+      }
+      const answer = await client.sendRequest<unknown>(Methods.environments, {});
+      if (!isEnvironmentsResult(answer)) {
+        void vscode.window.showWarningMessage(`${DisplayName}: the language server did not list the environments.`);
+        return;
+      }
+      if (answer.names.length === 0 && answer.active === '') {
+        void vscode.window.showInformationMessage(`${DisplayName}: devproxy.json defines no "environments".`);
+        return;
+      }
+      const picked = await vscode.window.showQuickPick(
+        environmentChoices(answer).map((c) => ({ label: c.label, description: c.description, choice: c })),
+        { title: 'Switch Environment', placeHolder: 'The profile of devproxy.json whose upstreams the routes go to' },
+      );
+      if (picked) {
+        // The server follows through workspace/didChangeConfiguration.
+        await vscode.workspace.getConfiguration('devproxy').update('environment', picked.choice.name, vscode.ConfigurationTarget.Workspace);
+      }
+    },
     [Commands.createApiKey]: () =>
       createApiKey({
         client: () => server.running,

@@ -10,6 +10,8 @@ export interface DevproxySettings {
   overrides: string[];
   listen: string;
   tunnel: { listen: string };
+  /** The profile of devproxy.json's `environments` the server applies; "" for none. */
+  environment: string;
   proxy: { enabled: boolean };
   server: { path: string };
   trace: { server: TraceLevel };
@@ -22,6 +24,7 @@ export const settingDefaults: DevproxySettings = {
   overrides: ['overrides/*.conf'],
   listen: '127.0.0.1:8080',
   tunnel: { listen: '127.0.0.1:8081' },
+  environment: '',
   proxy: { enabled: true },
   server: { path: '' },
   trace: { server: 'off' },
@@ -34,6 +37,7 @@ export const settingKeys = [
   'overrides',
   'listen',
   'tunnel.listen',
+  'environment',
   'proxy.enabled',
   'calliope.providers',
   'calliope.baseUrl',
@@ -67,6 +71,7 @@ export function readSettings(get: (key: SettingKey) => unknown): DevproxySetting
     overrides: stringList(get('overrides'), d.overrides),
     listen: str(get('listen'), d.listen),
     tunnel: { listen: str(get('tunnel.listen'), d.tunnel.listen) },
+    environment: str(get('environment'), d.environment),
     proxy: { enabled: typeof enabled === 'boolean' ? enabled : d.proxy.enabled },
     server: { path: str(get('server.path'), d.server.path) },
     trace: { server: trace === 'messages' || trace === 'verbose' ? trace : 'off' },

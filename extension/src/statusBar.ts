@@ -139,9 +139,15 @@ function clickHint(state: StatusState): string {
  * Renders the state. home (os.homedir()) shortens paths to ~; it is a
  * parameter so that the rendering stays pure.
  */
-export function renderStatus(state: StatusState, home = ''): StatusView {
+export function renderStatus(state: StatusState, home = '', environment = ''): StatusView {
   // Every click opens the menu of actions; the state's own action is its first.
-  return { ...renderState(state, home), command: Commands.showStatusMenu };
+  const view = { ...renderState(state, home), command: Commands.showStatusMenu };
+  if (environment !== '') {
+    // The devproxy.environment setting: which upstreams the routes go to.
+    view.text = `${view.text} · env: ${shorten(environment, 24)}`;
+    view.tooltip = `Environment: **${escapeMarkdown(environment)}** (\`devproxy.environment\`; "Switch Environment" changes it).\n\n${view.tooltip}`;
+  }
+  return view;
 }
 
 function renderState(state: StatusState, home: string): StatusView {

@@ -8,6 +8,7 @@ import { becameIdle, initialStatus, nextStatus, renderStatus, StatusEvent, Statu
 export class ServerStatusItem {
   private state: StatusState = initialStatus;
   private readonly home = os.homedir();
+  private environment = '';
 
   /**
    * onIdle: the window just became idle (no route files), once per change
@@ -37,8 +38,14 @@ export class ServerStatusItem {
     }
   }
 
+  /** The devproxy.environment setting, shown in the text while it is set. */
+  setEnvironment(environment: string): void {
+    this.environment = environment;
+    this.show();
+  }
+
   private show(): void {
-    const view = renderStatus(this.state, this.home);
+    const view = renderStatus(this.state, this.home, this.environment);
     this.item.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip);
     tooltip.supportThemeIcons = true;

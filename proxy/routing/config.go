@@ -48,6 +48,127 @@ type Config struct {
 	// local listener only: through the tunnel a path under one answers
 	// the same 404 as a path no route serves (see PrivatePrefix).
 	Private []string `json:"private,omitempty"`
+	// Environments are the named profiles ("dev", "staging", "prod") that
+	// point the same routes at other upstreams and listeners.
+	Environments map[string]Environment `json:"environments,omitempty"`
+	// Environment is the profile in use, chosen outside devproxy.json (the
+	// --env flag, the editor's devproxy.environment setting); "" for none.
+	// withDefaults applies its listen and tunnel settings; its upstream map
+	// is applied where proxy_pass targets are resolved (MapUpstream).
+	Environment string `json:"-"`
+}
+
+// Environment is one profile of devproxy.json's "environments".
+type Environment struct {
+	// Upstreams maps a proxy_pass target's "host:port" (normalised:
+	// lowercase host, IPv6 in brackets) to the "host:port" it is sent to
+	// instead.
+	Upstreams map[string]string `json:"upstreams,omitempty"`
+	Listen    string            `json:"listen,omitempty"`
+	Tunnel    TunnelConfig      `json:"tunnel,omitempty"`
+}
+
+// EnvironmentNames lists the profiles, sorted.
+func (c Config) EnvironmentNames() []string {
+	return slices.Sorted(maps.Keys(c.Environments))
+}
+
+// MapUpstream returns u pointed at the active environment's replacement
+// for its host:port, and whether there was one. The scheme and the URI
+// part stay; the Host the upstream sees follows the new target, as if
+// proxy_pass had been written with it.
+func (c Config) MapUpstream(u *routefile.UpstreamURL) (*routefile.UpstreamURL, bool) {
+	env, ok := c.Environments[c.Environment]
+	if !ok || len(env.Upstreams) == 0 || u == nil {
+		return u, false
+	}
+	to, ok := env.Upstreams[strings.ToLower(u.HostPort())]
+	if !ok {
+		return u, false
+	}
+	host, port, err := splitUpstreamHostPort(to)
+	if err != nil {
+		return u, false // loadConfig dropped these already
+	}
+	return &routefile.UpstreamURL{Scheme: u.Scheme, Host: host, Port: port, HasURI: u.HasURI, URI: u.URI}, true
+}
+
+// splitUpstreamHostPort reads an environment's "host:port": a host (IPv6 in
+// brackets) and a numeric port from 1 to 65535, both required.
+func splitUpstreamHostPort(s string) (string, int, error) {
+	host, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, err
+	}
+	if host == "" || strings.ContainsAny(host, "/ \t@?#") {
+		return "", 0, fmt.Errorf("%q has no host name", s)
+	}
+	port, err := strconv.ParseUint(p, 10, 16)
+	if err != nil || port == 0 {
+		return "", 0, fmt.Errorf("port %q is not a number from 1 to 65535", p)
+	}
+	return strings.ToLower(host), int(port), nil
+}
+
+// normalHostPort is s as UpstreamURL.HostPort writes it, lowercased.
+func normalHostPort(s string) (string, error) {
+	host, port, err := splitUpstreamHostPort(s)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
+}
+
+// environmentName is the form of a profile's name: a letter or digit,
+// then letters, digits, '-', '_' or '.'.
+func environmentName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '-' || r == '_' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// UnknownEnvironment is the error for a profile name devproxy.json does
+// not define; it lists the ones it does.
+func (c Config) UnknownEnvironment() error {
+	if c.Environment == "" {
+		return nil
+	}
+	if _, ok := c.Environments[c.Environment]; ok {
+		return nil
+	}
+	names := c.EnvironmentNames()
+	if len(names) == 0 {
+		return fmt.Errorf("unknown environment %q: %s defines no \"environments\"", c.Environment, ConfigFile)
+	}
+	return fmt.Errorf("unknown environment %q: %s defines %s", c.Environment, ConfigFile, strings.Join(quoteAll(names), ", "))
+}
+
+// withEnvironmentDiag adds to diags, when the chosen environment is not
+// one of c's, an error at the top of the settings file that says so. Only
+// the primary folder's profiles apply (its Config is the table's), so only
+// its file is reported.
+func withEnvironmentDiag(name string, c Config, diags []routefile.Diagnostic, primary bool) []routefile.Diagnostic {
+	if err := c.UnknownEnvironment(); err != nil && primary {
+		return append(slices.Clip(diags), jsonDiag(name, nil, 0, routefile.CodeConfig, err.Error()+"; no environment applies"))
+	}
+	return diags
+}
+
+func quoteAll(items []string) []string {
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = strconv.Quote(s)
+	}
+	return out
 }
 
 // PrivatePrefix returns the entry of Private that path falls under, ""
@@ -136,6 +257,12 @@ func (c Config) Over(d Config) Config {
 	if len(c.Private) == 0 {
 		c.Private = d.Private
 	}
+	if len(c.Environments) == 0 {
+		c.Environments = d.Environments
+	}
+	if c.Environment == "" {
+		c.Environment = d.Environment
+	}
 	return c
 }
 
@@ -183,6 +310,23 @@ func ListenAddress(s string) (string, error) {
 // withDefaults returns c with empty fields filled in, and a port alone
 // as the listen address taken as a loopback address (ListenAddress).
 func (c Config) withDefaults() Config {
+	// The active profile's listen and tunnel settings win over the
+	// top-level ones (and the editor's); flags such as --listen win over
+	// both, in the command that reads them.
+	if env, ok := c.Environments[c.Environment]; ok {
+		if env.Listen != "" {
+			c.Listen = env.Listen
+		}
+		if env.Tunnel.Listen != "" {
+			c.Tunnel.Listen = env.Tunnel.Listen
+		}
+		if env.Tunnel.PublicURL != "" {
+			c.Tunnel.PublicURL = env.Tunnel.PublicURL
+		}
+		if env.Tunnel.Provider != "" {
+			c.Tunnel.Provider = env.Tunnel.Provider
+		}
+	}
 	for _, addr := range []*string{&c.Listen, &c.Tunnel.Listen} {
 		if a, err := ListenAddress(*addr); err == nil {
 			*addr = a
@@ -205,7 +349,7 @@ func (c Config) withDefaults() Config {
 
 // knownConfigKeys lists the settings this version understands; other keys
 // are reported (they may belong to a newer version) but do not fail.
-var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true, "dataDir": true, "retention": true, "private": true}
+var knownConfigKeys = map[string]bool{"$schema": true, "apps": true, "overrides": true, "listen": true, "tunnel": true, "allowedHosts": true, "dataDir": true, "retention": true, "private": true, "environments": true}
 
 // loadConfig reads devproxy.json in root (or its overlay, when data is
 // not nil); name is how diagnostics name it (ConfigFile, or
@@ -349,11 +493,131 @@ func loadConfig(root, name string, data []byte) (Config, []routefile.Diagnostic)
 			fmt.Sprintf("tunnel.publicUrl: %q is not an http(s) URL such as \"https://abc.ngrok.app\"; it is ignored", u)))
 		c.Tunnel.PublicURL = ""
 	}
+	if v := raw["environments"]; v != nil && string(v) != "null" {
+		c.Environments = loadEnvironments(name, data, at["environments"], v, &diags)
+	}
 	c.AllowedHosts = checkAllowedHosts(name, data, c.AllowedHosts, &diags)
 	c.Private = checkPrivate(name, data, c.Private, &diags)
 	c.Apps = checkGlobs(name, data, "apps", c.Apps, &diags)
 	c.Overrides = checkGlobs(name, data, "overrides", c.Overrides, &diags)
 	return c, diags
+}
+
+// loadEnvironments reads "environments", which starts at offset base of
+// data: each profile on its own, each bad entry reported at its key or
+// value, naming it ("environments.staging.upstreams") and dropped.
+func loadEnvironments(name string, data []byte, base int, v json.RawMessage, diags *[]routefile.Diagnostic) map[string]Environment {
+	report := func(off int, format string, args ...any) {
+		*diags = append(*diags, jsonDiag(name, data, off, routefile.CodeConfig, fmt.Sprintf(format, args...)))
+	}
+	// keyAt is the offset of "key" inside the object that starts at off.
+	keyAt := func(off int, key string) int {
+		i := bytes.Index(data[off:], []byte(`"`+key+`"`))
+		if i < 0 {
+			return off
+		}
+		return off + i
+	}
+	var envs map[string]json.RawMessage
+	if json.Unmarshal(v, &envs) != nil {
+		report(base, `"environments" must be an object of profiles, such as {"staging": {"upstreams": {"127.0.0.1:5173": "web.staging.internal:80"}}}; it is ignored`)
+		return nil
+	}
+	at := valueOffsets(data[base:], base)
+	out := map[string]Environment{}
+	for _, envName := range slices.Sorted(maps.Keys(envs)) {
+		key := "environments." + envName
+		if !environmentName(envName) {
+			report(keyAt(base, envName), "%s: %q is not an environment name; use letters, digits, '-', '_' or '.', starting with a letter or digit, such as \"staging\"; it is ignored", key, envName)
+			continue
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(envs[envName], &fields) != nil {
+			report(at[envName], `%q must be an object, such as {"upstreams": {"127.0.0.1:5173": "web.staging.internal:80"}}; it is ignored`, key)
+			continue
+		}
+		eat := valueOffsets(data[at[envName]:], at[envName])
+		var env Environment
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
+			if k != "upstreams" && k != "listen" && k != "tunnel" {
+				d := jsonDiag(name, data, keyAt(at[envName], k), routefile.CodeConfig,
+					fmt.Sprintf("unknown setting \"%s.%s\"; it is ignored (an environment has \"upstreams\", \"listen\" and \"tunnel\")", key, k))
+				d.Severity = routefile.Warning
+				*diags = append(*diags, d)
+			}
+		}
+		if v := fields["upstreams"]; v != nil && string(v) != "null" {
+			var ups map[string]string
+			if json.Unmarshal(v, &ups) != nil {
+				report(eat["upstreams"], `%q must be an object of "host:port" to "host:port", such as {"127.0.0.1:5173": "web.staging.internal:80"}; it is ignored`, key+".upstreams")
+			} else {
+				uat := valueOffsets(data[eat["upstreams"]:], eat["upstreams"])
+				env.Upstreams = map[string]string{}
+				for _, from := range slices.Sorted(maps.Keys(ups)) {
+					to := ups[from]
+					nf, err := normalHostPort(from)
+					if err != nil {
+						report(keyAt(eat["upstreams"], from), "%s.upstreams: %q is not host:port as proxy_pass targets it (%v), such as \"127.0.0.1:5173\"; it is ignored", key, from, err)
+						continue
+					}
+					nt, err := normalHostPort(to)
+					if err != nil {
+						report(uat[from], "%s.upstreams[%q]: %q is not host:port (%v), such as \"web.staging.internal:80\"; it is ignored", key, from, to, err)
+						continue
+					}
+					env.Upstreams[nf] = nt
+				}
+			}
+		}
+		if v := fields["listen"]; v != nil && string(v) != "null" {
+			var l string
+			if json.Unmarshal(v, &l) != nil {
+				report(eat["listen"], `%q must be "host:port" or a port, such as "0.0.0.0:8080"; it is ignored`, key+".listen")
+			} else if addr, err := ListenAddress(l); err != nil {
+				report(eat["listen"], "%s.listen: %q is not host:port with a numeric port (or a port alone); it is ignored", key, l)
+			} else {
+				env.Listen = addr
+			}
+		}
+		if v := fields["tunnel"]; v != nil && string(v) != "null" {
+			var t map[string]json.RawMessage
+			if json.Unmarshal(v, &t) != nil {
+				report(eat["tunnel"], `%q must be an object, such as {"listen": "127.0.0.1:8081"}; it is ignored`, key+".tunnel")
+			} else {
+				tat := valueOffsets(data[eat["tunnel"]:], eat["tunnel"])
+				str := func(k string) string {
+					var s string
+					if v := t[k]; v != nil && string(v) != "null" && json.Unmarshal(v, &s) != nil {
+						report(tat[k], "%q must be a string; it is ignored", key+".tunnel."+k)
+					}
+					return s
+				}
+				if l := str("listen"); l != "" {
+					if addr, err := ListenAddress(l); err != nil {
+						report(tat["listen"], "%s.tunnel.listen: %q is not host:port with a numeric port (or a port alone); it is ignored", key, l)
+					} else {
+						env.Tunnel.Listen = addr
+					}
+				}
+				if u := str("publicUrl"); u != "" {
+					if PublicHost(u) == "" {
+						report(tat["publicUrl"], "%s.tunnel.publicUrl: %q is not an http(s) URL such as \"https://abc.ngrok.app\"; it is ignored", key, u)
+					} else {
+						env.Tunnel.PublicURL = u
+					}
+				}
+				if p := str("provider"); p != "" {
+					if !slices.Contains(TunnelProviders, p) {
+						report(tat["provider"], "%s.tunnel.provider: %q is not one of \"ngrok\", \"cloudflared\", \"manual\"; it is ignored", key, p)
+					} else {
+						env.Tunnel.Provider = p
+					}
+				}
+			}
+		}
+		out[envName] = env
+	}
+	return out
 }
 
 // PublicHost is the lowercase host name of a tunnel's public URL, "" when

@@ -35,11 +35,12 @@ type FolderSpec struct {
 }
 
 // SameFolders reports whether two folder lists name the same folders, in
-// the same order, with the same route-file globs (Watched aside): setting
-// one after the other would change nothing.
+// the same order, with the same route-file globs and environment (Watched
+// aside): setting one after the other would change nothing.
 func SameFolders(a, b []FolderSpec) bool {
 	return slices.EqualFunc(a, b, func(x, y FolderSpec) bool {
-		return x.Root == y.Root && slices.Equal(x.Defaults.Apps, y.Defaults.Apps) && slices.Equal(x.Defaults.Overrides, y.Defaults.Overrides)
+		return x.Root == y.Root && slices.Equal(x.Defaults.Apps, y.Defaults.Apps) && slices.Equal(x.Defaults.Overrides, y.Defaults.Overrides) &&
+			x.Defaults.Environment == y.Defaults.Environment
 	})
 }
 

@@ -207,6 +207,11 @@ func compose(in composeInput) *RouteTable {
 		}
 		for _, loc := range f.Parsed.Locations {
 			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: loc.Upstream}
+			if u, err := routefile.ParseUpstreamURL(loc.Upstream); err == nil {
+				if to, ok := in.config.MapUpstream(u); ok {
+					b.Upstream = to.Origin()
+				}
+			}
 			switch {
 			case loc.DuplicateOf != nil:
 				b.Active, b.Inactive = false, InactiveDuplicate

@@ -223,7 +223,7 @@ func (w *Workspace) loadFolder(f *folder, disk bool) {
 	f.realRoot() // before the concurrent reads, which only read it
 	if disk {
 		cfg, diags := loadConfig(f.root, f.display(ConfigFile), nil)
-		f.disk.config, f.disk.configDiags = cfg.Over(f.defaults).withDefaults(), diags
+		f.disk.config, f.disk.configDiags = cfg.Over(f.defaults).withDefaults(), withEnvironmentDiag(f.display(ConfigFile), cfg.Over(f.defaults), diags, w.folders[0] == f)
 		f.disk.res, f.disk.resData, f.disk.resDiags = loadResolutions(f.root, f.display(ResolutionsFile), nil)
 		f.disk.folderDiags = nil
 		todo := f.discover(f.disk.config, nil, &f.disk.folderDiags)
@@ -233,7 +233,7 @@ func (w *Workspace) loadFolder(f *folder, disk bool) {
 	f.ed.config, f.ed.configDiags = f.disk.config, f.disk.configDiags
 	if data, ok := f.overlays[ConfigFile]; ok {
 		cfg, diags := loadConfig(f.root, f.display(ConfigFile), data)
-		f.ed.config, f.ed.configDiags = cfg.Over(f.defaults).withDefaults(), diags
+		f.ed.config, f.ed.configDiags = cfg.Over(f.defaults).withDefaults(), withEnvironmentDiag(f.display(ConfigFile), cfg.Over(f.defaults), diags, w.folders[0] == f)
 	}
 	f.loadEditorResolutions()
 	var todo []fileRef

@@ -27,6 +27,7 @@ type CheckOptions struct {
 	Root   string
 	Format string // "text" or "json"
 	Strict bool
+	Env    string // --env: the environment profile of devproxy.json to apply
 }
 
 // CheckReport is the JSON document of `devproxy check --format json`
@@ -50,7 +51,7 @@ func NewCheckReport(t *routing.RouteTable) CheckReport {
 // RunCheck reads the workspace and prints its findings. It returns the exit
 // code.
 func RunCheck(opts CheckOptions, stdout, stderr io.Writer) int {
-	ws, err := routing.NewWorkspace(opts.Root)
+	ws, err := openWorkspace(opts.Root, opts.Env)
 	if err != nil {
 		fmt.Fprintf(stderr, "devproxy check: %v\n", err)
 		return ExitUsage

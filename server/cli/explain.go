@@ -17,6 +17,7 @@ type ExplainOptions struct {
 	Tunnel  bool // as if the request came through the tunnel (https)
 	Target  string
 	Format  string // "json" (the default) or "text"
+	Env     string // --env: the environment profile of devproxy.json to apply
 }
 
 // RunExplain prints the match trace of one request as JSON, or with
@@ -24,7 +25,7 @@ type ExplainOptions struct {
 // routing.ExplainRequest's, as the language server's devproxy/explain
 // builds it.
 func RunExplain(opts ExplainOptions, stdout, stderr io.Writer) int {
-	ws, err := routing.NewWorkspace(opts.Root)
+	ws, err := openWorkspace(opts.Root, opts.Env)
 	if err != nil {
 		fmt.Fprintf(stderr, "devproxy explain: %v\n", err)
 		return ExitUsage

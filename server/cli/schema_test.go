@@ -250,7 +250,15 @@ const exampleSettings = `{
   "tunnel": {"listen": "[::1]:9081"},
   "dataDir": "../shop-health",
   "retention": {"reports": 20, "days": 14},
-  "private": ["/admin/", "/internal"]
+  "private": ["/admin/", "/internal"],
+  "environments": {
+    "staging": {
+      "upstreams": {"127.0.0.1:5173": "web.staging.svc.cluster.local:80", "[::1]:4000": "api.staging:8443"},
+      "listen": "0.0.0.0:8080",
+      "tunnel": {"listen": "8081", "publicUrl": "https://staging.example.com", "provider": "manual"}
+    },
+    "dev": {}
+  }
 }
 `
 
@@ -277,7 +285,7 @@ func TestSettingsSchema(t *testing.T) {
 	}
 	if tbl.Config.Listen != "127.0.0.1:9080" || tbl.Config.Tunnel.Listen != "[::1]:9081" || len(tbl.Config.Apps) != 2 ||
 		tbl.Config.DataDir != filepath.Join(filepath.Dir(root), "shop-health") || tbl.Config.Retention != (routing.RetentionConfig{Reports: 20, Days: 14}) ||
-		len(tbl.Config.Private) != 2 {
+		len(tbl.Config.Private) != 2 || len(tbl.Config.Environments["staging"].Upstreams) != 2 {
 		t.Errorf("the engine read the example as %+v", tbl.Config)
 	}
 
@@ -301,6 +309,13 @@ func TestSettingsSchema(t *testing.T) {
 		{name: "private not a list", doc: `{"private": "/admin/"}`},
 		{name: "private prefix not a path", doc: `{"private": ["admin/"]}`},
 		{name: "private prefix with a query", doc: `{"private": ["/admin/?x=1"]}`},
+		{name: "environments not an object", doc: `{"environments": ["dev"]}`},
+		{name: "environment name with a space", doc: `{"environments": {"my env": {}}}`},
+		{name: "unknown environment setting", doc: `{"environments": {"dev": {"upstream": {}}}}`},
+		{name: "upstream key without a port", doc: `{"environments": {"dev": {"upstreams": {"localhost": "a:80"}}}}`},
+		{name: "upstream value with a scheme", doc: `{"environments": {"dev": {"upstreams": {"localhost:1": "http://a:80"}}}}`},
+		{name: "environment listen without a port", doc: `{"environments": {"dev": {"listen": "localhost"}}}`},
+		{name: "environment tunnel provider", doc: `{"environments": {"dev": {"tunnel": {"provider": "frp"}}}}`},
 	} {
 		if err := sch.Validate(decode(t, []byte(bad.doc))); err == nil {
 			t.Errorf("%s: schema accepts %s", bad.name, bad.doc)

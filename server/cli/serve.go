@@ -49,6 +49,9 @@ type ServeOptions struct {
 	// as `devproxy check` prints them (stderr); nil logs them as records
 	// on Log instead (--log-format json).
 	Problems io.Writer
+	// Env is --env: the environment profile of devproxy.json to serve
+	// with (its upstreams, listen and tunnel); "" for none.
+	Env string
 }
 
 // Serve runs `devproxy serve` until ctx ends: it serves the folder's route
@@ -62,7 +65,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ws, err := routing.NewWorkspace(opts.Root)
+	ws, err := openWorkspace(opts.Root, opts.Env)
 	if err != nil {
 		return err
 	}
@@ -141,7 +144,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 			}
 		},
 		OnOthers: func(others []routing.FolderSpec) {
-			t := ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true}}, others...))
+			t := ws.SetFolders(append([]routing.FolderSpec{{Root: root, Watched: true, Defaults: routing.Config{Environment: opts.Env}}}, others...))
 			log.Info("folders changed", "folders", folderList(t.Folders), "files", len(t.Files), "conflicts", len(t.Conflicts))
 		},
 		OnState: func(s node.State) {
@@ -165,6 +168,10 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 			case node.Member:
 				o := s.Members.Owner
 				fmt.Fprintf(stdout, "devproxy %s joined the devproxy serving http://%s (%s, pid %d); it serves %s too\n", opts.Version, s.Addr, o.Name, o.PID, root)
+				if opts.Env != "" {
+					// The owner composes the table, with its own settings.
+					log.Warn("--env applies while this process serves the port; the devproxy it joined routes this folder with its own environment", "env", opts.Env)
+				}
 			case node.Blocked:
 				log.Warn("cannot serve or join; retrying", "address", s.Addr, "err", s.Err)
 			}

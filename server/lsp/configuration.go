@@ -22,6 +22,9 @@ type Settings struct {
 	Proxy struct {
 		Enabled *bool `json:"enabled,omitempty"`
 	} `json:"proxy"`
+	// Environment is the profile of devproxy.json's "environments" the
+	// server applies (devproxy.environment); "" for none.
+	Environment string `json:"environment,omitempty"`
 	// Calliope chooses its models (devproxy.calliope.*); the environment
 	// (OLLAMA_HOST, OPENAI_*) fills what is unset.
 	Calliope struct {
@@ -37,6 +40,7 @@ func (st Settings) config() routing.Config {
 	var c routing.Config
 	c.Apps, c.Overrides, c.Listen = st.Apps, st.Overrides, st.Listen
 	c.Tunnel.Listen = st.Tunnel.Listen
+	c.Environment = st.Environment
 	return c
 }
 

@@ -91,6 +91,8 @@ func (s *Server) Request(ctx context.Context, method string, params any) (any, e
 	switch method {
 	case "devproxy/routes":
 		result, err = s.routes(snap)
+	case "devproxy/environments":
+		result = environments(snap.table.Config)
 	case "devproxy/explain":
 		result, err = s.explain(snap, raw)
 	case "devproxy/takeOver":

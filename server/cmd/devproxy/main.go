@@ -31,12 +31,13 @@ var version = "dev"
 const usage = `devproxy: one address in front of many dev servers.
 
 Usage:
-  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--data-dir DIR] [--scan-concurrency 5] [--drain-timeout 5s] [--tunnel ngrok|cloudflared|auto|URL] [--headless]
+  devproxy serve   [--root DIR] [--listen 127.0.0.1:8080] [--tunnel-listen 127.0.0.1:8081] [--log-level info] [--log-format text|json] [--access-log=false] [--data-dir DIR] [--scan-concurrency 5] [--drain-timeout 5s] [--tunnel ngrok|cloudflared|auto|URL] [--headless] [--env NAME]
   devproxy lsp     [--log-file FILE] [--log-level info]   (a language server on stdio; editors start it)
-  devproxy check   [--root DIR] [--format text|json] [--strict]
+  devproxy check   [--root DIR] [--format text|json] [--strict] [--env NAME]
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
-  devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] PATH_OR_URL
+  devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] [--env NAME] PATH_OR_URL
   devproxy export  nginx [--root DIR] [--listen ADDR] [--server-only] [--strict] [-o FILE]
+  devproxy env     diff A B [--root DIR] [--format text|json]   (routes whose upstream differs between two environments of devproxy.json)
   devproxy keys    create --role read-only|admin [--name NAME] [--root DIR] [--data-dir DIR]   (prints the new key alone on its last line)
   devproxy keys    list [--format text|json] [--root DIR] [--data-dir DIR]
   devproxy keys    revoke ID [--root DIR] [--data-dir DIR]
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runKeeper(rest, stderr)
 	case "healthcheck":
 		return runHealthcheck(rest, stdout, stderr)
+	case "env":
+		return runEnv(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "devproxy", version)
 		return cli.ExitOK
@@ -110,6 +113,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
 	fs.StringVar(&opts.Format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
+	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json's \"environments\" (its upstreams, listen and tunnel)")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
@@ -193,6 +197,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.DataDir, "data-dir", "", "`folder` for the health store, outside the workspace (default from devproxy.json, else a folder per workspace under the user's state directory)")
 	fs.IntVar(&opts.ScanConcurrency, "scan-concurrency", health.DefaultConcurrency, "how many routes the health scanner probes at once")
 	fs.StringVar(&opts.Tunnel, "tunnel", "", "start a tunnel while this process serves the port: ngrok (attach to an agent, or start `ngrok http`), cloudflared (a quick tunnel), auto (an ngrok agent's, while one runs), or the public `URL` of a tunnel you run (default: devproxy.json's tunnel settings)")
+	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json's \"environments\" (its upstreams, listen and tunnel)")
 	fs.BoolVar(&opts.Headless, "headless", false, "serve the routes and /devproxy/healthz only (no dashboard, route table, management API or live events), with logs as JSON lines: for CI and containers")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
 	if err := fs.Parse(args); err != nil {
@@ -348,6 +353,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Method, "method", "GET", "request `method`")
 	fs.BoolVar(&opts.Tunnel, "tunnel", false, "explain as if the request came through the tunnel (https)")
 	fs.StringVar(&opts.Format, "format", "", "output `format`: text or json (default text on a terminal, else json)")
+	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json's \"environments\" (its upstreams, listen and tunnel)")
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
@@ -380,4 +386,38 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// runEnv runs `devproxy env diff A B`. Flags may come before, between or
+// after the names.
+func runEnv(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "diff" {
+		fmt.Fprintln(stderr, "devproxy env: use devproxy env diff A B [--root DIR] [--format text|json]")
+		return cli.ExitUsage
+	}
+	fs := newFlagSet("env diff", stderr)
+	var opts cli.EnvDiffOptions
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding devproxy.json")
+	fs.StringVar(&opts.Format, "format", "text", "output `format`: text or json")
+	var names []string
+	for rest := args[1:]; ; {
+		if err := fs.Parse(rest); err != nil {
+			return parseExit(err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		names = append(names, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(names) != 2 {
+		fmt.Fprintln(stderr, "devproxy env diff: give exactly two environment names, such as devproxy env diff dev staging")
+		return cli.ExitUsage
+	}
+	if opts.Format != "text" && opts.Format != "json" {
+		fmt.Fprintf(stderr, "devproxy env diff: --format must be text or json, not %q\n", opts.Format)
+		return cli.ExitUsage
+	}
+	opts.A, opts.B = names[0], names[1]
+	return cli.RunEnvDiff(opts, stdout, stderr)
 }
