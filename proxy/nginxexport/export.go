@@ -9,7 +9,9 @@ package nginxexport
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
@@ -109,7 +111,7 @@ func Export(t *routing.RouteTable, opts Options) Result {
 		if loc.Modifier == routefile.ModNamed && strings.HasPrefix(loc.Spec, "@devproxy_") {
 			r.Warnings = append(r.Warnings, Warning{blk.File.Path, loc.Line(), fmt.Sprintf("location %s has a name the export uses for its own error pages; nginx will refuse the duplicate", loc.Spec)})
 		}
-		writeBlock(&b, blk, &r.Warnings)
+		writeBlock(&b, blk, &t.Config, &r.Warnings)
 	}
 	if !hasRoot {
 		b.WriteString("\n# No route claims /: unmatched paths get devproxy's JSON 404 (spec §5).\n")
@@ -141,7 +143,7 @@ func writeJSONLocation(b *strings.Builder, name string, status int, body string)
 // set declarations first in dependency order (spec §2 [intent]) and
 // proxy_pass rewritten where nginx would execute the written form
 // differently (spec §6 [intent]).
-func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
+func writeBlock(b *strings.Builder, blk *routing.Block, cfg *routing.Config, warns *[]Warning) {
 	loc := blk.Loc
 	text := blk.File.Text
 	fmt.Fprintf(b, "\n# %s:%d\n", blk.File.Path, loc.Line())
@@ -155,7 +157,7 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 		case "set":
 			continue
 		case "proxy_pass":
-			if pp, ok := proxyPass(blk, warns); ok {
+			if pp, ok := proxyPass(blk, cfg, warns); ok {
 				body = append(body, pp...)
 				continue
 			}
@@ -230,12 +232,22 @@ func defaultErrorPages(loc *routefile.Location) []string {
 //     the query, and needs a resolver for host names (spec §6 [intent]).
 //   - A regex location's proxy_pass with captures keeps the query unless
 //     its URI part has one: nginx needs $is_args$args for that.
-func proxyPass(blk *routing.Block, warns *[]Warning) ([]string, bool) {
+func proxyPass(blk *routing.Block, cfg *routing.Config, warns *[]Warning) ([]string, bool) {
 	loc := blk.Loc
-	if loc.ProxyPass == nil || !loc.ProxyPass.URL.HasVars() {
+	if loc.ProxyPass == nil {
 		return nil, false
 	}
-	pass := func(url string) []string { return []string{"proxy_pass " + quote(url) + ";"} }
+	pass := func(url string) []string { return []string{"proxy_pass " + quote(mapUpstream(cfg, url)) + ";"} }
+	if !loc.ProxyPass.URL.HasVars() {
+		var s strings.Builder
+		for _, p := range loc.ProxyPass.URL.Parts {
+			s.WriteString(partText(p))
+		}
+		if url := s.String(); mapUpstream(cfg, url) != url {
+			return pass(url), true // --env: the profile's upstream
+		}
+		return nil, false
+	}
 	var s strings.Builder
 	for _, p := range loc.ProxyPass.URL.Parts {
 		if p.Var != "" {
@@ -285,6 +297,25 @@ func proxyPass(blk *routing.Block, warns *[]Warning) ([]string, bool) {
 	}
 	*warns = append(*warns, Warning{blk.File.Path, loc.Line(), "proxy_pass with a variable and a URI part in a prefix location: nginx sends every request to that URI and drops the query, devproxy replaces the location prefix"})
 	return pass(url), true
+}
+
+// mapUpstream is url sent where the active environment profile maps its
+// host:port (--env, devproxy.json's environments), as devproxy sends it;
+// url itself otherwise.
+func mapUpstream(cfg *routing.Config, url string) string {
+	u, err := routefile.ParseUpstreamURL(url)
+	if err != nil {
+		return url
+	}
+	m, ok := cfg.MapUpstream(u)
+	if !ok {
+		return url
+	}
+	out := m.Scheme + "://" + net.JoinHostPort(m.Host, strconv.Itoa(m.Port))
+	if m.HasURI {
+		out += m.URI
+	}
+	return out
 }
 
 // scheme is "http://" or "https://", as url starts.

@@ -559,6 +559,7 @@ func TestTunnelNeedsAKey(t *testing.T) {
 	go func() { defer close(done); n.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitRole(t, &host{name: "keys", node: n}, Owner, 5*time.Second)
+	waitMonitor(t, n)
 	local, tunnel := n.State().Addr, n.State().TunnelAddr
 	do := func(addr, method, path, key, body string, header ...string) (int, http.Header) {
 		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
@@ -635,4 +636,16 @@ func testKeys(t *testing.T, dataDir string) (readKey, adminKey string) {
 		t.Fatal(err)
 	}
 	return readKey, adminKey
+}
+
+// waitMonitor waits for the owner's health monitor, which starts once the
+// health store is open (off the proxy's goroutine): until then the
+// store's endpoints answer that there is none.
+func waitMonitor(t *testing.T, n *Node) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); n.Health().Source != monitor.SourceOwner; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the health monitor did not start")
+		}
+	}
 }

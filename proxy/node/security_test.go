@@ -19,7 +19,6 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
-	"github.com/devtunnelproxy/devproxy/proxy/monitor"
 	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
@@ -89,13 +88,7 @@ func TestSecuritySuite(t *testing.T) {
 		}}
 	})
 	waitRole(t, h, Owner, 5*time.Second)
-	// The health store opens beside the proxy, off its goroutine; the
-	// monitor starts once it is open.
-	for deadline := time.Now().Add(5 * time.Second); h.node.Health().Source != monitor.SourceOwner; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the health monitor did not start")
-		}
-	}
+	waitMonitor(t, h.node)
 	tunnelAddr := h.node.State().TunnelAddr
 
 	do := func(method, path, key, body, contentType string) (int, string) {

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/devtunnelproxy/devproxy/proxy/nginxexport"
-	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // ExportOptions are the flags of `devproxy export nginx`.
@@ -16,6 +15,7 @@ type ExportOptions struct {
 	ServerOnly bool
 	Strict     bool
 	Output     string // a file; stdout when empty or "-"
+	Env        string // --env: the environment profile of devproxy.json to apply
 }
 
 // RunExportNginx writes the workspace's served route table as nginx
@@ -23,7 +23,7 @@ type ExportOptions struct {
 // file and line; with Strict that makes the exit code 1 (the file is
 // still written, so the warnings can be read against it).
 func RunExportNginx(opts ExportOptions, stdout, stderr io.Writer) int {
-	ws, err := routing.NewWorkspace(opts.Root)
+	ws, err := openWorkspace(opts.Root, opts.Env)
 	if err != nil {
 		fmt.Fprintf(stderr, "devproxy export nginx: %v\n", err)
 		return ExitUsage

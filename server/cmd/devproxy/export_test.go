@@ -39,3 +39,29 @@ func TestExportNginx(t *testing.T) {
 		t.Errorf("--strict with a warning: exit %d, want 1", code)
 	}
 }
+
+// export nginx --env writes the profile's upstreams, as devproxy would
+// send to them; an unknown profile is a usage error naming the known ones.
+func TestExportNginxEnvironment(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "apps/web.conf", "location /web/ { proxy_pass http://127.0.0.1:5173/app/; }\nlocation /api/ { set $api 127.0.0.1:5174; proxy_pass http://$api; }\n")
+	writeFile(t, root, "devproxy.json", `{"environments": {"staging": {"upstreams": {"127.0.0.1:5173": "web.staging.svc.cluster.local:80", "127.0.0.1:5174": "api.staging.svc.cluster.local:8080"}}}}`)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"export", "nginx", "--root", root, "--server-only", "--env", "staging"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"proxy_pass http://web.staging.svc.cluster.local:80/app/;", "proxy_pass http://api.staging.svc.cluster.local:8080;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	stdout.Reset()
+	if code := run([]string{"export", "nginx", "--root", root, "--server-only"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "proxy_pass http://127.0.0.1:5173/app/;") {
+		t.Errorf("without --env: exit %d\n%s", code, stdout.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"export", "nginx", "--root", root, "--env", "prod"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), `"staging"`) {
+		t.Errorf("an unknown profile: exit %d %s", code, stderr.String())
+	}
+}

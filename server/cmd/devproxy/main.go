@@ -36,7 +36,7 @@ Usage:
   devproxy check   [--root DIR] [--format text|json] [--strict] [--env NAME]
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
   devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] [--env NAME] PATH_OR_URL
-  devproxy export  nginx [--root DIR] [--listen ADDR] [--server-only] [--strict] [-o FILE]
+  devproxy export  nginx [--root DIR] [--listen ADDR] [--env NAME] [--server-only] [--strict] [-o FILE]
   devproxy env     diff A B [--root DIR] [--format text|json]   (routes whose upstream differs between two environments of devproxy.json)
   devproxy keys    create --role read-only|admin [--name NAME] [--root DIR] [--data-dir DIR]   (prints the new key alone on its last line)
   devproxy keys    list [--format text|json] [--root DIR] [--data-dir DIR]
@@ -140,6 +140,7 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.ServerOnly, "server-only", false, "write one server block to include inside http {}, not a whole nginx.conf")
 	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 when something cannot be expressed in nginx")
 	fs.StringVar(&opts.Output, "o", "", "write to `file` instead of stdout")
+	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json (its upstreams and listen address)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return parseExit(err)
 	}
