@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -157,7 +158,14 @@ func TestTemplateDecodesStrictlyAndIsHardened(t *testing.T) {
 // where the Deployment mounts them, give the same route table (and
 // findings) as the demo folder they came from.
 func TestConfigMapRoundTrip(t *testing.T) {
-	docs := manifests(t, render(t, demoValues(t)))
+	roundTrip(t, demoValues(t))
+}
+
+// roundTrip renders vals and checks that the ConfigMap's files, mounted
+// as the Deployment mounts them, route as the demo does.
+func roundTrip(t *testing.T, vals map[string]any) {
+	t.Helper()
+	docs := manifests(t, render(t, vals))
 	var dep appsv1.Deployment
 	var cm corev1.ConfigMap
 	strict(t, docs["Deployment"], &dep)
@@ -184,11 +192,18 @@ func TestConfigMapRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tbl := ws.Served()
+		// Files and routes come newest file first; the ConfigMap's files
+		// all have one time, so the order is compared as a set.
+		rep := ws.Served().Report()
+		sort.Slice(rep.Files, func(i, j int) bool { return rep.Files[i].Path < rep.Files[j].Path })
+		sort.Slice(rep.Routes, func(i, j int) bool {
+			a, b := rep.Routes[i], rep.Routes[j]
+			return a.File < b.File || a.File == b.File && a.Line < b.Line
+		})
 		b, _ := json.Marshal(struct {
 			R routing.Report
 			N int
-		}{tbl.Report(), len(tbl.Diagnostics)})
+		}{rep, len(ws.Served().Diagnostics)})
 		return string(b)
 	}
 	if src, got := report("../../examples/demo"), report(mounted); src != got {

@@ -37,6 +37,7 @@ Usage:
   devproxy scan    [--root DIR] [--format text|json|junit] [--concurrency 5] [--timeout 5s] [--route PATH]...
   devproxy explain [--root DIR] [--format text|json] [--header "Name: value"]... [--method M] [--tunnel] [--env NAME] PATH_OR_URL
   devproxy export  nginx [--root DIR] [--listen ADDR] [--env NAME] [--server-only] [--strict] [-o FILE]
+  devproxy export  k8s [--root DIR] [--env NAME] [--ingress nginx [--name N] [--host H]] [-o FILE]   (values for deploy/helm/devproxy, or an Ingress)
   devproxy env     diff A B [--root DIR] [--format text|json]   (routes whose upstream differs between two environments of devproxy.json)
   devproxy keys    create --role read-only|admin [--name NAME] [--root DIR] [--data-dir DIR]   (prints the new key alone on its last line)
   devproxy keys    list [--format text|json] [--root DIR] [--data-dir DIR]
@@ -129,8 +130,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 func runExport(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "k8s" {
+		return runExportK8s(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "nginx" {
-		fmt.Fprintf(stderr, "devproxy export: the only format is nginx: devproxy export nginx [flags]\n")
+		fmt.Fprintf(stderr, "devproxy export: use devproxy export nginx [flags] or devproxy export k8s [flags]\n")
 		return cli.ExitUsage
 	}
 	fs := newFlagSet("export nginx", stderr)
@@ -149,6 +153,25 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitUsage
 	}
 	return cli.RunExportNginx(opts, stdout, stderr)
+}
+
+func runExportK8s(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("export k8s", stderr)
+	var opts cli.ExportK8sOptions
+	fs.StringVar(&opts.Root, "root", ".", "workspace `folder` holding apps/ and overrides/")
+	fs.StringVar(&opts.Env, "env", "", "the environment `profile` of devproxy.json the chart runs with (its upstreams for the Ingress)")
+	fs.StringVar(&opts.Ingress, "ingress", "", "write an Ingress for this `controller` (nginx) instead of a values file for deploy/helm/devproxy")
+	fs.StringVar(&opts.Name, "name", "", "the Ingress's `name` (default devproxy-routes)")
+	fs.StringVar(&opts.Host, "host", "", "the Ingress rule's `host` (default: any)")
+	fs.StringVar(&opts.Output, "o", "", "write to `file` instead of stdout")
+	if err := fs.Parse(args); err != nil {
+		return parseExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "devproxy export k8s: unexpected argument %q\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
+	return cli.RunExportK8s(opts, stdout, stderr)
 }
 
 func runScan(args []string, stdout, stderr io.Writer) int {

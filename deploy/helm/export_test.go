@@ -1,0 +1,81 @@
+package helm
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/devtunnelproxy/devproxy/server/cli"
+)
+
+// TestExportK8sValues: `devproxy export k8s` writes the demo's route files
+// as the chart's values; the chart renders them into manifests that decode
+// strictly, and the mounted ConfigMap gives the demo's route table.
+func TestExportK8sValues(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cli.RunExportK8s(cli.ExportK8sOptions{Root: "../../examples/demo"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var vals map[string]any
+	if err := json.Unmarshal(out.Bytes(), &vals); err != nil {
+		t.Fatalf("the values are not JSON (YAML): %v\n%s", err, out.String())
+	}
+	roundTrip(t, vals)
+}
+
+// TestExportK8sIngress: --ingress nginx writes an Ingress for the routes
+// an Ingress can express (a prefix or exact location passing the path
+// unchanged to a Service by cluster DNS, after the environment's map), and
+// names every other route with its file and line.
+func TestExportK8sIngress(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, text string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, rel), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("apps/shop.conf", strings.Join([]string{
+		"location /web/ { proxy_pass http://web.shop.svc.cluster.local:80; }",
+		"location = /ping { proxy_pass http://api:8080; }",
+		"location ~ ^/re/ { proxy_pass http://api:8080; }",
+		"location /local/ { proxy_pass http://127.0.0.1:5173; }",
+		"location /strip/ { proxy_pass http://web:80/; }",
+		"location /mapped/ { proxy_pass http://127.0.0.1:5174; }",
+	}, "\n")+"\n")
+	write("devproxy.json", `{"environments": {"staging": {"upstreams": {"127.0.0.1:5174": "docs.shop.svc:8081"}}}}`)
+	var out, errb bytes.Buffer
+	if code := cli.RunExportK8s(cli.ExportK8sOptions{Root: root, Env: "staging", Ingress: "nginx", Host: "dev.example.com"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var ing networkingv1.Ingress
+	strict(t, out.String(), &ing)
+	got := map[string]string{}
+	for _, p := range ing.Spec.Rules[0].HTTP.Paths {
+		got[p.Path] = string(*p.PathType) + " " + p.Backend.Service.Name + ":" + itoa(p.Backend.Service.Port.Number)
+	}
+	want := map[string]string{"/web": "Prefix web:80", "/ping": "Exact api:8080", "/mapped": "Prefix docs:8081"}
+	if len(got) != len(want) {
+		t.Errorf("paths %v, want %v", got, want)
+	}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s: %q, want %q", p, got[p], w)
+		}
+	}
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || ing.Spec.Rules[0].Host != "dev.example.com" {
+		t.Errorf("class %v, host %q", ing.Spec.IngressClassName, ing.Spec.Rules[0].Host)
+	}
+	for _, line := range []string{"apps/shop.conf:3: warning: a regex", "apps/shop.conf:4: warning: the upstream 127.0.0.1", "apps/shop.conf:5: warning: proxy_pass replaces the path"} {
+		if !strings.Contains(errb.String(), line) {
+			t.Errorf("stderr lacks %q:\n%s", line, errb.String())
+		}
+	}
+}
+
+func itoa(n int32) string { b, _ := json.Marshal(n); return string(b) }
