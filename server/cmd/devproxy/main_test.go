@@ -30,8 +30,8 @@ func TestUsageErrors(t *testing.T) {
 		{"explain: bad header", []string{"explain", "--root", root, "--header", "nocolon", "/a"}, "--header"},
 		{"explain: not a path", []string{"explain", "--root", root, "a/b"}, "neither a path"},
 		{"explain: unknown flag", []string{"explain", "--bogus", "/a"}, "bogus"},
-		{"export: no format", []string{"export"}, "the only format is nginx"},
-		{"export: other format", []string{"export", "caddy"}, "the only format is nginx"},
+		{"export: no format", []string{"export"}, "devproxy export nginx [flags] or devproxy export k8s"},
+		{"export: other format", []string{"export", "caddy"}, "devproxy export nginx [flags] or devproxy export k8s"},
 		{"export: extra argument", []string{"export", "nginx", "--root", root, "extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
