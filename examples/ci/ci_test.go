@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // step is one shell step of a template.
@@ -90,16 +92,6 @@ func readLines(t *testing.T, path string) []string {
 	return lines
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // demo builds devproxy and the demo's dev servers, copies the demo with
 // its upstreams on free ports, starts them, and returns the binaries'
 // folder and the copy.
@@ -112,7 +104,7 @@ func demo(t *testing.T) (bin, routes string) {
 			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 		}
 	}
-	web, api := freePort(t), freePort(t)
+	web, api := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	routes = t.TempDir()
 	err := filepath.Walk("../demo", func(p string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() || strings.HasSuffix(p, ".go") {
@@ -154,7 +146,7 @@ func runSteps(t *testing.T, steps []step, bin, dir string, skip func(step) bool)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	listen := freePort(t)
+	listen := proxytest.FreeAddr(t)
 	env := append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "ROUTES="+dir, "DEVPROXY_LISTEN="+listen,
 		"DEVPROXY_STATE_DIR="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir())
 	ran := 0

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // TestTakeOverLeavesNoGap: while the owner drains a request that outlasts
@@ -19,7 +21,7 @@ import (
 // owns the port long before the old owner's drain ends.
 func TestTakeOverLeavesNoGap(t *testing.T) {
 	token := strings.Repeat("ce", 32)
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow/hold" {

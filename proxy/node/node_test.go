@@ -19,6 +19,7 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/join"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 	"github.com/devtunnelproxy/devproxy/proxy/store"
 )
@@ -35,16 +36,6 @@ type host struct {
 
 	mu     sync.Mutex
 	states []State
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // site writes a folder with one route file whose locations answer with
@@ -158,7 +149,7 @@ func waitBody(t *testing.T, addr, path, want string, within time.Duration) {
 
 func TestMembersFoldersAreServedByTheOwner(t *testing.T) {
 	token := strings.Repeat("ab", 32)
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	a := startHost(t, "a", site(t, map[string]string{
 		"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\nlocation /api/ { proxy_pass http://%s/; }\n", saying(t, "A"), saying(t, "api of a")),
 	}), listen, tunnel, token)
@@ -199,7 +190,7 @@ func TestMembersFoldersAreServedByTheOwner(t *testing.T) {
 
 func TestTakeOver(t *testing.T) {
 	token := strings.Repeat("cd", 32)
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\n", saying(t, "A"))}), listen, tunnel, token)
 	waitRole(t, a, Owner, 5*time.Second)
 	b := startHost(t, "b", site(t, map[string]string{"apps/b.conf": fmt.Sprintf("location /b/ { proxy_pass http://%s/; }\n", saying(t, "B"))}), listen, tunnel, token)
@@ -232,7 +223,7 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	}
 	other := &http.Server{Handler: http.NotFoundHandler()}
 	go other.Serve(ln)
-	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\n", saying(t, "A"))}), ln.Addr().String(), freeAddr(t), strings.Repeat("ef", 32))
+	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": fmt.Sprintf("location /a/ { proxy_pass http://%s/; }\n", saying(t, "A"))}), ln.Addr().String(), proxytest.FreeAddr(t), strings.Repeat("ef", 32))
 	waitRole(t, a, Blocked, 5*time.Second)
 	if err := a.node.State().Err; err == nil || !strings.Contains(err.Error(), "held by another program") {
 		t.Errorf("blocked because %v", err)
@@ -245,9 +236,9 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 // A proxy asked to listen on 0.0.0.0 says 0.0.0.0, not the [::] Go
 // reports for such a listener (issue 10).
 func TestOwnerShowsTheAddressAsked(t *testing.T) {
-	_, port, _ := net.SplitHostPort(freeAddr(t))
+	_, port, _ := net.SplitHostPort(proxytest.FreeAddr(t))
 	listen := "0.0.0.0:" + port
-	h := startHost(t, "a", site(t, map[string]string{"apps/a.conf": "location /a/ { return 204; }\n"}), listen, freeAddr(t), strings.Repeat("ef", 32))
+	h := startHost(t, "a", site(t, map[string]string{"apps/a.conf": "location /a/ { return 204; }\n"}), listen, proxytest.FreeAddr(t), strings.Repeat("ef", 32))
 	waitRole(t, h, Owner, 5*time.Second)
 	if got := h.node.State().Addr; got != listen {
 		t.Errorf("owner's address = %q, want %q", got, listen)
@@ -268,7 +259,7 @@ func TestOwnerShowsTheAddressAsked(t *testing.T) {
 // proxy: /health.json says a route whose upstream never ran is an error,
 // the host hears of it (OnHealth), and the store holds the report.
 func TestOwnerServesHealth(t *testing.T) {
-	dead := freeAddr(t)
+	dead := proxytest.FreeAddr(t)
 	root := site(t, map[string]string{"apps/a.conf": "location /up/ { proxy_pass http://" + saying(t, "up") + "; }\nlocation /dead/ { proxy_pass http://" + dead + "; }\n"})
 	ws, err := routing.NewWorkspace(root)
 	if err != nil {
@@ -278,7 +269,7 @@ func TestOwnerServesHealth(t *testing.T) {
 	dataDir := t.TempDir()
 	n := New(Options{
 		Workspace: ws,
-		Serve:     httpproxy.ServeOptions{Listen: freeAddr(t), TunnelListen: "127.0.0.1:0", DrainTimeout: 200 * time.Millisecond},
+		Serve:     httpproxy.ServeOptions{Listen: proxytest.FreeAddr(t), TunnelListen: "127.0.0.1:0", DrainTimeout: 200 * time.Millisecond},
 		Token:     strings.Repeat("ab", 32),
 		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "health"},
 		Folders:   []join.FolderReg{{Root: root}},
@@ -386,9 +377,9 @@ func TestOwnerServesHealth(t *testing.T) {
 // reads the owner's health over /devproxy/ws (source "joined"), follows
 // its changes, and its Rescan asks the owner.
 func TestMemberReadsTheOwnersHealth(t *testing.T) {
-	listen := freeAddr(t)
+	listen := proxytest.FreeAddr(t)
 	token := strings.Repeat("cd", 32)
-	dead := freeAddr(t)
+	dead := proxytest.FreeAddr(t)
 	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"}), listen, "127.0.0.1:0", token)
 	waitRole(t, a, Owner, 5*time.Second)
 	b := startHost(t, "b", site(t, map[string]string{"apps/b.conf": "location /b/ { proxy_pass http://" + dead + "; }\n"}), listen, "127.0.0.1:0", token)
@@ -426,7 +417,7 @@ func TestMemberReadsTheOwnersHealth(t *testing.T) {
 // through the tunnel neither is served.
 func TestOwnerServesAnalytics(t *testing.T) {
 	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
-	h := startHost(t, "a", root, freeAddr(t), "127.0.0.1:0", strings.Repeat("ef", 32))
+	h := startHost(t, "a", root, proxytest.FreeAddr(t), "127.0.0.1:0", strings.Repeat("ef", 32))
 	waitRole(t, h, Owner, 5*time.Second)
 	addr := h.node.State().Addr
 	// Let the monitor probe /a/ first: its probes must not count.
@@ -468,9 +459,9 @@ func TestOwnerServesAnalytics(t *testing.T) {
 // TestRecentErrors: the owner keeps the requests that failed (not the
 // ok ones, not the scanner's probes), newest first, per route.
 func TestRecentErrors(t *testing.T) {
-	dead := freeAddr(t)
+	dead := proxytest.FreeAddr(t)
 	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\nlocation /dead/ { proxy_pass http://" + dead + "; }\n"})
-	h := startHost(t, "a", root, freeAddr(t), "127.0.0.1:0", strings.Repeat("12", 32))
+	h := startHost(t, "a", root, proxytest.FreeAddr(t), "127.0.0.1:0", strings.Repeat("12", 32))
 	waitRole(t, h, Owner, 5*time.Second)
 	addr := h.node.State().Addr
 	get(addr, "/a/ok")
@@ -501,7 +492,7 @@ func TestRecentErrors(t *testing.T) {
 // the API is not there.
 func TestOwnerServesTheManagementAPI(t *testing.T) {
 	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
-	h := startHost(t, "a", root, freeAddr(t), "127.0.0.1:0", strings.Repeat("34", 32))
+	h := startHost(t, "a", root, proxytest.FreeAddr(t), "127.0.0.1:0", strings.Repeat("34", 32))
 	waitRole(t, h, Owner, 5*time.Second)
 	addr := h.node.State().Addr
 	body := `{"name": "shop", "content": "location /shop/ { proxy_pass http://` + saying(t, "shop") + `; }\n"}`
@@ -548,7 +539,7 @@ func TestTunnelNeedsAKey(t *testing.T) {
 	}
 	n := New(Options{
 		Workspace: ws,
-		Serve:     httpproxy.ServeOptions{Listen: freeAddr(t), TunnelListen: "127.0.0.1:0", DrainTimeout: 200 * time.Millisecond},
+		Serve:     httpproxy.ServeOptions{Listen: proxytest.FreeAddr(t), TunnelListen: "127.0.0.1:0", DrainTimeout: 200 * time.Millisecond},
 		Token:     strings.Repeat("56", 32),
 		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: "keys"},
 		Folders:   []join.FolderReg{{Root: root}},
@@ -562,23 +553,8 @@ func TestTunnelNeedsAKey(t *testing.T) {
 	waitMonitor(t, n)
 	local, tunnel := n.State().Addr, n.State().TunnelAddr
 	do := func(addr, method, path, key, body string, header ...string) (int, http.Header) {
-		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header
+		status, h, _ := request(t, addr, method, path, key, body, header...)
+		return status, h
 	}
 	prune := `{}`
 	for _, c := range []struct {
@@ -648,4 +624,29 @@ func waitMonitor(t *testing.T, n *Node) {
 			t.Fatal("the health monitor did not start")
 		}
 	}
+}
+
+// request sends method path to addr with key as its Bearer token (none
+// when ""), body as JSON (when not "") and header's name, value pairs,
+// which may replace the Content-Type; it returns the answer's status,
+// headers and body.
+func request(t *testing.T, addr, method, path, key, body string, header ...string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -75,7 +74,7 @@ func TestSecuritySuite(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	chats := 0
 	var chatMu sync.Mutex
-	h := startHost(t, "sec", root, freeAddr(t), freeAddr(t), strings.Repeat("ef", 32), func(o *Options) {
+	h := startHost(t, "sec", root, proxytest.FreeAddr(t), proxytest.FreeAddr(t), strings.Repeat("ef", 32), func(o *Options) {
 		o.Health = HealthOptions{DataDir: dataDir, Workspace: root}
 		o.Log = logger
 		o.Serve.Log = logger
@@ -92,20 +91,12 @@ func TestSecuritySuite(t *testing.T) {
 	tunnelAddr := h.node.State().TunnelAddr
 
 	do := func(method, path, key, body, contentType string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+tunnelAddr+path, strings.NewReader(body))
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
+		var header []string
 		if body != "" {
-			req.Header.Set("Content-Type", contentType)
+			header = []string{"Content-Type", contentType}
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		status, _, b := request(t, tunnelAddr, method, path, key, body, header...)
+		return status, b
 	}
 	const js = "application/json"
 

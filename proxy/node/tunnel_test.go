@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/tunnel"
 )
 
@@ -85,11 +86,11 @@ func isOff(st tunnel.State) bool { return st.Status == tunnel.StatusOff }
 // owner's tunnel and can start and stop it there.
 func TestTheOwnersTunnel(t *testing.T) {
 	agent := newFakeAgent(t)
-	tunnelAddr := freeAddr(t)
+	tunnelAddr := proxytest.FreeAddr(t)
 	agent.addr.Store(strings.Replace(tunnelAddr, "127.0.0.1", "localhost", 1))
 	root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"})
 	var heard tunnelStates
-	listen := freeAddr(t)
+	listen := proxytest.FreeAddr(t)
 	owner := startHost(t, "owner", root, listen, tunnelAddr, strings.Repeat("ab", 32), func(o *Options) {
 		o.Tunnel = TunnelOptions{NgrokAPI: agent.URL, AutoEvery: 20 * time.Millisecond}
 		o.OnTunnel = heard.add
@@ -146,7 +147,7 @@ func TestTheOwnersTunnel(t *testing.T) {
 
 	// A member on the same port shows the owner's tunnel, and starts
 	// another one there.
-	member := startHost(t, "member", site(t, nil), listen, freeAddr(t), strings.Repeat("ab", 32))
+	member := startHost(t, "member", site(t, nil), listen, proxytest.FreeAddr(t), strings.Repeat("ab", 32))
 	waitRole(t, member, Member, 5*time.Second)
 	waitTunnel(t, member.node, "the member", isUp(agentURL))
 	if got := member.ws.Table().Config.Tunnel.PublicURL; got != agentURL {
@@ -182,7 +183,7 @@ func TestTunnelFromDevproxyJSON(t *testing.T) {
 		"apps/a.conf":   "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n",
 		"devproxy.json": `{"tunnel": {"provider": "manual", "publicUrl": "https://one.example.com"}}`,
 	})
-	h := startHost(t, "a", root, freeAddr(t), freeAddr(t), strings.Repeat("cd", 32), func(o *Options) {
+	h := startHost(t, "a", root, proxytest.FreeAddr(t), proxytest.FreeAddr(t), strings.Repeat("cd", 32), func(o *Options) {
 		o.Tunnel = TunnelOptions{NgrokAPI: "http://127.0.0.1:1", AutoEvery: 20 * time.Millisecond}
 	})
 	waitRole(t, h, Owner, 5*time.Second)

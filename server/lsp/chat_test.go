@@ -16,6 +16,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/live"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/server/calliope"
 	"github.com/devtunnelproxy/devproxy/server/calliope/heal"
 	"github.com/devtunnelproxy/devproxy/server/calliope/provider"
@@ -112,9 +113,9 @@ func chatStream(t *testing.T, c *client, from int) (deltas, thinking []string, c
 // notifications, in order, before the answer, and the answer matches its
 // schema.
 func TestChatOffline(t *testing.T) {
-	dead := freeAddr(t)
+	dead := proxytest.FreeAddr(t)
 	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /ok/ { return 200 fine; }\nlocation /myapp/ { proxy_pass http://%s; }\n", dead))
-	c := startWithProxy(t, root, freeAddr(t))
+	c := startWithProxy(t, root, proxytest.FreeAddr(t))
 	waitStatus(t, c, "running")
 	c.waitFor("/myapp/ probed as an error", func(ms []message) bool {
 		d, ok := lastHealth(ms)
@@ -247,9 +248,9 @@ func TestChatCancel(t *testing.T) {
 // the deltas reach it in order, before the result, which names the
 // route's trouble.
 func TestChatOverTheHub(t *testing.T) {
-	dead := freeAddr(t)
+	dead := proxytest.FreeAddr(t)
 	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /dead/ { proxy_pass http://%s; }\n", dead))
-	c := startWithProxy(t, root, freeAddr(t))
+	c := startWithProxy(t, root, proxytest.FreeAddr(t))
 	st := waitStatus(t, c, "running")
 	var mu sync.Mutex
 	var deltas []string
@@ -353,7 +354,7 @@ func TestChatWithTheFakeOpenAI(t *testing.T) {
 
 	// Another model in the settings: Calliope is built again; this one
 	// does not answer, so the next answer is offline and says why.
-	dead := "http://" + freeAddr(t) + "/v1"
+	dead := "http://" + proxytest.FreeAddr(t) + "/v1"
 	c.mu.Lock()
 	c.settings = map[string]any{"calliope": map[string]any{"providers": []string{"local"}, "baseUrl": dead, "model": "m"}}
 	c.mu.Unlock()

@@ -10,15 +10,7 @@ import (
 // cursor: Write where set gives it a value, Read where it is used.
 func (s *Server) DocumentHighlight(ctx context.Context, p *protocol.DocumentHighlightParams) ([]protocol.DocumentHighlight, error) {
 	out := []protocol.DocumentHighlight{}
-	v, ok := s.view(s.snapshotOf(ctx), p.TextDocument.URI)
-	if !ok {
-		return out, nil
-	}
-	_, all, ok := v.variableAt(p.Position)
-	if !ok {
-		return out, nil
-	}
-	for _, r := range all {
+	for _, r := range s.refsAt(ctx, p.TextDocument.URI, p.Position) {
 		kind := protocol.DocumentHighlightKindRead
 		if r.Set {
 			kind = protocol.DocumentHighlightKindWrite

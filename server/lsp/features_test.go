@@ -20,6 +20,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -470,20 +471,10 @@ func TestCancelRequest(t *testing.T) {
 // startWithProxy starts a server that hosts the proxy on listen.
 func startWithProxy(t *testing.T, root, listen string) *client {
 	t.Helper()
-	tunnel := freeAddr(t)
+	tunnel := proxytest.FreeAddr(t)
 	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
 	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond})
 	return c
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func lastStatus(c *client) (ProxyStatus, bool) {
@@ -517,7 +508,7 @@ func waitStatus(t *testing.T, c *client, state string) ProxyStatus {
 
 func TestHostsTheProxy(t *testing.T) {
 	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
-	listen := freeAddr(t)
+	listen := proxytest.FreeAddr(t)
 	c := startWithProxy(t, root, listen)
 	st := waitStatus(t, c, "running")
 	resp, err := http.Get(st.URL + "/ping")
@@ -575,7 +566,7 @@ location = /shop { return 200 shop; }
 location /api/ { return 200 shop-api; }
 `)
 	web, shop := filepath.Join(parent, "web"), filepath.Join(parent, "shop")
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
 	opts := Options{Version: "test", Debounce: 20 * time.Millisecond}
 	first, _ := startFolders(t, parent, []string{web}, settings, opts, nil, nil)
@@ -635,7 +626,7 @@ location /api/ { return 200 shop-api; }
 // none; the first route file created starts it.
 func TestWindowWithoutRouteFilesIsIdle(t *testing.T) {
 	root := t.TempDir()
-	listen := freeAddr(t)
+	listen := proxytest.FreeAddr(t)
 	c := startWithProxy(t, root, listen)
 	st := waitStatus(t, c, "idle")
 	if !strings.Contains(st.Message, "no route files") {
@@ -678,7 +669,7 @@ func waitHTTP(t *testing.T, url, body string) {
 // proxy there.
 func TestProxyFollowsSettings(t *testing.T) {
 	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
-	first := freeAddr(t)
+	first := proxytest.FreeAddr(t)
 	c := startWithProxy(t, root, first)
 	waitStatus(t, c, "running")
 	statuses := func() int {
@@ -709,7 +700,7 @@ func TestProxyFollowsSettings(t *testing.T) {
 		t.Errorf("a configuration change that keeps the addresses restarted the proxy (%d status messages, was %d)", n, before)
 	}
 
-	second := freeAddr(t)
+	second := proxytest.FreeAddr(t)
 	if err := os.WriteFile(filepath.Join(root, "devproxy.json"), []byte(`{"listen": "`+second+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -740,8 +731,8 @@ func TestProxyFollowsSettings(t *testing.T) {
 // in an open buffer is the editor's until it is saved.
 func TestHostedProxyServesTheSavedFiles(t *testing.T) {
 	root := workspace(t, "-- more/m.conf --\nlocation = /more { return 200 from-settings; }\n")
-	listen := freeAddr(t)
-	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": freeAddr(t)}, "apps": []string{"more/*.conf"}}
+	listen := proxytest.FreeAddr(t)
+	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": proxytest.FreeAddr(t)}, "apps": []string{"more/*.conf"}}
 	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond})
 	waitStatus(t, c, "running")
 	get := func(path string) (int, string) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/health"
 	"github.com/devtunnelproxy/devproxy/proxy/monitor"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // lastHealth is the newest devproxy/healthChanged the client received.
@@ -41,9 +42,9 @@ func routeStatus(d monitor.Document, route string) health.Status {
 func TestHealthIsPushed(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "up") }))
 	defer up.Close()
-	dead := freeAddr(t)
+	dead := proxytest.FreeAddr(t)
 	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /up/ { proxy_pass %s; }\nlocation /dead/ { proxy_pass http://%s; }\n", up.URL, dead))
-	c := startWithProxy(t, root, freeAddr(t))
+	c := startWithProxy(t, root, proxytest.FreeAddr(t))
 	waitStatus(t, c, "running")
 	c.waitFor("devproxy/healthChanged with /up/ ok and /dead/ error", func(ms []message) bool {
 		d, ok := lastHealth(ms)
@@ -97,7 +98,7 @@ func TestRouteMetrics(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "up") }))
 	defer up.Close()
 	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /up/ { proxy_pass %s; }\n", up.URL))
-	c := startWithProxy(t, root, freeAddr(t))
+	c := startWithProxy(t, root, proxytest.FreeAddr(t))
 	st := waitStatus(t, c, "running")
 	for range 3 {
 		resp, err := http.Get(st.URL + "/up/x")

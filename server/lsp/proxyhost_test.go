@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // TestListenChangesSettle: the Settings UI sends each keystroke of a new
@@ -14,13 +16,13 @@ import (
 // invalid one is reported in the status message while the proxy stays.
 func TestListenChangesSettle(t *testing.T) {
 	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
-	first, tunnel := freeAddr(t), freeAddr(t)
+	first, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	settings := func(listen string) map[string]any {
 		return map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
 	}
 	c, _ := startServer(t, root, settings(first), Options{Version: "test", Debounce: 20 * time.Millisecond, ListenSettle: 500 * time.Millisecond})
 	waitStatus(t, c, "running")
-	typed, last := freeAddr(t), freeAddr(t)
+	typed, last := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	from := c.mark()
 	for _, listen := range []string{"127.0.0.1:", typed, last} {
 		at := c.mark()

@@ -11,15 +11,7 @@ import (
 // Routes have no references: a route is claimed, not used.
 func (s *Server) References(ctx context.Context, p *protocol.ReferenceParams) ([]protocol.Location, error) {
 	out := []protocol.Location{}
-	v, ok := s.view(s.snapshotOf(ctx), p.TextDocument.URI)
-	if !ok {
-		return out, nil
-	}
-	_, all, ok := v.variableAt(p.Position)
-	if !ok {
-		return out, nil
-	}
-	for _, r := range all {
+	for _, r := range s.refsAt(ctx, p.TextDocument.URI, p.Position) {
 		if r.Set && !p.Context.IncludeDeclaration {
 			continue
 		}

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -116,7 +115,7 @@ func (h *proxyHost) createKey(ctx context.Context, raw json.RawMessage) (Created
 	body, _ := json.Marshal(p)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+dialable(st.Addr)+"/devproxy/api/keys", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+node.DialAddr(st.Addr)+"/devproxy/api/keys", bytes.NewReader(body))
 	if err != nil {
 		return CreatedKey{}, err
 	}
@@ -145,17 +144,4 @@ func (h *proxyHost) createKey(ctx context.Context, raw json.RawMessage) (Created
 		return CreatedKey{}, errors.New("the proxy's answer to the key request is not a key")
 	}
 	return CreatedKey{ID: k.ID, Role: k.Role, Name: k.Name, Key: k.Key, CreatedAt: k.Created}, nil
-}
-
-// dialable is addr with an unspecified host (a listener on every
-// address) replaced by loopback.
-func dialable(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		return net.JoinHostPort("127.0.0.1", port)
-	}
-	return addr
 }

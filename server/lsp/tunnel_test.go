@@ -35,9 +35,9 @@ func TestTunnelAndKeys(t *testing.T) {
 	defer up.Close()
 	dataDir := t.TempDir()
 	root := workspace(t, fmt.Sprintf("-- apps/a.conf --\nlocation /up/ { proxy_pass %s; }\n-- devproxy.json --\n{\"dataDir\": %q}\n", up.URL, dataDir))
-	tunnelAddr := freeAddr(t)
+	tunnelAddr := proxytest.FreeAddr(t)
 	var logs proxytest.Buffer
-	settings := map[string]any{"listen": freeAddr(t), "tunnel": map[string]any{"listen": tunnelAddr}}
+	settings := map[string]any{"listen": proxytest.FreeAddr(t), "tunnel": map[string]any{"listen": tunnelAddr}}
 	c, _ := startServer(t, root, settings, Options{Version: "test", Debounce: 20 * time.Millisecond,
 		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	waitStatus(t, c, "running")

@@ -1,7 +1,10 @@
 package lsp
 
 import (
+	"context"
+
 	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 )
@@ -60,4 +63,18 @@ func (v view) variableAt(p protocol.Position) (at routefile.VarRef, all []routef
 		}
 	}
 	return at, all, true
+}
+
+// refsAt is every occurrence of the $variable under the cursor in its
+// file; none when the cursor is on no variable.
+func (s *Server) refsAt(ctx context.Context, u uri.URI, pos protocol.Position) []routefile.VarRef {
+	v, ok := s.view(s.snapshotOf(ctx), u)
+	if !ok {
+		return nil
+	}
+	_, all, ok := v.variableAt(pos)
+	if !ok {
+		return nil
+	}
+	return all
 }

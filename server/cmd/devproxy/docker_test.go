@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // TestDockerfile checks what the image promises without a Docker daemon
@@ -72,7 +73,7 @@ func TestHealthcheckCommand(t *testing.T) {
 		t.Errorf("a live proxy: exit %d, %q %q", code, out.String(), errb.String())
 	}
 	errb.Reset()
-	if code := run([]string{"healthcheck", "--url", "http://" + freeAddr(t) + httpproxy.HealthzPath, "--timeout", "1s"}, &out, &errb); code != 1 || errb.Len() == 0 {
+	if code := run([]string{"healthcheck", "--url", "http://" + proxytest.FreeAddr(t) + httpproxy.HealthzPath, "--timeout", "1s"}, &out, &errb); code != 1 || errb.Len() == 0 {
 		t.Errorf("nothing listening: exit %d, %q", code, errb.String())
 	}
 	errb.Reset()

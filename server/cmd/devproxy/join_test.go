@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/join"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/gorilla/websocket"
 )
 
@@ -19,7 +20,7 @@ import (
 // served on the port. Killing the owner (SIGKILL) hands the port to a
 // member within 2 s, and the members' routes are served again.
 func TestServeProcessesShareOnePort(t *testing.T) {
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	folder := func(name string) string {
 		root := t.TempDir()
 		up := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) }))
@@ -73,7 +74,7 @@ func TestServeProcessesShareOnePort(t *testing.T) {
 // live events hub, which knows no devproxy/register; and the tunnel
 // listener offers neither.
 func TestJoiningNeedsTheToken(t *testing.T) {
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	root := t.TempDir()
 	writeFile(t, root, "apps/a.conf", "location /a/ { return 204; }\n")
 	p := startServeProcess(t, root, "--listen", listen, "--tunnel-listen", tunnel)

@@ -137,8 +137,8 @@ func TestAReloadLeavesNoGap(t *testing.T) {
 	defer up.Close()
 	root := t.TempDir()
 	writeFile(t, root, "apps/a.conf", "location /a/ { proxy_pass "+up.URL+"; }\n")
-	listen := freeAddr(t)
-	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": freeAddr(t)}}
+	listen := proxytest.FreeAddr(t)
+	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": proxytest.FreeAddr(t)}}
 
 	logs := t.TempDir()
 	first := startLSP(t, root, settings, filepath.Join(logs, "first.log"), KeeperForEnv+"=20s")

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/textproto"
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
 // TestMain lets a test run this binary's main: with DEVPROXY_RUN_MAIN set,
@@ -48,7 +49,7 @@ func TestLSPStdoutCarriesOnlyFrames(t *testing.T) {
 	writeFile(t, root, "apps/broken.conf", "location /x/ { proxy_pas http://x; \n")
 	// Both of the proxy's listeners get free ports, so that the test does
 	// not depend on 8080 and 8081 being free.
-	listen, tunnel := freeAddr(t), freeAddr(t)
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
 	settings := map[string]any{"listen": listen, "tunnel": map[string]any{"listen": tunnel}}
 
 	exe, err := os.Executable()
@@ -156,17 +157,6 @@ func TestLSPStdoutCarriesOnlyFrames(t *testing.T) {
 	if !bytes.Contains(stderr.Bytes(), []byte("proxy running")) {
 		t.Errorf("the log should be on stderr; stderr:\n%s", stderr.String())
 	}
-}
-
-// freeAddr is a local address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // readFrames parses r strictly as base-protocol frames: headers
