@@ -9,9 +9,7 @@ package nginxexport
 
 import (
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
@@ -238,13 +236,9 @@ func proxyPass(blk *routing.Block, cfg *routing.Config, warns *[]Warning) ([]str
 		return nil, false
 	}
 	pass := func(url string) []string { return []string{"proxy_pass " + quote(mapUpstream(cfg, url)) + ";"} }
-	if !loc.ProxyPass.URL.HasVars() {
-		var s strings.Builder
-		for _, p := range loc.ProxyPass.URL.Parts {
-			s.WriteString(partText(p))
-		}
-		if url := s.String(); mapUpstream(cfg, url) != url {
-			return pass(url), true // --env: the profile's upstream
+	if loc.ProxyPass.Static != nil {
+		if m, ok := cfg.MapUpstream(loc.ProxyPass.Static); ok {
+			return []string{"proxy_pass " + quote(m.Origin()+m.URI) + ";"}, true // --env: the profile's upstream
 		}
 		return nil, false
 	}
@@ -307,15 +301,10 @@ func mapUpstream(cfg *routing.Config, url string) string {
 	if err != nil {
 		return url
 	}
-	m, ok := cfg.MapUpstream(u)
-	if !ok {
-		return url
+	if m, ok := cfg.MapUpstream(u); ok {
+		return m.Origin() + m.URI
 	}
-	out := m.Scheme + "://" + net.JoinHostPort(m.Host, strconv.Itoa(m.Port))
-	if m.HasURI {
-		out += m.URI
-	}
-	return out
+	return url
 }
 
 // scheme is "http://" or "https://", as url starts.

@@ -355,8 +355,8 @@ func (n *Node) own(ctx context.Context, ln, tln net.Listener) error {
 	opts.TunnelGate = rt.tunnelGate
 	opts.AccessLog = rt.observe(opts.AccessLog)
 	opts.Ready = func(info httpproxy.ServeInfo) {
-		go rt.start(hostAddr(info.Addr), info.Proxy.ProbeToken())
-		rt.startTunnel(hostAddr(info.TunnelAddr)) // quick: a manager starts in the background
+		go rt.start(DialAddr(info.Addr), info.Proxy.ProbeToken())
+		rt.startTunnel(DialAddr(info.TunnelAddr)) // quick: a manager starts in the background
 		n.setState(State{Role: Owner, Addr: shownAddr(n.opts.Serve.Listen, info.Addr),
 			TunnelAddr: shownAddr(n.opts.Serve.TunnelListen, info.TunnelAddr), Members: owner.Members()})
 	}

@@ -458,17 +458,13 @@ func (n *Node) followOwner(ctx context.Context, addr string) {
 		n.healthChanged(doc)
 	}
 	setTunnel := func(st tunnel.State) {
-		url := ""
-		if st.Status == tunnel.StatusUp {
-			url = st.PublicURL
-		}
-		n.opts.Workspace.SetPublicURL(url) // before anyone reads the state
+		n.opts.Workspace.SetPublicURL(st.UpURL()) // before anyone reads the state
 		n.mu.Lock()
 		n.remoteTunnel = &st
 		n.mu.Unlock()
 		n.tunnelChanged(st)
 	}
-	c, err := live.Dial(ctx, hostAddr(addr), []string{live.TopicHealth, live.TopicTunnel}, func(method string, params json.RawMessage) {
+	c, err := live.Dial(ctx, DialAddr(addr), []string{live.TopicHealth, live.TopicTunnel}, func(method string, params json.RawMessage) {
 		switch method {
 		case "devproxy/healthChanged":
 			var doc monitor.Document
@@ -519,9 +515,9 @@ func (n *Node) healthChanged(doc monitor.Document) {
 	}
 }
 
-// hostAddr is addr as a dialable host:port (a listener on every address
-// is dialled on loopback).
-func hostAddr(addr string) string {
+// DialAddr is a listener's address as a dialable host:port: a listener on
+// every address is dialled on loopback.
+func DialAddr(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr

@@ -84,7 +84,9 @@ type tunnelRuntime struct {
 // listener is bound at addr; a change of devproxy.json's tunnel settings
 // restarts it.
 func (rt *runtime) startTunnel(addr string) {
-	tr := &tunnelRuntime{rt: rt, addr: addr, state: tunnel.State{Status: tunnel.StatusOff, Since: time.Now()}}
+	ws := rt.n.opts.Workspace
+	want := specOf(ws.Served().Config)
+	tr := &tunnelRuntime{rt: rt, addr: addr, configured: want, state: tunnel.State{Status: tunnel.StatusOff, Since: time.Now()}}
 	rt.mu.Lock()
 	if rt.stopped {
 		rt.mu.Unlock()
@@ -92,16 +94,15 @@ func (rt *runtime) startTunnel(addr string) {
 	}
 	rt.tun = tr
 	rt.mu.Unlock()
-	ws := rt.n.opts.Workspace
-	want := specOf(ws.Served().Config)
-	tr.restart(want, want)
+	tr.restart(want)
 	unsub := ws.SubscribeServed(func(t *routing.RouteTable) {
 		want := specOf(t.Config)
 		tr.mu.Lock()
 		changed := want != tr.configured
+		tr.configured = want
 		tr.mu.Unlock()
 		if changed {
-			go tr.restart(want, want) // not under the workspace's lock
+			go tr.restart(want) // not under the workspace's lock
 		}
 	})
 	go func() {
@@ -110,16 +111,14 @@ func (rt *runtime) startTunnel(addr string) {
 	}()
 }
 
-// restart stops the running tunnel and starts s; configured is
-// devproxy.json's spec at the time.
-func (tr *tunnelRuntime) restart(s, configured spec) error {
+// restart stops the running tunnel and starts s.
+func (tr *tunnelRuntime) restart(s spec) error {
 	tr.mu.Lock()
 	if tr.stopped {
 		tr.mu.Unlock()
 		return errors.New("the proxy is stopping")
 	}
 	old := tr.m
-	tr.configured = configured
 	o := tr.rt.n.opts.Tunnel
 	var m *tunnel.Manager
 	m = tunnel.New(tunnel.Options{TunnelAddr: tr.addr, Provider: s.provider, ManualURL: s.url,
@@ -147,11 +146,7 @@ func (tr *tunnelRuntime) changed(cur *tunnel.Manager, st tunnel.State) {
 	if stale {
 		return
 	}
-	url := ""
-	if st.Status == tunnel.StatusUp {
-		url = st.PublicURL
-	}
-	tr.rt.n.opts.Workspace.SetPublicURL(url)
+	tr.rt.n.opts.Workspace.SetPublicURL(st.UpURL())
 	tr.mu.Lock()
 	tr.state = st
 	tr.mu.Unlock()
@@ -221,10 +216,7 @@ func (n *Node) StartTunnel(ctx context.Context, req TunnelRequest) (tunnel.State
 	rt, c := n.rt, n.remote
 	n.mu.Unlock()
 	if tr := rt.tunnel(); tr != nil {
-		tr.mu.Lock()
-		configured := tr.configured
-		tr.mu.Unlock()
-		if err := tr.restart(s, configured); err != nil {
+		if err := tr.restart(s); err != nil {
 			return tr.current(), err
 		}
 		return tr.current(), nil

@@ -57,6 +57,14 @@ type State struct {
 	Since     time.Time `json:"since"`
 }
 
+// UpURL is the public URL while the tunnel is up, "" otherwise.
+func (s State) UpURL() string {
+	if s.Status == StatusUp {
+		return s.PublicURL
+	}
+	return ""
+}
+
 // Options configure a Manager.
 type Options struct {
 	// TunnelAddr is the proxy's tunnel listener, "127.0.0.1:8081": where

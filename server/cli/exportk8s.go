@@ -127,15 +127,11 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 			warns = append(warns, at+"a regex location is not expressed as an Ingress path")
 			continue
 		}
-		if loc.ProxyPass == nil || loc.ProxyPass.URL.HasVars() || len(loc.Script) > 0 {
+		if loc.ProxyPass == nil || loc.ProxyPass.Static == nil || len(loc.Script) > 0 {
 			warns = append(warns, at+"only a plain proxy_pass to a literal Service is expressed as an Ingress path")
 			continue
 		}
-		u, err := routefile.ParseUpstreamURL(urlText(loc.ProxyPass.URL))
-		if err != nil {
-			warns = append(warns, at+"proxy_pass: "+err.Error())
-			continue
-		}
+		u := loc.ProxyPass.Static // a literal proxy_pass, checked above
 		if m, ok := t.Config.MapUpstream(u); ok {
 			u = m
 		}
@@ -172,15 +168,6 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		"metadata":   map[string]any{"name": name, "labels": map[string]string{"app.kubernetes.io/managed-by": "devproxy"}},
 		"spec":       map[string]any{"ingressClassName": "nginx", "rules": []any{rule}},
 	}, warns
-}
-
-// urlText is a proxy_pass URL as written.
-func urlText(u routefile.Template) string {
-	var b strings.Builder
-	for _, p := range u.Parts {
-		b.WriteString(p.Lit)
-	}
-	return b.String()
 }
 
 // serviceName is the Service a cluster DNS name names: "web",
