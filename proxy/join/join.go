@@ -31,6 +31,7 @@ import (
 	"github.com/sourcegraph/jsonrpc2"
 
 	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // The methods (docs/join.md).
@@ -92,6 +93,17 @@ type FolderReg struct {
 	Root      string   `json:"root"`
 	Apps      []string `json:"apps,omitempty"`
 	Overrides []string `json:"overrides,omitempty"`
+	// Environment is the profile of the folder's devproxy.json the owner
+	// routes the folder with (--env, devproxy.environment); "" for none.
+	Environment string `json:"environment,omitempty"`
+}
+
+// Spec is the folder as the owner's workspace composes it: watched, with
+// the registered globs and environment as its settings (its devproxy.json
+// wins where it sets a value, as over an editor's settings).
+func (f FolderReg) Spec() routing.FolderSpec {
+	return routing.FolderSpec{Root: f.Root, Watched: true,
+		Defaults: routing.Config{Apps: f.Apps, Overrides: f.Overrides, Environment: f.Environment}}
 }
 
 // RegisterParams are the params of devproxy/register and devproxy/update
@@ -229,6 +241,9 @@ func checkFolders(folders []FolderReg) *jsonrpc2.Error {
 			return paramError(field+".root", "%q is already folders[%d]", r, j)
 		}
 		seen[r] = i
+		if f.Environment != "" && !routing.IsEnvironmentName(f.Environment) {
+			return paramError(field+".environment", "%q is not an environment name (letters, digits, '-', '_' or '.', starting with a letter or digit)", f.Environment)
+		}
 		for _, g := range []struct {
 			name     string
 			patterns []string
@@ -271,7 +286,7 @@ func checkGlob(p string) string {
 func cloneFolders(folders []FolderReg) []FolderReg {
 	out := make([]FolderReg, len(folders))
 	for i, f := range folders {
-		out[i] = FolderReg{Root: f.Root, Apps: cloneStrings(f.Apps), Overrides: cloneStrings(f.Overrides)}
+		out[i] = FolderReg{Root: f.Root, Apps: cloneStrings(f.Apps), Overrides: cloneStrings(f.Overrides), Environment: f.Environment}
 	}
 	return out
 }

@@ -109,7 +109,7 @@ func Export(t *routing.RouteTable, opts Options) Result {
 		if loc.Modifier == routefile.ModNamed && strings.HasPrefix(loc.Spec, "@devproxy_") {
 			r.Warnings = append(r.Warnings, Warning{blk.File.Path, loc.Line(), fmt.Sprintf("location %s has a name the export uses for its own error pages; nginx will refuse the duplicate", loc.Spec)})
 		}
-		writeBlock(&b, blk, &t.Config, &r.Warnings)
+		writeBlock(&b, blk, &r.Warnings)
 	}
 	if !hasRoot {
 		b.WriteString("\n# No route claims /: unmatched paths get devproxy's JSON 404 (spec §5).\n")
@@ -141,7 +141,7 @@ func writeJSONLocation(b *strings.Builder, name string, status int, body string)
 // set declarations first in dependency order (spec §2 [intent]) and
 // proxy_pass rewritten where nginx would execute the written form
 // differently (spec §6 [intent]).
-func writeBlock(b *strings.Builder, blk *routing.Block, cfg *routing.Config, warns *[]Warning) {
+func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 	loc := blk.Loc
 	text := blk.File.Text
 	fmt.Fprintf(b, "\n# %s:%d\n", blk.File.Path, loc.Line())
@@ -155,7 +155,7 @@ func writeBlock(b *strings.Builder, blk *routing.Block, cfg *routing.Config, war
 		case "set":
 			continue
 		case "proxy_pass":
-			if pp, ok := proxyPass(blk, cfg, warns); ok {
+			if pp, ok := proxyPass(blk, warns); ok {
 				body = append(body, pp...)
 				continue
 			}
@@ -230,14 +230,14 @@ func defaultErrorPages(loc *routefile.Location) []string {
 //     the query, and needs a resolver for host names (spec §6 [intent]).
 //   - A regex location's proxy_pass with captures keeps the query unless
 //     its URI part has one: nginx needs $is_args$args for that.
-func proxyPass(blk *routing.Block, cfg *routing.Config, warns *[]Warning) ([]string, bool) {
+func proxyPass(blk *routing.Block, warns *[]Warning) ([]string, bool) {
 	loc := blk.Loc
 	if loc.ProxyPass == nil {
 		return nil, false
 	}
-	pass := func(url string) []string { return []string{"proxy_pass " + quote(mapUpstream(cfg, url)) + ";"} }
+	pass := func(url string) []string { return []string{"proxy_pass " + quote(mapUpstream(blk, url)) + ";"} }
 	if loc.ProxyPass.Static != nil {
-		if m, ok := cfg.MapUpstream(loc.ProxyPass.Static); ok {
+		if m, _, ok := blk.MapUpstream(loc.ProxyPass.Static); ok {
 			return []string{"proxy_pass " + quote(m.Origin()+m.URI) + ";"}, true // --env: the profile's upstream
 		}
 		return nil, false
@@ -293,15 +293,15 @@ func proxyPass(blk *routing.Block, cfg *routing.Config, warns *[]Warning) ([]str
 	return pass(url), true
 }
 
-// mapUpstream is url sent where the active environment profile maps its
+// mapUpstream is url sent where the block's environment profile maps its
 // host:port (--env, devproxy.json's environments), as devproxy sends it;
 // url itself otherwise.
-func mapUpstream(cfg *routing.Config, url string) string {
+func mapUpstream(blk *routing.Block, url string) string {
 	u, err := routefile.ParseUpstreamURL(url)
 	if err != nil {
 		return url
 	}
-	if m, ok := cfg.MapUpstream(u); ok {
+	if m, _, ok := blk.MapUpstream(u); ok {
 		return m.Origin() + m.URI
 	}
 	return url

@@ -437,8 +437,7 @@ func othersOf(m join.Members, self join.Client, owning bool) []routing.FolderSpe
 	var out []routing.FolderSpec
 	add := func(folders []join.FolderReg) {
 		for _, f := range folders {
-			out = append(out, routing.FolderSpec{Root: f.Root, Watched: true,
-				Defaults: routing.Config{Apps: f.Apps, Overrides: f.Overrides}})
+			out = append(out, f.Spec())
 		}
 	}
 	if !owning {

@@ -62,6 +62,28 @@ func saying(t *testing.T, what string) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
+// refusing is an upstream that closes every connection unanswered: its
+// routes report an error. It holds its port, which a free port taken with
+// proxytest.FreeAddr does not: a later listener may get that one.
+func refusing(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
 func startHost(t *testing.T, name, root, listen, tunnel, token string, more ...func(*Options)) *host {
 	t.Helper()
 	ws, err := routing.NewWorkspace(root)
@@ -379,7 +401,7 @@ func TestOwnerServesHealth(t *testing.T) {
 func TestMemberReadsTheOwnersHealth(t *testing.T) {
 	listen := proxytest.FreeAddr(t)
 	token := strings.Repeat("cd", 32)
-	dead := proxytest.FreeAddr(t)
+	dead := refusing(t)
 	a := startHost(t, "a", site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "a") + "; }\n"}), listen, "127.0.0.1:0", token)
 	waitRole(t, a, Owner, 5*time.Second)
 	b := startHost(t, "b", site(t, map[string]string{"apps/b.conf": "location /b/ { proxy_pass http://" + dead + "; }\n"}), listen, "127.0.0.1:0", token)

@@ -119,9 +119,9 @@ func normalHostPort(s string) (string, error) {
 	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }
 
-// environmentName is the form of a profile's name: a letter or digit,
-// then letters, digits, '-', '_' or '.'.
-func environmentName(s string) bool {
+// IsEnvironmentName reports whether s has the form of a profile's name: a
+// letter or digit, then letters, digits, '-', '_' or '.', at most 64.
+func IsEnvironmentName(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}
@@ -527,7 +527,7 @@ func loadEnvironments(name string, data []byte, base int, v json.RawMessage, dia
 	out := map[string]Environment{}
 	for _, envName := range slices.Sorted(maps.Keys(envs)) {
 		key := "environments." + envName
-		if !environmentName(envName) {
+		if !IsEnvironmentName(envName) {
 			report(keyAt(base, envName), "%s: %q is not an environment name; use letters, digits, '-', '_' or '.', starting with a letter or digit, such as \"staging\"; it is ignored", key, envName)
 			continue
 		}

@@ -134,8 +134,8 @@ func TestUnknownEnvironment(t *testing.T) {
 	}
 }
 
-// In a workspace of several folders the first folder's profile applies to
-// every route; another folder's devproxy.json, which need not define it,
+// In a workspace of several folders with one environment, a folder whose
+// devproxy.json does not define it takes the first folder's profile, and
 // is not reported.
 func TestEnvironmentSeveralFolders(t *testing.T) {
 	shop, blog := t.TempDir(), t.TempDir()
@@ -157,5 +157,49 @@ func TestEnvironmentSeveralFolders(t *testing.T) {
 	}
 	if routing.SameFolders([]routing.FolderSpec{{Root: shop, Defaults: env}}, []routing.FolderSpec{{Root: shop}}) {
 		t.Error("SameFolders ignores a change of environment")
+	}
+}
+
+// Folders registered by different processes on one port each carry their
+// own environment: a folder is routed with its own profile (from its own
+// devproxy.json), and a folder without one is not mapped, whatever the
+// primary folder's environment is. The request path agrees with the
+// table.
+func TestEnvironmentPerFolder(t *testing.T) {
+	owner, member := t.TempDir(), t.TempDir()
+	write := func(root, rel, text string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, rel)), 0o755)
+		os.WriteFile(filepath.Join(root, rel), []byte(text), 0o644)
+	}
+	write(owner, "devproxy.json", `{"environments": {"dev": {"upstreams": {"127.0.0.1:5173": "owner.dev:80"}}}}`)
+	write(owner, "apps/own.conf", "location /own/ { proxy_pass http://127.0.0.1:5173; }\n")
+	write(member, "devproxy.json", `{"environments": {"staging": {"upstreams": {"127.0.0.1:5173": "member.staging:80"}}}}`)
+	write(member, "apps/mine.conf", "location /mine/ { proxy_pass http://127.0.0.1:5173; }\n")
+	for _, c := range []struct {
+		ownerEnv, memberEnv string
+		own, mine           string
+	}{
+		{"", "staging", "http://127.0.0.1:5173", "http://member.staging:80"},
+		{"dev", "", "http://owner.dev:80", "http://127.0.0.1:5173"},
+		{"dev", "staging", "http://owner.dev:80", "http://member.staging:80"},
+	} {
+		ws, err := routing.NewWorkspaceOf([]routing.FolderSpec{
+			{Root: owner, Defaults: routing.Config{Environment: c.ownerEnv}},
+			{Root: member, Defaults: routing.Config{Environment: c.memberEnv}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl := ws.Table()
+		got := map[string]string{}
+		for _, b := range tbl.Blocks {
+			got[b.Loc.Spec] = b.Upstream
+			if d := tbl.Resolve(&routing.Request{Target: b.Loc.Spec + "x"}); d.Upstream != b.Upstream {
+				t.Errorf("%+v: a request for %s goes to %s, the table says %s", c, b.Loc.Spec, d.Upstream, b.Upstream)
+			}
+		}
+		if got["/own/"] != c.own || got["/mine/"] != c.mine {
+			t.Errorf("owner %q, member %q: upstreams %v, want /own/ %s and /mine/ %s", c.ownerEnv, c.memberEnv, got, c.own, c.mine)
+		}
 	}
 }

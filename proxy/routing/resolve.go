@@ -678,8 +678,8 @@ func (e *evaluator) proxy() {
 		}
 		e.note("proxy_pass %s evaluates to %s", l.ProxyPass.URL.Raw, raw)
 	}
-	if to, ok := e.t.Config.MapUpstream(u); ok {
-		e.note("environment %s: %s goes to %s instead", e.t.Config.Environment, u.Origin(), to.Origin())
+	if to, env, ok := e.block.MapUpstream(u); ok {
+		e.note("environment %s: %s goes to %s instead", env, u.Origin(), to.Origin())
 		u = to
 	}
 	e.target = u

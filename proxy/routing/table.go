@@ -93,6 +93,33 @@ type Block struct {
 	// directive of a block that passes WebSocket upgrades to its upstream
 	// with the default Host, which dev servers refuse (websockethost.go).
 	WebSocketHost *routefile.Directive
+	// folderConfig is the settings of the folder that holds File: its
+	// environment maps the block's proxy_pass targets (MapUpstream), so
+	// that each folder on a shared port is routed with its own profile.
+	folderConfig *Config
+}
+
+// upstreamConfig is what maps a folder's proxy_pass targets: the
+// folder's environment (its editor's devproxy.environment, or the --env
+// of the process that registered it), as the folder's devproxy.json
+// defines it, else as the primary folder's does (one devproxy.json may
+// serve a window of several folders).
+func upstreamConfig(folder, primary Config) *Config {
+	c := &Config{Environment: folder.Environment, Environments: folder.Environments}
+	if _, ok := c.Environments[c.Environment]; !ok {
+		c.Environments = primary.Environments
+	}
+	return c
+}
+
+// MapUpstream is Config.MapUpstream with the environment of the folder
+// that holds the block's file; it also returns that environment's name.
+func (b *Block) MapUpstream(u *routefile.UpstreamURL) (to *routefile.UpstreamURL, env string, ok bool) {
+	if b.folderConfig == nil {
+		return u, "", false
+	}
+	to, ok = b.folderConfig.MapUpstream(u)
+	return to, b.folderConfig.Environment, ok
 }
 
 // neverRuns reports a block that no request can reach whatever the other
@@ -192,6 +219,10 @@ func compose(in composeInput) *RouteTable {
 		}
 	}
 	t.Files = composedOrder(in.files)
+	configs := make(map[string]*Config, len(t.Folders))
+	for _, f := range t.Folders {
+		configs[f.Label] = upstreamConfig(f.Config, t.Config)
+	}
 	t.Diagnostics = append(t.Diagnostics, in.extraDiags...)
 	for _, f := range t.Files {
 		if f.Current != nil {
@@ -206,9 +237,12 @@ func compose(in composeInput) *RouteTable {
 			continue
 		}
 		for _, loc := range f.Parsed.Locations {
-			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: loc.Upstream}
+			b := &Block{Loc: loc, File: f, Order: len(t.Blocks), Active: true, Upstream: loc.Upstream, folderConfig: configs[f.Folder]}
+			if b.folderConfig == nil { // a file composed in memory
+				b.folderConfig = upstreamConfig(t.Config, t.Config)
+			}
 			if u, err := routefile.ParseUpstreamURL(loc.Upstream); err == nil {
-				if to, ok := in.config.MapUpstream(u); ok {
+				if to, _, ok := b.MapUpstream(u); ok {
 					b.Upstream = to.Origin()
 				}
 			}

@@ -132,7 +132,7 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 			continue
 		}
 		u := loc.ProxyPass.Static // a literal proxy_pass, checked above
-		if m, ok := t.Config.MapUpstream(u); ok {
+		if m, _, ok := blk.MapUpstream(u); ok {
 			u = m
 		}
 		svc, ok := serviceName(u.Host)

@@ -70,7 +70,7 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 	specs := make([]routing.FolderSpec, len(opts.Folders))
 	var roots []string
 	for i, f := range opts.Folders {
-		specs[i] = routing.FolderSpec{Root: f.Root, Watched: true, Defaults: routing.Config{Apps: f.Apps, Overrides: f.Overrides}}
+		specs[i] = f.Spec()
 		roots = append(roots, f.Root)
 	}
 	ws, err := routing.NewWorkspaceOf(specs)

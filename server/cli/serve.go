@@ -131,7 +131,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 			DrainTimeout: opts.DrainTimeout, AccessLog: accessLog(opts.AccessLog), Headless: opts.Headless},
 		Token:   token,
 		Client:  self,
-		Folders: []join.FolderReg{{Root: root}},
+		Folders: []join.FolderReg{{Root: root, Environment: opts.Env}},
 		Health:  healthOpts,
 		Methods: map[string]live.Method{"devproxy/chat": calliope.HubChat(ask)},
 		Log:     log,
@@ -168,10 +168,6 @@ func Serve(ctx context.Context, opts ServeOptions, stdout io.Writer) error {
 			case node.Member:
 				o := s.Members.Owner
 				fmt.Fprintf(stdout, "devproxy %s joined the devproxy serving http://%s (%s, pid %d); it serves %s too\n", opts.Version, s.Addr, o.Name, o.PID, root)
-				if opts.Env != "" {
-					// The owner composes the table, with its own settings.
-					log.Warn("--env applies while this process serves the port; the devproxy it joined routes this folder with its own environment", "env", opts.Env)
-				}
 			case node.Blocked:
 				log.Warn("cannot serve or join; retrying", "address", s.Addr, "err", s.Err)
 			}

@@ -255,7 +255,7 @@ func (h *proxyHost) ownFolders(settings Settings) []join.FolderReg {
 	defer h.s.mu.Unlock()
 	out := make([]join.FolderReg, len(h.s.folders))
 	for i, root := range h.s.folders {
-		out[i] = join.FolderReg{Root: root, Apps: settings.Apps, Overrides: settings.Overrides}
+		out[i] = join.FolderReg{Root: root, Apps: settings.Apps, Overrides: settings.Overrides, Environment: settings.Environment}
 	}
 	return out
 }

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/server/cli"
 )
 
@@ -56,6 +58,27 @@ func TestServeEnvironment(t *testing.T) {
 		}
 		p.cmd.Process.Kill()
 		<-p.exited
+	}
+}
+
+// serve --env staging joining a devproxy that serves the port without
+// one: the owner routes the member's folder with the member's profile,
+// and its own folder with none.
+func TestServeEnvironmentAsAMember(t *testing.T) {
+	local, staging := upstream(t, "local"), upstream(t, "staging")
+	mine := envWorkspace(t, local, staging)
+	other := t.TempDir()
+	writeFile(t, other, "apps/other.conf", "location /other/ { proxy_pass http://"+local+"/; }\n")
+	listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+	owner := startServeProcess(t, other, "--listen", listen, "--tunnel-listen", tunnel)
+	owner.waitReady(t)
+	member := startServeProcess(t, mine, "--listen", listen, "--tunnel-listen", tunnel, "--env", "staging")
+	waitFor(t, "the member joins", 10*time.Second, func() bool {
+		return strings.Contains(member.stdout.String(), "joined the devproxy serving http://"+listen)
+	})
+	waitGet(t, listen, "/web/x", "staging "+staging+" /x", 5*time.Second)
+	if status, body := httpGet(listen, "/other/y"); status != 200 || body != "local "+local+" /y" {
+		t.Errorf("the owner's own route: %d %q, want its upstream unmapped", status, body)
 	}
 }
 
