@@ -47,6 +47,7 @@ func TestExportK8sIngress(t *testing.T) {
 		"location /local/ { proxy_pass http://127.0.0.1:5173; }",
 		"location /strip/ { proxy_pass http://web:80/; }",
 		"location /mapped/ { proxy_pass http://127.0.0.1:5174; }",
+		"location /bare { proxy_pass http://bare:80; }",
 	}, "\n")+"\n")
 	write("devproxy.json", `{"environments": {"staging": {"upstreams": {"127.0.0.1:5174": "docs.shop.svc:8081"}}}}`)
 	var out, errb bytes.Buffer
@@ -59,7 +60,7 @@ func TestExportK8sIngress(t *testing.T) {
 	for _, p := range ing.Spec.Rules[0].HTTP.Paths {
 		got[p.Path] = string(*p.PathType) + " " + p.Backend.Service.Name + ":" + itoa(p.Backend.Service.Port.Number)
 	}
-	want := map[string]string{"/web": "Prefix web:80", "/ping": "Exact api:8080", "/mapped": "Prefix docs:8081"}
+	want := map[string]string{"/web": "Prefix web:80", "/ping": "Exact api:8080", "/mapped": "Prefix docs:8081", "/bare": "Prefix bare:80"}
 	if len(got) != len(want) {
 		t.Errorf("paths %v, want %v", got, want)
 	}
@@ -71,7 +72,8 @@ func TestExportK8sIngress(t *testing.T) {
 	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || ing.Spec.Rules[0].Host != "dev.example.com" {
 		t.Errorf("class %v, host %q", ing.Spec.IngressClassName, ing.Spec.Rules[0].Host)
 	}
-	for _, line := range []string{"apps/shop.conf:3: warning: a regex", "apps/shop.conf:4: warning: the upstream 127.0.0.1", "apps/shop.conf:5: warning: proxy_pass replaces the path"} {
+	for _, line := range []string{"apps/shop.conf:3: warning: a regex", "apps/shop.conf:4: warning: the upstream 127.0.0.1", "apps/shop.conf:5: warning: proxy_pass replaces the path",
+		"apps/shop.conf:7: warning: the prefix /bare also matches /barex in devproxy"} {
 		if !strings.Contains(errb.String(), line) {
 			t.Errorf("stderr lacks %q:\n%s", line, errb.String())
 		}

@@ -147,6 +147,11 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 			warns = append(warns, at+"the upstream "+u.Host+" is not a Service name (name, name.namespace or name.namespace.svc.cluster.local)")
 			continue
 		}
+		if pathType == "Prefix" && !strings.HasSuffix(loc.Spec, "/") {
+			// An Ingress prefix matches whole path segments; nginx's
+			// matches characters.
+			warns = append(warns, at+"the prefix "+loc.Spec+" also matches "+loc.Spec+"x in devproxy; the Ingress path sends only "+loc.Spec+" and "+loc.Spec+"/… to the Service")
+		}
 		p := path{Path: strings.TrimSuffix(loc.Spec, "/"), PathType: pathType}
 		if pathType == "Exact" || p.Path == "" {
 			p.Path = loc.Spec
