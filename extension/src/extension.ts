@@ -416,7 +416,7 @@ export function activate(context: vscode.ExtensionContext): void {
       }),
     [Commands.showStatusMenu]: async () => {
       const picked = await vscode.window.showQuickPick(
-        statusActions(status.current).map((a) => ({ label: a.label, description: a.description, action: a })),
+        statusActions(status.current, configuredEnvironment()).map((a) => ({ label: a.label, description: a.description, action: a })),
         { title: DisplayName, placeHolder: statusItem.text.replace(/^\$\([^)]*\)\s*/, '') },
       );
       if (picked) {

@@ -130,8 +130,8 @@ function words(...parts: string[]): string {
 }
 
 /** The tooltip's last line: what a click offers (statusActions), in words. */
-function clickHint(state: StatusState): string {
-  const names = statusActions(state).map((a) => a.label.replace(/^\$\([^)]*\)\s*/, ''));
+function clickHint(state: StatusState, environment: string): string {
+  const names = statusActions(state, environment).map((a) => a.label.replace(/^\$\([^)]*\)\s*/, ''));
   return `Click for the actions: ${names.join(', ')}.`;
 }
 
@@ -141,7 +141,7 @@ function clickHint(state: StatusState): string {
  */
 export function renderStatus(state: StatusState, home = '', environment = ''): StatusView {
   // Every click opens the menu of actions; the state's own action is its first.
-  const view = { ...renderState(state, home), command: Commands.showStatusMenu };
+  const view = { ...renderState(state, home, environment), command: Commands.showStatusMenu };
   if (environment !== '') {
     // The devproxy.environment setting: which upstreams the routes go to.
     view.text = `${view.text} · env: ${shorten(environment, 24)}`;
@@ -150,13 +150,13 @@ export function renderStatus(state: StatusState, home = '', environment = ''): S
   return view;
 }
 
-function renderState(state: StatusState, home: string): StatusView {
+function renderState(state: StatusState, home: string, environment: string): StatusView {
   const addr = state.address;
   const short = addr ? shortAddress(addr) : '';
   // The tooltip: a lead sentence, the folders and owner (when known), stale
   // files, the server's own words, and what a click does.
   const tooltip = (lead: string, command: string, extra: string[] = []) =>
-    [lead, ...extra, ...(state.message ? [escapeMarkdown(state.message)] : []), clickHint(state)].join('\n\n');
+    [lead, ...extra, ...(state.message ? [escapeMarkdown(state.message)] : []), clickHint(state, environment)].join('\n\n');
   const stale = state.staleFiles.length
     ? [`$(warning) Stale: the proxy serves the last good version of ${state.staleFiles.map(escapeMarkdown).join(', ')}; ${state.staleFiles.length === 1 ? 'it no longer parses' : 'they no longer parse'} (see the Problems panel).`]
     : [];
@@ -265,10 +265,12 @@ export function dashboardUrl(address: string): string | undefined {
  * What a click on the status bar item offers, for the state: what the
  * click used to do comes first (see who serves the proxy, create a route
  * file, show the output), then the rest. The dashboard and the rescan
- * need a proxy (running or joined). There is no environments concept yet,
- * so no "Switch Environment".
+ * need a proxy (running or joined). "Switch Environment…" (with the
+ * devproxy.environment setting, environment, as its description) needs the
+ * language server, so not while it is stopped; nor when idle, as there is
+ * no devproxy.json to define environments, unless one is set (to leave it).
  */
-export function statusActions(state: StatusState): StatusAction[] {
+export function statusActions(state: StatusState, environment = ''): StatusAction[] {
   const serving = state.kind === 'running' || state.kind === 'joined';
   const actions: StatusAction[] = [];
   const dashboard = serving ? dashboardUrl(state.address) : undefined;
@@ -283,6 +285,9 @@ export function statusActions(state: StatusState): StatusAction[] {
   }
   if (serving) {
     actions.push({ label: '$(pulse) Rescan All Routes', command: Commands.rescanAll });
+  }
+  if (state.kind !== 'stopped' && (state.kind !== 'idle' || environment !== '')) {
+    actions.push({ label: '$(server-environment) Switch Environment…', description: environment !== '' ? environment : 'none', command: Commands.switchEnvironment });
   }
   actions.push({ label: '$(debug-restart) Restart Server', description: state.kind === 'stopped' ? 'the language server is not running' : undefined, command: Commands.restartServer });
   actions.push({ label: '$(output) Show Output', command: Commands.showOutput });

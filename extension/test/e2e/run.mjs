@@ -85,8 +85,8 @@
 //      "runner" leaves only apps/runner.conf and the view says
 //      Filter “runner”, Clear Filter brings every file back
 //      (routes-filter.png); a click on the status bar item offers Show Who
-//      Serves the Proxy, Open Dashboard, Rescan All Routes, Restart Server
-//      and Show Output; the inactive /api offers neither Open in Browser nor
+//      Serves the Proxy, Open Dashboard, Rescan All Routes, Switch
+//      Environment…, Restart Server and Show Output; the inactive /api offers neither Open in Browser nor
 //      Send Request, a file offers Open, Reveal in Explorer and Copy Path;
 //      apps/broken.conf, which does not parse, shows expanded with its
 //      errors as rows under it ("line N"; routes-broken-file.png), and
@@ -97,7 +97,19 @@
 //      proxy_set_header misses its ';', the lens says "not loaded" until the
 //      quick fix "Add the missing ';'" and shows the upstream after it, in
 //      the same editor (lens-after-quick-fix.png).
-//      Run alone (after a.) with DEVPROXY_E2E_ONLY=editor.
+//      Run alone (after a., with n.) with DEVPROXY_E2E_ONLY=editor;
+//   n. environments (docs/route-files.md, devproxy.switchEnvironment):
+//      apps/env.conf (written here) proxies /env/ to a server of this test
+//      answering "dev", and devproxy.json gets a profile "staging" mapping
+//      that upstream to a second one answering "staging"; "Switch
+//      Environment" from the Command Palette with staging picked in its
+//      quick pick makes the status bar end with "· env: staging" and the
+//      proxy answer /env/ with "staging" (switch-environment.png); the status
+//      bar item's menu offers "Switch Environment…" with "staging" beside it
+//      (status-menu-environment.png), and None picked from there takes the
+//      env out of the status bar and /env/ back to "dev" (the times are
+//      logged); devproxy.json, apps/env.conf and .vscode/settings.json are
+//      restored after. Run alone (after a.) with DEVPROXY_E2E_ONLY=env.
 // Then, on another proxy port, a multi-root workspace and a second window
 // sharing its proxy (docs/join.md):
 //   j. a .code-workspace with two folders (site: a copy of fixture/ with
@@ -127,7 +139,7 @@
 // Environment: DEVPROXY_E2E_CACHE (where e2e-setup.sh installed code-server
 // and playwright-core), DEVPROXY_E2E_ARTIFACTS, DEVPROXY_E2E_KEEP=1 to keep
 // the temporary workspace and profiles, DEVPROXY_E2E_ONLY=editor to run only
-// a. and m.
+// a., m. and n., DEVPROXY_E2E_ONLY=env to run only a. and n.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -722,9 +734,12 @@ async function main() {
     });
   });
 
-  // DEVPROXY_E2E_ONLY=editor: only the editor steps (m), for working on them.
-  if (process.env.DEVPROXY_E2E_ONLY === 'editor') {
-    await powerUser({ page, context, ws });
+  // DEVPROXY_E2E_ONLY=editor: only the editor steps (m, n), for working on
+  // them; DEVPROXY_E2E_ONLY=env: only the environments (n).
+  const only = process.env.DEVPROXY_E2E_ONLY;
+  if (only === 'editor' || only === 'env') {
+    if (only === 'editor') await powerUser({ page, context, ws });
+    await environments({ page, ws, proxyPort });
     return;
   }
 
@@ -978,6 +993,8 @@ async function main() {
   await routeHealth({ page, ws, proxyPort });
 
   await powerUser({ page, context, ws });
+
+  await environments({ page, ws, proxyPort });
 
   await calliope({ page, ws, userData: dirs.userData });
 
@@ -1423,7 +1440,7 @@ async function powerUser({ page, context, ws }) {
       await item.click({ timeout: 10_000 });
       const rows = await until('the quick pick of actions', async () => {
         const texts = (await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts().catch(() => [])).map((t) => t.replace(/\s+/g, ' ').trim());
-        return { ok: ['Restart Server', 'Open Dashboard', 'Show Output', 'Show Who Serves the Proxy', 'Rescan All Routes'].every((w) => texts.some((t) => t.includes(w))), detail: texts };
+        return { ok: ['Restart Server', 'Open Dashboard', 'Show Output', 'Show Who Serves the Proxy', 'Rescan All Routes', 'Switch Environment'].every((w) => texts.some((t) => t.includes(w))), detail: texts };
       }, 10_000);
       log(`  actions: ${rows.detail.join(' | ')}`);
       await page.keyboard.press('Escape');
@@ -1455,6 +1472,127 @@ async function powerUser({ page, context, ws }) {
   } finally {
     await stopUpstream(upstream);
   }
+}
+
+// n. Environments (docs/route-files.md "environments"; docs/lsp.md
+// devproxy.switchEnvironment and devproxy.showStatusMenu): the same route
+// goes to another upstream while a profile of devproxy.json applies, as a
+// person switches it: "Switch Environment" from the Command Palette, then
+// from the status bar item's menu. The workspace is as it was after:
+// devproxy.json, .vscode/settings.json (the switch writes
+// devproxy.environment there) and no apps/env.conf.
+async function environments({ page, ws, proxyPort }) {
+  const dev = await startUpstream(0, 'dev');
+  const staging = await startUpstream(0, 'staging');
+  const [devPort, stagingPort] = [dev.address().port, staging.address().port];
+  const jsonFile = path.join(ws, 'devproxy.json');
+  const jsonBefore = fs.readFileSync(jsonFile, 'utf8');
+  const settingsFile = path.join(ws, '.vscode', 'settings.json');
+  const settingsBefore = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, 'utf8') : undefined;
+  const envFile = path.join(ws, 'apps', 'env.conf');
+  const item = page.locator('.statusbar-item', { hasText: /devproxy :\d+/ }).first();
+  const plain = `devproxy :${proxyPort} · 1 folder`;
+  try {
+    await step(`apps/env.conf's /env/ answers "dev"; devproxy.json maps its upstream to "staging"'s in a profile`, async () => {
+      fs.writeFileSync(envFile, `# Written by the end-to-end test's environments step.\nlocation /env/ {\n    proxy_pass http://127.0.0.1:${devPort};\n}\n`);
+      const json = { ...JSON.parse(jsonBefore), environments: { staging: { upstreams: { [`127.0.0.1:${devPort}`]: `127.0.0.1:${stagingPort}` } } } };
+      fs.writeFileSync(jsonFile, JSON.stringify(json, null, 2) + '\n');
+      log(`  /env/ → 127.0.0.1:${devPort} ("dev"); staging: → 127.0.0.1:${stagingPort} ("staging")`);
+      await expectServed(proxyPort, '/env/', 'dev');
+    });
+
+    await step('Switch Environment (Command Palette), staging picked: the status bar says "env: staging" and /env/ answers "staging" (switch-environment.png)', async () => {
+      const offered = await pickEnvironment(page, 'staging', 'the Command Palette', async () => {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: 5000 });
+        await input.fill('>Switch Environment');
+        await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Switch Environment' }).first().click({ timeout: 5000 });
+      });
+      log(`  offered: ${offered.join(' | ')}`);
+      if (!offered.some((a) => a.startsWith('None'))) fail(`"None" should be offered: ${offered.join(' | ')}`);
+      const start = Date.now();
+      const seen = await until('the status bar item ending in "· env: staging"', async () => {
+        const mine = await devproxyStatus(page);
+        return { ok: mine.some((t) => t.startsWith(plain) && t.endsWith(' · env: staging')), detail: mine };
+      }, 20_000);
+      log(`  status bar after ${secs(Date.now() - start)}: ${seen.detail.join(' | ')}`);
+      await expectServed(proxyPort, '/env/', 'staging');
+      log(`  /env/ answered by staging ${secs(Date.now() - start)} after the pick`);
+      await shot(page, 'switch-environment.png');
+    });
+
+    await step('the status bar item offers "Switch Environment…" (staging); None picked there: no env in the status bar, /env/ answers "dev" again', async () => {
+      const offered = await pickEnvironment(page, 'None', 'the status bar item', async () => {
+        await item.click({ timeout: 5000 });
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        const action = page.locator('.quick-input-widget .monaco-list-row[aria-label*="Switch Environment"]').first();
+        await action.waitFor({ state: 'visible', timeout: 5000 });
+        const actions = (await page.locator('.quick-input-widget .monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') || ''))).map((a) => a.trim());
+        log(`  actions: ${actions.join(' | ')}`);
+        const label = ((await action.getAttribute('aria-label')) || '').trim();
+        if (!label.includes('staging')) fail(`"Switch Environment…" should name the active environment, staging: ${label}`);
+        await shot(page, 'status-menu-environment.png');
+        await input.fill('Switch Environment');
+        await until('"Switch Environment…" focused in the actions', async () => {
+          const focused = (await page.locator('.quick-input-widget .monaco-list-row.focused').first().getAttribute('aria-label', { timeout: 2000 })) || '';
+          return { ok: focused.includes('Switch Environment'), detail: focused };
+        }, 5000);
+        await page.keyboard.press('Enter');
+      });
+      log(`  offered: ${offered.join(' | ')}`);
+      if (!offered.some((a) => a.startsWith('staging') && a.includes('active'))) fail(`staging should be marked active: ${offered.join(' | ')}`);
+      const start = Date.now();
+      const seen = await until(`the status bar item "${plain}" without an env`, async () => {
+        const mine = await devproxyStatus(page);
+        return { ok: mine.some((t) => statusIs(t, plain)) && !mine.some((t) => t.includes('env:')), detail: mine };
+      }, 20_000);
+      log(`  status bar after ${secs(Date.now() - start)}: ${seen.detail.join(' | ')}`);
+      await expectServed(proxyPort, '/env/', 'dev');
+      log(`  /env/ answered by dev again ${secs(Date.now() - start)} after the pick`);
+    });
+  } finally {
+    fs.writeFileSync(jsonFile, jsonBefore);
+    fs.rmSync(envFile, { force: true });
+    if (settingsBefore === undefined) fs.rmSync(settingsFile, { force: true });
+    else fs.writeFileSync(settingsFile, settingsBefore);
+    await stopUpstream(dev);
+    await stopUpstream(staging);
+  }
+  await step('devproxy.json, .vscode/settings.json and apps/ as they were: /env/ is no longer served', async () => {
+    await until('the proxy no longer serving /env/', async () => {
+      const r = await httpGet(proxyPort, '/env/');
+      return { ok: r.status === 404, detail: `HTTP ${r.status}: ${r.body.slice(0, 200)}` };
+    });
+    await expectStatus(page, plain);
+  });
+}
+
+// Opens the "Switch Environment" quick pick with open (from via), picks
+// name in it (typed, then Enter), and returns what it offered (each row's
+// accessible name: "staging, active"). Until devproxy.json's new profile
+// reached the language server the command only says that devproxy.json
+// defines none, so open is tried again until the quick pick lists name.
+async function pickEnvironment(page, name, via, open) {
+  const widget = page.locator('.quick-input-widget');
+  const title = widget.locator('.quick-input-title', { hasText: 'Switch Environment' }).first();
+  const rowsOf = () => widget.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => (r.getAttribute('aria-label') || '').trim()));
+  const named = (a) => a === name || a.startsWith(`${name}, `);
+  const seen = await until(`the "Switch Environment" quick pick (from ${via}) listing ${name}`, async () => {
+    await page.keyboard.press('Escape');
+    await open();
+    await title.waitFor({ state: 'visible', timeout: 5000 });
+    const rows = await rowsOf();
+    return { ok: rows.some(named), rows, detail: rows };
+  }, 30_000);
+  await widget.locator('.quick-input-box input').fill(name);
+  await until(`${name} focused in the quick pick`, async () => {
+    const focused = ((await widget.locator('.monaco-list-row.focused').first().getAttribute('aria-label', { timeout: 2000 })) || '').trim();
+    return { ok: named(focused), detail: focused };
+  }, 5000);
+  await page.keyboard.press('Enter');
+  await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+  return seen.rows;
 }
 
 // Runs a command of the Command Palette that asks for text in an input box
@@ -2167,12 +2305,12 @@ async function multiRoot({ bin, vsixPath, context, csPort, stateDir }) {
 // --- the health step's helpers ------------------------------------------------------------
 
 // An upstream of this test on 127.0.0.1:port (0: any free port) that
-// answers every request 200 "live"; resolves once it listens.
-function startUpstream(port) {
+// answers every request 200 body ("live"); resolves once it listens.
+function startUpstream(port, body = 'live') {
   return new Promise((resolve, reject) => {
     const server = http.createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('live\n');
+      res.end(`${body}\n`);
     });
     server.once('error', (e) => reject(new Failure(`cannot listen on 127.0.0.1:${port}: ${e.message}`)));
     server.listen(port, '127.0.0.1', () => resolve(server));

@@ -153,7 +153,7 @@ describe('statusBar rendering', () => {
     const joined = renderStatus(run(member), home).tooltip;
     assert.match(joined, /the VS Code window “shop — Visual Studio Code” \(pid 100\) in \\~\/src\/shop holds 127\.0\.0\.1:8080; this window joined it/);
     assert.ok(joined.includes('- shop — \\~/src/shop (another VS Code window)\n- blog — \\~/src/blog (this window)'), joined);
-    assert.match(joined, /Click for the actions: Show Who Serves the Proxy, Open Dashboard, Rescan All Routes, Restart Server, Show Output\.$/);
+    assert.match(joined, /Click for the actions: Show Who Serves the Proxy, Open Dashboard, Rescan All Routes, Switch Environment…, Restart Server, Show Output\.$/);
   });
 
   it('adds the health summary to the text and the tooltip: "3 ok · 1 down", with the warnings when any', () => {
@@ -257,9 +257,9 @@ describe('statusBar rendering', () => {
 describe('statusBar actions (a click on the item)', () => {
   const commands = (s: StatusState) => statusActions(s).map((a) => a.command);
 
-  it('offers who serves, the dashboard, rescan, restart and output while a proxy runs or is joined', () => {
+  it('offers who serves, the dashboard, rescan, the environments, restart and output while a proxy runs or is joined', () => {
     for (const s of [run(owner), run(member)]) {
-      assert.deepStrictEqual(commands(s), [Commands.showProxyOwner, Commands.openDashboard, Commands.rescanAll, Commands.restartServer, Commands.showOutput]);
+      assert.deepStrictEqual(commands(s), [Commands.showProxyOwner, Commands.openDashboard, Commands.rescanAll, Commands.switchEnvironment, Commands.restartServer, Commands.showOutput]);
     }
     const dash = statusActions(run(owner)).find((a) => a.command === Commands.openDashboard);
     assert.strictEqual(dash?.description, 'http://127.0.0.1:8080/devproxy/');
@@ -268,13 +268,26 @@ describe('statusBar actions (a click on the item)', () => {
 
   it('offers to create a route file first when idle, and no dashboard without a proxy', () => {
     assert.deepStrictEqual(commands(run(idle)), [Commands.createRouteFile, Commands.restartServer, Commands.showOutput]);
-    assert.deepStrictEqual(commands(run(status({ state: 'disabled' }))), [Commands.restartServer, Commands.showOutput]);
+    assert.deepStrictEqual(commands(run(status({ state: 'disabled' }))), [Commands.switchEnvironment, Commands.restartServer, Commands.showOutput]);
+  });
+
+  it('offers "Switch Environment…" while the language server runs, with the active environment as its description', () => {
+    const env = (s: StatusState, environment?: string) => statusActions(s, environment).find((a) => a.command === Commands.switchEnvironment);
+    for (const s of [run(), run(owner), run(member), run(status({ state: 'disabled' })), run(status({ state: 'error', message: 'x' }))]) {
+      assert.deepStrictEqual(env(s), { label: '$(server-environment) Switch Environment…', description: 'none', command: Commands.switchEnvironment }, s.kind);
+      assert.strictEqual(env(s, 'staging')?.description, 'staging', s.kind);
+    }
+    assert.strictEqual(env(run({ type: 'serverStopped' }), 'staging'), undefined, 'not while the server is stopped');
+    assert.strictEqual(env(run(idle)), undefined, 'idle: no devproxy.json, so no environments');
+    assert.strictEqual(env(run(idle), 'staging')?.description, 'staging', 'idle with one set: offered, to leave it');
+    assert.match(renderStatus(run(owner), home, 'staging').tooltip, /Click for the actions: .*Switch Environment…/);
   });
 
   it('puts the output first when the proxy or the server failed', () => {
-    for (const s of [run(status({ state: 'error', message: 'x' })), run(status({ state: 'port-in-use', message: 'x' })), run({ type: 'serverStopped', failure: 'no binary' })]) {
-      assert.deepStrictEqual(commands(s), [Commands.showOutput, Commands.restartServer]);
+    for (const s of [run(status({ state: 'error', message: 'x' })), run(status({ state: 'port-in-use', message: 'x' }))]) {
+      assert.deepStrictEqual(commands(s), [Commands.showOutput, Commands.switchEnvironment, Commands.restartServer]);
     }
+    assert.deepStrictEqual(commands(run({ type: 'serverStopped', failure: 'no binary' })), [Commands.showOutput, Commands.restartServer]);
     assert.deepStrictEqual(commands(run({ type: 'serverStopped' })), [Commands.restartServer, Commands.showOutput]);
   });
 
