@@ -141,7 +141,7 @@ describe('markdown.ts', () => {
     this.timeout(60_000);
     const time = (src: string) => {
       let best = Infinity;
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 5; i++) {
         const start = process.hrtime.bigint();
         parseMarkdown(src);
         best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e6);
@@ -161,8 +161,18 @@ describe('markdown.ts', () => {
     ];
     const n = 48_000;
     for (const [name, make] of cases) {
-      const small = time(make(n));
-      const large = time(make(4 * n));
+      // A pause of the other process on a 2-core machine can land in
+      // either run: measure again, up to three times. Quadratic work
+      // (16 times) fails every time.
+      let small = 0;
+      let large = 0;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        small = time(make(n));
+        large = time(make(4 * n));
+        if (large < 10 * small + 20) {
+          break;
+        }
+      }
       assert.ok(large < 10 * small + 20, `${name}: ${small.toFixed(1)} ms for ${n} characters, ${large.toFixed(1)} ms for ${4 * n}`);
     }
   });
