@@ -48,7 +48,7 @@ func TestBrokenFile404SaysWhy(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("status %d, want 404: %s", resp.StatusCode, body)
 	}
-	var e errorBody
+	var e ErrorBody
 	if err := json.Unmarshal([]byte(body), &e); err != nil {
 		t.Fatalf("%q: %v", body, err)
 	}
@@ -106,7 +106,7 @@ func TestErrorPagesForBrowsers(t *testing.T) {
 		}
 		// Without a browser's Accept: JSON, as before.
 		resp, body = r.do(t, tt.method, tt.path, strings.NewReader(tt.body), map[string]string{"Accept": "*/*"})
-		var e errorBody
+		var e ErrorBody
 		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Status != tt.status || resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s with */*: %d %q %q", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}

@@ -481,7 +481,7 @@ func (c *clientConn) answerBadHead(err error) {
 	}
 	x := &exchange{c: c, req: &c.head, method: http.MethodGet}
 	x.keepAlive = false
-	writeJSON(x, we.status, errorBody{Error: http.StatusText(we.status), Message: we.msg, Status: we.status})
+	writeJSON(x, we.status, ErrorBody{Error: http.StatusText(we.status), Message: we.msg, Status: we.status})
 	x.Flush()
 	c.srv.p.log.Debug("request refused", "remote", c.nc.RemoteAddr().String(), "status", we.status, "why", we.msg)
 }

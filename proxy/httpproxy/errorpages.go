@@ -59,7 +59,7 @@ func (p *Proxy) upstreamError(x *exchange, t *routing.RouteTable, req *routing.R
 	case http.StatusServiceUnavailable:
 		writeUnavailable(x, d)
 	case http.StatusGatewayTimeout:
-		msg := "The application did not answer in time (proxy_read_timeout). Check that it is not stuck, or raise the timeout."
+		msg := TimeoutMessage
 		if errors.Is(err, errSendTimeout) {
 			msg = "The application stopped reading the request body (proxy_send_timeout). Check that it is not stuck, or raise the timeout."
 		}

@@ -17,13 +17,20 @@ import (
 
 const noCache = "no-cache, no-store, must-revalidate"
 
-// unavailableMessage is the spec's §7 text, which clients of the old
-// product match on.
-const unavailableMessage = "The requested application is not currently running. Please start the service and try again."
+// The messages of the proxy's own JSON answers, which `devproxy export
+// nginx` writes too. UnavailableMessage is the spec's §7 text, which
+// clients of the old product match on.
+const (
+	UnavailableMessage = "The requested application is not currently running. Please start the service and try again."
+	TimeoutMessage     = "The application did not answer in time (proxy_read_timeout). Check that it is not stuck, or raise the timeout."
+)
 
-// errorBody is the JSON shape of every error the proxy itself writes: the
+// NoRouteMessage is the message of the 404 for a path no route matches.
+func NoRouteMessage(path string) string { return "No route matches " + path + "." }
+
+// ErrorBody is the JSON shape of every error the proxy itself writes: the
 // spec's three fields first, then details that help to fix it.
-type errorBody struct {
+type ErrorBody struct {
 	Error    string `json:"error"`
 	Message  string `json:"message"`
 	Status   int    `json:"status"`
@@ -51,10 +58,10 @@ func writeJSON(x *exchange, status int, v any) {
 	x.respond(status, jsonFields, append(b, '\n'))
 }
 
-func errorFor(status int, title, message string, d *routing.Decision) errorBody {
-	e := errorBody{Error: title, Message: message, Status: status}
+func errorFor(status int, title, message string, d *routing.Decision) ErrorBody {
+	e := ErrorBody{Error: title, Message: message, Status: status}
 	if d != nil {
-		e.Path = d.Path
+		e.Path = d.URI
 		if d.Location != nil {
 			e.Location = d.Location.File + ":" + strconv.Itoa(d.Location.Line)
 		}
@@ -86,7 +93,7 @@ func writeJSONFor(x *exchange, status int, v any) {
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		writeJSON(x, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", Status: 500})
+		writeJSON(x, http.StatusInternalServerError, ErrorBody{Error: "Internal Server Error", Status: 500})
 		return
 	}
 	x.respond(status, jsonFields, append(b, '\n'))
@@ -119,7 +126,7 @@ code{font-size:13px}.muted{color:#888}
 
 // writeErrorPage is the HTML form of an error; the template escapes every
 // field.
-func writeErrorPage(x *exchange, e errorBody) {
+func writeErrorPage(x *exchange, e ErrorBody) {
 	var page bytes.Buffer
 	if err := errorPageTemplate.Execute(&page, e); err != nil {
 		writeJSON(x, e.Status, e)
@@ -188,7 +195,7 @@ func prefersHTML(h *requestHead) bool {
 
 // writeUnavailable is the 503 for an upstream that is not running.
 func writeUnavailable(x *exchange, d *routing.Decision) {
-	writeError(x, http.StatusServiceUnavailable, "Service Unavailable", unavailableMessage, d)
+	writeError(x, http.StatusServiceUnavailable, "Service Unavailable", UnavailableMessage, d)
 }
 
 // ConfigInfo is /devproxy/api/config.

@@ -206,7 +206,7 @@ func (p *Proxy) carryOut(x *exchange, t *routing.RouteTable, req *routing.Reques
 				file+":"+strconv.Itoa(line)+" would take "+d.Path+" but has errors: "+reason, d)
 			return
 		}
-		writeError(x, http.StatusNotFound, "Not Found", "No route matches "+d.Path+".", d)
+		writeError(x, http.StatusNotFound, "Not Found", NoRouteMessage(d.URI), d)
 	case routing.ActionError:
 		switch d.Status {
 		case http.StatusBadRequest:

@@ -103,9 +103,9 @@ func (r *Registry) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-// errorBody is the JSON of an error answer, the shape the proxy's own
+// ErrorBody is the JSON of an error answer, the shape the proxy's own
 // errors have.
-type errorBody struct {
+type ErrorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
 	Status  int    `json:"status"`
@@ -117,7 +117,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(errorBody{Error: http.StatusText(status), Message: msg, Status: status})
+	json.NewEncoder(w).Encode(ErrorBody{Error: http.StatusText(status), Message: msg, Status: status})
 }
 
 // clip shortens a parameter echoed in an error message.

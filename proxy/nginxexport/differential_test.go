@@ -1,11 +1,13 @@
 package nginxexport_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,6 +269,11 @@ func compare(s *routeSet, target string) (string, error) {
 	if (n.Status >= 500 || n.Status == http.StatusNotFound && n.LocID == "") && n.Header.Get("Content-Type") != p.Header.Get("Content-Type") {
 		diffs = append(diffs, fmt.Sprintf("Content-Type nginx %q devproxy %q", n.Header.Get("Content-Type"), p.Header.Get("Content-Type")))
 	}
+	if n.Header.Get("Content-Type") == "application/json" && (n.Status >= 500 || n.Status == http.StatusNotFound && n.LocID == "") {
+		if err := sameAnswer(n.Body, p.Body, d); err != nil {
+			diffs = append(diffs, err.Error())
+		}
+	}
 	nu, pu := upstreamURI(n), upstreamURI(p)
 	if nu != pu {
 		diffs = append(diffs, fmt.Sprintf("upstream got nginx %q devproxy %q", nu, pu))
@@ -283,6 +290,34 @@ func compare(s *routeSet, target string) (string, error) {
 		return "", fmt.Errorf("GET %s: %s", target, strings.Join(diffs, "; "))
 	}
 	return "", nil
+}
+
+// sameAnswer compares devproxy's own JSON answers (a 503, 504 or 404) as
+// nginx and devproxy wrote them, field by field: the same fields with the
+// same values, but that nginx leaves out the path of a request whose path
+// it cannot put into JSON (and the 404's message names no path then), and
+// the upstream of a proxy_pass with variables.
+func sameAnswer(nginx, devproxy string, d *routing.Decision) error {
+	var n, p map[string]any
+	if err := json.Unmarshal([]byte(nginx), &n); err != nil {
+		return fmt.Errorf("nginx's answer is not JSON: %v: %q", err, nginx)
+	}
+	if err := json.Unmarshal([]byte(devproxy), &p); err != nil {
+		return fmt.Errorf("devproxy's answer is not JSON: %v: %q", err, devproxy)
+	}
+	if path, _ := p["path"].(string); strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }) {
+		delete(p, "path")
+		if p["status"] == float64(http.StatusNotFound) {
+			p["message"] = "No route matches this path."
+		}
+	}
+	if d.Block != nil && d.Block.Loc.ProxyPass != nil && d.Block.Loc.ProxyPass.Static == nil {
+		delete(p, "upstream")
+	}
+	if !reflect.DeepEqual(n, p) {
+		return fmt.Errorf("JSON answer nginx %s devproxy %s", nginx, devproxy)
+	}
+	return nil
 }
 
 func upstreamURI(o nginxtest.Observed) string {

@@ -8,10 +8,13 @@
 package nginxexport
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -46,20 +49,25 @@ type Result struct {
 	Warnings   []Warning
 }
 
-// The JSON answers of spec §7 and §5.5, as nginx returns them.
-const (
-	unavailableBody = `{"error":"Service Unavailable","message":"The requested application is not currently running. Please start the service and try again.","status":503}`
-	timeoutBody     = `{"error":"Gateway Timeout","message":"The application did not answer in time (proxy_read_timeout). Check that it is not stuck, or raise the timeout.","status":504}`
-	notFoundBody    = `{"error":"Not Found","message":"No route matches this path.","status":404}`
-	noCache         = "no-cache, no-store, must-revalidate"
-)
+const noCache = "no-cache, no-store, must-revalidate"
 
-// Named locations the export adds; route files cannot claim names that
-// start with devproxy_ without the export saying so.
+// The named locations of devproxy's JSON 503 and 504, and the variable
+// each proxying block sets to the fields they add for it (blockFields);
+// route files cannot claim names that start with devproxy_ without the
+// export saying so.
 const (
 	unavailableLoc = "@devproxy_unavailable"
 	timeoutLoc     = "@devproxy_timeout"
+	answerVar      = "$devproxy_answer"
 )
+
+// uriMark stands for $uri in an answer's JSON until it is written.
+const uriMark = "\x00uri\x00"
+
+// jsonSafeURI matches the paths nginx can put into a JSON string as they
+// are: printable ASCII but '"' and '\\'. nginx cannot escape a
+// variable's value, so an answer for any other path leaves the path out.
+const jsonSafeURI = `^[\x20\x21\x23-\x5b\x5d-\x7e]*$`
 
 // Export writes t as nginx configuration.
 func Export(t *routing.RouteTable, opts Options) Result {
@@ -83,8 +91,8 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	b.WriteString("client_max_body_size 0;\n")
 	b.WriteString("# Upstreams that are down or slow answer with devproxy's JSON (spec §7):\n")
 	b.WriteString("# each proxying location sends nginx's 502 (refused) and 504 here.\n")
-	writeJSONLocation(&b, unavailableLoc, 503, unavailableBody)
-	writeJSONLocation(&b, timeoutLoc, 504, timeoutBody)
+	writeAnswer(&b, unavailableLoc, httpproxy.ErrorBody{Error: "Service Unavailable", Message: httpproxy.UnavailableMessage, Status: 503}, false, answerVar)
+	writeAnswer(&b, timeoutLoc, httpproxy.ErrorBody{Error: "Gateway Timeout", Message: httpproxy.TimeoutMessage, Status: 504}, false, answerVar)
 	for _, f := range t.Files {
 		// A file with errors contributes no routes (spec §4): say so, as
 		// the routes someone expects may be missing from the export.
@@ -113,7 +121,7 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	}
 	if !hasRoot {
 		b.WriteString("\n# No route claims /: unmatched paths get devproxy's JSON 404 (spec §5).\n")
-		fmt.Fprintf(&b, "location / {\n    default_type application/json;\n    add_header Cache-Control %s always;\n    return 404 %s;\n}\n", quote(noCache), quote(notFoundBody))
+		writeAnswer(&b, "/", httpproxy.ErrorBody{Error: "Not Found", Status: 404}, true, "")
 	}
 	r.ServerBody = b.String()
 
@@ -133,8 +141,37 @@ func Export(t *routing.RouteTable, opts Options) Result {
 	return r
 }
 
-func writeJSONLocation(b *strings.Builder, name string, status int, body string) {
-	fmt.Fprintf(b, "location %s {\n    default_type application/json;\n    add_header Cache-Control %s always;\n    return %d %s;\n}\n", name, quote(noCache), status, quote(body))
+// writeAnswer writes a location that answers with devproxy's JSON e (its
+// own answers, spec §5 and §7), with the request's path, as devproxy
+// writes it, where nginx can put it into JSON. noRoute is the 404 for a
+// path no route matches, whose message names the path. tail, when not
+// "", is a variable holding the block's own fields (blockFields), added
+// at the end.
+func writeAnswer(b *strings.Builder, loc string, e httpproxy.ErrorBody, noRoute bool, tail string) {
+	with := e
+	with.Path = uriMark
+	if noRoute {
+		with.Message, e.Message = httpproxy.NoRouteMessage(uriMark), httpproxy.NoRouteMessage("this path")
+	}
+	text := func(e httpproxy.ErrorBody) string {
+		t := jsonText(e)
+		return quote(t[:len(t)-1] + tail + "}")
+	}
+	fmt.Fprintf(b, "location %s {\n    default_type application/json;\n    add_header Cache-Control %s always;\n", loc, quote(noCache))
+	fmt.Fprintf(b, "    if ($uri ~ %s) {\n        return %d %s;\n    }\n", quote(jsonSafeURI), e.Status, text(with))
+	fmt.Fprintf(b, "    return %d %s;\n}\n", e.Status, text(e))
+}
+
+// jsonText is e's JSON as nginx must be given it: '$' escaped, so that
+// nginx does not read a variable in a file name or upstream, and uriMark
+// replaced by $uri.
+func jsonText(e any) string {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(e) // strings and an int: no error
+	text := strings.ReplaceAll(strings.TrimSuffix(buf.String(), "\n"), "$", `\u0024`)
+	return strings.ReplaceAll(text, `\u0000uri\u0000`, "$uri")
 }
 
 // writeBlock writes one active location: its directives as written, with
@@ -171,7 +208,7 @@ func writeBlock(b *strings.Builder, blk *routing.Block, warns *[]Warning) {
 		} else {
 			// Only where the block proxies: a server-wide error_page would
 			// also take a location's own "return 503".
-			body = append(body, defaultErrorPages(loc)...)
+			body = append(body, defaultErrorPages(blk)...)
 		}
 	}
 	for _, line := range body {
@@ -197,14 +234,21 @@ func forwardedHeaders(loc *routefile.Location) []string {
 	return out
 }
 
-func defaultErrorPages(loc *routefile.Location) []string {
+// defaultErrorPages sends a proxying block's failures to devproxy's JSON
+// answers (spec §7): nginx's 502 and 503 (refused) to the 503, its 504 to
+// the 504. They name the block and its upstream as devproxy does, from
+// the variable the block sets (a proxy_pass with variables has no fixed
+// upstream to name). Codes the block's own error_page covers are left to
+// it.
+func defaultErrorPages(blk *routing.Block) []string {
+	loc := blk.Loc
+	var out []string
 	covered := map[int]bool{}
 	for _, e := range loc.ErrorPages {
 		for _, c := range e.Codes {
 			covered[c] = true
 		}
 	}
-	var out []string
 	var unavailable []string
 	for _, c := range []int{502, 503} {
 		if !covered[c] {
@@ -217,7 +261,28 @@ func defaultErrorPages(loc *routefile.Location) []string {
 	if !covered[504] {
 		out = append(out, fmt.Sprintf("error_page 504 = %s;", timeoutLoc))
 	}
+	if len(out) > 0 {
+		out = append([]string{"set " + answerVar + " " + quote(blockFields(blk)) + ";"}, out...)
+	}
 	return out
+}
+
+// blockFields are the fields devproxy's 503 and 504 add for a block, as
+// JSON text to put before the closing brace: its file and line, and its
+// upstream when proxy_pass names a fixed one.
+func blockFields(blk *routing.Block) string {
+	f := struct {
+		Location string `json:"location"`
+		Upstream string `json:"upstream,omitempty"`
+	}{Location: blk.File.Path + ":" + strconv.Itoa(blk.Loc.Line())}
+	if u := blk.Loc.ProxyPass.Static; u != nil {
+		if m, _, ok := blk.MapUpstream(u); ok {
+			u = m
+		}
+		f.Upstream = u.Origin()
+	}
+	t := jsonText(f)
+	return "," + t[1:len(t)-1]
 }
 
 // proxyPass returns the directives nginx must be given to send what

@@ -83,7 +83,8 @@ func TestExportCarriesTheComposedTable(t *testing.T) {
 	for _, want := range []string{
 		"listen 127.0.0.1:8080;",
 		"absolute_redirect off;",
-		"proxy_set_header X-Forwarded-Proto $scheme;\n            error_page 502 503 = @devproxy_unavailable;\n            error_page 504 = @devproxy_timeout;",
+		"proxy_set_header X-Forwarded-Proto $scheme;\n            set $devproxy_answer",
+		"error_page 502 503 = @devproxy_unavailable;\n            error_page 504 = @devproxy_timeout;",
 		"location /ops/ {\n            set $h 127.0.0.1:3;\n            set $u $h;\n            proxy_pass http://127.0.0.1:3/v/;",
 		"location /devproxy/x/ is left out",
 		"return 200 \"one\\ntwo\";", // the newline escaped, not indented

@@ -51,7 +51,10 @@ type LocationRef struct {
 // receives. Its JSON form is `devproxy explain`'s output
 // (schemas/explain.schema.json).
 type Decision struct {
-	Path            string            `json:"path"`
+	Path string `json:"path"`
+	// URI is the path as the decision ended with it, after the rewrites
+	// that changed it: nginx's $uri. The proxy's own answers name it.
+	URI             string            `json:"-"`
 	Matched         bool              `json:"matched"`
 	Location        *LocationRef      `json:"location"`
 	Trace           []string          `json:"trace"`
@@ -245,7 +248,7 @@ func (t *RouteTable) resolveFrom(req *Request, trace bool, start *Block) *Decisi
 		}()
 	}
 	e := &evaluator{t: t, req: req, d: d, trace: trace, validUnparsed: true, validLocation: true}
-	defer e.failOnOverflow()
+	defer e.finish()
 	if trace {
 		d.explained = e
 	}

@@ -121,6 +121,15 @@ func (e *evaluator) setValue(name string, t routefile.Template) string {
 	return v
 }
 
+// finish completes the decision as resolve returns it.
+func (e *evaluator) finish() {
+	e.d.URI = e.uri
+	if e.d.URI == "" {
+		e.d.URI = e.d.Path // a malformed target
+	}
+	e.failOnOverflow()
+}
+
 // failOnOverflow turns the decision into a 500 when a set variable grew
 // over routefile.MaxValueLen while the request was resolved: nothing built
 // from a cut value may reach the upstream or the client.
