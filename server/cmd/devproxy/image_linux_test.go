@@ -67,7 +67,7 @@ func TestImageRunsAsBuilt(t *testing.T) {
 		t.Skip("needs root: unshare, mount and chroot")
 	}
 	tools := map[string]string{}
-	for _, tool := range []string{"unshare", "ip", "mount", "chroot", "env", "timeout"} {
+	for _, tool := range []string{"unshare", "ip", "mount", "chroot", "env", "timeout", "cp"} {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Skipf("no %s here: %v", tool, err)
@@ -316,6 +316,12 @@ const imageUpstream = "127.0.0.1:9099"
 // run runs the image once in new namespaces and checks it served.
 func (img image) run(t *testing.T, readOnly bool, uid, gid int) {
 	work := t.TempDir()
+	// A container of its own: a copy of the image, as a fresh layer would
+	// be (what one run writes is not there for the next).
+	rootfs := filepath.Join(work, "rootfs")
+	if out, err := exec.Command(img.tools["cp"], "-a", img.rootfs, rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("copying the image: %v\n%s", err, out)
+	}
 	routes := filepath.Join(work, "routes")
 	writeFile(t, routes, "apps/echo.conf", "location /echo/ { proxy_pass http://"+imageUpstream+"; }\n")
 	self, err := os.Executable()
@@ -343,7 +349,7 @@ func (img image) run(t *testing.T, readOnly bool, uid, gid int) {
 		checkTimeout = "30s" // Docker's default
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "set -eu\nR=%s\nW=%s\nPATH=%s\n", q(img.rootfs), q(work), q(os.Getenv("PATH")))
+	fmt.Fprintf(&s, "set -eu\nR=%s\nW=%s\nPATH=%s\n", q(rootfs), q(work), q(os.Getenv("PATH")))
 	s.WriteString(`fail() { echo "$*" >&2; exit 1; }
 ip link set lo up
 # The image's root as a mount of its own, the route files read-only on it.
@@ -406,12 +412,12 @@ kill -TERM $up; wait $up || true
 	t.Logf("ran in %v", time.Since(start).Round(time.Millisecond))
 	if err != nil {
 		t.Fatalf("the run failed: %v\n%s\nthe HEALTHCHECK's last output: %s\nthe ENTRYPOINT's output:\n%s\nthe upstream's:\n%s",
-			err, out.String(), read("health.out"), read("serve.log"), read("upstream.log"))
+			err, out.String(), read("health.out"), lastLines(read("serve.log"), 20), read("upstream.log"))
 	}
 	t.Logf("the HEALTHCHECK passed after %s failed tries", read("health.tries"))
 	defer func() {
 		if t.Failed() {
-			t.Logf("the ENTRYPOINT's output:\n%s", read("serve.log"))
+			t.Logf("the ENTRYPOINT's output:\n%s", lastLines(read("serve.log"), 20))
 		}
 	}()
 
@@ -434,7 +440,7 @@ kill -TERM $up; wait $up || true
 			t.Errorf("the ENTRYPOINT's process is not %q:\n%s", want, status)
 		}
 	}
-	if root := read("root"); root != img.rootfs {
+	if root := read("root"); root != rootfs {
 		t.Errorf("the ENTRYPOINT's root is %q, not the image", root)
 	}
 	if rc := read("stopped"); rc != "0" {
@@ -493,6 +499,15 @@ func imageHelper(t *testing.T, role string) {
 	default:
 		t.Fatal(errors.New(imageRoleEnv + ": " + role))
 	}
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return fmt.Sprintf("[%d lines]\n", len(lines)-n) + strings.Join(lines[len(lines)-n:], "\n")
 }
 
 // shellQuote quotes s for sh.
