@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,8 +43,9 @@ const dockerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 // Build: the stage that the final stage copies /rootfs from is played with
 // the local Go toolchain: its RUN lines after `COPY . .` run with sh -c in
 // the repository (the build's WORKDIR holds a copy of it), with the ARG
-// defaults in the environment (VERSION=test) and GOFLAGS/GOCACHE inherited.
-// The one substitution: /rootfs is a temporary directory. `go mod download`
+// defaults in the environment (VERSION=test), Docker's umask (022) and
+// GOFLAGS/GOCACHE inherited. The one substitution in the Dockerfile's text:
+// /rootfs is a temporary directory. `go mod download`
 // comes before `COPY . .` and is not run (the module cache has the
 // modules). The final stage is `scratch` plus that directory, so the
 // directory is the image: it is checked file by file (a static binary,
@@ -55,9 +57,11 @@ const dockerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 // and the image's ENV plus PATH and HOME as Docker sets them. It polls the
 // HEALTHCHECK CMD the same way until it passes, asks for a route through
 // 127.0.0.1:8080 (an upstream in the namespace answers) and for
-// /devproxy/healthz, and reads the process's uid from /proc. Twice: on a
-// writable image (`docker run`), and as the Helm chart runs it
-// (readOnlyRootFilesystem, an emptyDir at /tmp).
+// /devproxy/healthz, reads the process's uid, gid, groups and capabilities
+// from /proc, and stops it with SIGTERM (docker stop). Twice, each on a
+// fresh copy of the image: writable (`docker run`), and as the Helm chart
+// runs it (readOnlyRootFilesystem, an emptyDir at /tmp; the chart's
+// values and Deployment are checked to still say so).
 func TestImageRunsAsBuilt(t *testing.T) {
 	if role := os.Getenv(imageRoleEnv); role != "" {
 		imageHelper(t, role)
@@ -137,8 +141,40 @@ func TestImageRunsAsBuilt(t *testing.T) {
 		{"helm chart: read-only root, emptyDir at /tmp", true},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
+			if mode.readOnly {
+				checkChartRunsSo(t, uid, gid)
+			}
 			img.run(t, mode.readOnly, uid, gid)
 		})
+	}
+}
+
+// checkChartRunsSo checks that the Helm chart still runs the image as the
+// read-only run does: as the USER, with a read-only root and an emptyDir
+// at /tmp.
+func checkChartRunsSo(t *testing.T, uid, gid int) {
+	chart := filepath.Join(repoRoot(), "deploy", "helm", "devproxy")
+	values, err := os.ReadFile(filepath.Join(chart, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployment, err := os.ReadFile(filepath.Join(chart, "templates", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		text []byte
+		re   string
+	}{
+		{values, `(?m)^\s+readOnlyRootFilesystem: true$`},
+		{values, `(?m)^\s+runAsUser: ` + strconv.Itoa(uid) + `$`},
+		{values, `(?m)^\s+runAsGroup: ` + strconv.Itoa(gid) + `$`},
+		{deployment, `(?m)^\s+- name: tmp\n\s+mountPath: /tmp$`},
+		{deployment, `(?m)^\s+- name: tmp\n\s+emptyDir: \{\}$`},
+	} {
+		if !regexp.MustCompile(want.re).Match(want.text) {
+			t.Errorf("the chart no longer says %s: this run does not stand for it", want.re)
+		}
 	}
 }
 
@@ -439,6 +475,9 @@ kill -TERM $up; wait $up || true
 		if !strings.Contains(status, want) {
 			t.Errorf("the ENTRYPOINT's process is not %q:\n%s", want, status)
 		}
+	}
+	if groups := regexp.MustCompile(`(?m)^Groups:(.*)$`).FindStringSubmatch(status); groups == nil || slices.Contains(strings.Fields(groups[1]), "0") {
+		t.Errorf("the ENTRYPOINT's process has root's group: %q", groups)
 	}
 	if root := read("root"); root != rootfs {
 		t.Errorf("the ENTRYPOINT's root is %q, not the image", root)
