@@ -415,7 +415,9 @@ pid=$!
 end=$(($(date +%%s) + 20))
 n=0
 until timeout %s %s >"$W/health.out" 2>&1; do
-	kill -0 $pid 2>/dev/null || fail "the ENTRYPOINT exited"
+	if ! kill -0 $pid 2>/dev/null; then
+		rc=0; wait $pid || rc=$?; fail "the ENTRYPOINT exited with status $rc"
+	fi
 	[ $(date +%%s) -lt $end ] || fail "the HEALTHCHECK did not pass in 20s"
 	n=$((n+1)); sleep 0.2
 done
@@ -437,6 +439,7 @@ kill -TERM $up; wait $up || true
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, img.tools["unshare"], "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c", s.String())
+	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
