@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,52 +10,47 @@ import (
 	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 )
 
-// TestDockerfile checks what the image promises without a Docker daemon
-// (none runs here): a multi-stage build of a static binary, a final stage
-// with no shell running as a non-root user, a HEALTHCHECK that is
-// devproxy's own liveness probe on /devproxy/healthz, and serve
-// --headless as the entry point. `devproxy healthcheck` itself is tested
-// against a running proxy in TestHealthcheckCommand.
+// TestDockerfile checks what the image promises, on the text (read with
+// image_test.go's reader): a multi-stage build of a static binary, a final
+// stage with no shell (scratch, or distroless's static base) running as a
+// numeric non-root user, a HEALTHCHECK that is devproxy's own liveness
+// probe on /devproxy/healthz, and serve --headless as the entry point.
+// TestImageRunsAsBuilt builds and runs the image as the Dockerfile says;
+// `devproxy healthcheck` itself is tested against a running proxy in
+// TestHealthcheckCommand.
 func TestDockerfile(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
+	df := readDockerfile(t)
+	if len(df.stages) < 2 {
+		t.Fatalf("not a multi-stage build: %d stages", len(df.stages))
 	}
-	var from []string
-	var user, health, entry string
+	final := df.final()
+	if final.from != "scratch" && !strings.HasPrefix(final.from, "gcr.io/distroless/static") {
+		t.Errorf("the final stage %q is not scratch or distroless static (no shell)", final.from)
+	}
+	if len(final.all("RUN")) != 0 {
+		t.Errorf("the final stage has RUN instructions (it has no shell): %v", final.all("RUN"))
+	}
+	if !regexp.MustCompile(`^[1-9][0-9]*(:[1-9][0-9]*)?$`).MatchString(final.user()) {
+		t.Errorf("USER %q is not a numeric non-root user", final.user())
+	}
 	static := false
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(line, "FROM "):
-			from = append(from, strings.Fields(line)[1])
-		case strings.HasPrefix(line, "USER "):
-			user = strings.Fields(line)[1]
-		case strings.HasPrefix(line, "HEALTHCHECK "):
-			health = line
-		case strings.HasPrefix(line, "ENTRYPOINT "):
-			entry = line
-		case strings.HasPrefix(line, "RUN ") && strings.Contains(line, "CGO_ENABLED=0") && strings.Contains(line, "go build"):
-			static = true
+	for _, st := range df.stages[:len(df.stages)-1] {
+		for _, run := range st.runs("") {
+			static = static || strings.Contains(run, "CGO_ENABLED=0") && strings.Contains(run, "go build")
 		}
-	}
-	if len(from) < 2 {
-		t.Errorf("not a multi-stage build: FROM %v", from)
-	}
-	if last := from[len(from)-1]; !strings.HasPrefix(last, "gcr.io/distroless/static") && last != "scratch" {
-		t.Errorf("the final stage %q is not distroless static or scratch (no shell)", last)
-	}
-	if !regexp.MustCompile(`^[1-9][0-9]*(:[1-9][0-9]*)?$`).MatchString(user) {
-		t.Errorf("USER %q is not a numeric non-root user", user)
 	}
 	if !static {
 		t.Error("the binary is not built with CGO_ENABLED=0")
 	}
-	if !strings.Contains(health, `"/devproxy", "healthcheck"`) || !strings.Contains(health, httpproxy.HealthzPath) {
-		t.Errorf("HEALTHCHECK does not run devproxy healthcheck on %s: %s", httpproxy.HealthzPath, health)
+	if h, err := final.healthcheck(); err != nil {
+		t.Error(err)
+	} else if len(h.cmd) < 2 || h.cmd[0] != "/devproxy" || h.cmd[1] != "healthcheck" || !strings.Contains(strings.Join(h.cmd, " "), httpproxy.HealthzPath) {
+		t.Errorf("HEALTHCHECK does not run devproxy healthcheck on %s: %q", httpproxy.HealthzPath, h.cmd)
 	}
-	if !strings.Contains(entry, `"serve", "--headless"`) {
-		t.Errorf("ENTRYPOINT is not serve --headless: %s", entry)
+	if e, err := final.entrypoint(); err != nil {
+		t.Error(err)
+	} else if len(e) < 3 || e[0] != "/devproxy" || e[1] != "serve" || e[2] != "--headless" {
+		t.Errorf("ENTRYPOINT is not /devproxy serve --headless: %q", e)
 	}
 }
 
