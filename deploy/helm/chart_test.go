@@ -145,8 +145,13 @@ func TestTemplateDecodesStrictlyAndIsHardened(t *testing.T) {
 	if c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
 		t.Errorf("resources: %+v", c.Resources)
 	}
+	// Kubernetes appends args to the image's ENTRYPOINT unless command
+	// replaces it: the command must be the binary alone.
+	if strings.Join(c.Command, " ") != "/devproxy" {
+		t.Errorf("command %q: args would be appended to the image's entry point", c.Command)
+	}
 	args := strings.Join(c.Args, " ")
-	if !strings.Contains(args, "serve --headless --root /routes") || !strings.Contains(args, "--env staging") {
+	if !strings.HasPrefix(args, "serve --headless --root /routes") || !strings.Contains(args, "--env staging") {
 		t.Errorf("args: %s", args)
 	}
 	if svc.Spec.Ports[0].Port != 8080 || ing.Spec.Rules[0].Host != "dev.example.com" {

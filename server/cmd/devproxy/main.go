@@ -227,6 +227,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return parseExit(err)
 	}
+	if fs.NArg() > 0 {
+		// Such as a container's args appended to the image's entry point
+		// (serve serve --env x): every flag after it would be dropped.
+		fmt.Fprintf(stderr, "devproxy serve: unexpected argument %q; flags after it would be ignored\n", fs.Arg(0))
+		return cli.ExitUsage
+	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		fmt.Fprintf(stderr, "devproxy serve: --log-level %q: use debug, info, warn or error\n", level)

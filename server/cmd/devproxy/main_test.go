@@ -23,6 +23,7 @@ func TestUsageErrors(t *testing.T) {
 		{"check: unknown flag", []string{"check", "--nope"}, "nope"},
 		{"check: bad format", []string{"check", "--root", root, "--format", "xml"}, "--format must be text or json"},
 		{"check: extra argument", []string{"check", "--root", root, "extra"}, `unexpected argument "extra"`},
+		{"serve: an argument before flags (args appended to an entry point)", []string{"serve", "serve", "--env", "x"}, `unexpected argument "serve"; flags after it would be ignored`},
 		{"check: missing root", []string{"check", "--root", filepath.Join(root, "missing")}, "missing"},
 		{"check: root is a file", []string{"check", "--root", writeFile(t, root, "file.txt", "x")}, "not a directory"},
 		{"explain: no target", []string{"explain", "--root", root}, "exactly one PATH_OR_URL"},
