@@ -294,6 +294,7 @@ func TestSettingsSchema(t *testing.T) {
 	}{
 		{name: "unknown setting", doc: `{"colour": "blue"}`},
 		{name: "listen without a port", doc: `{"listen": "localhost"}`},
+		{name: "listen on a port over 65535", doc: `{"listen": "127.0.0.1:70000"}`},
 		{name: "tunnel listen with a port that is not a number", doc: `{"tunnel": {"listen": "localhost:http"}}`},
 		{name: "tunnel not an object", doc: `{"tunnel": "127.0.0.1:8081"}`},
 		{name: "apps not a list", doc: `{"apps": "apps/*.conf"}`},
@@ -313,6 +314,8 @@ func TestSettingsSchema(t *testing.T) {
 		{name: "environment name with a space", doc: `{"environments": {"my env": {}}}`},
 		{name: "unknown environment setting", doc: `{"environments": {"dev": {"upstream": {}}}}`},
 		{name: "upstream key without a port", doc: `{"environments": {"dev": {"upstreams": {"localhost": "a:80"}}}}`},
+		{name: "upstream key with port 0", doc: `{"environments": {"dev": {"upstreams": {"localhost:0": "a:80"}}}}`},
+		{name: "upstream value with a port over 65535", doc: `{"environments": {"dev": {"upstreams": {"localhost:1": "a:65536"}}}}`},
 		{name: "upstream value with a scheme", doc: `{"environments": {"dev": {"upstreams": {"localhost:1": "http://a:80"}}}}`},
 		{name: "environment listen without a port", doc: `{"environments": {"dev": {"listen": "localhost"}}}`},
 		{name: "environment tunnel provider", doc: `{"environments": {"dev": {"tunnel": {"provider": "frp"}}}}`},
