@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/devtunnelproxy/devproxy/server/cli"
@@ -28,10 +30,12 @@ func TestExportK8sValues(t *testing.T) {
 	roundTrip(t, vals)
 }
 
-// TestExportK8sIngress: --ingress nginx writes an Ingress for the routes
-// an Ingress can express (a prefix or exact location passing the path
-// unchanged to a Service by cluster DNS, after the environment's map), and
-// names every other route with its file and line.
+// TestExportK8sIngress: --ingress nginx writes a List of Ingresses for
+// the routes an Ingress can express (a prefix or exact location passing
+// the path unchanged to a Service by cluster DNS, after the environment's
+// map), each with the ingress-nginx annotations that send its paths as
+// devproxy does, paths needing other annotations in another Ingress; and
+// it names every other route, and what a route loses, with file and line.
 func TestExportK8sIngress(t *testing.T) {
 	root := t.TempDir()
 	write := func(rel, text string) {
@@ -48,19 +52,43 @@ func TestExportK8sIngress(t *testing.T) {
 		"location /strip/ { proxy_pass http://web:80/; }",
 		"location /mapped/ { proxy_pass http://127.0.0.1:5174; }",
 		"location /bare { proxy_pass http://bare:80; }",
+		"location /upload/ { client_max_body_size 10m; proxy_read_timeout 1500ms; proxy_set_header Host $host; proxy_set_header X-Team shop; proxy_pass http://files:8000; }",
+		"location /secure/ { proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection upgrade; proxy_pass https://vault.sec:8443; }",
 	}, "\n")+"\n")
 	write("devproxy.json", `{"environments": {"staging": {"upstreams": {"127.0.0.1:5174": "docs.shop.svc:8081"}}}}`)
 	var out, errb bytes.Buffer
 	if code := cli.RunExportK8s(cli.ExportK8sOptions{Root: root, Env: "staging", Ingress: "nginx", Host: "dev.example.com"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var ing networkingv1.Ingress
-	strict(t, out.String(), &ing)
-	got := map[string]string{}
-	for _, p := range ing.Spec.Rules[0].HTTP.Paths {
-		got[p.Path] = string(*p.PathType) + " " + p.Backend.Service.Name + ":" + itoa(p.Backend.Service.Port.Number)
+	var list corev1.List
+	strict(t, out.String(), &list)
+	const a = "nginx.ingress.kubernetes.io/"
+	got := map[string]string{} // path -> type, backend and the Ingress's annotations
+	names := map[string]bool{}
+	for _, item := range list.Items {
+		var ing networkingv1.Ingress
+		strict(t, string(item.Raw), &ing)
+		names[ing.Name] = true
+		if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || ing.Spec.Rules[0].Host != "dev.example.com" {
+			t.Errorf("%s: class %v, host %q", ing.Name, ing.Spec.IngressClassName, ing.Spec.Rules[0].Host)
+		}
+		var ann []string
+		for k, v := range ing.Annotations {
+			ann = append(ann, strings.TrimPrefix(k, a)+"="+v)
+		}
+		slices.Sort(ann)
+		for _, p := range ing.Spec.Rules[0].HTTP.Paths {
+			got[p.Path] = string(*p.PathType) + " " + p.Backend.Service.Name + ":" + itoa(p.Backend.Service.Port.Number) + " " + strings.Join(ann, ",")
+		}
 	}
-	want := map[string]string{"/web": "Prefix web:80", "/ping": "Exact api:8080", "/mapped": "Prefix docs:8081", "/bare": "Prefix bare:80"}
+	want := map[string]string{
+		"/web":    "Prefix web:80 proxy-body-size=0,upstream-vhost=web.shop.svc.cluster.local",
+		"/ping":   "Exact api:8080 proxy-body-size=0,upstream-vhost=api:8080",
+		"/mapped": "Prefix docs:8081 proxy-body-size=0,upstream-vhost=docs.shop.svc:8081",
+		"/bare":   "Prefix bare:80 proxy-body-size=0,upstream-vhost=bare",
+		"/upload": "Prefix files:8000 proxy-body-size=10485760,proxy-read-timeout=2",
+		"/secure": "Prefix vault:8443 backend-protocol=HTTPS,proxy-body-size=0,upstream-vhost=vault.sec:8443",
+	}
 	if len(got) != len(want) {
 		t.Errorf("paths %v, want %v", got, want)
 	}
@@ -69,14 +97,22 @@ func TestExportK8sIngress(t *testing.T) {
 			t.Errorf("%s: %q, want %q", p, got[p], w)
 		}
 	}
-	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || ing.Spec.Rules[0].Host != "dev.example.com" {
-		t.Errorf("class %v, host %q", ing.Spec.IngressClassName, ing.Spec.Rules[0].Host)
+	if len(list.Items) != 6 || !names["devproxy-routes"] || !names["devproxy-routes-6"] {
+		t.Errorf("%d Ingresses %v: one per set of annotations, the first named devproxy-routes", len(list.Items), names)
 	}
-	for _, line := range []string{"apps/shop.conf:3: warning: a regex", "apps/shop.conf:4: warning: the upstream 127.0.0.1", "apps/shop.conf:5: warning: proxy_pass replaces the path",
-		"apps/shop.conf:7: warning: the prefix /bare also matches /barex in devproxy"} {
+	for _, line := range []string{
+		"apps/shop.conf:3: warning: a regex",
+		"apps/shop.conf:4: warning: the upstream 127.0.0.1",
+		"apps/shop.conf:5: warning: proxy_pass replaces the path",
+		"apps/shop.conf:7: warning: the prefix /bare also matches /barex in devproxy",
+		"apps/shop.conf:8: warning: proxy_set_header X-Team is not carried",
+	} {
 		if !strings.Contains(errb.String(), line) {
 			t.Errorf("stderr lacks %q:\n%s", line, errb.String())
 		}
+	}
+	if strings.Contains(errb.String(), "shop.conf:9") {
+		t.Errorf("the WebSocket headers, which ingress-nginx passes itself, are reported:\n%s", errb.String())
 	}
 }
 

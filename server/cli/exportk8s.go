@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
@@ -89,12 +90,15 @@ func chartValues(root string, t *routing.RouteTable, env string) (any, []string)
 	return map[string]any{"routes": routes, "environment": env}, warns
 }
 
-// ingress is an ingress-nginx Ingress for the active prefix and exact
-// locations that pass the path on unchanged (proxy_pass without a URI
-// part) to a Service named by cluster DNS (name, name.ns,
-// name.ns.svc[.cluster.local]) and a port. Anything else (regex
-// locations, prefix rewriting, rewrite and return, IP addresses) is
-// reported with its file and line: the chart serves those.
+// ingress is a List of ingress-nginx Ingresses for the active prefix and
+// exact locations that pass the path on unchanged (proxy_pass without a
+// URI part) to a Service named by cluster DNS (name, name.ns,
+// name.ns.svc[.cluster.local]) and a port. Each path carries the
+// annotations that make ingress-nginx send it as devproxy does
+// (ingressAnnotations); paths that need different ones go to separate
+// Ingresses, since annotations apply to a whole Ingress. Anything else
+// (regex locations, prefix rewriting, rewrite and return, IP addresses)
+// is reported with its file and line: the chart serves those.
 func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 	type backend struct {
 		Service struct {
@@ -109,7 +113,12 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		PathType string  `json:"pathType"`
 		Backend  backend `json:"backend"`
 	}
-	var paths []path
+	type group struct {
+		annotations map[string]string
+		paths       []path
+	}
+	var groups []*group
+	byKey := map[string]*group{}
 	var warns []string
 	for _, blk := range t.Blocks {
 		if !blk.Active {
@@ -140,9 +149,6 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		case u.HasURI && u.URI != "" && u.URI != loc.Spec:
 			warns = append(warns, at+"proxy_pass replaces the path ("+loc.Spec+" → "+u.URI+"); an Ingress passes it unchanged")
 			continue
-		case u.Scheme != "http":
-			warns = append(warns, at+"an https upstream needs the backend-protocol annotation per Service; not expressed")
-			continue
 		case !ok:
 			warns = append(warns, at+"the upstream "+u.Host+" is not a Service name (name, name.namespace or name.namespace.svc.cluster.local)")
 			continue
@@ -152,27 +158,106 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 			// matches characters.
 			warns = append(warns, at+"the prefix "+loc.Spec+" also matches "+loc.Spec+"x in devproxy; the Ingress path sends only "+loc.Spec+" and "+loc.Spec+"/… to the Service")
 		}
+		ann, lost := ingressAnnotations(loc, u)
+		for _, l := range lost {
+			warns = append(warns, at+l)
+		}
 		p := path{Path: strings.TrimSuffix(loc.Spec, "/"), PathType: pathType}
 		if pathType == "Exact" || p.Path == "" {
 			p.Path = loc.Spec
 		}
 		p.Backend.Service.Name = svc
 		p.Backend.Service.Port.Number = u.Port
-		paths = append(paths, p)
+		key, _ := json.Marshal(ann) // maps marshal with sorted keys
+		g := byKey[string(key)]
+		if g == nil {
+			g = &group{annotations: ann}
+			byKey[string(key)] = g
+			groups = append(groups, g)
+		}
+		g.paths = append(g.paths, p)
 	}
-	rule := map[string]any{"http": map[string]any{"paths": paths}}
-	if host != "" {
-		rule["host"] = host
+	items := []any{}
+	for i, g := range groups {
+		rule := map[string]any{"http": map[string]any{"paths": g.paths}}
+		if host != "" {
+			rule["host"] = host
+		}
+		n := name
+		if i > 0 {
+			n = name + "-" + strconv.Itoa(i+1)
+		}
+		items = append(items, map[string]any{
+			"apiVersion": "networking.k8s.io/v1",
+			"kind":       "Ingress",
+			"metadata":   map[string]any{"name": n, "labels": map[string]string{"app.kubernetes.io/managed-by": "devproxy"}, "annotations": g.annotations},
+			"spec":       map[string]any{"ingressClassName": "nginx", "rules": []any{rule}},
+		})
 	}
-	if paths == nil {
-		rule["http"] = map[string]any{"paths": []path{}}
+	return map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, warns
+}
+
+// ingressAnnotation is the prefix of ingress-nginx's annotations.
+const ingressAnnotation = "nginx.ingress.kubernetes.io/"
+
+// ingressAnnotations are the ingress-nginx annotations under which a
+// location's requests reach u as devproxy sends them, and what of the
+// location they cannot carry:
+//   - the body size: any unless the location sets client_max_body_size
+//     (ingress-nginx's default is 1m);
+//   - https to the upstream (backend-protocol);
+//   - proxy_read/send/connect_timeout, in whole seconds;
+//   - the Host the upstream gets: nginx's default is the upstream's host
+//     (port aside when it is the scheme's), where ingress-nginx sends the
+//     client's unless upstream-vhost says otherwise; proxy_set_header
+//     Host $host keeps the client's.
+//
+// WebSocket upgrades and the X-Forwarded-* headers ingress-nginx passes
+// itself; other request and response headers it cannot set per path
+// without configuration snippets, which clusters often forbid.
+func ingressAnnotations(loc *routefile.Location, u *routefile.UpstreamURL) (map[string]string, []string) {
+	a := map[string]string{ingressAnnotation + "proxy-body-size": "0"}
+	var lost []string
+	if loc.MaxBodySize > 0 {
+		a[ingressAnnotation+"proxy-body-size"] = strconv.FormatInt(loc.MaxBodySize, 10)
 	}
-	return map[string]any{
-		"apiVersion": "networking.k8s.io/v1",
-		"kind":       "Ingress",
-		"metadata":   map[string]any{"name": name, "labels": map[string]string{"app.kubernetes.io/managed-by": "devproxy"}},
-		"spec":       map[string]any{"ingressClassName": "nginx", "rules": []any{rule}},
-	}, warns
+	if u.Scheme == "https" {
+		a[ingressAnnotation+"backend-protocol"] = "HTTPS"
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"proxy-read-timeout", loc.ReadTimeout}, {"proxy-send-timeout", loc.SendTimeout}, {"proxy-connect-timeout", loc.ConnectTimeout}} {
+		if t.d > 0 {
+			a[ingressAnnotation+t.name] = strconv.FormatInt(int64((t.d+time.Second-1)/time.Second), 10)
+		}
+	}
+	vhost := u.Host
+	if !(u.Scheme == "http" && u.Port == 80 || u.Scheme == "https" && u.Port == 443) {
+		vhost += ":" + strconv.Itoa(u.Port)
+	}
+	for _, h := range loc.ProxySetHeaders {
+		switch name := strings.ToLower(h.Name); {
+		case name == "host" && (h.Value.Raw == "$host" || h.Value.Raw == "$http_host"):
+			vhost = "" // the client's Host, ingress-nginx's default
+		case name == "host" && !strings.Contains(h.Value.Raw, "$"):
+			vhost = h.Value.Raw
+		case name == "upgrade" || name == "connection" || strings.HasPrefix(name, "x-forwarded-") || name == "x-real-ip":
+			// ingress-nginx sends these itself
+		default:
+			lost = append(lost, "proxy_set_header "+h.Name+" is not carried by the Ingress (ingress-nginx sets no request header per path)")
+		}
+	}
+	if vhost != "" {
+		a[ingressAnnotation+"upstream-vhost"] = vhost
+	}
+	if len(loc.AddHeaders) > 0 || len(loc.HideHeaders) > 0 {
+		lost = append(lost, "add_header and proxy_hide_header are not carried by the Ingress")
+	}
+	if len(loc.ErrorPages) > 0 || loc.InterceptErrors {
+		lost = append(lost, "error_page and proxy_intercept_errors are not carried by the Ingress")
+	}
+	return a, lost
 }
 
 // serviceName is the Service a cluster DNS name names: "web",
