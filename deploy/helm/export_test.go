@@ -50,6 +50,7 @@ func TestExportK8sIngress(t *testing.T) {
 		"location ~ ^/re/ { proxy_pass http://api:8080; }",
 		"location /local/ { proxy_pass http://127.0.0.1:5173; }",
 		"location /strip/ { proxy_pass http://web:80/; }",
+		"location = /exact-strip { proxy_pass http://web:80/x; }",
 		"location /mapped/ { proxy_pass http://127.0.0.1:5174; }",
 		"location /bare { proxy_pass http://bare:80; }",
 		"location /upload/ { client_max_body_size 10m; proxy_read_timeout 1500ms; proxy_set_header Host $host; proxy_set_header X-Team shop; proxy_pass http://files:8000; }",
@@ -82,12 +83,13 @@ func TestExportK8sIngress(t *testing.T) {
 		}
 	}
 	want := map[string]string{
-		"/web":    "Prefix web:80 proxy-body-size=0,upstream-vhost=web.shop.svc.cluster.local",
-		"/ping":   "Exact api:8080 proxy-body-size=0,upstream-vhost=api:8080",
-		"/mapped": "Prefix docs:8081 proxy-body-size=0,upstream-vhost=docs.shop.svc:8081",
-		"/bare":   "Prefix bare:80 proxy-body-size=0,upstream-vhost=bare",
-		"/upload": "Prefix files:8000 proxy-body-size=10485760,proxy-read-timeout=2",
-		"/secure": "Prefix vault:8443 backend-protocol=HTTPS,proxy-body-size=0,upstream-vhost=vault.sec:8443",
+		"/web":        "Prefix web:80 proxy-body-size=0,upstream-vhost=web.shop.svc.cluster.local",
+		"/ping":       "Exact api:8080 proxy-body-size=0,upstream-vhost=api:8080",
+		"/mapped":     "Prefix docs:8081 proxy-body-size=0,upstream-vhost=docs.shop.svc:8081",
+		"/bare":       "Prefix bare:80 proxy-body-size=0,upstream-vhost=bare",
+		"/upload":     "Prefix files:8000 proxy-body-size=10485760,proxy-read-timeout=2",
+		"/secure":     "Prefix vault:8443 backend-protocol=HTTPS,proxy-body-size=0,upstream-vhost=vault.sec:8443",
+		"/strip/(.*)": "ImplementationSpecific web:80 proxy-body-size=0,rewrite-target=/$1,upstream-vhost=web,use-regex=true",
 	}
 	if len(got) != len(want) {
 		t.Errorf("paths %v, want %v", got, want)
@@ -97,21 +99,22 @@ func TestExportK8sIngress(t *testing.T) {
 			t.Errorf("%s: %q, want %q", p, got[p], w)
 		}
 	}
-	if len(list.Items) != 6 || !names["devproxy-routes"] || !names["devproxy-routes-6"] {
+	if len(list.Items) != 7 || !names["devproxy-routes"] || !names["devproxy-routes-7"] {
 		t.Errorf("%d Ingresses %v: one per set of annotations, the first named devproxy-routes", len(list.Items), names)
 	}
 	for _, line := range []string{
 		"apps/shop.conf:3: warning: a regex",
 		"apps/shop.conf:4: warning: the upstream 127.0.0.1",
-		"apps/shop.conf:5: warning: proxy_pass replaces the path",
-		"apps/shop.conf:7: warning: the prefix /bare also matches /barex in devproxy",
-		"apps/shop.conf:8: warning: proxy_set_header X-Team is not carried",
+		"apps/shop.conf:6: warning: proxy_pass replaces the path (/exact-strip → /x); an Ingress rewrites it only under a prefix ending in /",
+		"apps/shop.conf:8: warning: the prefix /bare also matches /barex in devproxy",
+		"apps/shop.conf:9: warning: proxy_set_header X-Team is not carried",
+		"note: ingress-nginx matches every path of a host as a case-insensitive regex",
 	} {
 		if !strings.Contains(errb.String(), line) {
 			t.Errorf("stderr lacks %q:\n%s", line, errb.String())
 		}
 	}
-	if strings.Contains(errb.String(), "shop.conf:9") {
+	if strings.Contains(errb.String(), "shop.conf:10") {
 		t.Errorf("the WebSocket headers, which ingress-nginx passes itself, are reported:\n%s", errb.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +121,7 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 	var groups []*group
 	byKey := map[string]*group{}
 	var warns []string
+	regexPaths := false
 	for _, blk := range t.Blocks {
 		if !blk.Active {
 			continue
@@ -145,9 +147,10 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 			u = m
 		}
 		svc, ok := serviceName(u.Host)
+		rewrite := u.HasURI && u.URI != "" && u.URI != loc.Spec
 		switch {
-		case u.HasURI && u.URI != "" && u.URI != loc.Spec:
-			warns = append(warns, at+"proxy_pass replaces the path ("+loc.Spec+" → "+u.URI+"); an Ingress passes it unchanged")
+		case rewrite && (pathType != "Prefix" || !strings.HasSuffix(loc.Spec, "/")):
+			warns = append(warns, at+"proxy_pass replaces the path ("+loc.Spec+" → "+u.URI+"); an Ingress rewrites it only under a prefix ending in /")
 			continue
 		case !ok:
 			warns = append(warns, at+"the upstream "+u.Host+" is not a Service name (name, name.namespace or name.namespace.svc.cluster.local)")
@@ -166,6 +169,14 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		if pathType == "Exact" || p.Path == "" {
 			p.Path = loc.Spec
 		}
+		if rewrite {
+			// nginx replaces the prefix with proxy_pass's URI part:
+			// ingress-nginx's rewrite-target on a regex path does the same.
+			p.Path, p.PathType = regexp.QuoteMeta(loc.Spec)+"(.*)", "ImplementationSpecific"
+			ann[ingressAnnotation+"use-regex"] = "true"
+			ann[ingressAnnotation+"rewrite-target"] = u.URI + "$1"
+			regexPaths = true
+		}
 		p.Backend.Service.Name = svc
 		p.Backend.Service.Port.Number = u.Port
 		key, _ := json.Marshal(ann) // maps marshal with sorted keys
@@ -176,6 +187,9 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 			groups = append(groups, g)
 		}
 		g.paths = append(g.paths, p)
+	}
+	if regexPaths {
+		warns = append(warns, "note: ingress-nginx matches every path of a host as a case-insensitive regex once one Ingress of the host has use-regex (the paths that strip their prefix): a prefix /a then also matches /A and /ab")
 	}
 	items := []any{}
 	for i, g := range groups {
