@@ -14,6 +14,7 @@ import (
 
 	"github.com/devtunnelproxy/devproxy/proxy/httpproxy"
 	"github.com/devtunnelproxy/devproxy/proxy/internal/nginxtest"
+	"github.com/devtunnelproxy/devproxy/proxy/proxytest"
 	"github.com/devtunnelproxy/devproxy/proxy/routefile"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
@@ -48,42 +49,27 @@ location /ah/ { add_header X-Multi one; add_header X-Multi two; add_header x-low
 // Content-Type, a chunked answer.
 func rawWireUpstream(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return proxytest.ServeConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					switch req.URL.Path {
-					case "/raw/lf":
-						io.WriteString(c, "HTTP/1.1 200 OK\nContent-Type: text/plain\nX-Up: lf\nContent-Length: 5\n\nhello")
-					case "/raw/lf-chunked":
-						io.WriteString(c, "HTTP/1.1 200 OK\nContent-Type: text/plain\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n")
-					case "/raw/no-type":
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-					case "/raw/chunked":
-						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
-					default:
-						io.WriteString(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-					}
-				}
-			}()
+			switch req.URL.Path {
+			case "/raw/lf":
+				io.WriteString(c, "HTTP/1.1 200 OK\nContent-Type: text/plain\nX-Up: lf\nContent-Length: 5\n\nhello")
+			case "/raw/lf-chunked":
+				io.WriteString(c, "HTTP/1.1 200 OK\nContent-Type: text/plain\nTransfer-Encoding: chunked\n\n5\nhello\n0\n\n")
+			case "/raw/no-type":
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			case "/raw/chunked":
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+			default:
+				io.WriteString(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // wireReply is what a raw request got: the head as sent (names in their

@@ -66,22 +66,7 @@ func saying(t *testing.T, what string) string {
 // routes report an error. It holds its port, which a free port taken with
 // proxytest.FreeAddr does not: a later listener may get that one.
 func refusing(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return proxytest.ServeConns(t, func(net.Conn) {})
 }
 
 func startHost(t *testing.T, name, root, listen, tunnel, token string, more ...func(*Options)) *host {

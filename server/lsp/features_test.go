@@ -525,24 +525,12 @@ func TestHostsTheProxy(t *testing.T) {
 
 func TestPortHeldByAnotherProgram(t *testing.T) {
 	root := workspace(t, "-- apps/p.conf --\nlocation = /ping { return 200 pong; }\n")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // a program that is not devproxy
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
-			conn.Close()
-		}
-	}()
-	c := startWithProxy(t, root, ln.Addr().String())
+	other := proxytest.ServeConns(t, func(conn net.Conn) { // a program that is not devproxy
+		conn.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+	})
+	c := startWithProxy(t, root, other)
 	st := waitStatus(t, c, "port-in-use")
-	if !strings.Contains(st.Message, "devproxy.listen") || !strings.Contains(st.Message, ln.Addr().String()) {
+	if !strings.Contains(st.Message, "devproxy.listen") || !strings.Contains(st.Message, other) {
 		t.Errorf("the message must name the address and the setting: %q", st.Message)
 	}
 	// Editor features keep working.
