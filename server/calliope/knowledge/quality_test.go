@@ -153,7 +153,10 @@ var questions = []struct {
 
 func (h Hit) answers(want []answer) bool {
 	for _, w := range want {
-		if h.Doc == w.doc && (h.Heading == w.heading || strings.HasSuffix(h.Heading, " > "+w.heading)) {
+		// The section, or one of its subsections (a chunk of the
+		// section's own text).
+		if h.Doc == w.doc && (h.Heading == w.heading || strings.HasSuffix(h.Heading, " > "+w.heading) ||
+			strings.HasPrefix(h.Heading, w.heading+" > ") || strings.Contains(h.Heading, " > "+w.heading+" > ")) {
 			return true
 		}
 	}
