@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"sync"
 
@@ -69,8 +70,33 @@ func Join(ctx context.Context, addr, token string, client Client, folders []Fold
 	// "localhost" could resolve anywhere: the token goes to this machine
 	// only.
 	dialer := wsrpc.LoopbackDialer("members join")
+	// The WebSocket library heeds ctx's deadline in the handshake but not
+	// its cancellation: closing the connection does. (A keeper holding the
+	// port's sockets cancels a join whose owner has ended, as nothing will
+	// answer from that socket's backlog.)
+	var mu sync.Mutex
+	var conn net.Conn
+	dial := dialer.NetDialContext
+	dialer.NetDialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
+		c, err := dial(ctx, network, a)
+		mu.Lock()
+		conn = c
+		mu.Unlock()
+		return c, err
+	}
+	cancelled := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if conn != nil {
+			conn.Close()
+		}
+	})
 	// No Origin header: the owner refuses any request that has one.
 	ws, resp, err := dialer.DialContext(ctx, "ws://"+addr+Path, http.Header{"Authorization": {"Bearer " + token}})
+	if !cancelled() && err == nil {
+		ws.Close() // cancelled as the handshake ended
+		err = ctx.Err()
+	}
 	if err != nil {
 		if resp != nil {
 			return nil, handshakeError(addr, resp)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,5 +89,110 @@ func TestTakeOverLeavesNoGap(t *testing.T) {
 	}
 	if owned == 0 || owned > time.Second {
 		t.Errorf("the member took the port %v after asking (the old owner drains for 3 s)", owned)
+	}
+}
+
+// inheritedFrom duplicates the owner's listening sockets as a process it
+// hands the port to gets them (Inherited); gone is closed when the owner
+// "has ended".
+func inheritedFrom(t *testing.T, owner *Node, gone chan struct{}) func(*Options) {
+	t.Helper()
+	files, err := owner.ListenerFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ls [2]net.Listener
+	for i, f := range files {
+		if ls[i], err = net.FileListener(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	return func(o *Options) {
+		o.Inherited = &Inherited{Listeners: ls, OwnerGone: func() bool {
+			select {
+			case <-gone:
+				return true
+			default:
+				return false
+			}
+		}}
+	}
+}
+
+// TestInheritedSocketsLoseNothing: a process given the owner's listening
+// sockets (the keeper) serves them instead of binding, so the port never
+// closes: not in a take-over, where no request of those sent every 5 ms is
+// refused; and not when the owner ends before the take-over, where
+// requests wait in the sockets' backlog until the new owner serves them.
+func TestInheritedSocketsLoseNothing(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		// handOver ends a's part, while requests flow.
+		handOver func(t *testing.T, a, b *host, gone chan struct{})
+	}{
+		{"take-over", func(t *testing.T, a, b *host, gone chan struct{}) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := b.node.TakeOver(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"owner ends first", func(t *testing.T, a, b *host, gone chan struct{}) {
+			a.close() // no hand-over: its listener closes, the sockets stay open in b
+			time.Sleep(300 * time.Millisecond)
+			close(gone)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			token := strings.Repeat("fd", 32)
+			listen, tunnel := proxytest.FreeAddr(t), proxytest.FreeAddr(t)
+			root := site(t, map[string]string{"apps/a.conf": "location /a/ { proxy_pass http://" + saying(t, "A") + "; }\n"})
+			a := startHost(t, "a", root, listen, tunnel, token)
+			waitRole(t, a, Owner, 5*time.Second)
+			gone := make(chan struct{})
+			b := startHost(t, "b", root, listen, tunnel, token, inheritedFrom(t, a.node, gone))
+			waitRole(t, b, Member, 5*time.Second)
+
+			stop := make(chan struct{})
+			results := make(chan error, 1000)
+			go func() {
+				defer close(results)
+				client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					resp, err := client.Get("http://" + listen + "/a/x")
+					if err == nil {
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if string(b) != "A" {
+							err = errors.New("answered " + resp.Status + " " + string(b))
+						}
+					}
+					results <- err
+				}
+			}()
+			time.Sleep(100 * time.Millisecond)
+			c.handOver(t, a, b, gone)
+			waitRole(t, b, Owner, 5*time.Second)
+			time.Sleep(200 * time.Millisecond)
+			close(stop)
+			served := 0
+			for err := range results {
+				if err != nil {
+					t.Errorf("a request failed: %v", err)
+					continue
+				}
+				served++
+			}
+			if served < 20 {
+				t.Errorf("only %d requests served", served)
+			}
+			t.Logf("%d requests, all served", served)
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -88,7 +89,24 @@ type Options struct {
 	// process owns the port (devproxy/chat); a method may stream to its
 	// caller with live.Notify.
 	Methods map[string]live.Method
-	Log     *slog.Logger
+	// Inherited, when set, are the port's listening sockets handed to this
+	// process by the one that served them (Inherited).
+	Inherited *Inherited
+	Log       *slog.Logger
+}
+
+// Inherited are the two listening sockets of the port (Serve.Listen and
+// Serve.TunnelListen), handed to this process by the one that served
+// them: the keeper gets the window's. The node serves them the first time
+// it owns the port, instead of binding, so the port never closes between
+// the two processes: a connection that arrives meanwhile waits in the
+// socket's backlog instead of being refused.
+type Inherited struct {
+	Listeners [2]net.Listener
+	// OwnerGone reports whether the process that handed them over has
+	// ended. Until then the node joins it and takes the port over; once it
+	// has, the node serves at once.
+	OwnerGone func() bool
 }
 
 // Node is one process's part of the proxy on a port.
@@ -108,8 +126,12 @@ type Node struct {
 	// taking is closed when TakeOver is done binding; Run waits for it
 	// rather than bind the port itself at the same time.
 	taking chan struct{}
-	others []routing.FolderSpec
-	rt     *runtime // while owning
+	// inherited are Options.Inherited's listeners until they are served.
+	inherited [2]net.Listener
+	// listeners are the ones served while owning (ListenerFiles).
+	listeners [2]net.Listener
+	others    []routing.FolderSpec
+	rt        *runtime // while owning
 	// remoteHealth is the owner's health while a member, read over
 	// remote; nil otherwise.
 	remoteHealth *monitor.Document
@@ -127,8 +149,40 @@ func New(opts Options) *Node {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Node{opts: opts, log: opts.Log, folders: slices.Clone(opts.Folders), state: State{Role: Starting, Addr: opts.Serve.Listen},
+	n := &Node{opts: opts, log: opts.Log, folders: slices.Clone(opts.Folders), state: State{Role: Starting, Addr: opts.Serve.Listen},
 		metrics: metrics.New(metrics.Options{})}
+	if opts.Inherited != nil {
+		n.inherited = opts.Inherited.Listeners
+	}
+	return n
+}
+
+// inheritedNow returns the inherited listeners, once, when there are
+// still some and the process that handed them over is gone or all asked
+// to go (handOver: its stop request was answered); nil, nil otherwise.
+func (n *Node) inheritedNow(handOver bool) (net.Listener, net.Listener) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l := n.inherited
+	if l[0] == nil || !handOver && !n.opts.Inherited.OwnerGone() {
+		return nil, nil
+	}
+	n.inherited = [2]net.Listener{}
+	return l[0], l[1]
+}
+
+// inheritedReady reports whether the node holds inherited listeners that
+// it should serve now: the process that handed them over is gone.
+func (n *Node) inheritedReady() bool {
+	return n.waitingOnInherited() && n.opts.Inherited.OwnerGone()
+}
+
+// waitingOnInherited reports whether the node holds inherited listeners
+// it does not serve yet.
+func (n *Node) waitingOnInherited() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.inherited[0] != nil
 }
 
 // retry bounds how long a node waits between two attempts when the port
@@ -172,6 +226,13 @@ func (n *Node) Run(ctx context.Context) error {
 				break // stopped while handing over: do not take the port back
 			}
 		}
+		if bound[0] == nil {
+			// The process that handed its sockets over is gone: serve
+			// them now (a join would wait on the sockets' own backlog).
+			if bound[0], bound[1] = n.inheritedNow(false); bound[0] != nil {
+				n.log.Info("serving the listening sockets the previous owner handed over; it has ended")
+			}
+		}
 		err := n.own(ctx, bound[0], bound[1])
 		if err == nil || ctx.Err() != nil {
 			wait = retryMin
@@ -184,7 +245,7 @@ func (n *Node) Run(ctx context.Context) error {
 			return err
 		}
 		jerr := n.member1(ctx)
-		if jerr == nil {
+		if jerr == nil || n.inheritedReady() {
 			wait = retryMin
 			continue
 		}
@@ -196,14 +257,17 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		wait = min(2*wait, retryMax)
 	}
-	// Listeners a take-over bound as the node stopped are not served.
+	// Listeners a take-over bound, or inherited ones, as the node
+	// stopped are not served.
 	n.mu.Lock()
-	bound := n.bound
-	n.bound = [2]net.Listener{}
+	unserved := [][2]net.Listener{n.bound, n.inherited}
+	n.bound, n.inherited = [2]net.Listener{}, [2]net.Listener{}
 	n.mu.Unlock()
-	if bound[0] != nil {
-		bound[0].Close()
-		bound[1].Close()
+	for _, l := range unserved {
+		if l[0] != nil {
+			l[0].Close()
+			l[1].Close()
+		}
 	}
 	return nil
 }
@@ -262,9 +326,21 @@ func blockedError(addr string, listenErr, joinErr error) error {
 // when a member asked it to stop (or ctx ended), or the error that kept it
 // from listening.
 func (n *Node) own(ctx context.Context, ln, tln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, tln, err = httpproxy.ListenBoth(n.opts.Serve.Listen, n.opts.Serve.TunnelListen); err != nil {
+			return err
+		}
+	}
 	n.mu.Lock()
 	folders := slices.Clone(n.folders)
+	n.listeners = [2]net.Listener{ln, tln}
 	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.listeners = [2]net.Listener{}
+		n.mu.Unlock()
+	}()
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	// The folders of the members of the previous owner stay served for a
@@ -380,6 +456,21 @@ func (n *Node) member1(ctx context.Context) error {
 	folders := slices.Clone(n.folders)
 	n.mu.Unlock()
 	jctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if n.waitingOnInherited() {
+		// While this process holds the port's sockets, a connection
+		// to the port waits in their backlog once the process that
+		// handed them over has closed its copies: give up the join
+		// when that process is gone, and serve them.
+		go func() {
+			for jctx.Err() == nil && !n.inheritedReady() {
+				select {
+				case <-jctx.Done():
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			cancel()
+		}()
+	}
 	m, err := join.Join(jctx, n.opts.Serve.Listen, n.opts.Token, n.opts.Client, folders)
 	cancel()
 	if err != nil {
@@ -516,15 +607,53 @@ func (n *Node) TakeOver(ctx context.Context) error {
 	if err := member.AskStop(ctx); err != nil {
 		return err
 	}
-	// Bind the moment the owner has let go, rather than when its
-	// connection closes after its drain; then leave it, and serve.
-	if ln, tln := n.bindSoon(ctx, handOverWait); ln != nil {
+	// Serve the sockets it handed over, or bind the moment the owner has
+	// let go, rather than when its connection closes after its drain;
+	// then leave it, and serve.
+	ln, tln := n.inheritedNow(true)
+	if ln != nil {
+		n.log.Info("serving the listening sockets the owner handed over")
+	} else {
+		ln, tln = n.bindSoon(ctx, handOverWait)
+	}
+	if ln != nil {
 		n.mu.Lock()
 		n.bound = [2]net.Listener{ln, tln}
 		n.mu.Unlock()
 	}
 	member.Close()
 	return nil
+}
+
+// ListenerFiles returns duplicates of the port's two listening sockets
+// while this process serves them, for a process it hands the port to
+// (Inherited); the caller closes them.
+func (n *Node) ListenerFiles() ([]*os.File, error) {
+	n.mu.Lock()
+	ls := n.listeners
+	n.mu.Unlock()
+	if ls[0] == nil {
+		return nil, errors.New("this process does not serve the port")
+	}
+	var files []*os.File
+	for _, l := range ls {
+		fl, ok := l.(interface{ File() (*os.File, error) })
+		var f *os.File
+		var err error
+		if !ok {
+			err = fmt.Errorf("a %T cannot be handed over", l)
+		} else {
+			f, err = fl.File()
+		}
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // shownAddr is the address a listener bound for the address asked for, as

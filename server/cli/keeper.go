@@ -40,7 +40,11 @@ type KeeperOptions struct {
 	// port from it only; when another process serves the port, the
 	// keeper leaves it alone and stops.
 	OwnerPID int
-	Log      *slog.Logger
+	// Inherited are the port's listening sockets, handed over by the
+	// language server; nil when it could not (the keeper then binds the
+	// port as the server lets go of it).
+	Inherited *node.Inherited
+	Log       *slog.Logger
 }
 
 // DefaultKeeperFor is how long a keeper waits for the window: a reload
@@ -100,6 +104,7 @@ func Keep(ctx context.Context, opts KeeperOptions) error {
 		Client:    join.Client{PID: os.Getpid(), Kind: join.KindServe, Name: join.KeeperName},
 		Folders:   opts.Folders,
 		Health:    node.HealthOptions{Off: true},
+		Inherited: opts.Inherited,
 		Log:       log,
 		OnOthers: func(others []routing.FolderSpec) {
 			ws.SetFolders(append(slices.Clone(specs), others...))

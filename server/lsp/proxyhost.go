@@ -440,7 +440,15 @@ func (h *proxyHost) handOff() {
 	h.s.mu.Lock()
 	settings := h.s.settings
 	h.s.mu.Unlock()
-	if err := h.s.opts.Keeper(st.Addr, st.TunnelAddr, h.ownFolders(settings)); err != nil {
+	listeners, err := n.ListenerFiles()
+	if err != nil {
+		h.s.log.Warn("cannot hand the listening sockets over; the keeper binds the port instead", "err", err)
+	}
+	err = h.s.opts.Keeper(st.Addr, st.TunnelAddr, h.ownFolders(settings), listeners)
+	for _, f := range listeners {
+		f.Close()
+	}
+	if err != nil {
 		h.s.log.Warn("cannot start the keeper; the proxy stops with this window", "err", err)
 		return
 	}

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -63,9 +64,11 @@ type Options struct {
 	// Keeper, when set, starts a process that takes the port over from
 	// this one when the session ends while it serves the proxy (a window
 	// reloading or closing), on the bound addresses, for this window's
-	// folders: `devproxy keeper` (server/cli/keeper.go). nil: the proxy
-	// stops with the session.
-	Keeper func(listen, tunnelListen string, folders []join.FolderReg) error
+	// folders: `devproxy keeper` (server/cli/keeper.go), given the
+	// port's listening sockets when it can be (listeners: duplicates of
+	// the proxy's and the tunnel listener's, which the caller closes
+	// afterwards). nil: the proxy stops with the session.
+	Keeper func(listen, tunnelListen string, folders []join.FolderReg, listeners []*os.File) error
 }
 
 // Server is one language-server session.

@@ -354,8 +354,8 @@ func runLSP(args []string, stderr io.Writer) int {
 		keeperLog = *logFile + ".keeper"
 	}
 	srv := lsp.New(lsp.Options{Version: version, Log: log,
-		Keeper: func(listen, tunnelListen string, folders []join.FolderReg) error {
-			return startKeeper(listen, tunnelListen, folders, keeperLog)
+		Keeper: func(listen, tunnelListen string, folders []join.FolderReg, listeners []*os.File) error {
+			return startKeeper(listen, tunnelListen, folders, listeners, keeperLog)
 		}})
 	// The protocol keeps the real stdout; a stray print anywhere in the
 	// process lands on stderr instead of corrupting a frame.
