@@ -34,7 +34,8 @@ func TestExportK8sValues(t *testing.T) {
 // the routes an Ingress can express (a prefix or exact location passing
 // the path unchanged to a Service by cluster DNS, after the environment's
 // map), each with the ingress-nginx annotations that send its paths as
-// devproxy does, paths needing other annotations in another Ingress; and
+// devproxy does, paths needing other annotations (or another namespace)
+// in another Ingress; and
 // it names every other route, and what a route loses, with file and line.
 func TestExportK8sIngress(t *testing.T) {
 	root := t.TempDir()
@@ -66,6 +67,7 @@ func TestExportK8sIngress(t *testing.T) {
 	const a = "nginx.ingress.kubernetes.io/"
 	got := map[string]string{} // path -> type, backend and the Ingress's annotations
 	names := map[string]bool{}
+	namespaces := map[string]string{} // path -> its Ingress's namespace
 	for _, item := range list.Items {
 		var ing networkingv1.Ingress
 		strict(t, string(item.Raw), &ing)
@@ -79,6 +81,7 @@ func TestExportK8sIngress(t *testing.T) {
 		}
 		slices.Sort(ann)
 		for _, p := range ing.Spec.Rules[0].HTTP.Paths {
+			namespaces[p.Path] = ing.Namespace
 			got[p.Path] = string(*p.PathType) + " " + p.Backend.Service.Name + ":" + itoa(p.Backend.Service.Port.Number) + " " + strings.Join(ann, ",")
 		}
 	}
@@ -97,6 +100,13 @@ func TestExportK8sIngress(t *testing.T) {
 	for p, w := range want {
 		if got[p] != w {
 			t.Errorf("%s: %q, want %q", p, got[p], w)
+		}
+	}
+	// An Ingress reaches the Services of its namespace: the one the
+	// cluster DNS name gives, or the current one (kubectl's).
+	for path, want := range map[string]string{"/web": "shop", "/mapped": "shop", "/secure": "sec", "/ping": "", "/upload": ""} {
+		if namespaces[path] != want {
+			t.Errorf("%s: namespace %q, want %q", path, namespaces[path], want)
 		}
 	}
 	if len(list.Items) != 7 || !names["devproxy-routes"] || !names["devproxy-routes-7"] {

@@ -115,6 +115,7 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		Backend  backend `json:"backend"`
 	}
 	type group struct {
+		namespace   string
 		annotations map[string]string
 		paths       []path
 	}
@@ -146,7 +147,7 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		if m, _, ok := blk.MapUpstream(u); ok {
 			u = m
 		}
-		svc, ok := serviceName(u.Host)
+		svc, ns, ok := serviceName(u.Host)
 		rewrite := u.HasURI && u.URI != "" && u.URI != loc.Spec
 		switch {
 		case rewrite && (pathType != "Prefix" || !strings.HasSuffix(loc.Spec, "/")):
@@ -179,10 +180,11 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		}
 		p.Backend.Service.Name = svc
 		p.Backend.Service.Port.Number = u.Port
-		key, _ := json.Marshal(ann) // maps marshal with sorted keys
+		// An Ingress reaches the Services of its own namespace only.
+		key, _ := json.Marshal([]any{ns, ann}) // maps marshal with sorted keys
 		g := byKey[string(key)]
 		if g == nil {
-			g = &group{annotations: ann}
+			g = &group{namespace: ns, annotations: ann}
 			byKey[string(key)] = g
 			groups = append(groups, g)
 		}
@@ -201,10 +203,14 @@ func ingress(t *routing.RouteTable, name, host string) (any, []string) {
 		if i > 0 {
 			n = name + "-" + strconv.Itoa(i+1)
 		}
+		meta := map[string]any{"name": n, "labels": map[string]string{"app.kubernetes.io/managed-by": "devproxy"}, "annotations": g.annotations}
+		if g.namespace != "" {
+			meta["namespace"] = g.namespace
+		}
 		items = append(items, map[string]any{
 			"apiVersion": "networking.k8s.io/v1",
 			"kind":       "Ingress",
-			"metadata":   map[string]any{"name": n, "labels": map[string]string{"app.kubernetes.io/managed-by": "devproxy"}, "annotations": g.annotations},
+			"metadata":   meta,
 			"spec":       map[string]any{"ingressClassName": "nginx", "rules": []any{rule}},
 		})
 	}
@@ -274,21 +280,25 @@ func ingressAnnotations(loc *routefile.Location, u *routefile.UpstreamURL) (map[
 	return a, lost
 }
 
-// serviceName is the Service a cluster DNS name names: "web",
-// "web.shop", "web.shop.svc", "web.shop.svc.cluster.local".
-func serviceName(host string) (string, bool) {
+// serviceName is the Service a cluster DNS name names, and its namespace
+// when the name says it: "web", "web.shop", "web.shop.svc",
+// "web.shop.svc.cluster.local".
+func serviceName(host string) (name, namespace string, ok bool) {
 	if net.ParseIP(strings.Trim(host, "[]")) != nil || host == "localhost" {
-		return "", false
+		return "", "", false
 	}
 	labels := strings.Split(strings.TrimSuffix(host, ".cluster.local"), ".")
 	if len(labels) > 3 || len(labels) == 3 && labels[2] != "svc" {
-		return "", false
+		return "", "", false
 	}
 	for _, l := range labels {
 		if l == "" {
-			return "", false
+			return "", "", false
 		}
 	}
+	if len(labels) > 1 {
+		namespace = labels[1]
+	}
 	_, err := strconv.Atoi(labels[0])
-	return labels[0], err != nil
+	return labels[0], namespace, err != nil
 }
