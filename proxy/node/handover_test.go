@@ -109,14 +109,7 @@ func inheritedFrom(t *testing.T, owner *Node, gone chan struct{}) func(*Options)
 		f.Close()
 	}
 	return func(o *Options) {
-		o.Inherited = &Inherited{Listeners: ls, OwnerGone: func() bool {
-			select {
-			case <-gone:
-				return true
-			default:
-				return false
-			}
-		}}
+		o.Inherited = &Inherited{Listeners: ls, OwnerGone: gone}
 	}
 }
 

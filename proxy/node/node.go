@@ -103,10 +103,10 @@ type Options struct {
 // socket's backlog instead of being refused.
 type Inherited struct {
 	Listeners [2]net.Listener
-	// OwnerGone reports whether the process that handed them over has
+	// OwnerGone is closed when the process that handed them over has
 	// ended. Until then the node joins it and takes the port over; once it
 	// has, the node serves at once.
-	OwnerGone func() bool
+	OwnerGone <-chan struct{}
 }
 
 // Node is one process's part of the proxy on a port.
@@ -164,7 +164,7 @@ func (n *Node) inheritedNow(handOver bool) (net.Listener, net.Listener) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	l := n.inherited
-	if l[0] == nil || !handOver && !n.opts.Inherited.OwnerGone() {
+	if l[0] == nil || !handOver && !closed(n.opts.Inherited.OwnerGone) {
 		return nil, nil
 	}
 	n.inherited = [2]net.Listener{}
@@ -174,7 +174,16 @@ func (n *Node) inheritedNow(handOver bool) (net.Listener, net.Listener) {
 // inheritedReady reports whether the node holds inherited listeners that
 // it should serve now: the process that handed them over is gone.
 func (n *Node) inheritedReady() bool {
-	return n.waitingOnInherited() && n.opts.Inherited.OwnerGone()
+	return n.waitingOnInherited() && closed(n.opts.Inherited.OwnerGone)
+}
+
+func closed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // waitingOnInherited reports whether the node holds inherited listeners
@@ -369,12 +378,6 @@ func (n *Node) own(ctx context.Context, ln, tln net.Listener) error {
 	}
 	var handedOver sync.Once
 	handed := false
-	closeListeners := func() {
-		if ln != nil {
-			ln.Close()
-			tln.Close()
-		}
-	}
 	owner, err := join.NewOwner(join.OwnerConfig{
 		Token: n.opts.Token, Client: n.opts.Client, Folders: folders, Log: n.log,
 		OnChange: func(m join.Members) {
@@ -393,7 +396,8 @@ func (n *Node) own(ctx context.Context, ln, tln net.Listener) error {
 		},
 	})
 	if err != nil {
-		closeListeners()
+		ln.Close()
+		tln.Close()
 		return err
 	}
 	defer owner.Close()
@@ -462,13 +466,11 @@ func (n *Node) member1(ctx context.Context) error {
 		// handed them over has closed its copies: give up the join
 		// when that process is gone, and serve them.
 		go func() {
-			for jctx.Err() == nil && !n.inheritedReady() {
-				select {
-				case <-jctx.Done():
-				case <-time.After(20 * time.Millisecond):
-				}
+			select {
+			case <-n.opts.Inherited.OwnerGone:
+				cancel()
+			case <-jctx.Done():
 			}
-			cancel()
 		}()
 	}
 	m, err := join.Join(jctx, n.opts.Serve.Listen, n.opts.Token, n.opts.Client, folders)

@@ -149,12 +149,5 @@ func inheritedSockets() (*node.Inherited, error) {
 		pipe.Close()
 		close(gone)
 	}()
-	return &node.Inherited{Listeners: ls, OwnerGone: func() bool {
-		select {
-		case <-gone:
-			return true
-		default:
-			return false
-		}
-	}}, nil
+	return &node.Inherited{Listeners: ls, OwnerGone: gone}, nil
 }
