@@ -8,6 +8,7 @@
 package nginxexport
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -21,8 +22,9 @@ import (
 
 // Options shape the output.
 type Options struct {
-	// Listen is the address of the server's listen directive
-	// ("127.0.0.1:8080"); the table's configured listen address when empty.
+	// Listen is the address of the server's listen directive, host:port
+	// ("127.0.0.1:8080", as routing.ListenAddress reads a flag); the
+	// table's configured listen address when empty.
 	Listen string
 	// ServerOnly writes one server { ... } block to include inside
 	// http { }, rather than a complete nginx.conf.
@@ -71,18 +73,7 @@ const jsonSafeURI = `^[\x20\x21\x23-\x5b\x5d-\x7e]*$`
 
 // Export writes t as nginx configuration.
 func Export(t *routing.RouteTable, opts Options) Result {
-	listen := opts.Listen
-	if listen == "" {
-		listen = t.Config.Listen
-	}
-	if listen == "" {
-		listen = routing.DefaultListen
-	}
-	if strings.Trim(listen, "0123456789") == "" {
-		// A port alone means loopback, as for devproxy serve --listen;
-		// nginx would take it as every interface.
-		listen = "127.0.0.1:" + listen
-	}
+	listen := cmp.Or(opts.Listen, t.Config.Listen, routing.DefaultListen)
 	var r Result
 	var b strings.Builder
 	b.WriteString("# Missing-slash redirects are relative, as devproxy sends them (spec §5).\n")

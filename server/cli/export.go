@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/devtunnelproxy/devproxy/proxy/nginxexport"
+	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
 // ExportOptions are the flags of `devproxy export nginx`.
@@ -23,12 +24,22 @@ type ExportOptions struct {
 // file and line; with Strict that makes the exit code 1 (the file is
 // still written, so the warnings can be read against it).
 func RunExportNginx(opts ExportOptions, stdout, stderr io.Writer) int {
+	listen := opts.Listen
+	if listen != "" {
+		// A port alone means loopback, as for devproxy serve; nginx
+		// would take it as every interface.
+		var err error
+		if listen, err = routing.ListenAddress(listen); err != nil {
+			fmt.Fprintf(stderr, "devproxy export nginx: --listen %q: %v\n", opts.Listen, err)
+			return ExitUsage
+		}
+	}
 	ws, err := openWorkspace(opts.Root, opts.Env)
 	if err != nil {
 		fmt.Fprintf(stderr, "devproxy export nginx: %v\n", err)
 		return ExitUsage
 	}
-	r := nginxexport.Export(ws.Table(), nginxexport.Options{Listen: opts.Listen, ServerOnly: opts.ServerOnly})
+	r := nginxexport.Export(ws.Table(), nginxexport.Options{Listen: listen, ServerOnly: opts.ServerOnly})
 	if opts.Output == "" || opts.Output == "-" {
 		io.WriteString(stdout, r.Text)
 	} else if err := os.WriteFile(opts.Output, []byte(r.Text), 0o644); err != nil {

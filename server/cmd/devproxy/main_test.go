@@ -34,6 +34,7 @@ func TestUsageErrors(t *testing.T) {
 		{"export: no format", []string{"export"}, "devproxy export nginx [flags] or devproxy export k8s"},
 		{"export: other format", []string{"export", "caddy"}, "devproxy export nginx [flags] or devproxy export k8s"},
 		{"export: extra argument", []string{"export", "nginx", "--root", root, "extra"}, `unexpected argument "extra"`},
+		{"export: bad listen", []string{"export", "nginx", "--root", root, "--listen", "localhost"}, `--listen "localhost"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
