@@ -252,10 +252,7 @@ func ingressAnnotations(loc *routefile.Location, u *routefile.UpstreamURL) (map[
 			a[ingressAnnotation+t.name] = strconv.FormatInt(int64((t.d+time.Second-1)/time.Second), 10)
 		}
 	}
-	vhost := u.Host
-	if !(u.Scheme == "http" && u.Port == 80 || u.Scheme == "https" && u.Port == 443) {
-		vhost += ":" + strconv.Itoa(u.Port)
-	}
+	vhost := u.ProxyHost() // nginx's Host for the upstream
 	for _, h := range loc.ProxySetHeaders {
 		switch name := strings.ToLower(h.Name); {
 		case name == "host" && (h.Value.Raw == "$host" || h.Value.Raw == "$http_host"):
