@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -128,13 +129,7 @@ func diffEnvironments(a, b string, ta, tb *routing.RouteTable) EnvDiff {
 //	  apps/web.conf:1 location /web/: http://127.0.0.1:5173 -> http://web.staging.internal:80
 //	  listen: 127.0.0.1:8080 -> 0.0.0.0:8080
 func writeEnvDiffText(w io.Writer, d EnvDiff) {
-	name := func(s string) string {
-		if s == "" {
-			return "(no environment)"
-		}
-		return s
-	}
-	fmt.Fprintf(w, "%s -> %s\n", name(d.A), name(d.B))
+	fmt.Fprintf(w, "%s -> %s\n", cmp.Or(d.A, "(no environment)"), cmp.Or(d.B, "(no environment)"))
 	if len(d.Routes) == 0 && len(d.Settings) == 0 {
 		fmt.Fprintln(w, "  no differences in upstreams, listen or tunnel")
 		return
@@ -143,13 +138,6 @@ func writeEnvDiffText(w io.Writer, d EnvDiff) {
 		fmt.Fprintf(w, "  %s:%d location %s: %s -> %s\n", r.File, r.Line, r.Route, r.A, r.B)
 	}
 	for _, s := range d.Settings {
-		fmt.Fprintf(w, "  %s: %s -> %s\n", s.Setting, orNone(s.A), orNone(s.B))
+		fmt.Fprintf(w, "  %s: %s -> %s\n", s.Setting, cmp.Or(s.A, "(none)"), cmp.Or(s.B, "(none)"))
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }
