@@ -212,41 +212,37 @@ func (n *Node) StartTunnel(ctx context.Context, req TunnelRequest) (tunnel.State
 	if err != nil {
 		return tunnel.State{}, err
 	}
-	n.mu.Lock()
-	rt, c := n.rt, n.remote
-	n.mu.Unlock()
-	if tr := rt.tunnel(); tr != nil {
-		if err := tr.restart(s); err != nil {
-			return tr.current(), err
-		}
-		return tr.current(), nil
-	}
-	if c != nil {
-		var st tunnel.State
-		err := c.Call(ctx, "devproxy/tunnelStart", req, &st)
-		return st, err
-	}
-	return tunnel.State{}, ErrNoProxy
+	return n.atOwner(ctx, "devproxy/tunnelStart", req, func(tr *tunnelRuntime) error { return tr.restart(s) })
 }
 
 // StopTunnel stops the tunnel at the owner (a tunnel devproxy.json asks
 // for starts again when devproxy.json changes).
 func (n *Node) StopTunnel(ctx context.Context) (tunnel.State, error) {
-	n.mu.Lock()
-	rt, c := n.rt, n.remote
-	n.mu.Unlock()
-	if tr := rt.tunnel(); tr != nil {
+	return n.atOwner(ctx, "devproxy/tunnelStop", nil, func(tr *tunnelRuntime) error {
 		tr.mu.Lock()
 		m := tr.m
 		tr.mu.Unlock()
 		if m != nil {
 			m.Stop()
 		}
-		return tr.current(), nil
+		return nil
+	})
+}
+
+// atOwner changes the tunnel where it runs: with do while this process
+// owns the port, by calling method at the owner while it is a member. It
+// returns the tunnel's state afterwards.
+func (n *Node) atOwner(ctx context.Context, method string, params any, do func(*tunnelRuntime) error) (tunnel.State, error) {
+	n.mu.Lock()
+	rt, c := n.rt, n.remote
+	n.mu.Unlock()
+	if tr := rt.tunnel(); tr != nil {
+		err := do(tr)
+		return tr.current(), err
 	}
 	if c != nil {
 		var st tunnel.State
-		err := c.Call(ctx, "devproxy/tunnelStop", nil, &st)
+		err := c.Call(ctx, method, params, &st)
 		return st, err
 	}
 	return tunnel.State{}, ErrNoProxy
