@@ -4,6 +4,7 @@ import { isNewerHealth } from '../../src/healthModel';
 import { HealthSync, HealthView, isMethodNotFound } from '../../src/healthSync';
 import { LogLevel } from '../../src/log';
 import { FakeTimers, tick } from './fakeTimers';
+import { FakeServer } from './fakeServer';
 
 function doc(minute: number, ok = 1): HealthDocument {
   return {
@@ -24,26 +25,6 @@ class FakeView implements HealthView {
     }
     this.shown.push(d);
     return true;
-  }
-}
-
-/** A server whose answers the test releases by hand. */
-class FakeServer {
-  running = true;
-  sent: [string, object][] = [];
-  private pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
-  request = (method: string, params: object): Promise<unknown> | undefined => {
-    if (!this.running) {
-      return undefined;
-    }
-    this.sent.push([method, params]);
-    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
-  };
-  answer(v: unknown): void {
-    this.pending.shift()?.resolve(v);
-  }
-  fail(e: unknown): void {
-    this.pending.shift()?.reject(e);
   }
 }
 

@@ -1,7 +1,8 @@
 import * as assert from 'assert';
-import { RoutesResult } from '../../src/contract';
+import { Methods, RoutesResult } from '../../src/contract';
 import { LogLevel } from '../../src/log';
 import { changedVersion, isRoutesResult, RoutesView, RouteSync } from '../../src/routeSync';
+import { FakeServer } from './fakeServer';
 import { FakeTimers, tick } from './fakeTimers';
 
 function table(version: number, files: string[] = []): RoutesResult {
@@ -35,35 +36,26 @@ class FakeView implements RoutesView {
   }
 }
 
-/** A server whose devproxy/routes answers the test releases by hand. */
-class FakeServer {
+/** A server whose devproxy/routes answers the test releases by hand,
+ * the table of its version by default. */
+class RouteServer extends FakeServer {
   version = 0;
-  requests = 0;
-  running = true;
-  private pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
-  request = (): Promise<unknown> | undefined => {
-    if (!this.running) {
-      return undefined;
-    }
-    this.requests++;
-    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
-  };
-  answer(v: unknown = table(this.version)): void {
-    this.pending.shift()?.resolve(v);
+  get requests(): number {
+    return this.sent.length;
   }
-  fail(e: unknown): void {
-    this.pending.shift()?.reject(e);
+  override answer(v: unknown = table(this.version)): void {
+    super.answer(v);
   }
 }
 
 function setup() {
   const timers = new FakeTimers();
   const view = new FakeView();
-  const server = new FakeServer();
+  const server = new RouteServer();
   const logs: [LogLevel, string][] = [];
   const tables: RoutesResult[] = [];
   const sync = new RouteSync({
-    request: server.request,
+    request: () => server.request(Methods.routes, {}),
     view,
     onTable: (t) => tables.push(t),
     log: (level, message) => logs.push([level, message]),

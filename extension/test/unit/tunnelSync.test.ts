@@ -5,6 +5,7 @@
 import * as assert from 'assert';
 import { Methods, TunnelState } from '../../src/contract';
 import { TunnelSync, TunnelView } from '../../src/tunnelSync';
+import { FakeServer } from './fakeServer';
 
 const up: TunnelState = { provider: 'ngrok', publicUrl: 'https://e2e-test.ngrok-free.app', status: 'up', since: '2026-11-29T15:20:01Z' };
 const starting: TunnelState = { provider: 'ngrok', status: 'starting', since: '2026-11-29T15:20:00Z' };
@@ -17,26 +18,6 @@ class FakeView implements TunnelView {
   }
   get last(): TunnelState | undefined {
     return this.shown.at(-1);
-  }
-}
-
-/** A server whose answers the test releases by hand. */
-class FakeServer {
-  running = true;
-  sent: [string, object][] = [];
-  private pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
-  request = (method: string, params: object): Promise<unknown> | undefined => {
-    if (!this.running) {
-      return undefined;
-    }
-    this.sent.push([method, params]);
-    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
-  };
-  answer(v: unknown): void {
-    this.pending.shift()?.resolve(v);
-  }
-  fail(e: unknown): void {
-    this.pending.shift()?.reject(e);
   }
 }
 
