@@ -780,26 +780,7 @@ async function main() {
       return { ok: lenses.some((t) => t.includes('inactive: apps/b.conf wins /api/')), detail: lenses };
     });
     log(`  code lenses: ${before.detail.join(' || ')}`);
-    await page.keyboard.press('Control+.');
-    const widget = page.locator('.action-widget');
-    await widget.waitFor({ state: 'visible', timeout: 20_000 });
-    const item = widget.locator(`.monaco-list-row.action[aria-label="${title}"]`);
-    try {
-      await item.waitFor({ state: 'visible', timeout: 20_000 });
-    } catch {
-      const offered = await widget.locator('.monaco-list-row').allInnerTexts();
-      fail(`no code action titled ${JSON.stringify(title)} on a.conf line ${aLine}; offered: ${fmt(offered)}`);
-    }
-    // Pick it with the keyboard, as the widget blocks the pointer until the
-    // mouse moves: arrow down until it has the focus, then Enter.
-    const count = await widget.locator('.monaco-list-row.action').count();
-    await until(`${JSON.stringify(title)} focused in the Quick Fix list`, async () => {
-      const focused = await widget.locator('.monaco-list-row.focused').getAttribute('aria-label', { timeout: 2000 });
-      if (focused !== title) await page.keyboard.press('ArrowDown');
-      return { ok: focused === title, detail: `focused: ${focused}` };
-    }, 2000 + count * 1000);
-    await page.keyboard.press('Enter');
-    await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+    await applyQuickFix(page, title);
   });
 
   // The lens depends on another file (the pin): without
