@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/internal/testpeer"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -110,17 +111,6 @@ func benchUpstream(tb testing.TB) string {
 	return ln.Addr().String()
 }
 
-// benchFreeAddr returns a loopback address that was free a moment ago.
-func benchFreeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // errNotUpstream is an answer that did not come from the benchmark upstream.
 var errNotUpstream = errors.New("the answer did not come from the benchmark upstream")
 
@@ -163,9 +153,9 @@ func BenchmarkStartToFirstRequest(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		listen := benchFreeAddr(b)
+		listen := testpeer.FreeAddr(b)
 		cmd := exec.Command(bin, "serve", "--root", root, "--listen", listen,
-			"--tunnel-listen", benchFreeAddr(b), "--log-level", "warn")
+			"--tunnel-listen", testpeer.FreeAddr(b), "--log-level", "warn")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		url := "http://" + listen + "/app/x"

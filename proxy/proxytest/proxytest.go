@@ -97,12 +97,7 @@ func (l *Buffer) String() string {
 // port was free when asked).
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testpeer.FreeAddr(tb)
 }
 
 // ServeConns listens on a free loopback port and runs handle on each
