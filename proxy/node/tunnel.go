@@ -45,6 +45,18 @@ type TunnelRequest struct {
 	URL      string `json:"url,omitempty"`
 }
 
+// ParseTunnelRequest reads devproxy/tunnelStart's params: a TunnelRequest,
+// or none (null), which is the automatic mode.
+func ParseTunnelRequest(raw json.RawMessage) (TunnelRequest, error) {
+	var req TunnelRequest
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return TunnelRequest{}, errors.New(`devproxy/tunnelStart takes {"provider"?: "auto"|"ngrok"|"cloudflared"|"manual", "url"?: "https://…"}`)
+		}
+	}
+	return req, nil
+}
+
 // spec is the tunnel one asked for, as tunnel.Options reads it.
 type spec struct{ provider, url string }
 
@@ -260,11 +272,9 @@ func (n *Node) tunnelMethods() map[string]live.Method {
 	return map[string]live.Method{
 		"devproxy/tunnel": func(context.Context, json.RawMessage) (any, error) { return n.Tunnel(), nil },
 		"devproxy/tunnelStart": func(ctx context.Context, raw json.RawMessage) (any, error) {
-			var req TunnelRequest
-			if len(raw) > 0 && string(raw) != "null" {
-				if err := json.Unmarshal(raw, &req); err != nil {
-					return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: `devproxy/tunnelStart takes {"provider"?: "auto"|"ngrok"|"cloudflared"|"manual", "url"?: "https://…"}`}
-				}
+			req, err := ParseTunnelRequest(raw)
+			if err != nil {
+				return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidParams, Message: err.Error()}
 			}
 			st, err := n.StartTunnel(ctx, req)
 			if err != nil {

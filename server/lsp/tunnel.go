@@ -21,6 +21,7 @@ import (
 
 	"go.lsp.dev/jsonrpc2"
 
+	"github.com/devtunnelproxy/devproxy/proxy/auth"
 	"github.com/devtunnelproxy/devproxy/proxy/node"
 	"github.com/devtunnelproxy/devproxy/proxy/tunnel"
 )
@@ -47,11 +48,9 @@ func (h *proxyHost) tunnel() tunnel.State {
 
 // tunnelStart answers devproxy/tunnelStart.
 func (h *proxyHost) tunnelStart(ctx context.Context, raw json.RawMessage) (tunnel.State, error) {
-	var req node.TunnelRequest
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &req); err != nil {
-			return tunnel.State{}, jsonrpc2.NewError(jsonrpc2.InvalidParams, `devproxy/tunnelStart takes {"provider"?: "auto"|"ngrok"|"cloudflared"|"manual", "url"?: "https://…"}`)
-		}
+	req, err := node.ParseTunnelRequest(raw)
+	if err != nil {
+		return tunnel.State{}, jsonrpc2.NewError(jsonrpc2.InvalidParams, err.Error())
 	}
 	n, err := h.tunnelNode()
 	if err != nil {
@@ -101,7 +100,11 @@ type CreatedKey struct {
 // key is in the answer only: never in a log line or an error.
 func (h *proxyHost) createKey(ctx context.Context, raw json.RawMessage) (CreatedKey, error) {
 	var p CreateKeyParams
-	if err := json.Unmarshal(raw, &p); err != nil || (p.Role != "read-only" && p.Role != "admin") {
+	err := json.Unmarshal(raw, &p)
+	if err == nil {
+		_, err = auth.ParseRole(p.Role)
+	}
+	if err != nil {
 		return CreatedKey{}, jsonrpc2.NewError(jsonrpc2.InvalidParams, `devproxy/createKey takes {"role": "read-only"|"admin", "name"?: "…"}`)
 	}
 	n, err := h.tunnelNode()
