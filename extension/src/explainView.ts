@@ -11,6 +11,7 @@
 // table.
 
 import { ExplainParams } from './contract';
+import { escapeHtml, scriptPagePolicy } from './html';
 
 /** schemas/explain.schema.json: the `devproxy explain` document. */
 export interface ExplainDocument {
@@ -31,10 +32,6 @@ export interface ExplainDocument {
 export function isExplainDocument(v: unknown): v is ExplainDocument {
   const d = v as ExplainDocument;
   return typeof v === 'object' && v !== null && typeof d.path === 'string' && typeof d.matched === 'boolean' && Array.isArray(d.trace) && typeof d.action === 'string';
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** A `file:line` in a trace step: a relative path ending in .conf, then a line number. */
@@ -79,10 +76,6 @@ export function actionSentence(d: ExplainDocument): string {
   return `${String(d.action)}: ${d.status}`;
 }
 
-export function explainContentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [`default-src 'none'`, `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}' ${cspSource}`].join('; ');
-}
-
 function headerTable(h: Record<string, string> | undefined): string {
   const rows = Object.entries(h ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (rows.length === 0) {
@@ -123,7 +116,7 @@ ${doc.body ? `<pre class="body">${escapeHtml(doc.body)}</pre>` : ''}`;
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(explainContentSecurityPolicy(p.cspSource, p.nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(scriptPagePolicy(p.cspSource, p.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style nonce="${escapeHtml(p.nonce)}">
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 16px 16px; line-height: 1.5; }

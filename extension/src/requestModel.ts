@@ -6,6 +6,7 @@
 // a node:http server standing in for the proxy. requestRunner.ts is the glue.
 
 import * as http from 'http';
+import { escapeHtml, scriptPagePolicy } from './html';
 
 /** What the form holds: method, path (and query), header lines `Name: value`, body. */
 export interface RequestSpec {
@@ -260,14 +261,6 @@ export function parseRunnerMessage(v: unknown): RunnerMessage | undefined {
   return undefined;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-export function runnerContentSecurityPolicy(cspSource: string, nonce: string): string {
-  return [`default-src 'none'`, `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}' ${cspSource}`].join('; ');
-}
-
 /**
  * The runner's page: the form, the response and the history, filled by
  * extension/media/requestRunner.js from messages. Only the nonce, the
@@ -278,7 +271,7 @@ export function requestRunnerHtml(cspSource: string, nonce: string, scriptUri: s
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(runnerContentSecurityPolicy(cspSource, nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(scriptPagePolicy(cspSource, nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style nonce="${escapeHtml(nonce)}">
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 16px 16px; }
