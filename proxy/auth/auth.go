@@ -172,17 +172,6 @@ func DefaultClientAddr(r *http.Request) string {
 	return host
 }
 
-// isLoopbackRemote reports whether the connection comes from this
-// machine; an address that does not parse does not.
-func isLoopbackRemote(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 // isWrite reports whether method changes state.
 func isWrite(method string) bool {
 	switch method {
@@ -330,7 +319,7 @@ func (w *statusWriter) Flush() {
 // Local reports whether r needs no credential: on the local listener
 // from this machine.
 func Local(r *http.Request) bool {
-	return !FromTunnel(r.Context()) && isLoopbackRemote(r.RemoteAddr)
+	return !FromTunnel(r.Context()) && wsrpc.LoopbackRemote(r.RemoteAddr)
 }
 
 // Authenticate applies Wrap's rule to one request, for a page the host

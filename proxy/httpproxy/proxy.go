@@ -22,7 +22,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/devtunnelproxy/devproxy/proxy/internal/wsrpc"
 	"github.com/devtunnelproxy/devproxy/proxy/routing"
 )
 
@@ -145,15 +145,12 @@ const (
 )
 
 // wantsLocation reports whether a request asks for LocationHeader, from a
-// loopback address.
+// loopback address. The header is looked for first: almost no request
+// has it.
 func wantsLocation(fields []headerField, remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		return false
-	}
 	for _, f := range fields {
 		if strings.EqualFold(f.Name, DebugHeader) && strings.EqualFold(strings.TrimSpace(f.Value), "location") {
-			return true
+			return wsrpc.LoopbackRemote(remote)
 		}
 	}
 	return false

@@ -106,6 +106,17 @@ func WriteError(w http.ResponseWriter, status int, message string, header http.H
 	w.Write(append(b, '\n'))
 }
 
+// LoopbackRemote reports whether a connection's remote address
+// (host:port) is on this machine; an address that does not parse is not.
+func LoopbackRemote(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // CheckLoopback refuses an address that is not this machine's: addr must
 // be host:port with host "localhost" or a loopback IP. The error starts
 // with pkg ("join") and ends saying what happens only on this machine
