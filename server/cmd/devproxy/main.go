@@ -108,6 +108,21 @@ func parseExit(err error) int {
 	return cli.ExitUsage
 }
 
+// parseFlags parses the flags of a command that takes no other argument;
+// ok is false, with the exit code, when they do not parse or an argument
+// remains (the flag package stops at it, so every flag after it would be
+// ignored).
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		return parseExit(err), false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q; flags after it would be ignored\n", fs.Name(), fs.Arg(0))
+		return cli.ExitUsage, false
+	}
+	return 0, true
+}
+
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("check", stderr)
 	var opts cli.CheckOptions
@@ -115,12 +130,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 on warnings too")
 	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json's \"environments\" (its upstreams, listen and tunnel)")
-	if err := fs.Parse(args); err != nil {
-		return parseExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "devproxy check: unexpected argument %q\n", fs.Arg(0))
-		return cli.ExitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if opts.Format != "text" && opts.Format != "json" {
 		fmt.Fprintf(stderr, "devproxy check: --format must be text or json, not %q\n", opts.Format)
@@ -145,12 +156,8 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.Strict, "strict", false, "exit 1 when something cannot be expressed in nginx")
 	fs.StringVar(&opts.Output, "o", "", "write to `file` instead of stdout")
 	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json (its upstreams and listen address)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return parseExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "devproxy export nginx: unexpected argument %q\n", fs.Arg(0))
-		return cli.ExitUsage
+	if code, ok := parseFlags(fs, args[1:], stderr); !ok {
+		return code
 	}
 	return cli.RunExportNginx(opts, stdout, stderr)
 }
@@ -164,12 +171,8 @@ func runExportK8s(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Name, "name", "", "the Ingress's `name` (default devproxy-routes)")
 	fs.StringVar(&opts.Host, "host", "", "the Ingress rule's `host` (default: any)")
 	fs.StringVar(&opts.Output, "o", "", "write to `file` instead of stdout")
-	if err := fs.Parse(args); err != nil {
-		return parseExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "devproxy export k8s: unexpected argument %q\n", fs.Arg(0))
-		return cli.ExitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	return cli.RunExportK8s(opts, stdout, stderr)
 }
@@ -183,12 +186,8 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Concurrency, "concurrency", health.DefaultConcurrency, "routes probed at once")
 	fs.DurationVar(&opts.Timeout, "timeout", health.DefaultTimeout, "per probe: a page, an asset or a WebSocket upgrade")
 	fs.Var(&routes, "route", "scan only this `route` (\"/app/\"); repeat for several")
-	if err := fs.Parse(args); err != nil {
-		return parseExit(err)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "devproxy scan: unexpected argument %q\n", fs.Arg(0))
-		return cli.ExitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	switch {
 	case opts.Format != "text" && opts.Format != "json" && opts.Format != "junit":
@@ -224,14 +223,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.Env, "env", "", "apply the environment `profile` NAME of devproxy.json's \"environments\" (its upstreams, listen and tunnel)")
 	fs.BoolVar(&opts.Headless, "headless", false, "serve the routes and /devproxy/healthz only (no dashboard, route table, management API or live events), with logs as JSON lines: for CI and containers")
 	fs.DurationVar(&opts.DrainTimeout, "drain-timeout", httpproxy.DefaultDrainTimeout, "on SIGINT or SIGTERM, how long requests in flight may finish before every connection is closed")
-	if err := fs.Parse(args); err != nil {
-		return parseExit(err)
-	}
-	if fs.NArg() > 0 {
-		// Such as a container's args appended to the image's entry point
-		// (serve serve --env x): every flag after it would be dropped.
-		fmt.Fprintf(stderr, "devproxy serve: unexpected argument %q; flags after it would be ignored\n", fs.Arg(0))
-		return cli.ExitUsage
+	if code, ok := parseFlags(fs, args, stderr); !ok {
+		return code
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
