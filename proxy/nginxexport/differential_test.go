@@ -108,7 +108,9 @@ func handSets(echo, down string) []*routeSet {
 				"location = /own503 { add_header X-Loc own always; return 503; }\n",
 		},
 		mtimes:  map[string]int{"apps/down.conf": 1},
-		targets: []string{"/down/", "/down/x?y", "/own503"},
+		// A hostile path must not break out of the JSON answers: a quote,
+		// a backslash, markup and a control character.
+		targets: []string{"/down/", "/down/x?y", "/own503", "/down/%22%5C%3Cb%3E", "/down/%01", "/nothing%22%7D"},
 	}}
 }
 
