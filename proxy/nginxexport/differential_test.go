@@ -107,7 +107,7 @@ func handSets(echo, down string) []*routeSet {
 			"apps/down.conf": "location /down/ { add_header X-Loc down always; proxy_pass http://" + down + "/; }\n" +
 				"location = /own503 { add_header X-Loc own always; return 503; }\n",
 		},
-		mtimes:  map[string]int{"apps/down.conf": 1},
+		mtimes: map[string]int{"apps/down.conf": 1},
 		// A hostile path must not break out of the JSON answers: a quote,
 		// a backslash, markup and a control character.
 		targets: []string{"/down/", "/down/x?y", "/own503", "/down/%22%5C%3Cb%3E", "/down/%01", "/nothing%22%7D"},
